@@ -1,0 +1,88 @@
+# mxshield — GNU Makefile.  `make run` builds and serves with the embedded
+# default configuration; `make check` installs test dependencies, builds and
+# runs every test.
+
+PKGS      := libevent libpcre2-8
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -fno-common
+CPPFLAGS  += -Isrc -D_GNU_SOURCE
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS    += $(PKG_LIBS)
+
+BUILD     := build
+SRCS      := $(sort $(wildcard src/*/*.c))
+MAIN_SRC  := src/cli/main.c
+LIB_SRCS  := $(filter-out $(MAIN_SRC),$(SRCS))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ  := $(MAIN_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+
+.PHONY: all run check unit unit-asan proto bench deps test-deps clean install
+
+all: $(BUILD)/mxshield $(BUILD)/mxshield-bench
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libmxshield.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/mxshield: $(MAIN_OBJ) $(BUILD)/libmxshield.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/mxshield-bench: bench/loadgen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) $(LDLIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmxshield.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(BUILD)/libmxshield.a $(LDFLAGS) $(LDLIBS) -lcmocka
+
+deps:
+	@scripts/deps build
+
+test-deps:
+	@scripts/deps test
+
+run: deps
+	$(MAKE) all
+	$(BUILD)/mxshield serve
+
+# Unit tests (cmocka), then the same tests under ASan+UBSan, then the
+# protocol / scenario tests against the real daemon over real sockets.
+check: test-deps
+	$(MAKE) all unit-bins
+	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) proto
+
+unit-bins: $(UNIT_BINS)
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit $(UNIT_BINS)
+
+unit-asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" unit
+
+proto: $(BUILD)/mxshield
+	/usr/bin/python3 tests/proto/run.py --binary $(BUILD)/mxshield
+
+bench: all
+	bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/mxshield $(DESTDIR)$(SBINDIR)/mxshield
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
