@@ -1,0 +1,114 @@
+/*
+ * log.c - Postfix-style log lines to stderr or syslog.
+ *
+ * Each line is "mxshield/SERVICE[pid]: [level: ]text", one line per call,
+ * control characters replaced, so that grep, logwatch and fail2ban filters
+ * written for Postfix keep working.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+int     msg_verbose;
+
+static int log_syslog;
+static char log_ident[64] = "mxshield";
+static char log_service[32] = "";
+static void (*log_capture_fn) (const char *, const char *, void *);
+static void *log_capture_ctx;
+
+/* log_init - choose the destination */
+void    log_init(const char *ident, int use_syslog)
+{
+    snprintf(log_ident, sizeof(log_ident), "%s", ident);
+    log_syslog = use_syslog;
+    if (use_syslog)
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/* log_set_service - name the part that is logging ("policy", "check") */
+void    log_set_service(const char *service)
+{
+    snprintf(log_service, sizeof(log_service), "%s", service ? service : "");
+}
+
+/* log_set_verbose - set the debug level */
+void    log_set_verbose(int level)
+{
+    msg_verbose = level;
+}
+
+/* log_capture - send formatted lines to a callback as well */
+void    log_capture(void (*fn) (const char *, const char *, void *), void *ctx)
+{
+    log_capture_fn = fn;
+    log_capture_ctx = ctx;
+}
+
+/* log_emit - format and write one line */
+static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
+{
+    char    text[2048];
+    char   *cp;
+
+    vsnprintf(text, sizeof(text), fmt, ap);
+    for (cp = text; *cp; cp++)
+	if ((unsigned char) *cp < 0x20 || *cp == 0x7f)
+	    *cp = '?';
+    if (log_capture_fn)
+	log_capture_fn(level, text, log_capture_ctx);
+    if (log_syslog) {
+	if (*log_service)
+	    syslog(prio, "%s%s%s", level, *level ? ": " : "", text);
+	else
+	    syslog(prio, "%s%s%s", level, *level ? ": " : "", text);
+    } else {
+	fprintf(stderr, "%s%s%s[%ld]: %s%s%s\n", log_ident,
+		*log_service ? "/" : "", log_service, (long) getpid(),
+		level, *level ? ": " : "", text);
+    }
+}
+
+#define LOG_BODY(prio, level) do { \
+	va_list ap; \
+	va_start(ap, fmt); \
+	log_emit(prio, level, fmt, ap); \
+	va_end(ap); \
+    } while (0)
+
+/* msg_info - routine information */
+void    msg_info(const char *fmt,...)
+{
+    LOG_BODY(LOG_INFO, "");
+}
+
+/* msg_warn - recoverable problem */
+void    msg_warn(const char *fmt,...)
+{
+    LOG_BODY(LOG_WARNING, "warning");
+}
+
+/* msg_error - error that does not stop the program */
+void    msg_error(const char *fmt,...)
+{
+    LOG_BODY(LOG_ERR, "error");
+}
+
+/* msg_fatal - start-up error: log and exit 1 */
+void    msg_fatal(const char *fmt,...)
+{
+    LOG_BODY(LOG_CRIT, "fatal");
+    exit(1);
+}
+
+/* msg_panic - broken invariant: log and abort */
+void    msg_panic(const char *fmt,...)
+{
+    LOG_BODY(LOG_CRIT, "panic");
+    abort();
+}

@@ -1,0 +1,29 @@
+/*
+ * log.h - Postfix-style logging: "mxshield/policy[1234]: warning: text".
+ *
+ * log_init() chooses syslog (facility mail) or stderr.  msg_info and
+ * msg_warn are for run time; msg_fatal is for start-up errors and exits 1;
+ * msg_panic is for broken invariants and aborts.  log_capture() lets unit
+ * tests read what was logged.
+ */
+#ifndef MX_UTIL_LOG_H
+#define MX_UTIL_LOG_H
+
+#include <stdarg.h>
+
+void    log_init(const char *ident, int use_syslog);
+void    log_set_service(const char *service);
+void    log_set_verbose(int level);
+extern int msg_verbose;
+
+/* Tests: append every formatted line (without prefix) to a buffer. */
+void    log_capture(void (*fn) (const char *level, const char *text, void *ctx),
+		            void *ctx);
+
+void    msg_info(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+void    msg_warn(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+void    msg_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+void    msg_fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+void    msg_panic(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * str.c - growable strings and string lists.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+#include "util/str.h"
+
+/* buf_init - empty buffer */
+void    buf_init(struct buf *b)
+{
+    b->s = NULL;
+    b->len = b->cap = 0;
+    buf_reset(b);
+}
+
+/* buf_grow - make room for n more bytes plus a NUL */
+static void buf_grow(struct buf *b, size_t n)
+{
+    if (b->len + n + 1 <= b->cap)
+	return;
+    size_t  cap = b->cap ? b->cap : 64;
+
+    while (cap < b->len + n + 1)
+	cap *= 2;
+    b->s = xrealloc(b->s, cap);
+    b->cap = cap;
+}
+
+/* buf_free - release storage */
+void    buf_free(struct buf *b)
+{
+    if (b->s)
+	free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+}
+
+/* buf_reset - make empty, keep storage */
+void    buf_reset(struct buf *b)
+{
+    buf_grow(b, 0);
+    b->len = 0;
+    b->s[0] = 0;
+}
+
+/* buf_append - append bytes */
+void    buf_append(struct buf *b, const char *s, size_t len)
+{
+    buf_grow(b, len);
+    memcpy(b->s + b->len, s, len);
+    b->len += len;
+    b->s[b->len] = 0;
+}
+
+/* buf_puts - append a string */
+void    buf_puts(struct buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
+
+/* buf_putc - append one byte */
+void    buf_putc(struct buf *b, int c)
+{
+    char    ch = (char) c;
+
+    buf_append(b, &ch, 1);
+}
+
+/* buf_vprintf - append formatted text */
+void    buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    int     n;
+
+    va_copy(ap2, ap);
+    n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+	return;
+    buf_grow(b, (size_t) n);
+    vsnprintf(b->s + b->len, (size_t) n + 1, fmt, ap);
+    b->len += (size_t) n;
+}
+
+/* buf_printf - append formatted text */
+void    buf_printf(struct buf *b, const char *fmt,...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+/* buf_steal - hand the storage to the caller */
+char   *buf_steal(struct buf *b)
+{
+    char   *s = b->s;
+
+    b->s = NULL;
+    b->len = b->cap = 0;
+    buf_reset(b);
+    return s;
+}
+
+/* strlist_init - empty list */
+void    strlist_init(struct strlist *l)
+{
+    l->v = NULL;
+    l->n = l->cap = 0;
+}
+
+/* strlist_addn - append a copy of len bytes */
+void    strlist_addn(struct strlist *l, const char *s, size_t len)
+{
+    if (l->n + 1 >= l->cap) {
+	l->cap = l->cap ? l->cap * 2 : 8;
+	l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = xstrndup(s, len);
+    l->v[l->n] = NULL;
+}
+
+/* strlist_add - append a copy */
+void    strlist_add(struct strlist *l, const char *s)
+{
+    strlist_addn(l, s, strlen(s));
+}
+
+/* strlist_free - release all */
+void    strlist_free(struct strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+	free(l->v[i]);
+    free(l->v);
+    strlist_init(l);
+}
+
+/* strlist_split - append the tokens of value separated by seps */
+void    strlist_split(struct strlist *l, const char *value, const char *seps)
+{
+    const char *cp = value;
+
+    while (*cp) {
+	cp += strspn(cp, seps);
+	if (*cp == 0)
+	    break;
+	size_t  n = strcspn(cp, seps);
+
+	strlist_addn(l, cp, n);
+	cp += n;
+    }
+}
+
+/* str_lower - fold ASCII to lower case in place */
+void    str_lower(char *s)
+{
+    for (; *s; s++)
+	*s = (char) tolower((unsigned char) *s);
+}
+
+/* str_trim - strip leading and trailing white space in place */
+char   *str_trim(char *s)
+{
+    char   *end;
+
+    while (isspace((unsigned char) *s))
+	s++;
+    end = s + strlen(s);
+    while (end > s && isspace((unsigned char) end[-1]))
+	*--end = 0;
+    return s;
+}
+
+/* str_is_digits - non-empty and all decimal digits */
+int     str_is_digits(const char *s)
+{
+    if (*s == 0)
+	return 0;
+    for (; *s; s++)
+	if (!isdigit((unsigned char) *s))
+	    return 0;
+    return 1;
+}
+
+/* buf_json_str - append s as a JSON string literal */
+void    buf_json_str(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (; *s; s++) {
+	unsigned char c = (unsigned char) *s;
+
+	if (c == '"' || c == '\\') {
+	    buf_putc(b, '\\');
+	    buf_putc(b, c);
+	} else if (c < 0x20) {
+	    buf_printf(b, "\\u%04x", c);
+	} else {
+	    buf_putc(b, c);
+	}
+    }
+    buf_putc(b, '"');
+}

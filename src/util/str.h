@@ -1,0 +1,52 @@
+/*
+ * str.h - growable strings and string lists.
+ *
+ * struct buf is a NUL-terminated byte buffer that grows as needed
+ * (Postfix's VSTRING in miniature).  struct strlist is a growable array of
+ * owned strings.  strlist_split() splits a Postfix list value on commas and
+ * white space.
+ */
+#ifndef MX_UTIL_STR_H
+#define MX_UTIL_STR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct buf {
+    char   *s;
+    size_t  len;
+    size_t  cap;
+};
+
+void    buf_init(struct buf *b);
+void    buf_free(struct buf *b);
+void    buf_reset(struct buf *b);
+void    buf_append(struct buf *b, const char *s, size_t len);
+void    buf_puts(struct buf *b, const char *s);
+void    buf_putc(struct buf *b, int c);
+void    buf_printf(struct buf *b, const char *fmt,...)
+    __attribute__((format(printf, 2, 3)));
+void    buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+char   *buf_steal(struct buf *b);	/* caller owns; b is reset */
+
+struct strlist {
+    char  **v;
+    size_t  n;
+    size_t  cap;
+};
+
+void    strlist_init(struct strlist *l);
+void    strlist_add(struct strlist *l, const char *s);
+void    strlist_addn(struct strlist *l, const char *s, size_t len);
+void    strlist_free(struct strlist *l);
+void    strlist_split(struct strlist *l, const char *value, const char *seps);
+
+#define LIST_SEPS ", \t\r\n"
+
+void    str_lower(char *s);
+char   *str_trim(char *s);		/* in place; returns start */
+int     str_is_digits(const char *s);
+/* JSON string escaping into a buffer (with the quotes) */
+void    buf_json_str(struct buf *b, const char *s);
+
+#endif
