@@ -1,0 +1,237 @@
+/*
+ * main.c - the mxshield command: serve (default), check, config, map.
+ *
+ * SYNOPSIS
+ *	mxshield [serve] [-c FILE] [-v]
+ *	mxshield check [-c FILE] [--json] [name=value ...]   (else stdin)
+ *	mxshield config [-c FILE] [-d]
+ *	mxshield map query TYPE:NAME KEY...
+ *
+ * Without -c, /etc/mxshield/mxshield.conf is read when it exists, else
+ * the embedded default configuration is used.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/check.h"
+#include "conf/config.h"
+#include "maps/map.h"
+#include "policy/server.h"
+#include "rules/engine.h"
+#include "rules/policy.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define DEFAULT_CONFIG	"/etc/mxshield/mxshield.conf"
+
+/* usage - print the synopsis and exit 2 */
+static void usage(void)
+{
+    fprintf(stderr,
+	    "usage: mxshield [serve] [-c FILE] [-v]\n"
+	    "       mxshield check [-c FILE] [--json] [name=value ...]\n"
+	    "       mxshield config [-c FILE] [-d]\n"
+	    "       mxshield map query TYPE:NAME KEY...\n");
+    exit(2);
+}
+
+/* choose_config - -c FILE, else the standard file if present, else NULL */
+static const char *choose_config(const char *given)
+{
+    if (given)
+	return given;
+    if (access(DEFAULT_CONFIG, F_OK) == 0)
+	return DEFAULT_CONFIG;
+    return NULL;
+}
+
+/* load_policy - configuration and policy, or a fatal error */
+static struct policy *load_policy(const char *path)
+{
+    struct buf err;
+    struct config *conf;
+    struct policy *pol;
+
+    buf_init(&err);
+    if ((conf = config_load(path, &err)) == NULL)
+	msg_fatal("%s", err.s);
+    if ((pol = policy_compile(conf, &err)) == NULL) {
+	config_free(conf);
+	msg_fatal("%s", err.s);
+    }
+    buf_free(&err);
+    return pol;
+}
+
+/* cmd_serve - run the policy service */
+static int cmd_serve(int argc, char **argv)
+{
+    const char *path = NULL;
+    int     ch;
+
+    while ((ch = getopt(argc, argv, "c:v")) != -1) {
+	switch (ch) {
+	case 'c':
+	    path = optarg;
+	    break;
+	case 'v':
+	    log_set_verbose(msg_verbose + 1);
+	    break;
+	default:
+	    usage();
+	}
+    }
+    if (optind != argc)
+	usage();
+    path = choose_config(path);
+    struct policy *pol = load_policy(path);
+
+    if (strcmp(config_str(pol->conf, P_LOG_DEST), "syslog") == 0)
+	log_init(config_str(pol->conf, P_SYSLOG_NAME), 1);
+    else if (strcmp(config_str(pol->conf, P_LOG_DEST), "stderr") == 0)
+	log_init(config_str(pol->conf, P_SYSLOG_NAME), 0);
+    else
+	msg_fatal("%s: log_destination: \"%s\" is neither stderr nor syslog",
+		  config_where(pol->conf, P_LOG_DEST), config_str(pol->conf, P_LOG_DEST));
+    log_set_service("policy");
+    return server_run(path, pol);
+}
+
+/* cmd_check - evaluate one request and explain it */
+static int cmd_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+	{"json", no_argument, NULL, 'j'},
+	{"config", required_argument, NULL, 'c'},
+	{NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    int     json = 0, ch;
+    struct request req;
+    struct trace trace;
+
+    while ((ch = getopt_long(argc, argv, "c:j", opts, NULL)) != -1) {
+	switch (ch) {
+	case 'c':
+	    path = optarg;
+	    break;
+	case 'j':
+	    json = 1;
+	    break;
+	default:
+	    usage();
+	}
+    }
+    path = choose_config(path);
+    log_set_service("check");
+    struct policy *pol = load_policy(path);
+
+    request_init(&req);
+    if (optind < argc) {
+	for (int i = optind; i < argc; i++)
+	    if (request_add_line(&req, argv[i], strlen(argv[i])) < 0)
+		msg_fatal("expected name=value, got \"%s\"", argv[i]);
+    } else {
+	char    err[256];
+
+	if (check_read_request(stdin, &req, err, sizeof(err)) < 0)
+	    msg_fatal("%s", err);
+    }
+    trace_init(&trace);
+    char   *action = eval_request(pol, &req, &trace);
+
+    check_print(stdout, action, &trace, json);
+    free(action);
+    trace_free(&trace);
+    request_free(&req);
+    policy_unref(pol);
+    return 0;
+}
+
+/* cmd_config - postconf -n / -d */
+static int cmd_config(int argc, char **argv)
+{
+    const char *path = NULL;
+    int     defaults = 0, ch;
+
+    while ((ch = getopt(argc, argv, "c:d")) != -1) {
+	switch (ch) {
+	case 'c':
+	    path = optarg;
+	    break;
+	case 'd':
+	    defaults = 1;
+	    break;
+	default:
+	    usage();
+	}
+    }
+    path = choose_config(path);
+    struct policy *pol = load_policy(path);
+
+    config_print(pol->conf, stdout, defaults);
+    policy_unref(pol);
+    return 0;
+}
+
+/* cmd_map - map query TYPE:NAME KEY...: postmap -q */
+static int cmd_map(int argc, char **argv)
+{
+    char    err[512];
+    struct map *m;
+    int     status = 1;
+
+    if (argc < 4 || strcmp(argv[1], "query") != 0)
+	usage();
+    if ((m = map_open(argv[2], err, sizeof(err))) == NULL)
+	msg_fatal("%s", err);
+    for (int i = 3; i < argc; i++) {
+	const char *value;
+
+	switch (map_get(m, argv[i], &value)) {
+	case MAP_FOUND:
+	    if (argc > 4)
+		printf("%s\t%s\n", argv[i], value);
+	    else
+		printf("%s\n", value);
+	    if (status == 1)
+		status = 0;
+	    break;
+	case MAP_NOTFOUND:
+	    break;
+	case MAP_ERROR:
+	    msg_warn("%s: lookup error for \"%s\"", argv[2], argv[i]);
+	    status = 2;
+	    break;
+	}
+    }
+    map_free(m);
+    return status;
+}
+
+int     main(int argc, char **argv)
+{
+    const char *cmd = "serve";
+
+    log_init("mxshield", 0);
+    if (argc > 1 && argv[1][0] != '-') {
+	cmd = argv[1];
+	argc--;
+	argv++;
+    }
+    if (strcmp(cmd, "serve") == 0)
+	return cmd_serve(argc, argv);
+    if (strcmp(cmd, "check") == 0)
+	return cmd_check(argc, argv);
+    if (strcmp(cmd, "config") == 0)
+	return cmd_config(argc, argv);
+    if (strcmp(cmd, "map") == 0)
+	return cmd_map(argc, argv);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
+	usage();
+    fprintf(stderr, "mxshield: unknown command \"%s\"\n", cmd);
+    usage();
+}

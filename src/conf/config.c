@@ -1,0 +1,628 @@
+/*
+ * config.c - main.cf-syntax configuration parser.
+ *
+ * DIAGNOSTICS
+ *	Every problem is reported as "FILE:LINE: text" in err and the whole
+ *	configuration is refused, so that a reload never half-applies.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "util/mem.h"
+
+#define EXPAND_DEPTH	20
+
+struct class_def {
+    char   *name;
+    char   *raw;
+    char   *value;			/* expanded */
+    char   *where;
+};
+
+struct config {
+    char   *origin;
+    char   *raw[P_COUNT];		/* as written, NULL: default */
+    char   *where[P_COUNT];		/* "FILE:LINE" */
+    char   *value[P_COUNT];		/* expanded */
+    long    num[P_COUNT];		/* INT, TIME, CODE, BOOL */
+    struct class_def *classes;
+    size_t  nclasses;
+    /* unknown names seen, checked against smtpd_restriction_classes */
+    struct strlist pending_names;
+    struct strlist pending_raw;
+    struct strlist pending_where;
+};
+
+const char config_embedded_default[] =
+"# mxshield embedded default: a sensible policy that needs no tables.\n"
+"# Relay control stays in Postfix (smtpd_relay_restrictions).\n"
+"listen = inet:127.0.0.1:10023\n"
+"helo_restrictions = permit_mynetworks, permit_sasl_authenticated,\n"
+"    reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname\n"
+"sender_restrictions = permit_mynetworks, permit_sasl_authenticated,\n"
+"    reject_non_fqdn_sender\n"
+"recipient_restrictions = reject_non_fqdn_recipient\n";
+
+/* raw_value - the raw text of a parameter, default when unset */
+static const char *raw_value(const struct config *c, int id)
+{
+    return c->raw[id] ? c->raw[id] : param_table[id].def;
+}
+
+/* lookup_raw - raw text of a parameter or class by name, NULL if none */
+static const char *lookup_raw(const struct config *c, const char *name)
+{
+    int     id = param_find(name);
+
+    if (id >= 0)
+	return raw_value(c, id);
+    for (size_t i = 0; i < c->nclasses; i++)
+	if (strcmp(c->classes[i].name, name) == 0)
+	    return c->classes[i].raw;
+    for (size_t i = 0; i < c->pending_names.n; i++)
+	if (strcmp(c->pending_names.v[i], name) == 0)
+	    return c->pending_raw.v[i];
+    return NULL;
+}
+
+/* expand - append text with $name references expanded */
+static int expand(const struct config *c, const char *text, struct buf *out,
+		          int depth, struct buf *err)
+{
+    const char *cp = text;
+
+    if (depth > EXPAND_DEPTH) {
+	buf_printf(err, "parameter expansion nested too deep (loop?) in \"%s\"", text);
+	return -1;
+    }
+    while (*cp) {
+	if (*cp != '$') {
+	    buf_putc(out, *cp++);
+	    continue;
+	}
+	cp++;
+	if (*cp == '$') {
+	    buf_putc(out, '$');
+	    cp++;
+	    continue;
+	}
+	char    name[128];
+	size_t  n;
+
+	if (*cp == '{' || *cp == '(') {
+	    char    close = (*cp == '{') ? '}' : ')';
+	    const char *end = strchr(cp + 1, close);
+
+	    if (end == NULL) {
+		buf_printf(err, "missing '%c' in \"%s\"", close, text);
+		return -1;
+	    }
+	    n = (size_t) (end - cp - 1);
+	    if (n == 0 || n >= sizeof(name)) {
+		buf_printf(err, "bad parameter reference in \"%s\"", text);
+		return -1;
+	    }
+	    memcpy(name, cp + 1, n);
+	    name[n] = 0;
+	    cp = end + 1;
+	} else {
+	    n = 0;
+	    while (isalnum((unsigned char) cp[n]) || cp[n] == '_')
+		n++;
+	    if (n == 0 || n >= sizeof(name)) {
+		buf_printf(err, "bad parameter reference in \"%s\"", text);
+		return -1;
+	    }
+	    memcpy(name, cp, n);
+	    name[n] = 0;
+	    cp += n;
+	}
+	const char *ref = lookup_raw(c, name);
+
+	if (ref == NULL) {
+	    buf_printf(err, "undefined parameter \"$%s\"", name);
+	    return -1;
+	}
+	if (expand(c, ref, out, depth + 1, err) < 0)
+	    return -1;
+    }
+    return 0;
+}
+
+/* config_expand - expand $name references in text (errors leave text) */
+char   *config_expand(const struct config *c, const char *text)
+{
+    struct buf out, err;
+
+    buf_init(&out);
+    buf_init(&err);
+    if (expand(c, text, &out, 0, &err) < 0) {
+	buf_reset(&out);
+	buf_puts(&out, text);
+    }
+    buf_free(&err);
+    return buf_steal(&out);
+}
+
+/* parse_time - Postfix time value: number with optional s m h d w suffix */
+static int parse_time(const char *s, long *out)
+{
+    char   *end;
+    long    v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (end == s || errno || v < 0)
+	return -1;
+    switch (*end) {
+    case 0:
+    case 's':
+	break;
+    case 'm':
+	v *= 60;
+	break;
+    case 'h':
+	v *= 3600;
+	break;
+    case 'd':
+	v *= 86400;
+	break;
+    case 'w':
+	v *= 7 * 86400;
+	break;
+    default:
+	return -1;
+    }
+    if (*end && end[1])
+	return -1;
+    *out = v;
+    return 0;
+}
+
+/* parse_bool - yes/no as Postfix spells them */
+static int parse_bool(const char *s, long *out)
+{
+    if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0) {
+	*out = 1;
+	return 0;
+    }
+    if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0) {
+	*out = 0;
+	return 0;
+    }
+    return -1;
+}
+
+/* check_value - validate and cache the typed value of one parameter */
+static int check_value(struct config *c, int id, struct buf *err)
+{
+    const struct param_def *p = &param_table[id];
+    const char *where = c->where[id] ? c->where[id] : "default";
+    struct buf val, why;
+    long    v = 0;
+    char   *end;
+
+    buf_init(&val);
+    buf_init(&why);
+    if (expand(c, raw_value(c, id), &val, 0, &why) < 0) {
+	buf_printf(err, "%s: %s: %s", where, p->name, why.s);
+	goto bad;
+    }
+    char   *s = str_trim(val.s);
+
+    switch (p->type) {
+    case PT_INT:
+    case PT_CODE:
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*s == 0 || *end || errno) {
+	    buf_printf(err, "%s: %s: bad %s value \"%s\"", where, p->name,
+		       param_type_name(p->type), s);
+	    goto bad;
+	}
+	break;
+    case PT_TIME:
+	if (parse_time(s, &v) < 0) {
+	    buf_printf(err, "%s: %s: bad time value \"%s\" (use e.g. 300s, 5m, 1h, 2d)",
+		       where, p->name, s);
+	    goto bad;
+	}
+	break;
+    case PT_BOOL:
+	if (parse_bool(s, &v) < 0) {
+	    buf_printf(err, "%s: %s: bad boolean value \"%s\" (use yes or no)",
+		       where, p->name, s);
+	    goto bad;
+	}
+	break;
+    default:
+	break;
+    }
+    if ((p->type == PT_INT || p->type == PT_TIME || p->type == PT_CODE)
+	&& (v < p->min || v > p->max)) {
+	buf_printf(err, "%s: %s: value \"%s\" out of range [%ld..%ld]",
+		   where, p->name, s, p->min, p->max);
+	goto bad;
+    }
+    c->num[id] = v;
+    free(c->value[id]);
+    c->value[id] = xstrdup(s);
+    buf_free(&val);
+    buf_free(&why);
+    return 0;
+
+bad:
+    buf_free(&val);
+    buf_free(&why);
+    return -1;
+}
+
+/* default_hostname - myhostname default: the FQDN from gethostname */
+static char *default_hostname(void)
+{
+    char    name[256];
+
+    if (gethostname(name, sizeof(name) - 1) < 0 || name[0] == 0)
+	return xstrdup("localhost.localdomain");
+    name[sizeof(name) - 1] = 0;
+    if (strchr(name, '.') == NULL) {
+	/* Postfix insists on an FQDN; fall back as postconf would suggest */
+	size_t  len = strlen(name);
+
+	if (len + sizeof(".localdomain") < sizeof(name))
+	    strcat(name, ".localdomain");
+    }
+    str_lower(name);
+    return xstrdup(name);
+}
+
+/* set_param - record one name = value line */
+static int set_param(struct config *c, const char *name, const char *value,
+		             const char *where, struct buf *err)
+{
+    int     id = param_find(name);
+
+    if (id < 0) {
+	/* maybe a restriction class; decided once all lines are read */
+	strlist_add(&c->pending_names, name);
+	strlist_add(&c->pending_raw, value);
+	strlist_add(&c->pending_where, where);
+	return 0;
+    }
+    (void) err;
+    free(c->raw[id]);
+    free(c->where[id]);
+    c->raw[id] = xstrdup(value);
+    c->where[id] = xstrdup(where);
+    return 0;
+}
+
+/* parse_lines - split text into logical lines and record them */
+static int parse_lines(struct config *c, const char *text, struct buf *err)
+{
+    struct buf logical;
+    int     logical_line = 0, lineno = 0;
+    const char *cp = text;
+    int     rc = 0;
+
+    buf_init(&logical);
+    for (;;) {
+	const char *eol = cp ? strchr(cp, '\n') : NULL;
+	size_t  len = cp ? (eol ? (size_t) (eol - cp) : strlen(cp)) : 0;
+	int     at_end = (cp == NULL || (*cp == 0 && eol == NULL));
+	char   *line = at_end ? NULL : xstrndup(cp, len);
+
+	if (line)
+	    lineno++;
+	/* Comments and blank lines do not end a logical line. */
+	if (line) {
+	    char   *t = line;
+
+	    while (isspace((unsigned char) *t))
+		t++;
+	    if (*t == 0 || *t == '#') {
+		free(line);
+		cp = eol ? eol + 1 : NULL;
+		continue;
+	    }
+	}
+	/* A line starting with white space continues the previous one. */
+	if (line && isspace((unsigned char) line[0])) {
+	    if (logical.len == 0) {
+		buf_printf(err, "%s:%d: continuation line without a parameter: \"%s\"",
+			   c->origin, lineno, str_trim(line));
+		free(line);
+		rc = -1;
+		break;
+	    }
+	    buf_putc(&logical, ' ');
+	    buf_puts(&logical, str_trim(line));
+	    free(line);
+	    cp = eol ? eol + 1 : NULL;
+	    continue;
+	}
+	/* Flush the previous logical line. */
+	if (logical.len > 0) {
+	    char   *eq = strchr(logical.s, '=');
+	    char    where[PATH_MAX + 32];
+
+	    snprintf(where, sizeof(where), "%s:%d", c->origin, logical_line);
+	    if (eq == NULL) {
+		buf_printf(err, "%s: missing '=' after \"%s\"", where,
+			   str_trim(logical.s));
+		free(line);
+		rc = -1;
+		break;
+	    }
+	    *eq = 0;
+	    char   *name = str_trim(logical.s);
+	    char   *value = str_trim(eq + 1);
+
+	    if (*name == 0 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+		!= strlen(name)) {
+		buf_printf(err, "%s: bad parameter name \"%s\"", where, name);
+		free(line);
+		rc = -1;
+		break;
+	    }
+	    if (set_param(c, name, value, where, err) < 0) {
+		free(line);
+		rc = -1;
+		break;
+	    }
+	    buf_reset(&logical);
+	}
+	if (line == NULL)
+	    break;
+	buf_puts(&logical, line);
+	logical_line = lineno;
+	free(line);
+	cp = eol ? eol + 1 : NULL;
+    }
+    buf_free(&logical);
+    return rc;
+}
+
+/* resolve_classes - every unknown name must be a restriction class */
+static int resolve_classes(struct config *c, struct buf *err)
+{
+    struct strlist names;
+    int     rc = 0;
+
+    strlist_init(&names);
+    {
+	struct buf v, why;
+
+	buf_init(&v);
+	buf_init(&why);
+	if (expand(c, raw_value(c, P_CLASSES), &v, 0, &why) == 0)
+	    strlist_split(&names, v.s, LIST_SEPS);
+	buf_free(&v);
+	buf_free(&why);
+    }
+    for (size_t i = 0; i < c->pending_names.n; i++) {
+	const char *name = c->pending_names.v[i];
+	size_t  j;
+
+	for (j = 0; j < names.n; j++)
+	    if (strcmp(names.v[j], name) == 0)
+		break;
+	if (j == names.n) {
+	    buf_printf(err, "%s: unknown parameter \"%s\"",
+		       c->pending_where.v[i], name);
+	    rc = -1;
+	    break;
+	}
+	c->classes = xrealloc(c->classes, (c->nclasses + 1) * sizeof(*c->classes));
+	struct class_def *cd = &c->classes[c->nclasses++];
+
+	cd->name = xstrdup(name);
+	cd->raw = xstrdup(c->pending_raw.v[i]);
+	cd->where = xstrdup(c->pending_where.v[i]);
+	cd->value = NULL;
+    }
+    /* A class named in the list but never defined is an error, too. */
+    for (size_t j = 0; rc == 0 && j < names.n; j++) {
+	if (param_find(names.v[j]) >= 0) {
+	    buf_printf(err, "%s: smtpd_restriction_classes: \"%s\" is a parameter name",
+		       config_where(c, P_CLASSES), names.v[j]);
+	    rc = -1;
+	    break;
+	}
+	size_t  k;
+
+	for (k = 0; k < c->nclasses; k++)
+	    if (strcmp(c->classes[k].name, names.v[j]) == 0)
+		break;
+	if (k == c->nclasses) {
+	    buf_printf(err, "%s: restriction class \"%s\" is not defined",
+		       config_where(c, P_CLASSES), names.v[j]);
+	    rc = -1;
+	}
+    }
+    strlist_free(&names);
+    return rc;
+}
+
+/* config_parse_text - parse a whole configuration text */
+struct config *config_parse_text(const char *text, const char *origin,
+				         struct buf *err)
+{
+    struct config *c = xcalloc(1, sizeof(*c));
+
+    c->origin = xstrdup(origin);
+    strlist_init(&c->pending_names);
+    strlist_init(&c->pending_raw);
+    strlist_init(&c->pending_where);
+    if (parse_lines(c, text, err) < 0 || resolve_classes(c, err) < 0)
+	goto bad;
+
+    /* Computed defaults, as Postfix computes them. */
+    if (c->raw[P_MYHOSTNAME] == NULL) {
+	c->raw[P_MYHOSTNAME] = default_hostname();
+    }
+    if (c->raw[P_MYDOMAIN] == NULL) {
+	char   *h = config_expand(c, c->raw[P_MYHOSTNAME]);
+	char   *dot = strchr(h, '.');
+
+	c->raw[P_MYDOMAIN] = xstrdup(dot && dot[1] ? dot + 1 : "localdomain");
+	free(h);
+    }
+    for (int id = 0; id < P_COUNT; id++)
+	if (check_value(c, id, err) < 0)
+	    goto bad;
+    for (size_t i = 0; i < c->nclasses; i++) {
+	struct buf v, why;
+
+	buf_init(&v);
+	buf_init(&why);
+	if (expand(c, c->classes[i].raw, &v, 0, &why) < 0) {
+	    buf_printf(err, "%s: %s: %s", c->classes[i].where, c->classes[i].name, why.s);
+	    buf_free(&v);
+	    buf_free(&why);
+	    goto bad;
+	}
+	c->classes[i].value = buf_steal(&v);
+	buf_free(&v);
+	buf_free(&why);
+    }
+    return c;
+
+bad:
+    config_free(c);
+    return NULL;
+}
+
+/* config_load - read a file, or the embedded default when path is NULL */
+struct config *config_load(const char *path, struct buf *err)
+{
+    if (path == NULL)
+	return config_parse_text(config_embedded_default, "(embedded default)", err);
+
+    FILE   *fp = fopen(path, "r");
+
+    if (fp == NULL) {
+	buf_printf(err, "open %s: %s", path, strerror(errno));
+	return NULL;
+    }
+    struct buf text;
+    char    chunk[8192];
+    size_t  n;
+
+    buf_init(&text);
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+	buf_append(&text, chunk, n);
+    if (ferror(fp)) {
+	buf_printf(err, "read %s: %s", path, strerror(errno));
+	fclose(fp);
+	buf_free(&text);
+	return NULL;
+    }
+    fclose(fp);
+    if (strlen(text.s) != text.len) {
+	buf_printf(err, "%s: file contains a NUL byte", path);
+	buf_free(&text);
+	return NULL;
+    }
+    struct config *c = config_parse_text(text.s, path, err);
+
+    buf_free(&text);
+    return c;
+}
+
+/* config_free - release everything */
+void    config_free(struct config *c)
+{
+    if (c == NULL)
+	return;
+    for (int i = 0; i < P_COUNT; i++) {
+	free(c->raw[i]);
+	free(c->where[i]);
+	free(c->value[i]);
+    }
+    for (size_t i = 0; i < c->nclasses; i++) {
+	free(c->classes[i].name);
+	free(c->classes[i].raw);
+	free(c->classes[i].value);
+	free(c->classes[i].where);
+    }
+    free(c->classes);
+    strlist_free(&c->pending_names);
+    strlist_free(&c->pending_raw);
+    strlist_free(&c->pending_where);
+    free(c->origin);
+    free(c);
+}
+
+/* config_str - expanded value */
+const char *config_str(const struct config *c, enum param_id id)
+{
+    return c->value[id] ? c->value[id] : "";
+}
+
+/* config_int - numeric value of INT, TIME, CODE */
+long    config_int(const struct config *c, enum param_id id)
+{
+    return c->num[id];
+}
+
+/* config_bool - boolean value */
+int     config_bool(const struct config *c, enum param_id id)
+{
+    return c->num[id] != 0;
+}
+
+/* config_is_set - set in the file (not default) */
+int     config_is_set(const struct config *c, enum param_id id)
+{
+    return c->where[id] != NULL;
+}
+
+/* config_where - FILE:LINE where set, or "default" */
+const char *config_where(const struct config *c, enum param_id id)
+{
+    return c->where[id] ? c->where[id] : "default";
+}
+
+/* config_class - expanded value of a restriction class, NULL if none */
+const char *config_class(const struct config *c, const char *name,
+			         const char **where)
+{
+    for (size_t i = 0; i < c->nclasses; i++)
+	if (strcmp(c->classes[i].name, name) == 0) {
+	    if (where)
+		*where = c->classes[i].where;
+	    return c->classes[i].value;
+	}
+    return NULL;
+}
+
+/* config_origin - file name */
+const char *config_origin(const struct config *c)
+{
+    return c->origin;
+}
+
+/* config_print - postconf -n / -d style listing */
+void    config_print(const struct config *c, FILE *fp, int defaults)
+{
+    for (int i = 0; i < P_COUNT; i++) {
+	const struct param_def *p = &param_table[i];
+
+	if (defaults) {
+	    fprintf(fp, "# %s (%s%s)\n%s = %s\n\n", p->doc, param_type_name(p->type),
+		    p->reloadable ? "" : ", needs restart", p->name, p->def);
+	} else if (c->where[i]) {
+	    fprintf(fp, "%s = %s\n", p->name, c->raw[i]);
+	}
+    }
+    if (!defaults)
+	for (size_t i = 0; i < c->nclasses; i++)
+	    fprintf(fp, "%s = %s\n", c->classes[i].name, c->classes[i].raw);
+}

@@ -1,0 +1,140 @@
+/*
+ * params.h - every configuration parameter, one row each.
+ *
+ * X(id, "name", TYPE, "default", min, max, reloadable, "documentation")
+ *
+ * TYPE is STR, INT, BOOL, TIME (seconds; Postfix suffixes s m h d w),
+ * LIST (comma/space separated), RESTR (a restriction list) or CODE (an SMTP
+ * reply code, 400..599).  Names and defaults follow Postfix's where the
+ * meaning is the same.  A unit test fails if a row has no documentation.
+ */
+#ifndef MX_CONF_PARAMS_H
+#define MX_CONF_PARAMS_H
+
+#define MX_PARAMS(X) \
+    /* Listening, limits and process */ \
+    X(LISTEN, "listen", LIST, "inet:127.0.0.1:10023", 0, 0, 0, \
+      "Policy service sockets: inet:HOST:PORT ([IPv6]:PORT too) or unix:/path, several allowed") \
+    X(UNIX_MODE, "unix_socket_mode", STR, "0666", 0, 0, 0, \
+      "Permission bits (octal) of unix listening sockets") \
+    X(UNIX_OWNER, "unix_socket_owner", STR, "", 0, 0, 0, \
+      "Owner user of unix listening sockets (empty: the daemon's user)") \
+    X(UNIX_GROUP, "unix_socket_group", STR, "", 0, 0, 0, \
+      "Group of unix listening sockets (empty: the daemon's group)") \
+    X(LINE_LIMIT, "policy_line_length_limit", INT, "2048", 64, 1048576, 1, \
+      "Longest attribute line accepted from a policy client, in bytes") \
+    X(ATTR_LIMIT, "policy_attribute_limit", INT, "100", 1, 10000, 1, \
+      "Most attributes accepted in one policy request") \
+    X(REQ_LIMIT, "policy_request_size_limit", INT, "32768", 256, 16777216, 1, \
+      "Largest policy request accepted, in bytes") \
+    X(CONN_LIMIT, "policy_connection_limit", INT, "4096", 1, 1000000, 0, \
+      "Most simultaneous policy client connections; more are refused") \
+    X(IDLE_TIMEOUT, "policy_idle_timeout", TIME, "1200s", 1, 86400, 1, \
+      "Close a policy connection idle this long (Postfix itself closes idle ones after 300s)") \
+    X(LOG_DEST, "log_destination", STR, "stderr", 0, 0, 0, \
+      "Where log lines go: stderr or syslog (facility mail)") \
+    X(SYSLOG_NAME, "syslog_name", STR, "mxshield", 0, 0, 0, \
+      "Program name at the start of each log line") \
+    X(TABLE_CHECK, "table_check_interval", TIME, "1s", 1, 3600, 1, \
+      "How often table files are checked for changes (one stat per table)") \
+    /* Postfix address parameters */ \
+    X(MYHOSTNAME, "myhostname", STR, "", 0, 0, 1, \
+      "This mail system's fully-qualified host name (default: from gethostname)") \
+    X(MYDOMAIN, "mydomain", STR, "", 0, 0, 1, \
+      "This mail system's domain (default: $myhostname minus its first label)") \
+    X(MYORIGIN, "myorigin", STR, "$myhostname", 0, 0, 1, \
+      "Domain appended to unqualified sender and recipient addresses") \
+    X(MYDEST, "mydestination", LIST, "$myhostname, localhost.$mydomain, localhost", 0, 0, 1, \
+      "Domains delivered locally: final destination for reject_unauth_destination") \
+    X(RELAY_DOMAINS, "relay_domains", LIST, "", 0, 0, 1, \
+      "Domains this system relays mail to (permit_auth_destination)") \
+    X(VIRT_ALIAS_DOMAINS, "virtual_alias_domains", LIST, "", 0, 0, 1, \
+      "Virtual alias domains: final destination for relay checks") \
+    X(VIRT_MBOX_DOMAINS, "virtual_mailbox_domains", LIST, "", 0, 0, 1, \
+      "Virtual mailbox domains: final destination for relay checks") \
+    X(MYNETWORKS, "mynetworks", LIST, "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128", 0, 0, 1, \
+      "Trusted client networks for permit_mynetworks (CIDR, IPv4 and IPv6)") \
+    X(RCPT_DELIM, "recipient_delimiter", STR, "", 0, 0, 1, \
+      "Characters that separate a user name from an address extension") \
+    X(PERCENT_HACK, "allow_percent_hack", BOOL, "yes", 0, 0, 1, \
+      "Rewrite user%domain@ourdomain to user@domain, as Postfix does") \
+    X(SWAP_BANGPATH, "swap_bangpath", BOOL, "yes", 0, 0, 1, \
+      "Rewrite site!user to user@site, as Postfix does") \
+    X(UNTRUST_ROUTE, "allow_untrusted_routing", BOOL, "no", 0, 0, 1, \
+      "Let relay_domains recipients carry sender-specified routing (user%host, user!host)") \
+    X(PARENT_MATCH, "parent_domain_matches_subdomains", LIST, \
+      "debug_peer_list, fast_flush_domains, mynetworks, permit_mx_backup_networks, qmqpd_authorized_clients, relay_domains, smtpd_access_maps", 0, 0, 1, \
+      "Features where domain also matches its subdomains (else only .domain does)") \
+    X(NULL_KEY, "smtpd_null_access_lookup_key", STR, "<>", 0, 0, 1, \
+      "Access table key used for the null sender address") \
+    /* Restrictions */ \
+    X(CLIENT_RESTR, "client_restrictions", RESTR, "", 0, 0, 1, \
+      "Restrictions on the client (smtpd_client_restrictions)") \
+    X(HELO_RESTR, "helo_restrictions", RESTR, "", 0, 0, 1, \
+      "Restrictions on the HELO/EHLO name (smtpd_helo_restrictions)") \
+    X(SENDER_RESTR, "sender_restrictions", RESTR, "", 0, 0, 1, \
+      "Restrictions on the MAIL FROM address (smtpd_sender_restrictions)") \
+    X(RELAY_RESTR, "relay_restrictions", RESTR, "", 0, 0, 1, \
+      "Relay control at RCPT TO (smtpd_relay_restrictions; empty: left to Postfix)") \
+    X(RCPT_RESTR, "recipient_restrictions", RESTR, "", 0, 0, 1, \
+      "Restrictions at RCPT TO (smtpd_recipient_restrictions)") \
+    X(DATA_RESTR, "data_restrictions", RESTR, "", 0, 0, 1, \
+      "Restrictions at DATA (smtpd_data_restrictions)") \
+    X(CLASSES, "smtpd_restriction_classes", LIST, "", 0, 0, 1, \
+      "Names of restriction classes defined as parameters and usable as restrictions") \
+    X(HELO_REQUIRED, "smtpd_helo_required", BOOL, "no", 0, 0, 1, \
+      "Reject mail from a client that sent no HELO/EHLO") \
+    X(DRY_RUN, "dry_run", BOOL, "no", 0, 0, 1, \
+      "Log reject_warning instead of rejecting, for every restriction (warn_if_reject everywhere)") \
+    X(SOFT_BOUNCE, "soft_bounce", BOOL, "no", 0, 0, 1, \
+      "Turn every 5xx reply into the matching 4xx reply") \
+    X(PERMIT_ACTION, "policy_permit_action", STR, "DUNNO", 0, 0, 1, \
+      "Answer for an explicit permit: DUNNO (Postfix's own later restrictions still apply) or OK") \
+    X(MAX_RECURSION, "smtpd_restriction_recursion_limit", INT, "20", 1, 1000, 1, \
+      "How deep restriction classes and table results may nest") \
+    /* Reply codes */ \
+    X(ACCESS_REJECT_CODE, "access_map_reject_code", CODE, "554", 400, 599, 1, \
+      "Reply code for REJECT from an access table") \
+    X(ACCESS_DEFER_CODE, "access_map_defer_code", CODE, "450", 400, 599, 1, \
+      "Reply code for DEFER, DEFER_IF_REJECT and DEFER_IF_PERMIT from an access table") \
+    X(REJECT_CODE, "reject_code", CODE, "554", 400, 599, 1, \
+      "Reply code of the reject restriction") \
+    X(DEFER_CODE, "defer_code", CODE, "450", 400, 599, 1, \
+      "Reply code of the defer, defer_if_permit and defer_if_reject restrictions") \
+    X(RELAY_CODE, "relay_domains_reject_code", CODE, "554", 400, 599, 1, \
+      "Reply code of reject_unauth_destination") \
+    X(NON_FQDN_CODE, "non_fqdn_reject_code", CODE, "504", 400, 599, 1, \
+      "Reply code of the reject_non_fqdn_* restrictions") \
+    X(BAD_NAME_CODE, "invalid_hostname_reject_code", CODE, "501", 400, 599, 1, \
+      "Reply code of reject_invalid_helo_hostname")
+
+
+enum param_type {
+    PT_STR, PT_INT, PT_BOOL, PT_TIME, PT_LIST, PT_RESTR, PT_CODE,
+};
+
+#define MX_PARAM_ENUM(id, name, type, def, min, max, reload, doc) P_##id,
+enum param_id {
+    MX_PARAMS(MX_PARAM_ENUM)
+    P_COUNT
+};
+
+struct param_def {
+    const char *name;
+    enum param_type type;
+    const char *def;
+    long    min;
+    long    max;
+    int     reloadable;
+    const char *doc;
+};
+
+extern const struct param_def param_table[P_COUNT];
+
+/* param_find - look up a name or a Postfix alias (smtpd_*); -1 if unknown */
+int     param_find(const char *name);
+
+/* param_type_name - "string", "integer", ... */
+const char *param_type_name(enum param_type t);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * conn.h - one policy client connection (used by server.c).
+ *
+ * conn_new() takes an accepted socket.  Lines are read until an empty
+ * line ends a request; the request is evaluated and answered with
+ * "action=...\n\n"; pipelined requests are answered in order, one at a
+ * time.  Every limit (line length, attributes, request size) is checked
+ * as bytes arrive; a client that breaks one is logged with the limit and
+ * disconnected, and nobody else notices.
+ */
+#ifndef MX_POLICY_CONN_H
+#define MX_POLICY_CONN_H
+
+#include <event2/event.h>
+
+struct server_ctx;
+struct conn;
+
+struct conn *conn_new(struct server_ctx *s, evutil_socket_t fd, const char *peer);
+/* conn_shutdown - close now if idle, else after the answer in flight */
+void    conn_shutdown(struct conn *c);
+struct conn *conn_next(const struct conn *c);
+
+#endif

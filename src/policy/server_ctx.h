@@ -1,0 +1,30 @@
+/*
+ * server_ctx.h - state shared by server.c and conn.c.  Not a public API.
+ */
+#ifndef MX_POLICY_SERVER_CTX_H
+#define MX_POLICY_SERVER_CTX_H
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "rules/policy.h"
+
+struct conn;
+
+struct server_ctx {
+    struct event_base *base;
+    struct policy *pol;			/* current policy (one reference) */
+    const char *config_path;
+    struct evconnlistener **listeners;
+    char  **listener_names;
+    size_t  nlisteners;
+    struct conn *conns;			/* doubly linked list of clients */
+    size_t  nconns;
+    int     stopping;
+    unsigned long requests;		/* answered since start */
+    unsigned long limit_drops;		/* connections closed for a limit */
+};
+
+void    server_conn_gone(struct server_ctx *s, struct conn *c);
+
+#endif

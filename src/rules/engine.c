@@ -1,0 +1,415 @@
+/*
+ * engine.c - walk the restriction lists of one request, Postfix's way.
+ *
+ * The walk is an explicit stack of frames (a list and a position) instead
+ * of recursion, so that a restriction waiting for a lookup can return
+ * RS_PENDING and the walk resumes at the same place later without blocking
+ * the event loop.  Restriction classes and restriction lists found in
+ * access tables push a frame; a definitive answer in any frame ends the
+ * whole list, as in Postfix's generic_checks().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/eval.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static const char *const stage_names[STAGE_COUNT] = {
+    "client_restrictions", "helo_restrictions", "sender_restrictions",
+    "relay_restrictions", "recipient_restrictions", "data_restrictions",
+};
+
+/* trace_init - empty trace */
+void    trace_init(struct trace *t)
+{
+    t->v = NULL;
+    t->n = 0;
+}
+
+/* trace_free - release a trace */
+void    trace_free(struct trace *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+	free(t->v[i].what);
+	free(t->v[i].detail);
+	free(t->v[i].result);
+    }
+    free(t->v);
+    trace_init(t);
+}
+
+/* trace_add - append one entry */
+static void trace_add(struct eval *e, int depth, const char *what,
+		              const char *detail, const char *result)
+{
+    struct trace *t = e->trace;
+
+    if (t == NULL)
+	return;
+    t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+    t->v[t->n].depth = depth;
+    t->v[t->n].what = xstrdup(what);
+    t->v[t->n].detail = xstrdup(detail ? detail : "");
+    t->v[t->n].result = xstrdup(result);
+    t->n++;
+}
+
+/* status_name - trace text of a restriction result */
+static const char *status_name(struct eval *e, int st)
+{
+    switch (st) {
+    case RS_OK:
+	return "OK";
+    case RS_REJECT:
+	return e->reply.s;
+    default:
+	return "DUNNO";
+    }
+}
+
+/* stages_for - which lists apply at this protocol state */
+static void stages_for(struct eval *e)
+{
+    const struct request *r = e->req;
+    const char *ps = r->protocol_state;
+
+    e->nstages = 0;
+    if (*ps == 0)
+	ps = "RCPT";
+    e->where = ps;
+    if (strcasecmp(ps, "DATA") == 0 || strcasecmp(ps, "BDAT") == 0) {
+	e->stages[e->nstages++] = STAGE_DATA;
+	return;
+    }
+    if (strcasecmp(ps, "CONNECT") == 0) {
+	e->stages[e->nstages++] = STAGE_CLIENT;
+	return;
+    }
+    int     helo = strcasecmp(ps, "HELO") == 0 || strcasecmp(ps, "EHLO") == 0;
+    int     mail = strcasecmp(ps, "MAIL") == 0;
+    int     rcpt = strcasecmp(ps, "RCPT") == 0 || strcasecmp(ps, "VRFY") == 0;
+
+    if (!helo && !mail && !rcpt)
+	return;				/* END-OF-MESSAGE, ETRN: no opinion */
+    e->stages[e->nstages++] = STAGE_CLIENT;
+    if (*r->helo_name)
+	e->stages[e->nstages++] = STAGE_HELO;
+    if (mail || rcpt)
+	e->stages[e->nstages++] = STAGE_SENDER;
+    if (rcpt) {
+	e->stages[e->nstages++] = STAGE_RELAY;
+	e->stages[e->nstages++] = STAGE_RCPT;
+    }
+}
+
+/* eval_new - prepare the evaluation of one request */
+struct eval *eval_new(struct policy *p, const struct request *req,
+		              struct trace *trace)
+{
+    struct eval *e = xcalloc(1, sizeof(*e));
+
+    policy_ref(p);
+    e->pol = p;
+    e->req = req;
+    e->trace = trace;
+    e->client_name = *req->client_name ? req->client_name : "unknown";
+    e->reverse_name = *req->reverse_client_name ? req->reverse_client_name
+	: e->client_name;
+    buf_init(&e->namaddr);
+    buf_printf(&e->namaddr, "%s[%s]", e->client_name,
+	       *req->client_address ? req->client_address : "unknown");
+    buf_init(&e->dip.reply);
+    buf_init(&e->dir.reply);
+    buf_init(&e->reply);
+    buf_init(&e->side);
+    buf_init(&e->prepend);
+    buf_init(&e->action);
+    buf_init(&e->tmp);
+    buf_init(&e->tdetail);
+    stages_for(e);
+    return e;
+}
+
+/* eval_free - release an evaluation */
+void    eval_free(struct eval *e)
+{
+    if (e == NULL)
+	return;
+    while (e->depth > 0) {
+	struct frame *f = &e->stack[--e->depth];
+
+	if (f->owned) {
+	    rlist_free(f->owned);
+	    free(f->owned);
+	}
+    }
+    buf_free(&e->namaddr);
+    buf_free(&e->dip.reply);
+    buf_free(&e->dir.reply);
+    buf_free(&e->reply);
+    buf_free(&e->side);
+    buf_free(&e->prepend);
+    buf_free(&e->action);
+    buf_free(&e->tmp);
+    buf_free(&e->tdetail);
+    policy_unref(e->pol);
+    free(e);
+}
+
+/* eval_set_wakeup - who to call when a pending lookup completes */
+void    eval_set_wakeup(struct eval *e, void (*fn) (void *), void *ctx)
+{
+    e->wake = fn;
+    e->wake_ctx = ctx;
+}
+
+/* eval_push - start evaluating a nested list */
+int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
+		          const char *reply_name, const char *reply_class, int def_acl)
+{
+    if (e->depth >= EVAL_MAX_DEPTH
+	|| e->depth > config_int(e->pol->conf, P_MAX_RECURSION)) {
+	msg_warn("restriction %s causes unreasonable recursion", l->name);
+	if (owned) {
+	    rlist_free(owned);
+	    free(owned);
+	}
+	return eval_server_error(e);
+    }
+    struct frame *f = &e->stack[e->depth++];
+
+    f->list = l;
+    f->idx = 0;
+    f->owned = owned;
+    f->reply_name = reply_name;
+    f->reply_class = reply_class;
+    f->def_acl = def_acl;
+    return RS_PUSHED;
+}
+
+/* pop - drop the top frame */
+static void pop(struct eval *e)
+{
+    struct frame *f = &e->stack[--e->depth];
+
+    if (f->owned) {
+	rlist_free(f->owned);
+	free(f->owned);
+    }
+}
+
+/* rule_done - the restriction at the top frame finished without deciding */
+static void rule_done(struct eval *e)
+{
+    if (e->warn_level >= e->depth)
+	e->warn_level = 0;
+    e->stack[e->depth - 1].idx++;
+}
+
+/* stage_begin - set up a list as Postfix's smtpd_check_* does */
+static void stage_begin(struct eval *e, enum stage s)
+{
+    const char *rn, *rc;
+
+    switch (s) {
+    case STAGE_CLIENT:
+	e->dip.active = 0;
+	rn = e->namaddr.s;
+	rc = "Client host";
+	break;
+    case STAGE_HELO:
+	e->dip.active = e->dip_client;
+	rn = e->req->helo_name;
+	rc = "Helo command";
+	break;
+    case STAGE_SENDER:
+	e->dip.active = e->dip_client || e->dip_helo;
+	rn = e->req->sender;
+	rc = "Sender address";
+	break;
+    case STAGE_RELAY:
+    case STAGE_RCPT:
+	if (s == STAGE_RELAY)
+	    e->dip.active = e->dip_sender;
+	rn = e->req->recipient;
+	rc = "Recipient address";
+	break;
+    case STAGE_DATA:
+    default:
+	e->dip.active = e->dip_client || e->dip_helo || e->dip_sender;
+	rn = "DATA";
+	rc = "Data command";
+	break;
+    }
+    if (s != STAGE_RCPT) {
+	e->warn_level = 0;
+	e->dir.active = 0;
+    }
+    e->depth = 0;
+    e->stage_status = RS_DUNNO;
+    if (e->pol->stages[s].n > 0)
+	(void) eval_push(e, &e->pol->stages[s], NULL, rn, rc, (int) s);
+    trace_add(e, 0, stage_names[s], NULL, e->pol->stages[s].n ? "" : "(empty)");
+}
+
+/* stage_end - remember deferral flags as Postfix does between stages */
+static void stage_end(struct eval *e, enum stage s)
+{
+    if (s == STAGE_CLIENT)
+	e->dip_client = e->dip.active;
+    else if (s == STAGE_HELO)
+	e->dip_helo = e->dip.active;
+    else if (s == STAGE_SENDER)
+	e->dip_sender = e->dip.active;
+}
+
+/* walk - run the frames of the current list; RS_PENDING or its result */
+static int walk(struct eval *e)
+{
+    while (e->depth > 0) {
+	struct frame *f = &e->stack[e->depth - 1];
+
+	if (f->idx >= f->list->n || e->discard) {
+	    pop(e);
+	    if (e->depth > 0)
+		rule_done(e);
+	    continue;
+	}
+	const struct rule *r = &f->list->v[f->idx];
+	int     st;
+
+	if (r->def == NULL && r->class_list == NULL) {
+	    /* warn_if_reject: applies to the next restriction */
+	    if (e->warn_level == 0)
+		e->warn_level = e->depth;
+	    trace_add(e, e->depth, r->name, NULL, "next restriction only warns");
+	    f->idx++;
+	    continue;
+	}
+	buf_reset(&e->tdetail);
+	if (r->class_list) {
+	    trace_add(e, e->depth, r->name, "restriction class", "");
+	    st = eval_push(e, r->class_list, NULL, f->reply_name, f->reply_class,
+			   f->def_acl);
+	} else {
+	    st = r->def->fn(e, r, f->reply_name, f->reply_class);
+	    if (st == RS_PENDING)
+		return RS_PENDING;
+	    if (st != RS_PUSHED)
+		trace_add(e, e->depth, r->name, e->tdetail.s, status_name(e, st));
+	    else
+		trace_add(e, e->depth, r->name, e->tdetail.s, "evaluating table result");
+	}
+	if (st == RS_PUSHED)
+	    continue;
+	if (st == RS_DUNNO) {
+	    rule_done(e);
+	    continue;
+	}
+	/* A definitive answer ends this list and every list it is nested in. */
+	while (e->depth > 0)
+	    pop(e);
+	e->warn_level = 0;
+	return st;
+    }
+    return RS_DUNNO;
+}
+
+/* finish - final policy action text */
+static void finish(struct eval *e)
+{
+    buf_reset(&e->action);
+    if (e->status != RS_REJECT && e->dip.active) {
+	int     saved = e->warn_level;
+
+	e->warn_level = 0;
+	e->dir.active = 0;
+	e->status = eval_reject_text(e, e->dip.reply.s);
+	e->warn_level = saved;
+    }
+    if (e->status == RS_REJECT)
+	buf_puts(&e->action, e->reply.s);
+    else if (e->side.len)
+	buf_puts(&e->action, e->side.s);
+    else if (e->prepend.len)
+	buf_printf(&e->action, "PREPEND %s", e->prepend.s);
+    else if (e->status == RS_OK && e->pol->permit_ok)
+	buf_puts(&e->action, "OK");
+    else
+	buf_puts(&e->action, "DUNNO");
+    trace_add(e, 0, "result", NULL, e->action.s);
+    e->done = 1;
+}
+
+/* eval_run - evaluate until done or waiting for a lookup */
+enum eval_status eval_run(struct eval *e)
+{
+    const struct request *r = e->req;
+
+    if (e->done)
+	return EVAL_DONE;
+
+    /* Postfix's special cases before any list. */
+    if (e->cur == 0 && !e->in_stage) {
+	if (e->nstages > 0 && e->stages[e->nstages - 1] == STAGE_RCPT
+	    && strcasecmp(r->recipient, "postmaster") == 0) {
+	    trace_add(e, 0, "postmaster", "RFC 5321: unqualified postmaster is always accepted", "DUNNO");
+	    e->status = RS_DUNNO;
+	    finish(e);
+	    return EVAL_DONE;
+	}
+	if (config_bool(e->pol->conf, P_HELO_REQUIRED) && *r->helo_name == 0
+	    && e->nstages > 0 && e->stages[e->nstages - 1] >= STAGE_SENDER) {
+	    int     saved = e->warn_level;
+
+	    e->warn_level = 0;
+	    e->status = eval_reject(e, 503, "5.5.1", "Error: send HELO/EHLO first");
+	    e->warn_level = saved;
+	    trace_add(e, 0, "smtpd_helo_required", "no HELO/EHLO given", status_name(e, e->status));
+	    if (e->status == RS_REJECT) {
+		finish(e);
+		return EVAL_DONE;
+	    }
+	}
+    }
+    while (e->cur < e->nstages) {
+	enum stage s = e->stages[e->cur];
+
+	if (!e->in_stage) {
+	    stage_begin(e, s);
+	    e->in_stage = 1;
+	}
+	int     st = walk(e);
+
+	if (st == RS_PENDING)
+	    return EVAL_PENDING;
+	e->in_stage = 0;
+	stage_end(e, s);
+	e->cur++;
+	e->status = st;
+	if (st == RS_REJECT)
+	    break;
+    }
+    finish(e);
+    return EVAL_DONE;
+}
+
+/* eval_action - the reply's action text */
+const char *eval_action(const struct eval *e)
+{
+    return e->done ? e->action.s : "DUNNO";
+}
+
+/* eval_request - evaluate a request that needs no lookups */
+char   *eval_request(struct policy *p, const struct request *req, struct trace *trace)
+{
+    struct eval *e = eval_new(p, req, trace);
+    char   *action;
+
+    if (eval_run(e) != EVAL_DONE)
+	msg_panic("eval_request: evaluation is waiting for a lookup");
+    action = xstrdup(eval_action(e));
+    eval_free(e);
+    return action;
+}

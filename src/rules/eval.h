@@ -1,0 +1,111 @@
+/*
+ * eval.h - the insides of one evaluation, shared by engine.c (the walk
+ * over the lists), restrictions.c (what each restriction does) and
+ * reply.c (replies, deferral flags and log lines).  Not a public API.
+ */
+#ifndef MX_RULES_EVAL_H
+#define MX_RULES_EVAL_H
+
+#include "rules/engine.h"
+
+/* Result of one restriction, as Postfix's SMTPD_CHECK_*. */
+enum rstatus {
+    RS_DUNNO = 0,
+    RS_OK = 1,
+    RS_REJECT = 2,
+    RS_PENDING = 3,			/* waiting for a lookup */
+    RS_PUSHED = 4,			/* a nested list was pushed */
+};
+
+#define EVAL_MAX_DEPTH	64
+
+struct frame {
+    const struct rlist *list;
+    size_t  idx;
+    struct rlist *owned;		/* list compiled from a table result */
+    const char *reply_name;
+    const char *reply_class;
+    int     def_acl;			/* default check_*_access: enum stage */
+};
+
+struct defer_flag {
+    int     active;
+    struct buf reply;
+};
+
+struct eval {
+    struct policy *pol;
+    const struct request *req;
+    struct trace *trace;
+
+    /* request facts, derived once */
+    const char *client_name;		/* "unknown" when absent */
+    const char *reverse_name;
+    struct buf namaddr;			/* name[addr] */
+    const char *where;			/* RCPT, MAIL, DATA, ... */
+
+    /* walk */
+    enum stage stages[STAGE_COUNT];
+    int     nstages;
+    int     cur;			/* index into stages */
+    int     in_stage;
+    struct frame stack[EVAL_MAX_DEPTH];
+    int     depth;
+    int     warn_level;			/* warn_if_reject depth, 0 = off */
+    int     recursion;
+
+    /* Postfix's deferral flags */
+    struct defer_flag dip, dir;
+    int     dip_client, dip_helo, dip_sender;
+
+    /* outcome */
+    int     status;			/* RS_DUNNO RS_OK RS_REJECT */
+    int     stage_status;
+    int     done;
+    int     discard;
+    struct buf reply;			/* reject/defer text */
+    struct buf side;			/* HOLD, DISCARD, FILTER, REDIRECT */
+    struct buf prepend;
+    struct buf action;
+
+    /* scratch */
+    struct buf tmp;
+    struct buf tdetail;			/* trace detail of the current rule */
+
+    void    (*wake) (void *);
+    void   *wake_ctx;
+};
+
+/* reply.c */
+int     eval_reject(struct eval *e, int code, const char *dsn,
+		            const char *fmt,...) __attribute__((format(printf, 4, 5)));
+int     eval_reject_text(struct eval *e, const char *reply);
+int     eval_defer_if(struct eval *e, struct defer_flag *f, int code,
+		              const char *dsn, const char *fmt,...)
+    __attribute__((format(printf, 5, 6)));
+int     eval_permit(struct eval *e, const char *what);
+void    eval_log_whatsup(struct eval *e, const char *whatsup, const char *text);
+int     eval_server_error(struct eval *e);
+int     eval_table_result(struct eval *e, const char *table, const char *value,
+			          const char *datum, const char *reply_name,
+			          const char *reply_class, int def_acl);
+void    eval_trace_detail(struct eval *e, const char *fmt,...)
+    __attribute__((format(printf, 2, 3)));
+
+/* engine.c */
+int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
+		          const char *reply_name, const char *reply_class, int def_acl);
+
+/* restrictions.c */
+struct rdef {
+    const char *name;
+    int     needs_map;			/* followed by type:table */
+    enum rstatus (*fn) (struct eval *e, const struct rule *r,
+			        const char *reply_name, const char *reply_class);
+    const char *unsupported;		/* non-NULL: why it is refused */
+};
+
+const struct rdef *rdef_find(const char *name);
+const struct rdef *rdef_default_acl(int stage);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * policy.c - compile a configuration into lists, tables and networks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/eval.h"
+#include "rules/policy.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static const enum param_id stage_params[STAGE_COUNT] = {
+    P_CLIENT_RESTR, P_HELO_RESTR, P_SENDER_RESTR, P_RELAY_RESTR, P_RCPT_RESTR,
+    P_DATA_RESTR,
+};
+
+/* rlist_free - release a compiled list */
+void    rlist_free(struct rlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+	free(l->v[i].arg);
+    free(l->v);
+    free(l->name);
+    l->v = NULL;
+    l->n = 0;
+    l->name = NULL;
+}
+
+/* find_class - a compiled restriction class by name */
+static const struct rlist *find_class(const struct policy *p, const char *name)
+{
+    for (size_t i = 0; i < p->nclasses; i++)
+	if (p->classes[i].name && strcmp(p->classes[i].name, name) == 0)
+	    return &p->classes[i];
+    return NULL;
+}
+
+/* rlist_compile - words of a restriction list into rules */
+int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
+		              const char *value, const char *where, int def_acl,
+		              int allow_tables, struct buf *err)
+{
+    struct strlist w;
+    size_t  i;
+
+    strlist_init(&w);
+    strlist_split(&w, value, ", \t\r\n{}");
+    out->v = xcalloc(w.n + 1, sizeof(*out->v));
+    out->n = 0;
+    out->name = xstrdup(name);
+    for (i = 0; i < w.n; i++) {
+	const char *word = w.v[i];
+	struct rule *r = &out->v[out->n];
+	const struct rdef *d;
+
+	memset(r, 0, sizeof(*r));
+	r->name = word;
+	if (strcasecmp(word, "warn_if_reject") == 0) {
+	    out->n++;
+	    continue;
+	}
+	if (strchr(word, ':') != NULL) {
+	    /* Postfix's short-hand: a table alone means this list's check */
+	    if ((d = def_acl >= 0 ? rdef_default_acl(def_acl) : NULL) == NULL) {
+		buf_printf(err, "%s: %s: table \"%s\" needs a check_*_access restriction before it",
+			   where, name, word);
+		goto bad;
+	    }
+	    i--;			/* the word is the table argument */
+	} else if ((d = rdef_find(word)) == NULL) {
+	    const struct rlist *cl = p ? find_class(p, word) : NULL;
+
+	    if (cl == NULL) {
+		buf_printf(err, "%s: %s: unknown restriction \"%s\"", where, name, word);
+		goto bad;
+	    }
+	    r->class_list = cl;
+	    out->n++;
+	    continue;
+	}
+	if (d->unsupported) {
+	    buf_printf(err, "%s: %s: restriction \"%s\" is %s", where, name, word,
+		       d->unsupported);
+	    goto bad;
+	}
+	r->def = d;
+	r->name = d->name;
+	if (d->needs_map) {
+	    if (i + 1 >= w.n || strchr(w.v[i + 1], ':') == NULL) {
+		buf_printf(err, "%s: %s: restriction \"%s\" must be followed by type:table",
+			   where, name, word);
+		goto bad;
+	    }
+	    if (!allow_tables) {
+		buf_printf(err, "restriction \"%s\" names a table: not allowed here", word);
+		goto bad;
+	    }
+	    struct buf why;
+
+	    buf_init(&why);
+	    r->map = tables_open(p->tables, w.v[++i], &why);
+	    if (r->map == NULL) {
+		buf_printf(err, "%s: %s: %s %s: %s", where, name, d->name, w.v[i], why.s);
+		buf_free(&why);
+		goto bad;
+	    }
+	    buf_free(&why);
+	}
+	out->n++;
+    }
+    /* rule names point into w: give each its own copy via arg storage */
+    for (size_t k = 0; k < out->n; k++) {
+	struct rule *r = &out->v[k];
+
+	if (r->def == NULL) {
+	    r->arg = xstrdup(r->name);
+	    r->name = r->arg;
+	}
+    }
+    strlist_free(&w);
+    return 0;
+
+bad:
+    strlist_free(&w);
+    rlist_free(out);
+    return -1;
+}
+
+/* compile_classes - every smtpd_restriction_classes entry */
+static int compile_classes(struct policy *p, struct buf *err)
+{
+    struct strlist names;
+
+    strlist_init(&names);
+    strlist_split(&names, config_str(p->conf, P_CLASSES), LIST_SEPS);
+    p->classes = xcalloc(names.n + 1, sizeof(*p->classes));
+    /* Names first, so that classes may refer to each other. */
+    for (size_t i = 0; i < names.n; i++)
+	p->classes[i].name = xstrdup(names.v[i]);
+    p->nclasses = names.n;
+    for (size_t i = 0; i < names.n; i++) {
+	const char *where = NULL;
+	const char *value = config_class(p->conf, names.v[i], &where);
+	struct rlist tmp;
+
+	if (rlist_compile(p, &tmp, names.v[i], value ? value : "",
+			  where ? where : "default", -1, 1, err) < 0) {
+	    strlist_free(&names);
+	    return -1;
+	}
+	free(p->classes[i].name);
+	p->classes[i] = tmp;
+    }
+    strlist_free(&names);
+    return 0;
+}
+
+/* is_table_spec - "type:name" with a known table type */
+static int is_table_spec(const char *t)
+{
+    size_t  n = strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    char    type[32];
+
+    if (n == 0 || n >= sizeof(type) || t[n] != ':')
+	return 0;
+    memcpy(type, t, n);
+    type[n] = 0;
+    return map_type_known(type);
+}
+
+/* compile_mynetworks - CIDR entries and type:table entries */
+static int compile_mynetworks(struct policy *p, struct buf *err)
+{
+    struct strlist w;
+    struct buf tables;
+
+    strlist_init(&w);
+    buf_init(&tables);
+    strlist_split(&w, config_str(p->conf, P_MYNETWORKS), LIST_SEPS);
+    p->mynetworks = xcalloc(w.n + 1, sizeof(*p->mynetworks));
+    for (size_t i = 0; i < w.n; i++) {
+	char   *t = w.v[i];
+	char    why[256] = "";
+
+	if (is_table_spec(t)) {
+	    buf_printf(&tables, "%s ", t);
+	    continue;
+	}
+	/* [addr]/len and [addr] forms */
+	struct buf c;
+
+	buf_init(&c);
+	if (t[0] == '[') {
+	    char   *close = strchr(t, ']');
+
+	    if (close == NULL) {
+		buf_printf(err, "%s: mynetworks: missing ']' in \"%s\"",
+			   config_where(p->conf, P_MYNETWORKS), t);
+		buf_free(&c);
+		goto bad;
+	    }
+	    buf_append(&c, t + 1, (size_t) (close - t - 1));
+	    buf_puts(&c, close + 1);
+	} else {
+	    buf_puts(&c, t);
+	}
+	if (cidr_parse(c.s, &p->mynetworks[p->nmynetworks], why, sizeof(why)) < 0) {
+	    buf_printf(err, "%s: mynetworks: bad network \"%s\": %s",
+		       config_where(p->conf, P_MYNETWORKS), t, why);
+	    buf_free(&c);
+	    goto bad;
+	}
+	p->nmynetworks++;
+	buf_free(&c);
+    }
+    if (tables.len) {
+	p->mynetworks_maps = domain_list_new(tables.s, 0, p->tables, err);
+	if (p->mynetworks_maps == NULL)
+	    goto bad;
+    }
+    strlist_free(&w);
+    buf_free(&tables);
+    return 0;
+bad:
+    strlist_free(&w);
+    buf_free(&tables);
+    return -1;
+}
+
+/* policy_mynetworks - is the client address trusted */
+int     policy_mynetworks(const struct policy *p, const char *addr)
+{
+    struct inet_addr a;
+
+    if (inet_parse(addr, &a) < 0)
+	return 0;
+    for (size_t i = 0; i < p->nmynetworks; i++)
+	if (cidr_match(&p->mynetworks[i], &a))
+	    return 1;
+    if (p->mynetworks_maps) {
+	enum map_result r = domain_list_match(p->mynetworks_maps, addr);
+
+	return r == MAP_ERROR ? -1 : r == MAP_FOUND;
+    }
+    return 0;
+}
+
+/* parent_match - is feature listed in parent_domain_matches_subdomains */
+static int parent_match(const struct config *c, const char *feature)
+{
+    struct strlist w;
+    int     found = 0;
+
+    strlist_init(&w);
+    strlist_split(&w, config_str(c, P_PARENT_MATCH), LIST_SEPS);
+    for (size_t i = 0; i < w.n; i++)
+	if (strcmp(w.v[i], feature) == 0)
+	    found = 1;
+    strlist_free(&w);
+    return found;
+}
+
+/* policy_compile - the whole configuration */
+struct policy *policy_compile(struct config *conf, struct buf *err)
+{
+    struct policy *p = xcalloc(1, sizeof(*p));
+
+    p->refs = 1;
+    p->conf = conf;
+    p->tables = tables_new();
+    if (compile_classes(p, err) < 0)
+	goto bad;
+    for (int s = 0; s < STAGE_COUNT; s++)
+	if (rlist_compile(p, &p->stages[s], param_table[stage_params[s]].name,
+			  config_str(conf, stage_params[s]),
+			  config_where(conf, stage_params[s]),
+			  s == STAGE_DATA ? -1 : s, 1, err) < 0)
+	    goto bad;
+    if (compile_mynetworks(p, err) < 0)
+	goto bad;
+
+    /* Destination classes for relay control. */
+    if ((p->mydest = domain_list_new(config_str(conf, P_MYDEST), parent_match(conf, "mydestination"), p->tables, err)) == NULL
+	|| (p->relay = domain_list_new(config_str(conf, P_RELAY_DOMAINS), parent_match(conf, "relay_domains"), p->tables, err)) == NULL
+	|| (p->valias = domain_list_new(config_str(conf, P_VIRT_ALIAS_DOMAINS), parent_match(conf, "virtual_alias_domains"), p->tables, err)) == NULL
+	|| (p->vmbox = domain_list_new(config_str(conf, P_VIRT_MBOX_DOMAINS), parent_match(conf, "virtual_mailbox_domains"), p->tables, err)) == NULL)
+	goto bad;
+    p->addr.myorigin = config_str(conf, P_MYORIGIN);
+    p->addr.myhostname = config_str(conf, P_MYHOSTNAME);
+    p->addr.percent_hack = config_bool(conf, P_PERCENT_HACK);
+    p->addr.swap_bangpath = config_bool(conf, P_SWAP_BANGPATH);
+    p->addr.local = p->mydest;
+    p->addr.alias = p->valias;
+    p->addr.virtual = p->vmbox;
+    p->addr.relay = p->relay;
+    p->access.parent_matches_subdomains = parent_match(conf, "smtpd_access_maps");
+    p->access.recipient_delimiter = config_str(conf, P_RCPT_DELIM);
+    p->access.null_key = config_str(conf, P_NULL_KEY);
+
+    const char *pa = config_str(conf, P_PERMIT_ACTION);
+
+    if (strcasecmp(pa, "OK") == 0)
+	p->permit_ok = 1;
+    else if (strcasecmp(pa, "DUNNO") != 0) {
+	buf_printf(err, "%s: policy_permit_action: \"%s\" is neither OK nor DUNNO",
+		   config_where(conf, P_PERMIT_ACTION), pa);
+	goto bad;
+    }
+    return p;
+
+bad:
+    p->conf = NULL;			/* the caller still owns conf on failure */
+    policy_unref(p);
+    return NULL;
+}
+
+/* policy_ref - one more user */
+void    policy_ref(struct policy *p)
+{
+    p->refs++;
+}
+
+/* policy_unref - one user less; free at zero */
+void    policy_unref(struct policy *p)
+{
+    if (p == NULL || --p->refs > 0)
+	return;
+    for (int s = 0; s < STAGE_COUNT; s++)
+	rlist_free(&p->stages[s]);
+    for (size_t i = 0; i < p->nclasses; i++)
+	rlist_free(&p->classes[i]);
+    free(p->classes);
+    free(p->mynetworks);
+    domain_list_free(p->mynetworks_maps);
+    domain_list_free(p->mydest);
+    domain_list_free(p->relay);
+    domain_list_free(p->valias);
+    domain_list_free(p->vmbox);
+    tables_free(p->tables);
+    config_free(p->conf);
+    free(p);
+}

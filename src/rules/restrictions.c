@@ -1,0 +1,531 @@
+/*
+ * restrictions.c - what each restriction does, with Postfix's names,
+ * codes and wording.
+ *
+ * One table row per restriction name.  Rows with an "unsupported" reason
+ * are Postfix restrictions that mxshield does not evaluate yet (DNS,
+ * greylisting, SPF arrive with later parts): a configuration that names
+ * one is refused at start-up with that reason, never silently ignored.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "maps/access.h"
+#include "rules/eval.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define NOT_YET_DNS	"not yet supported: needs the DNS resolver (a later mxshield part)"
+
+/* code - a reply-code parameter */
+static int code(const struct eval *e, enum param_id id)
+{
+    return (int) config_int(e->pol->conf, id);
+}
+
+/* r_permit - permit */
+static enum rstatus r_permit(struct eval *e, const struct rule *r,
+			             const char *rn, const char *rc)
+{
+    (void) rn;
+    (void) rc;
+    return eval_permit(e, r->name);
+}
+
+/* r_reject - reject */
+static enum rstatus r_reject(struct eval *e, const struct rule *r,
+			             const char *rn, const char *rc)
+{
+    (void) r;
+    return eval_reject(e, code(e, P_REJECT_CODE), "5.7.1",
+		       "<%s>: %s rejected: Access denied", rn, rc);
+}
+
+/* r_defer - defer */
+static enum rstatus r_defer(struct eval *e, const struct rule *r,
+			            const char *rn, const char *rc)
+{
+    (void) r;
+    return eval_reject(e, code(e, P_DEFER_CODE), "4.3.2",
+		       "<%s>: %s rejected: Try again later", rn, rc);
+}
+
+/* r_defer_if_permit - defer if the final answer would be permit */
+static enum rstatus r_defer_if_permit(struct eval *e, const struct rule *r,
+				              const char *rn, const char *rc)
+{
+    (void) r;
+    return eval_defer_if(e, &e->dip, 450, "4.7.0",
+			 "<%s>: %s rejected: defer_if_permit requested", rn, rc);
+}
+
+/* r_defer_if_reject - turn a later 5xx into a deferral */
+static enum rstatus r_defer_if_reject(struct eval *e, const struct rule *r,
+				              const char *rn, const char *rc)
+{
+    (void) r;
+    return eval_defer_if(e, &e->dir, 450, "4.7.0",
+			 "<%s>: %s rejected: defer_if_reject requested", rn, rc);
+}
+
+/* r_permit_mynetworks - client address in mynetworks */
+static enum rstatus r_permit_mynetworks(struct eval *e, const struct rule *r,
+					        const char *rn, const char *rc)
+{
+    (void) rn;
+    (void) rc;
+    int     m = policy_mynetworks(e->pol, e->req->client_address);
+
+    eval_trace_detail(e, "client %s %s mynetworks", e->req->client_address,
+		      m > 0 ? "is in" : m == 0 ? "is not in" : "lookup failed for");
+    if (m < 0) {
+	msg_warn("%s: mynetworks lookup error for %s", r->name, e->req->client_address);
+	return eval_server_error(e);
+    }
+    return m ? eval_permit(e, r->name) : RS_DUNNO;
+}
+
+/* r_permit_sasl - the client authenticated with SASL */
+static enum rstatus r_permit_sasl(struct eval *e, const struct rule *r,
+				          const char *rn, const char *rc)
+{
+    (void) rn;
+    (void) rc;
+    if (*e->req->sasl_username || *e->req->sasl_method) {
+	eval_trace_detail(e, "sasl_username=%s", e->req->sasl_username);
+	return eval_permit(e, r->name);
+    }
+    eval_trace_detail(e, "not authenticated");
+    return RS_DUNNO;
+}
+
+/* auth_destination - 1 authorised, 0 not, -1 lookup error */
+static int auth_destination(struct eval *e, const char *rcpt)
+{
+    struct resolved res;
+    int     rc;
+
+    buf_init(&res.addr);
+    if (addr_resolve(&e->pol->addr, rcpt, &res) < 0) {
+	buf_free(&res.addr);
+	return -1;
+    }
+    static const char *const cls[] = {"local", "virtual alias", "virtual mailbox",
+    "relay_domains", "remote"};
+
+    eval_trace_detail(e, "<%s> resolves to <%s>: %s%s", rcpt, res.addr.s,
+		      cls[res.cls], res.routed ? ", sender-routed" : "");
+    if (res.routed && !config_bool(e->pol->conf, P_UNTRUST_ROUTE)
+	&& res.cls != RESOLVE_LOCAL)
+	rc = 0;
+    else
+	rc = res.cls != RESOLVE_DEFAULT;
+    buf_free(&res.addr);
+    return rc;
+}
+
+/* r_permit_auth_dest - recipient is ours or relayed for */
+static enum rstatus r_permit_auth_dest(struct eval *e, const struct rule *r,
+				               const char *rn, const char *rc)
+{
+    (void) rn;
+    (void) rc;
+    if (*e->req->recipient == 0)
+	return RS_DUNNO;
+    int     a = auth_destination(e, e->req->recipient);
+
+    if (a < 0)
+	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
+			   e->req->recipient);
+    return a ? eval_permit(e, r->name) : RS_DUNNO;
+}
+
+/* unauth_dest - reject or defer relaying to other destinations */
+static enum rstatus unauth_dest(struct eval *e, int rcode, const char *dsn)
+{
+    if (*e->req->recipient == 0)
+	return RS_DUNNO;
+    int     a = auth_destination(e, e->req->recipient);
+
+    if (a < 0)
+	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
+			   e->req->recipient);
+    if (a)
+	return RS_DUNNO;
+    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->req->recipient);
+}
+
+/* r_reject_unauth_dest - Relay access denied */
+static enum rstatus r_reject_unauth_dest(struct eval *e, const struct rule *r,
+				                 const char *rn, const char *rc)
+{
+    (void) r;
+    (void) rn;
+    (void) rc;
+    return unauth_dest(e, code(e, P_RELAY_CODE), "5.7.1");
+}
+
+/* r_defer_unauth_dest - Relay access denied, temporarily */
+static enum rstatus r_defer_unauth_dest(struct eval *e, const struct rule *r,
+				                const char *rn, const char *rc)
+{
+    (void) r;
+    (void) rn;
+    (void) rc;
+    return unauth_dest(e, code(e, P_DEFER_CODE), "4.7.1");
+}
+
+/* invalid_hostaddr - "[addr]" must hold a valid address */
+static enum rstatus invalid_hostaddr(struct eval *e, const char *name)
+{
+    size_t  len = strlen(name);
+    struct buf a;
+    int     ok;
+
+    buf_init(&a);
+    if (name[0] == '[' && len > 2 && name[len - 1] == ']')
+	buf_append(&a, name + 1, len - 2);
+    else
+	buf_puts(&a, name);
+    ok = valid_hostaddr(a.s);
+    buf_free(&a);
+    if (ok)
+	return RS_DUNNO;
+    return eval_reject(e, code(e, P_BAD_NAME_CODE), "5.5.2",
+		       "<%s>: Helo command rejected: invalid ip address", name);
+}
+
+/* r_invalid_helo - HELO name syntax */
+static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
+				           const char *rn, const char *rc)
+{
+    const char *helo = e->req->helo_name;
+
+    (void) r;
+    (void) rn;
+    (void) rc;
+    if (*helo == 0)
+	return RS_DUNNO;
+    if (*helo == '[')
+	return invalid_hostaddr(e, helo);
+    const char *t = hostname_untruncate(helo, &e->tmp);
+
+    if (valid_hostname(t) || valid_hostaddr(t))
+	return RS_DUNNO;
+    return eval_reject(e, code(e, P_BAD_NAME_CODE), "5.5.2",
+		       "<%s>: Helo command rejected: Invalid name", helo);
+}
+
+/* r_non_fqdn_helo - HELO name must be a fully-qualified host name */
+static enum rstatus r_non_fqdn_helo(struct eval *e, const struct rule *r,
+				            const char *rn, const char *rc)
+{
+    const char *helo = e->req->helo_name;
+
+    (void) r;
+    (void) rn;
+    (void) rc;
+    if (*helo == 0)
+	return RS_DUNNO;
+    if (*helo == '[')
+	return invalid_hostaddr(e, helo);
+    const char *t = hostname_untruncate(helo, &e->tmp);
+
+    if (valid_hostname(t) && strchr(t, '.'))
+	return RS_DUNNO;
+    return eval_reject(e, code(e, P_NON_FQDN_CODE), "5.5.2",
+		       "<%s>: Helo command rejected: need fully-qualified hostname", helo);
+}
+
+/* non_fqdn_address - the address must end in @fqdn or @[literal] */
+static enum rstatus non_fqdn_address(struct eval *e, const char *addr,
+				             const char *rc)
+{
+    const char *at = strrchr(addr, '@');
+    const char *domain = at ? at + 1 : "";
+    size_t  dlen = strlen(domain);
+
+    if (*addr == 0)
+	return RS_DUNNO;
+    if (dlen > 0 && domain[0] == '[' && domain[dlen - 1] == ']')
+	return RS_DUNNO;
+    const char *t = hostname_untruncate(domain, &e->tmp);
+
+    if (*t && valid_hostname(t) && strchr(t, '.'))
+	return RS_DUNNO;
+    return eval_reject(e, code(e, P_NON_FQDN_CODE), "4.5.2",
+		       "<%s>: %s rejected: need fully-qualified address", addr, rc);
+}
+
+/* r_non_fqdn_sender - reject_non_fqdn_sender */
+static enum rstatus r_non_fqdn_sender(struct eval *e, const struct rule *r,
+				              const char *rn, const char *rc)
+{
+    (void) r;
+    (void) rn;
+    (void) rc;
+    return non_fqdn_address(e, e->req->sender, "Sender address");
+}
+
+/* r_non_fqdn_rcpt - reject_non_fqdn_recipient */
+static enum rstatus r_non_fqdn_rcpt(struct eval *e, const struct rule *r,
+				            const char *rn, const char *rc)
+{
+    (void) r;
+    (void) rn;
+    (void) rc;
+    return non_fqdn_address(e, e->req->recipient, "Recipient address");
+}
+
+/* table_outcome - act on a lookup result */
+static enum rstatus table_outcome(struct eval *e, const struct rule *r,
+				          enum map_result res, const char *value,
+				          struct buf *matched, const char *datum,
+				          const char *rn, const char *rc, int def_acl)
+{
+    if (res == MAP_ERROR) {
+	msg_warn("%s: table %s: lookup error for \"%s\"", r->name, map_spec(r->map), datum);
+	eval_trace_detail(e, "%s: lookup error", map_spec(r->map));
+	return eval_reject(e, 451, "4.3.5", "Server configuration error");
+    }
+    if (res == MAP_NOTFOUND) {
+	eval_trace_detail(e, "%s: no match for \"%s\"", map_spec(r->map), datum);
+	return RS_DUNNO;
+    }
+    /* copy: the table may be reloaded while a nested list waits */
+    struct buf v;
+    int     st;
+
+    buf_init(&v);
+    buf_puts(&v, value);
+    st = eval_table_result(e, map_spec(r->map), v.s, matched->s, rn, rc, def_acl);
+    buf_free(&v);
+    return st;
+}
+
+/* r_check_client - check_client_access */
+static enum rstatus r_check_client(struct eval *e, const struct rule *r,
+				           const char *rn, const char *rc)
+{
+    struct buf matched;
+    const char *value = NULL;
+    enum rstatus st;
+
+    (void) rn;
+    (void) rc;
+    buf_init(&matched);
+    enum map_result res = access_client(r->map, &e->pol->access, e->client_name,
+					e->req->client_address, &value, &matched);
+
+    st = table_outcome(e, r, res, value, &matched, e->namaddr.s, e->namaddr.s,
+		       "Client host", STAGE_CLIENT);
+    buf_free(&matched);
+    return st;
+}
+
+/* r_check_rev_client - check_reverse_client_hostname_access */
+static enum rstatus r_check_rev_client(struct eval *e, const struct rule *r,
+				               const char *rn, const char *rc)
+{
+    struct buf matched;
+    const char *value = NULL;
+    enum rstatus st;
+
+    (void) rn;
+    (void) rc;
+    buf_init(&matched);
+    enum map_result res = access_client(r->map, &e->pol->access, e->reverse_name,
+					e->req->client_address, &value, &matched);
+
+    st = table_outcome(e, r, res, value, &matched, e->reverse_name, e->reverse_name,
+		       "Unverified Client host", STAGE_CLIENT);
+    buf_free(&matched);
+    return st;
+}
+
+/* r_check_helo - check_helo_access */
+static enum rstatus r_check_helo(struct eval *e, const struct rule *r,
+				         const char *rn, const char *rc)
+{
+    struct buf matched;
+    const char *value = NULL;
+    enum rstatus st;
+    const char *helo = e->req->helo_name;
+
+    (void) rn;
+    (void) rc;
+    if (*helo == 0)
+	return RS_DUNNO;
+    buf_init(&matched);
+    enum map_result res = access_domain(r->map, &e->pol->access, helo, &value, &matched);
+
+    st = table_outcome(e, r, res, value, &matched, helo, helo, "Helo command", STAGE_HELO);
+    buf_free(&matched);
+    return st;
+}
+
+/* mail_access - check_sender_access / check_recipient_access */
+static enum rstatus mail_access(struct eval *e, const struct rule *r,
+				        const char *addr, const char *rc, int def_acl)
+{
+    struct buf matched;
+    struct resolved res;
+    const char *value = NULL;
+    enum rstatus st;
+    enum map_result mr;
+
+    buf_init(&matched);
+    buf_init(&res.addr);
+    res.routed = 0;
+    if (*addr == 0) {
+	/* the null sender: its own key */
+	mr = access_address(r->map, &e->pol->access, "", &value, &matched);
+    } else {
+	if (addr_resolve(&e->pol->addr, addr, &res) < 0) {
+	    buf_free(&matched);
+	    buf_free(&res.addr);
+	    return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure", addr);
+	}
+	if (strcmp(res.addr.s, addr) != 0)
+	    eval_trace_detail(e, "<%s> canonicalised to <%s>", addr, res.addr.s);
+	mr = access_address(r->map, &e->pol->access, res.addr.s, &value, &matched);
+    }
+    st = table_outcome(e, r, mr, value, &matched, *addr ? res.addr.s : "<>", addr, rc, def_acl);
+    /* Sender-routed recipients are too suspicious for an OK. */
+    if (st == RS_OK && res.routed && def_acl == STAGE_RCPT
+	&& !config_bool(e->pol->conf, P_UNTRUST_ROUTE)) {
+	eval_trace_detail(e, "OK ignored: sender-specified routing in <%s>", addr);
+	st = RS_DUNNO;
+    }
+    buf_free(&matched);
+    buf_free(&res.addr);
+    return st;
+}
+
+/* r_check_sender - check_sender_access */
+static enum rstatus r_check_sender(struct eval *e, const struct rule *r,
+				           const char *rn, const char *rc)
+{
+    (void) rn;
+    (void) rc;
+    return mail_access(e, r, e->req->sender, "Sender address", STAGE_SENDER);
+}
+
+/* r_check_recipient - check_recipient_access */
+static enum rstatus r_check_recipient(struct eval *e, const struct rule *r,
+				              const char *rn, const char *rc)
+{
+    (void) rn;
+    (void) rc;
+    if (*e->req->recipient == 0)
+	return RS_DUNNO;
+    return mail_access(e, r, e->req->recipient, "Recipient address", STAGE_RCPT);
+}
+
+/* r_postfix_only - enforced by Postfix itself; no opinion here */
+static enum rstatus r_postfix_only(struct eval *e, const struct rule *r,
+				           const char *rn, const char *rc)
+{
+    (void) rn;
+    (void) rc;
+    eval_trace_detail(e, "%s is enforced by Postfix itself; keep it in main.cf", r->name);
+    return RS_DUNNO;
+}
+
+static const struct rdef rdefs[] = {
+    {"permit", 0, r_permit, NULL},
+    {"reject", 0, r_reject, NULL},
+    {"defer", 0, r_defer, NULL},
+    {"defer_if_permit", 0, r_defer_if_permit, NULL},
+    {"defer_if_reject", 0, r_defer_if_reject, NULL},
+    {"permit_mynetworks", 0, r_permit_mynetworks, NULL},
+    {"permit_sasl_authenticated", 0, r_permit_sasl, NULL},
+    {"permit_auth_destination", 0, r_permit_auth_dest, NULL},
+    {"reject_unauth_destination", 0, r_reject_unauth_dest, NULL},
+    {"defer_unauth_destination", 0, r_defer_unauth_dest, NULL},
+    {"reject_invalid_helo_hostname", 0, r_invalid_helo, NULL},
+    {"reject_invalid_hostname", 0, r_invalid_helo, NULL},
+    {"reject_non_fqdn_helo_hostname", 0, r_non_fqdn_helo, NULL},
+    {"reject_non_fqdn_hostname", 0, r_non_fqdn_helo, NULL},
+    {"reject_non_fqdn_sender", 0, r_non_fqdn_sender, NULL},
+    {"reject_non_fqdn_recipient", 0, r_non_fqdn_rcpt, NULL},
+    {"check_client_access", 1, r_check_client, NULL},
+    {"check_reverse_client_hostname_access", 1, r_check_rev_client, NULL},
+    {"check_helo_access", 1, r_check_helo, NULL},
+    {"check_sender_access", 1, r_check_sender, NULL},
+    {"check_recipient_access", 1, r_check_recipient, NULL},
+    {"reject_unauth_pipelining", 0, r_postfix_only, NULL},
+    /* Postfix restrictions that later parts of mxshield provide. */
+    {"reject_unknown_client_hostname", 0, NULL, NOT_YET_DNS},
+    {"reject_unknown_client", 0, NULL, NOT_YET_DNS},
+    {"reject_unknown_reverse_client_hostname", 0, NULL, NOT_YET_DNS},
+    {"reject_unknown_forward_client_hostname", 0, NULL, NOT_YET_DNS},
+    {"reject_unknown_helo_hostname", 0, NULL, NOT_YET_DNS},
+    {"reject_unknown_hostname", 0, NULL, NOT_YET_DNS},
+    {"reject_unknown_sender_domain", 0, NULL, NOT_YET_DNS},
+    {"reject_unknown_recipient_domain", 0, NULL, NOT_YET_DNS},
+    {"reject_unknown_address", 0, NULL, NOT_YET_DNS},
+    {"reject_rbl_client", 0, NULL, NOT_YET_DNS},
+    {"reject_rhsbl_client", 0, NULL, NOT_YET_DNS},
+    {"reject_rhsbl_reverse_client", 0, NULL, NOT_YET_DNS},
+    {"reject_rhsbl_helo", 0, NULL, NOT_YET_DNS},
+    {"reject_rhsbl_sender", 0, NULL, NOT_YET_DNS},
+    {"reject_rhsbl_recipient", 0, NULL, NOT_YET_DNS},
+    {"reject_rbl", 0, NULL, NOT_YET_DNS},
+    {"reject_maps_rbl", 0, NULL, NOT_YET_DNS},
+    {"permit_dnswl_client", 0, NULL, NOT_YET_DNS},
+    {"permit_rhswl_client", 0, NULL, NOT_YET_DNS},
+    {"check_client_mx_access", 0, NULL, NOT_YET_DNS},
+    {"check_client_ns_access", 0, NULL, NOT_YET_DNS},
+    {"check_client_a_access", 0, NULL, NOT_YET_DNS},
+    {"check_helo_mx_access", 0, NULL, NOT_YET_DNS},
+    {"check_helo_ns_access", 0, NULL, NOT_YET_DNS},
+    {"check_helo_a_access", 0, NULL, NOT_YET_DNS},
+    {"check_sender_mx_access", 0, NULL, NOT_YET_DNS},
+    {"check_sender_ns_access", 0, NULL, NOT_YET_DNS},
+    {"check_sender_a_access", 0, NULL, NOT_YET_DNS},
+    {"check_recipient_mx_access", 0, NULL, NOT_YET_DNS},
+    {"check_recipient_ns_access", 0, NULL, NOT_YET_DNS},
+    {"check_recipient_a_access", 0, NULL, NOT_YET_DNS},
+    {"permit_mx_backup", 0, NULL, NOT_YET_DNS},
+    {"greylist", 0, NULL, "not yet supported: greylisting is a later mxshield part"},
+    {"check_spf", 0, NULL, "not yet supported: SPF is a later mxshield part"},
+    {"check_policy_service", 0, NULL,
+    "not supported: mxshield is the policy service; list the other service in Postfix's main.cf"},
+    {"reject_unverified_sender", 0, NULL, "not supported: address verification is Postfix's (keep it in main.cf)"},
+    {"reject_unverified_recipient", 0, NULL, "not supported: address verification is Postfix's (keep it in main.cf)"},
+    {"reject_unlisted_sender", 0, NULL, "not supported: needs Postfix's recipient maps (keep it in main.cf)"},
+    {"reject_unlisted_recipient", 0, NULL, "not supported: needs Postfix's recipient maps (keep it in main.cf)"},
+    {"reject_multi_recipient_bounce", 0, NULL, "not supported yet: keep it in main.cf"},
+    {"reject_sender_login_mismatch", 0, NULL, "not supported yet: keep it in main.cf"},
+    {"reject_plaintext_session", 0, NULL, "not supported yet: keep it in main.cf"},
+    {"permit_tls_clientcerts", 0, NULL, "not supported yet: keep it in main.cf"},
+    {"permit_tls_all_clientcerts", 0, NULL, "not supported yet: keep it in main.cf"},
+};
+
+/* rdef_find - the row for a restriction name (case-insensitive) */
+const struct rdef *rdef_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(rdefs) / sizeof(rdefs[0]); i++)
+	if (strcasecmp(rdefs[i].name, name) == 0)
+	    return &rdefs[i];
+    return NULL;
+}
+
+/* rdef_default_acl - what a bare type:table means in a stage's list */
+const struct rdef *rdef_default_acl(int stage)
+{
+    switch (stage) {
+    case STAGE_CLIENT:
+	return rdef_find("check_client_access");
+    case STAGE_HELO:
+	return rdef_find("check_helo_access");
+    case STAGE_SENDER:
+	return rdef_find("check_sender_access");
+    case STAGE_RELAY:
+    case STAGE_RCPT:
+	return rdef_find("check_recipient_access");
+    default:
+	return NULL;
+    }
+}
