@@ -19,6 +19,7 @@ int     msg_verbose;
 static int log_syslog;
 static char log_ident[64] = "mxshield";
 static char log_service[32] = "";
+static char log_syslog_ident[100] = "mxshield";
 static void (*log_capture_fn) (const char *, const char *, void *);
 static void *log_capture_ctx;
 
@@ -27,14 +28,19 @@ void    log_init(const char *ident, int use_syslog)
 {
     snprintf(log_ident, sizeof(log_ident), "%s", ident);
     log_syslog = use_syslog;
-    if (use_syslog)
-	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    log_set_service(log_service);
 }
 
 /* log_set_service - name the part that is logging ("policy", "check") */
 void    log_set_service(const char *service)
 {
-    snprintf(log_service, sizeof(log_service), "%s", service ? service : "");
+    if (service != log_service)
+	snprintf(log_service, sizeof(log_service), "%s", service ? service : "");
+    if (log_syslog) {
+	snprintf(log_syslog_ident, sizeof(log_syslog_ident), "%s%s%s", log_ident,
+		 *log_service ? "/" : "", log_service);
+	openlog(log_syslog_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+    }
 }
 
 /* log_set_verbose - set the debug level */
@@ -60,13 +66,12 @@ static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
     for (cp = text; *cp; cp++)
 	if ((unsigned char) *cp < 0x20 || *cp == 0x7f)
 	    *cp = '?';
-    if (log_capture_fn)
+    if (log_capture_fn) {
 	log_capture_fn(level, text, log_capture_ctx);
+	return;
+    }
     if (log_syslog) {
-	if (*log_service)
-	    syslog(prio, "%s%s%s", level, *level ? ": " : "", text);
-	else
-	    syslog(prio, "%s%s%s", level, *level ? ": " : "", text);
+	syslog(prio, "%s%s%s", level, *level ? ": " : "", text);
     } else {
 	fprintf(stderr, "%s%s%s[%ld]: %s%s%s\n", log_ident,
 		*log_service ? "/" : "", log_service, (long) getpid(),

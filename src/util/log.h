@@ -16,7 +16,7 @@ void    log_set_service(const char *service);
 void    log_set_verbose(int level);
 extern int msg_verbose;
 
-/* Tests: append every formatted line (without prefix) to a buffer. */
+/* Tests: send every formatted line (without prefix) to fn instead. */
 void    log_capture(void (*fn) (const char *level, const char *text, void *ctx),
 		            void *ctx);
 
