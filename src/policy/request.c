@@ -8,13 +8,14 @@
 #include "util/mem.h"
 
 /* field_of - the well-known field pointer for an attribute name */
-static const char **field_of(struct request *r, const char *name)
+static const char **field_of(struct request *r, const char *name, size_t len)
 {
     static const struct {
 	const char *name;
+	size_t  len;
 	size_t  off;
     } fields[] = {
-#define F(n) { #n, offsetof(struct request, n) }
+#define F(n) { #n, sizeof(#n) - 1, offsetof(struct request, n) }
 	F(request), F(protocol_state), F(protocol_name), F(helo_name),
 	F(queue_id), F(sender), F(recipient), F(client_address),
 	F(client_name), F(reverse_client_name), F(instance),
@@ -24,7 +25,7 @@ static const char **field_of(struct request *r, const char *name)
     };
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-	if (strcmp(fields[i].name, name) == 0)
+	if (fields[i].len == len && memcmp(fields[i].name, name, len) == 0)
 	    return (const char **) ((char *) r + fields[i].off);
     return NULL;
 }
@@ -83,7 +84,7 @@ void    request_add(struct request *r, const char *name, size_t nlen,
     r->attrs[r->nattrs].name = n;
     r->attrs[r->nattrs].value = v;
     r->nattrs++;
-    if ((field = field_of(r, n)) != NULL)
+    if ((field = field_of(r, n, nlen)) != NULL)
 	*field = v;
     if (strcmp(n, "helo_name") == 0)
 	r->seen_helo = 1;

@@ -1,0 +1,188 @@
+/*
+ * access.c - the order in which Postfix's smtpd looks up access(5) keys.
+ *
+ * Mirrors smtpd_check.c: check_domain_access() for names, check_addr_access()
+ * for addresses, check_namadr_access() for clients, and
+ * mail_addr_find_strategy() with FULL|NOEXT|DOMAIN|LOCALPART_AT for
+ * mail addresses.  The first key is a "full" lookup that every table sees;
+ * the partial keys that follow (parent domains, shorter networks, the
+ * address without extension, user@) are given to fixed-string tables
+ * only, as Postfix does with DICT_FLAG_FIXED.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "maps/access.h"
+#include "util/mem.h"
+
+/* try - one lookup; full=0 skips pattern tables */
+static enum map_result try(struct map *m, const char *key, int full,
+			           const char **value, struct buf *matched)
+{
+    enum map_result r;
+
+    if (!full && map_is_pattern(m))
+	return MAP_NOTFOUND;
+    r = map_get(m, key, value);
+    if (r == MAP_FOUND && matched) {
+	buf_reset(matched);
+	buf_puts(matched, key);
+    }
+    return r;
+}
+
+/* numeric - the name is an IPv4 or IPv6 address (no subdomain magic) */
+static int numeric(const char *name)
+{
+    unsigned char b[16];
+
+    return inet_pton(AF_INET, name, b) == 1 || inet_pton(AF_INET6, name, b) == 1;
+}
+
+/* domain_keys - the name, then parent domains */
+static enum map_result domain_keys(struct map *m, const struct access_opts *o,
+				           const char *domain, int full,
+				           const char **value, struct buf *matched)
+{
+    const char *name, *next;
+    enum map_result r;
+
+    for (name = domain; *name != 0; name = next) {
+	if ((r = try(m, name, full, value, matched)) != MAP_NOTFOUND)
+	    return r;
+	if (name == domain && numeric(domain))
+	    break;
+	if ((next = strchr(name + 1, '.')) == NULL)
+	    break;
+	if (o->parent_matches_subdomains)
+	    next += 1;
+	full = 0;
+    }
+    return MAP_NOTFOUND;
+}
+
+/* access_domain - check_helo_access and friends */
+enum map_result access_domain(struct map *m, const struct access_opts *o,
+			              const char *domain,
+			              const char **value, struct buf *matched)
+{
+    return domain_keys(m, o, domain, 1, value, matched);
+}
+
+/* access_client - hostname and parents, then address and shorter nets */
+enum map_result access_client(struct map *m, const struct access_opts *o,
+			              const char *name, const char *addr,
+			              const char **value, struct buf *matched)
+{
+    enum map_result r;
+    char    small[128];
+    char   *key, *cut;
+    int     full = 1;
+    int     delim;
+
+    if ((r = domain_keys(m, o, name, 1, value, matched)) != MAP_NOTFOUND)
+	return r;
+    if (*addr == 0)
+	return MAP_NOTFOUND;
+    key = strlen(addr) < sizeof(small) ? strcpy(small, addr) : xstrdup(addr);
+    delim = strchr(key, ':') ? ':' : '.';
+    do {
+	if ((r = try(m, key, full, value, matched)) != MAP_NOTFOUND)
+	    break;
+	full = 0;
+	if ((cut = strrchr(key, delim)) != NULL)
+	    *cut = 0;
+    } while (cut != NULL);
+    if (key != small)
+	free(key);
+    return r;
+}
+
+/* strip_ext - user+ext@domain to user@domain; 0 if nothing to strip */
+static char *strip_ext(const char *addr, const char *delims)
+{
+    const char *at = strrchr(addr, '@');
+    size_t  llen = at ? (size_t) (at - addr) : strlen(addr);
+    char    local[256];
+    size_t  cut;
+
+    if (*delims == 0 || llen == 0 || llen >= sizeof(local))
+	return NULL;
+    memcpy(local, addr, llen);
+    local[llen] = 0;
+    /* Postfix never splits these */
+    if (strcasecmp(local, "postmaster") == 0 || strcasecmp(local, "mailer-daemon") == 0
+	|| strcasecmp(local, "double-bounce") == 0)
+	return NULL;
+    if (strchr(delims, '-') != NULL) {
+	if (strncasecmp(local, "owner-", 6) == 0)
+	    return NULL;
+	if (llen > 8 && strcasecmp(local + llen - 8, "-request") == 0)
+	    return NULL;
+    }
+    cut = strcspn(local, delims);
+    if (cut == 0 || cut == llen)
+	return NULL;
+    struct buf b;
+
+    buf_init(&b);
+    buf_append(&b, addr, cut);
+    if (at)
+	buf_puts(&b, at);
+    return buf_steal(&b);
+}
+
+/* access_address - check_sender_access / check_recipient_access */
+enum map_result access_address(struct map *m, const struct access_opts *o,
+			               const char *address,
+			               const char **value, struct buf *matched)
+{
+    enum map_result r;
+    char   *bare;
+    const char *at;
+
+    if (*address == 0)
+	return try(m, o->null_key, 1, value, matched);
+
+    bare = strip_ext(address, o->recipient_delimiter ? o->recipient_delimiter : "");
+
+    /* user+ext@domain, then user@domain */
+    if ((r = try(m, address, 1, value, matched)) != MAP_NOTFOUND)
+	goto done;
+    if (bare && (r = try(m, bare, 0, value, matched)) != MAP_NOTFOUND)
+	goto done;
+
+    /* domain and its parent domains (or .parent forms) */
+    if ((at = strrchr(address, '@')) != NULL && at[1] != 0) {
+	const char *name, *next;
+
+	for (name = at + 1; *name != 0; name = next) {
+	    if ((r = try(m, name, 0, value, matched)) != MAP_NOTFOUND)
+		goto done;
+	    if ((next = strchr(name + 1, '.')) == NULL)
+		break;
+	    if (o->parent_matches_subdomains)
+		next++;
+	}
+    }
+
+    /* user+ext@, then user@ */
+    if (at != NULL) {
+	struct buf k;
+
+	buf_init(&k);
+	buf_append(&k, address, (size_t) (at - address) + 1);
+	r = try(m, k.s, 0, value, matched);
+	if (r == MAP_NOTFOUND && bare) {
+	    buf_reset(&k);
+	    buf_append(&k, bare, (size_t) (strrchr(bare, '@') - bare) + 1);
+	    r = try(m, k.s, 0, value, matched);
+	}
+	buf_free(&k);
+    }
+done:
+    free(bare);
+    return r;
+}

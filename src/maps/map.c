@@ -1,0 +1,262 @@
+/*
+ * map.c - open, look up and refresh tables of any type.
+ *
+ * A struct map pairs a backend (struct map_ops) with the file it was loaded
+ * from and that file's identity at load time (device, inode, size,
+ * modification and change times).  map_refresh() compares one stat(2)
+ * against that identity and reloads only when it differs; a reload that
+ * fails keeps the old contents, logs why once per change, and is retried
+ * when the file changes again.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "maps/map_impl.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+struct map {
+    char   *spec;			/* "type:name" as configured */
+    const struct map_ops *ops;
+    char   *path;			/* file read, or NULL (inline, static) */
+    void   *priv;			/* backend state */
+    struct stat id;			/* identity of the file loaded */
+    struct stat bad;			/* identity of the last failed reload */
+    int     have_bad;
+};
+
+static const struct {
+    const char *type;
+    const struct map_ops *ops;
+    int     source_in;			/* accept FILE.in when FILE is absent */
+    int     no_file;			/* name is the content, not a path */
+} map_types[] = {
+    {"texthash", &map_text_ops, 0, 0},
+    {"hash", &map_text_ops, 1, 0},
+    {"btree", &map_text_ops, 1, 0},
+    {"lmdb", &map_text_ops, 1, 0},
+    {"cidr", &map_cidr_ops, 0, 0},
+    {"regexp", &map_regexp_ops, 0, 0},
+    {"pcre", &map_pcre_ops, 0, 0},
+    {"inline", &map_inline_ops, 0, 1},
+    {"static", &map_static_ops, 0, 1},
+};
+
+#define NTYPES (sizeof(map_types) / sizeof(map_types[0]))
+
+/* find_type - table row for "type", or -1 */
+static int find_type(const char *type, size_t len)
+{
+    for (size_t i = 0; i < NTYPES; i++)
+	if (strlen(map_types[i].type) == len
+	    && strncasecmp(map_types[i].type, type, len) == 0)
+	    return (int) i;
+    return -1;
+}
+
+/* map_type_known - 1 if "type" names a supported table type */
+int     map_type_known(const char *type)
+{
+    return find_type(type, strlen(type)) >= 0;
+}
+
+/* same_file - has the file not changed since it was loaded? */
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino
+	&& a->st_size == b->st_size
+	&& a->st_mtim.tv_sec == b->st_mtim.tv_sec
+	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+	&& a->st_ctim.tv_sec == b->st_ctim.tv_sec
+	&& a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* map_open - open "type:name"; NULL and a message in err on failure */
+struct map *map_open(const char *spec, char *err, size_t errlen)
+{
+    const char *colon = strchr(spec, ':');
+    struct map *m;
+    int     t;
+
+    if (colon == NULL || colon == spec) {
+	snprintf(err, errlen, "table \"%s\": expected type:name", spec);
+	return NULL;
+    }
+    if ((t = find_type(spec, (size_t) (colon - spec))) < 0) {
+	snprintf(err, errlen, "table \"%s\": unsupported table type \"%.*s\"",
+		 spec, (int) (colon - spec), spec);
+	return NULL;
+    }
+    if (colon[1] == 0) {
+	snprintf(err, errlen, "table \"%s\": missing table name", spec);
+	return NULL;
+    }
+    m = xcalloc(1, sizeof(*m));
+    m->spec = xstrdup(spec);
+    m->ops = map_types[t].ops;
+    if (map_types[t].no_file) {
+	m->priv = m->ops->load(colon + 1, err, errlen);
+    } else {
+	struct buf path;
+
+	/* hash:FILE reads FILE, the postmap source; else FILE.in */
+	buf_init(&path);
+	buf_puts(&path, colon + 1);
+	if (map_types[t].source_in && stat(path.s, &m->id) < 0 && errno == ENOENT) {
+	    buf_puts(&path, ".in");
+	    if (stat(path.s, &m->id) < 0) {
+		buf_reset(&path);
+		buf_puts(&path, colon + 1);
+	    }
+	}
+	m->path = buf_steal(&path);
+	if (stat(m->path, &m->id) < 0) {
+	    snprintf(err, errlen, "table %s: open %s: %s", spec, m->path, strerror(errno));
+	} else {
+	    char    why[512];
+
+	    why[0] = 0;
+	    m->priv = m->ops->load(m->path, why, sizeof(why));
+	    if (m->priv == NULL)
+		snprintf(err, errlen, "table %s: %s", spec, why);
+	}
+    }
+    if (m->priv == NULL) {
+	map_free(m);
+	return NULL;
+    }
+    return m;
+}
+
+/* map_get - look up a key */
+enum map_result map_get(struct map *m, const char *key, const char **value)
+{
+    return m->ops->get(m->priv, key, value);
+}
+
+/* map_is_pattern - 1 for cidr/regexp/pcre */
+int     map_is_pattern(const struct map *m)
+{
+    return m->ops->pattern;
+}
+
+/* map_spec - the "type:name" this table was opened with */
+const char *map_spec(const struct map *m)
+{
+    return m->spec;
+}
+
+/* map_refresh - reload if the file changed; 1 reloaded, 0 not, -1 failed */
+int     map_refresh(struct map *m)
+{
+    struct stat st;
+    char    why[512];
+    void   *priv;
+
+    if (m->path == NULL)
+	return 0;
+    if (stat(m->path, &st) < 0) {
+	/* an editor replacing the file: keep serving the old contents */
+	if (!m->have_bad || m->bad.st_ino != 0) {
+	    msg_warn("table %s: %s: %s; keeping the previous contents",
+		     m->spec, m->path, strerror(errno));
+	    memset(&m->bad, 0, sizeof(m->bad));
+	    m->have_bad = 1;
+	}
+	return -1;
+    }
+    if (same_file(&st, &m->id))
+	return 0;
+    if (m->have_bad && same_file(&st, &m->bad))
+	return -1;
+    why[0] = 0;
+    if ((priv = m->ops->load(m->path, why, sizeof(why))) == NULL) {
+	msg_warn("table %s: reload failed: %s; keeping the previous contents",
+		 m->spec, why);
+	m->bad = st;
+	m->have_bad = 1;
+	return -1;
+    }
+    m->ops->free(m->priv);
+    m->priv = priv;
+    m->id = st;
+    m->have_bad = 0;
+    msg_info("table %s: reloaded %s", m->spec, m->path);
+    return 1;
+}
+
+/* map_free - release */
+void    map_free(struct map *m)
+{
+    if (m == NULL)
+	return;
+    if (m->priv)
+	m->ops->free(m->priv);
+    free(m->path);
+    free(m->spec);
+    free(m);
+}
+
+/* map_read_lines - logical lines of a table source file */
+int     map_read_lines(const char *path, map_line_fn fn, void *ctx,
+		               char *err, size_t errlen)
+{
+    FILE   *fp;
+    char   *line = NULL;
+    size_t  cap = 0;
+    ssize_t n;
+    struct buf logical;
+    int     lineno = 0, start = 0, rc = 0;
+
+    if ((fp = fopen(path, "r")) == NULL) {
+	snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+	return -1;
+    }
+    buf_init(&logical);
+    while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
+	char   *cp = line;
+
+	lineno++;
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+	    line[--n] = 0;
+	if (memchr(line, 0, (size_t) n) != NULL) {
+	    snprintf(err, errlen, "%s, line %d: NUL character in text", path, lineno);
+	    rc = -1;
+	    break;
+	}
+	while (*cp == ' ' || *cp == '\t')
+	    cp++;
+	if (*cp == 0 || *cp == '#')
+	    continue;
+	if (cp != line) {
+	    if (start == 0) {
+		snprintf(err, errlen, "%s, line %d: logical line must not "
+			 "start with white space", path, lineno);
+		rc = -1;
+		break;
+	    }
+	    buf_putc(&logical, ' ');
+	    buf_puts(&logical, cp);
+	    continue;
+	}
+	if (start)
+	    rc = fn(ctx, logical.s, start, err, errlen);
+	buf_reset(&logical);
+	buf_puts(&logical, line);
+	start = lineno;
+    }
+    if (rc == 0 && ferror(fp)) {
+	snprintf(err, errlen, "read %s: %s", path, strerror(errno));
+	rc = -1;
+    }
+    if (rc == 0 && start)
+	rc = fn(ctx, logical.s, start, err, errlen);
+    buf_free(&logical);
+    free(line);
+    fclose(fp);
+    return rc;
+}
