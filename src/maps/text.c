@@ -73,6 +73,8 @@ static void text_grow(struct text_map *t)
 /* text_line - add one "key value" line */
 static int text_line(void *ctx, char *line, int lineno, char *err, size_t errlen)
 {
+    (void) err;
+    (void) errlen;
     struct text_map *t = ctx;
     char   *key = line, *value, *end;
     size_t  klen;
@@ -87,9 +89,10 @@ static int text_line(void *ctx, char *line, int lineno, char *err, size_t errlen
     for (end = value + strlen(value); end > value && isspace((unsigned char) end[-1]);)
 	*--end = 0;
     if (*value == 0) {
-	snprintf(err, errlen, "%s, line %d: expected format: key whitespace value",
-		 t->path, lineno);
-	return -1;
+	/* as postmap: warn and skip the line (seed 004 has "spammer@") */
+	msg_warn("%s, line %d: expected format: key whitespace value; "
+		 "ignoring this line", t->path, lineno);
+	return 0;
     }
     key[klen] = 0;
     str_lower(key);

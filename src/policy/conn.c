@@ -73,14 +73,14 @@ static void conn_close_after_write(struct conn *c)
 	conn_free(c);
 }
 
-/* conn_limit - a client broke a limit: log it and drop the connection */
+/* conn_limit - a client broke a limit: log it, drop the connection */
 static void conn_limit(struct conn *c, const char *what, size_t got,
 		               const char *param, long limit)
 {
     msg_warn("policy client %s: %s (%zu > %s %ld); closing connection",
 	     c->peer, what, got, param, limit);
     c->srv->limit_drops++;
-    conn_free(c);
+    conn_close_after_write(c);		/* answers already due still go out */
 }
 
 /* conn_answer - queue the reply of the finished evaluation */
@@ -203,7 +203,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	if (memchr(line, 0, textlen) != NULL || request_add_line(&c->req, line, textlen) < 0) {
 	    msg_warn("policy client %s: malformed attribute line (expected name=value);"
 		     " closing connection", c->peer);
-	    conn_free(c);
+	    conn_close_after_write(c);
 	    return;
 	}
 	evbuffer_drain(in, linelen + len);
@@ -239,6 +239,18 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 	return;
     }
+    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)
+	&& c->req.nattrs == 0) {
+	/* the client finished sending: answer what it asked, then close */
+	if (c->state == CONN_EVALUATING) {
+	    c->shutdown = 1;
+	    return;
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+	    conn_close_after_write(c);
+	    return;
+	}
+    }
     if (what & BEV_EVENT_ERROR)
 	msg_info("policy client %s: connection error: %s", c->peer,
 		 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -266,7 +278,7 @@ struct conn *conn_new(struct server_ctx *s, evutil_socket_t fd, const char *peer
     bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     idle.tv_sec = config_int(s->pol->conf, P_IDLE_TIMEOUT);
     idle.tv_usec = 0;
-    bufferevent_set_timeouts(c->bev, &idle, NULL);
+    bufferevent_set_timeouts(c->bev, &idle, &idle);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     c->next = s->conns;
     if (s->conns)

@@ -1,0 +1,160 @@
+"""Listeners, reload on SIGHUP, graceful stop on SIGTERM."""
+
+import os
+import signal
+import socket
+import stat
+import time
+import unittest
+
+from harness import COMMON_CONF, Daemon, DaemonTest, ALL_DAEMONS, ipv6_loopback_available, request
+
+RELAY = "action=554 5.7.1 <%s>: Relay access denied"
+ASK = {"recipient": "x@elsewhere.example"}
+
+
+class Listeners(DaemonTest):
+
+    def test_unix_socket_with_mode(self):
+        d = self.daemon("listen = unix:@TMP@/policy.sock\n"
+                        "unix_socket_mode = 0660\n"
+                        "recipient_restrictions = reject_unauth_destination\n")
+        path = os.path.join(d.tmp, "policy.sock")
+        st = os.stat(path)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode), "not a socket")
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+        c = self.client(d)
+        self.assertEqual(c.sock.family, socket.AF_UNIX)
+        self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+        self.assertEqual(c.ask(), "action=DUNNO")
+
+    def test_unix_socket_stale_after_crash(self):
+        """A socket file left by a killed daemon does not stop the next one."""
+        conf = ("listen = unix:@TMP@/policy.sock\n"
+                "recipient_restrictions = reject_unauth_destination\n")
+        d = self.daemon(conf)
+        d.proc.kill()
+        d.proc.wait()
+        d.expect_exit = True
+        self.assertTrue(os.path.exists(os.path.join(d.tmp, "policy.sock")))
+        d2 = Daemon(d.tmp, COMMON_CONF + conf)
+        d2.log_path += ".2"
+        ALL_DAEMONS.append(d2)
+        self.addCleanup(d2.stop)
+        d2.start()
+        c = self.client(d2)
+        self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+
+    def test_inet_and_unix_together(self):
+        d = self.daemon("listen = inet:127.0.0.1:@PORT@, unix:@TMP@/p.sock\n"
+                        "recipient_restrictions = reject_unauth_destination\n")
+        a = self.client(d)
+        u = d.connect_unix(os.path.join(d.tmp, "p.sock"))
+        self.addCleanup(u.close)
+        self.assertEqual(a.sock.family, socket.AF_INET)
+        self.assertEqual(a.ask(ASK), RELAY % "x@elsewhere.example")
+        self.assertEqual(u.ask(ASK), RELAY % "x@elsewhere.example")
+
+    def test_ipv6_listener(self):
+        if not ipv6_loopback_available():
+            self.skipTest("::1 is not available")
+        d = self.daemon("recipient_restrictions = reject_unauth_destination\n", host="::1")
+        c = self.client(d)
+        self.assertEqual(c.sock.family, socket.AF_INET6)
+        self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+        self.assertEqual(c.ask(), "action=DUNNO")
+
+    def test_listen_port_in_use_fails(self):
+        blocker = socket.socket()
+        self.addCleanup(blocker.close)
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        tmp = self.tmpdir()
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("listen = inet:127.0.0.1:%d\n" % port)
+        rc, out, err = self.run_cli("serve", "-c", conf, timeout=5)
+        self.assertNotEqual(rc, 0)
+        self.assertIn(str(port), err)
+
+
+class Signals(DaemonTest):
+
+    def test_sighup_broken_config_keeps_old_policy(self):
+        d = self.daemon("recipient_restrictions = reject_unauth_destination\n")
+        c = self.client(d)
+        self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+        good = d.conf_text_final
+        for bad_line in ("bogus_parameter = 1", "recipient_restrictions = reject_everything"):
+            text = good + "# broken below\n" + bad_line + "\n"
+            lineno = text.count("\n")
+            d.write_conf(text)
+            mark = d.log_size()
+            d.signal(signal.SIGHUP)
+            word = bad_line.split()[-1] if "reject" in bad_line else "bogus_parameter"
+            line = d.wait_log("%s:%d" % (d.conf_path, lineno), word, after=mark)
+            self.assertIsNotNone(line, "refused reload not logged with %s:%d and %r; log:\n%s"
+                                 % (d.conf_path, lineno, word, d.read_log()[mark:]))
+            self.assertTrue(d.alive(), "daemon exited on a broken reload")
+            # old policy on the old connection and on a new one
+            self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+            c2 = self.client(d)
+            self.assertEqual(c2.ask(ASK), RELAY % "x@elsewhere.example")
+            self.assertEqual(c2.ask(), "action=DUNNO")
+
+    def test_sighup_good_config_changes_policy(self):
+        d = self.daemon("recipient_restrictions = reject_unauth_destination\n",
+                        {"new": "bob@our.example REJECT reloaded table\n"})
+        c = self.client(d)
+        self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+        self.assertEqual(c.ask(), "action=DUNNO")
+        half = request()
+        c.send(half[:50])                      # a request in the middle of arriving
+        d.write_conf(d.conf_text_final.replace(
+            "recipient_restrictions = reject_unauth_destination",
+            "recipient_restrictions = check_recipient_access hash:@TMP@/new"))
+        d.signal(signal.SIGHUP)
+        time.sleep(0.3)
+        c.send(half[50:])
+        first = c.reply()
+        self.assertIn(first, ("action=DUNNO",
+                              "action=554 5.7.1 <bob@our.example>: Recipient address "
+                              "rejected: reloaded table"))
+        deadline = time.monotonic() + 3
+        got = None
+        while time.monotonic() < deadline:
+            got = c.ask()
+            if got != "action=DUNNO":
+                break
+            time.sleep(0.05)
+        self.assertEqual(got, "action=554 5.7.1 <bob@our.example>: Recipient address "
+                              "rejected: reloaded table")
+        self.assertEqual(c.ask(ASK), "action=DUNNO")   # relay check is gone
+        c2 = self.client(d)
+        self.assertEqual(c2.ask(), got)
+
+    def test_sigterm_graceful_exit_0(self):
+        d = self.daemon("recipient_restrictions = reject_unauth_destination\n")
+        idle = self.client(d)
+        self.assertEqual(idle.ask(ASK), RELAY % "x@elsewhere.example")
+        partial = self.client(d)
+        partial.send(request()[:20])
+        fresh = self.client(d)
+        d.expect_exit = True
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        status = d.wait_exit(5)
+        self.assertIsNotNone(status, "daemon did not exit within 5s of SIGTERM")
+        self.assertEqual(status, 0, "exit status after SIGTERM; log:\n" + d.read_log()[-1500:])
+        self.assertLess(time.monotonic() - t0, 3.0)
+        for c in (idle, partial, fresh):
+            self.assertTrue(c.wait_closed(1.0), "connection left open after exit")
+        with self.assertRaises(OSError):
+            d.connect(timeout=1)
+
+    def test_sigterm_idle_daemon(self):
+        d = self.daemon("")
+        d.expect_exit = True
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.wait_exit(5), 0)

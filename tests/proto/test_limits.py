@@ -1,0 +1,254 @@
+"""Every network-facing limit: exactly at the limit works, one more closes
+that connection (logged with the client and the limit), others go on."""
+
+import selectors
+import socket
+import time
+
+from harness import DaemonTest, attrs_list, raise_nofile, request
+
+LINE = 512
+ATTRS = 30
+REQ = 4096
+
+LIMIT_CONF = """\
+policy_line_length_limit = %d
+policy_attribute_limit = %d
+policy_request_size_limit = %d
+recipient_restrictions = reject_unauth_destination
+""" % (LINE, ATTRS, REQ)
+
+RELAY = "action=554 5.7.1 <x@elsewhere.example>: Relay access denied"
+ASK = {"recipient": "x@elsewhere.example"}
+
+
+def request_with_line(length):
+    """A request whose x_pad line is `length` bytes (without the newline)."""
+    return request(ASK, [("x_pad", "a" * (length - len("x_pad=")))])
+
+
+def request_with_attrs(n):
+    base = attrs_list(ASK)
+    pad = [("x_%d" % i, "1") for i in range(n - len(base))]
+    req = request(ASK, pad)
+    assert req.count(b"\n") - 1 == n
+    return req
+
+
+def request_of_size(size):
+    """A request of exactly `size` bytes, final empty line included, with
+    lines well below the line limit."""
+    need = size - len(request(ASK))
+    pads = []
+    while need > 0:
+        name = "x_p%d" % len(pads)
+        overhead = len(name) + 2            # "=" and "\n"
+        chunk = min(need - overhead, LINE - 40)
+        if 0 < need - overhead - chunk < 20:
+            chunk -= 30                     # leave room for one more line
+        assert chunk >= 0
+        pads.append((name, "b" * chunk))
+        need -= overhead + chunk
+    req = request(ASK, pads)
+    assert len(req) == size, (len(req), size)
+    return req
+
+
+class Limits(DaemonTest):
+
+    def setUp(self):
+        self.d = self.daemon(LIMIT_CONF)
+
+    def assertClosedForLimit(self, c, data, param):
+        try:
+            c.send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.assertTrue(c.wait_closed(), "connection not closed after exceeding " + param)
+        self.assertEqual(c.buf, b"", "got a reply after exceeding " + param)
+        line = self.d.wait_log(param, c.local_name)
+        self.assertIsNotNone(line, "no log line naming %s and client %s; log:\n%s"
+                             % (param, c.local_name, self.d.read_log()[-1500:]))
+
+    def test_line_at_limit_accepted(self):
+        c = self.client(self.d)
+        c.send(request_with_line(LINE))
+        self.assertEqual(c.reply(), RELAY)
+        self.assertEqual(c.ask(ASK), RELAY)
+
+    def test_line_over_limit_closes_others_unaffected(self):
+        other = self.client(self.d)
+        other.send(request(ASK)[:30])          # half a request, kept open
+        c = self.client(self.d)
+        self.assertClosedForLimit(c, request_with_line(LINE + 1), "policy_line_length_limit")
+        other.send(request(ASK)[30:])
+        self.assertEqual(other.reply(), RELAY)
+        self.assertEqual(other.ask(ASK), RELAY)
+
+    def test_unterminated_long_line_closes(self):
+        c = self.client(self.d)
+        self.assertClosedForLimit(c, b"request=smtpd_access_policy\nx_pad=" + b"z" * (LINE + 100),
+                                  "policy_line_length_limit")
+
+    def test_attributes_at_limit_accepted(self):
+        c = self.client(self.d)
+        c.send(request_with_attrs(ATTRS))
+        self.assertEqual(c.reply(), RELAY)
+
+    def test_attributes_over_limit_closes(self):
+        other = self.client(self.d)
+        c = self.client(self.d)
+        self.assertClosedForLimit(c, request_with_attrs(ATTRS + 1), "policy_attribute_limit")
+        self.assertEqual(other.ask(ASK), RELAY)
+
+    def test_request_size_at_limit_accepted(self):
+        c = self.client(self.d)
+        c.send(request_of_size(REQ))
+        self.assertEqual(c.reply(), RELAY)
+        # the count starts again for the next request
+        c.send(request_of_size(REQ))
+        self.assertEqual(c.reply(), RELAY)
+
+    def test_request_size_over_limit_closes(self):
+        other = self.client(self.d)
+        c = self.client(self.d)
+        data = request_of_size(REQ + 1)
+        self.assertLessEqual(data.count(b"\n") - 1, ATTRS)
+        self.assertClosedForLimit(c, data, "policy_request_size_limit")
+        self.assertEqual(other.ask(ASK), RELAY)
+
+
+class DefaultLimits(DaemonTest):
+
+    def test_default_line_limit_2048(self):
+        d = self.daemon("recipient_restrictions = reject_unauth_destination\n")
+        c = self.client(d)
+        c.send(request_with_line(2048))
+        self.assertEqual(c.reply(), RELAY)
+        c2 = self.client(d)
+        c2.send(request_with_line(2049))
+        self.assertTrue(c2.wait_closed(), "2049-byte line accepted with the default limit")
+        self.assertEqual(c2.buf, b"")
+        self.assertEqual(c.ask(ASK), RELAY)
+
+    def test_default_attribute_limit_100(self):
+        d = self.daemon("recipient_restrictions = reject_unauth_destination\n")
+        c = self.client(d)
+        c.send(request_with_attrs(100))
+        self.assertEqual(c.reply(), RELAY)
+        c.send(request_with_attrs(101))
+        self.assertTrue(c.wait_closed(), "101 attributes accepted with the default limit")
+
+
+class Connections(DaemonTest):
+
+    def test_connection_limit(self):
+        d = self.daemon("policy_connection_limit = 5\n"
+                        "recipient_restrictions = reject_unauth_destination\n")
+        conns = [self.client(d) for _ in range(5)]
+        for c in conns:
+            self.assertEqual(c.ask(ASK), RELAY)
+        sixth = self.client(d)
+        self.assertTrue(sixth.wait_closed(2.0), "6th connection not closed at once")
+        self.assertEqual(sixth.buf, b"")
+        self.assertIsNotNone(d.wait_log("policy_connection_limit"),
+                             "refusal not logged with policy_connection_limit")
+        # the five are still served
+        for c in conns:
+            self.assertEqual(c.ask(ASK), RELAY)
+        # one goes away: a new client gets its place
+        conns[0].close()
+        deadline = time.monotonic() + 3
+        while True:
+            c = self.client(d)
+            c.send(request(ASK))
+            try:
+                self.assertEqual(c.reply(timeout=1), RELAY)
+                break
+            except Exception:
+                c.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def test_1000_concurrent_connections(self):
+        n = 1000
+        got_limit = raise_nofile(n + 200)
+        if got_limit < n + 50:
+            self.skipTest("descriptor limit %d too low for %d connections" % (got_limit, n))
+        table = "".join("r%d@our.example REJECT no r%d\n" % (i, i) for i in range(0, n, 7))
+        d = self.daemon("recipient_restrictions = check_recipient_access texthash:@TMP@/rcpt\n",
+                        {"rcpt": table})
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.settimeout(5)
+                s.connect(d.ready[1])
+            for i, s in enumerate(socks):
+                s.sendall(request({"recipient": "r%d@our.example" % i}))
+                s.setblocking(False)
+            sel = selectors.DefaultSelector()
+            bufs = {}
+            for i, s in enumerate(socks):
+                sel.register(s, selectors.EVENT_READ, i)
+                bufs[i] = b""
+            done = {}
+            closed = []
+            deadline = time.monotonic() + 20
+            while len(done) + len(closed) < n and time.monotonic() < deadline:
+                for key, _ in sel.select(timeout=1):
+                    i = key.data
+                    try:
+                        data = key.fileobj.recv(4096)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except ConnectionResetError:
+                        data = b""
+                    if not data:
+                        closed.append(i)
+                        sel.unregister(key.fileobj)
+                        continue
+                    bufs[i] += data
+                    if b"\n\n" in bufs[i]:
+                        done[i] = bufs[i].split(b"\n\n")[0].decode()
+                        sel.unregister(key.fileobj)
+            sel.close()
+            self.assertEqual(closed, [], "%d connections closed without answer" % len(closed))
+            self.assertEqual(len(done), n, "only %d of %d answered in time" % (len(done), n))
+            wrong = [(i, done[i]) for i in range(n)
+                     if done[i] != ("action=554 5.7.1 <r%d@our.example>: Recipient address "
+                                    "rejected: no r%d" % (i, i) if i % 7 == 0 else "action=DUNNO")]
+            self.assertEqual(wrong[:5], [], "%d wrong answers" % len(wrong))
+        finally:
+            for s in socks:
+                s.close()
+        self.assertDaemonServes(d, "after 1000 connections")
+
+    def test_idle_timeout(self):
+        d = self.daemon("policy_idle_timeout = 1s\n")
+        # an idle connection that never said anything
+        silent = self.client(d)
+        # an idle connection after one answer
+        c = self.client(d)
+        self.assertEqual(c.ask(), "action=DUNNO")
+        t0 = time.monotonic()
+        # a busy connection: one request every 0.4s for 2.4s
+        busy = self.client(d)
+        for _ in range(6):
+            self.assertEqual(busy.ask(), "action=DUNNO")
+            time.sleep(0.4)
+        self.assertTrue(c.wait_closed(3.0), "idle connection not closed after 1s")
+        self.assertTrue(silent.wait_closed(1.0), "silent connection not closed after 1s")
+        self.assertLess(time.monotonic() - t0, 4.0)
+        # the busy one is still open: it never idled for 1s
+        self.assertEqual(busy.ask(), "action=DUNNO")
+
+    def test_idle_timeout_not_before(self):
+        d = self.daemon("policy_idle_timeout = 2s\n")
+        c = self.client(d)
+        self.assertEqual(c.ask(), "action=DUNNO")
+        t0 = time.monotonic()
+        self.assertTrue(c.wait_closed(5.0), "idle connection not closed after 2s")
+        self.assertGreater(time.monotonic() - t0, 1.5, "closed before policy_idle_timeout")
