@@ -6,13 +6,18 @@
  * empty line; EVALUATING waits for the engine (which may wait for DNS);
  * then the answer is queued and READING resumes with whatever the client
  * pipelined meanwhile.  CLOSING drains the output and closes.
+ *
+ * I/O is done on the socket directly, not through a bufferevent: after
+ * each batch of input the answers are written at once, and a write event
+ * is armed only when the kernel did not take everything.  A request then
+ * costs one read and one write system call, with no epoll_ctl calls.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "conf/config.h"
 #include "policy/conn.h"
@@ -21,6 +26,8 @@
 #include "rules/engine.h"
 #include "util/log.h"
 #include "util/mem.h"
+
+#define CONN_READ_SIZE	16384		/* bytes per read(2) */
 
 enum conn_state {
     CONN_READING,
@@ -31,7 +38,15 @@ enum conn_state {
 struct conn {
     struct conn *prev, *next;
     struct server_ctx *srv;
-    struct bufferevent *bev;
+    evutil_socket_t fd;
+    struct event *rev;			/* readable, or idle timeout */
+    struct event *wev;			/* writable, armed when output waits */
+    struct buf in;			/* bytes read, parsed from in_off */
+    size_t  in_off;
+    struct buf out;			/* answers, written from out_off */
+    size_t  out_off;
+    const struct timeval *idle;		/* a common timeout of the base */
+    int     reading;			/* rev is armed */
     char    peer[128];
     enum conn_state state;
     struct request req;
@@ -41,10 +56,6 @@ struct conn {
     int     shutdown;			/* close after the current answer */
 };
 
-static void conn_read_cb(struct bufferevent *bev, void *arg);
-static void conn_write_cb(struct bufferevent *bev, void *arg);
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
-
 /* conn_free - release a connection */
 static void conn_free(struct conn *c)
 {
@@ -53,7 +64,11 @@ static void conn_free(struct conn *c)
     if (c->pol)
 	policy_unref(c->pol);
     request_free(&c->req);
-    bufferevent_free(c->bev);
+    event_free(c->rev);
+    event_free(c->wev);
+    buf_free(&c->in);
+    buf_free(&c->out);
+    evutil_closesocket(c->fd);
     if (c->prev)
 	c->prev->next = c->next;
     else
@@ -64,33 +79,76 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
-/* conn_close_after_write - stop reading, flush the answers, then close */
-static void conn_close_after_write(struct conn *c)
+/* conn_reading - arm or disarm the read event */
+static void conn_reading(struct conn *c, int on)
+{
+    if (on && !c->reading)
+	event_add(c->rev, c->idle);
+    else if (!on && c->reading)
+	event_del(c->rev);
+    c->reading = on;
+}
+
+/* conn_flush - write what is queued; 0 ok, -1 connection freed */
+static int conn_flush(struct conn *c)
+{
+    while (c->out_off < c->out.len) {
+	ssize_t n = write(c->fd, c->out.s + c->out_off, c->out.len - c->out_off);
+
+	if (n < 0) {
+	    if (errno == EINTR)
+		continue;
+	    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		event_add(c->wev, c->idle);
+		return 0;
+	    }
+	    if (msg_verbose || c->state != CONN_CLOSING)
+		msg_info("policy client %s: write error: %s", c->peer, strerror(errno));
+	    conn_free(c);
+	    return -1;
+	}
+	c->out_off += (size_t) n;
+    }
+    buf_reset(&c->out);
+    c->out_off = 0;
+    if (event_pending(c->wev, EV_WRITE, NULL))
+	event_del(c->wev);
+    if (c->state == CONN_CLOSING) {
+	conn_free(c);
+	return -1;
+    }
+    return 0;
+}
+
+/* conn_close_after_write - stop reading; close once the output is out */
+static int conn_close_after_write(struct conn *c)
 {
     c->state = CONN_CLOSING;
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-	conn_free(c);
+    conn_reading(c, 0);
+    return conn_flush(c);
 }
 
 /* conn_limit - a client broke a limit: log it, drop the connection */
-static void conn_limit(struct conn *c, const char *what, size_t got,
-		               const char *param, long limit)
+static int conn_limit(struct conn *c, const char *what, size_t got,
+		              const char *param, long limit)
 {
     msg_warn("policy client %s: %s (%zu > %s %ld); closing connection",
 	     c->peer, what, got, param, limit);
     c->srv->limit_drops++;
-    conn_close_after_write(c);		/* answers already due still go out */
+    (void) conn_close_after_write(c);	/* answers already due still go out */
+    return -1;
 }
 
 /* conn_answer - queue the reply of the finished evaluation */
 static void conn_answer(struct conn *c)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    const char *action = eval_action(c->eval);
 
-    evbuffer_add_printf(out, "action=%s\n\n", eval_action(c->eval));
+    buf_append(&c->out, "action=", 7);
+    buf_puts(&c->out, action);
+    buf_append(&c->out, "\n\n", 2);
     if (msg_verbose)
-	msg_info("policy client %s: action=%s", c->peer, eval_action(c->eval));
+	msg_info("policy client %s: action=%s", c->peer, action);
     eval_free(c->eval);
     c->eval = NULL;
     policy_unref(c->pol);
@@ -101,6 +159,8 @@ static void conn_answer(struct conn *c)
     c->state = CONN_READING;
 }
 
+static int conn_parse(struct conn *c);
+
 /* conn_wakeup - a lookup the evaluation waited for has completed */
 static void conn_wakeup(void *arg)
 {
@@ -110,11 +170,15 @@ static void conn_wakeup(void *arg)
 	return;
     conn_answer(c);
     if (c->shutdown) {
-	conn_close_after_write(c);
+	(void) conn_close_after_write(c);
 	return;
     }
-    bufferevent_enable(c->bev, EV_READ);
-    conn_read_cb(c->bev, c);
+    if (conn_parse(c) < 0)
+	return;
+    if (conn_flush(c) < 0)
+	return;
+    if (c->state == CONN_READING)
+	conn_reading(c, 1);
 }
 
 /* conn_evaluate - start evaluating the request just completed */
@@ -127,57 +191,49 @@ static int conn_evaluate(struct conn *c)
     c->state = CONN_EVALUATING;
     if (eval_run(c->eval) == EVAL_PENDING) {
 	/* answer in order: read nothing more until this one is answered */
-	bufferevent_disable(c->bev, EV_READ);
+	conn_reading(c, 0);
 	return 0;
     }
     conn_answer(c);
     return 1;
 }
 
-/* conn_read_cb - parse whatever arrived, answering complete requests */
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+/*
+ * conn_parse - answer the complete requests in the input buffer.
+ * Returns 0, or -1 when the connection was closed or freed.
+ */
+static int conn_parse(struct conn *c)
 {
-    struct conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
     const struct config *conf = c->srv->pol->conf;
     size_t  line_limit = (size_t) config_int(conf, P_LINE_LIMIT);
     size_t  attr_limit = (size_t) config_int(conf, P_ATTR_LIMIT);
     size_t  req_limit = (size_t) config_int(conf, P_REQ_LIMIT);
 
     while (c->state == CONN_READING) {
-	size_t  len;
-	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);
+	char   *line = c->in.s + c->in_off;
+	size_t  pending = c->in.len - c->in_off;
+	char   *nl = memchr(line, '\n', pending);
 
-	if (eol.pos < 0) {
-	    size_t  pending = evbuffer_get_length(in);
-
+	if (nl == NULL) {
 	    /* no newline yet: an over-long line is refused before it ends */
-	    if (pending > line_limit) {
-		conn_limit(c, "line too long", pending, "policy_line_length_limit",
-			   (long) line_limit);
-		return;
-	    }
-	    if (c->req_bytes + pending > req_limit) {
-		conn_limit(c, "request too large", c->req_bytes + pending,
-			   "policy_request_size_limit", (long) req_limit);
-		return;
-	    }
-	    return;
+	    if (pending > line_limit)
+		return conn_limit(c, "line too long", pending, "policy_line_length_limit",
+				  (long) line_limit);
+	    if (c->req_bytes + pending > req_limit)
+		return conn_limit(c, "request too large", c->req_bytes + pending,
+				  "policy_request_size_limit", (long) req_limit);
+	    return 0;
 	}
-	size_t  linelen = (size_t) eol.pos;
+	size_t  linelen = (size_t) (nl - line);
 
-	if (linelen > line_limit) {
-	    conn_limit(c, "line too long", linelen, "policy_line_length_limit",
-		       (long) line_limit);
-	    return;
-	}
-	c->req_bytes += linelen + len;
-	if (c->req_bytes > req_limit) {
-	    conn_limit(c, "request too large", c->req_bytes,
-		       "policy_request_size_limit", (long) req_limit);
-	    return;
-	}
-	char   *line = (char *) evbuffer_pullup(in, (ev_ssize_t) (linelen + len));
+	if (linelen > line_limit)
+	    return conn_limit(c, "line too long", linelen, "policy_line_length_limit",
+			      (long) line_limit);
+	c->req_bytes += linelen + 1;
+	if (c->req_bytes > req_limit)
+	    return conn_limit(c, "request too large", c->req_bytes,
+			      "policy_request_size_limit", (long) req_limit);
+	c->in_off += linelen + 1;
 
 	/* strip a CR before the LF, as Postfix's reader tolerates */
 	size_t  textlen = linelen;
@@ -185,101 +241,123 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	if (textlen > 0 && line[textlen - 1] == '\r')
 	    textlen--;
 	if (textlen == 0) {
-	    evbuffer_drain(in, linelen + len);
 	    if (c->req.nattrs == 0) {
 		/* an empty request: nothing to evaluate, as Postfix never sends */
 		msg_warn("policy client %s: empty request; closing connection", c->peer);
-		conn_free(c);
-		return;
+		(void) conn_close_after_write(c);
+		return -1;
 	    }
 	    if (!conn_evaluate(c))
-		return;
+		return 0;
 	    if (c->shutdown) {
-		conn_close_after_write(c);
-		return;
+		(void) conn_close_after_write(c);
+		return -1;
 	    }
 	    continue;
 	}
 	if (memchr(line, 0, textlen) != NULL || request_add_line(&c->req, line, textlen) < 0) {
 	    msg_warn("policy client %s: malformed attribute line (expected name=value);"
 		     " closing connection", c->peer);
-	    conn_close_after_write(c);
-	    return;
+	    (void) conn_close_after_write(c);
+	    return -1;
 	}
-	evbuffer_drain(in, linelen + len);
-	if (c->req.nattrs > attr_limit) {
-	    conn_limit(c, "too many attributes", c->req.nattrs, "policy_attribute_limit",
-		       (long) attr_limit);
-	    return;
-	}
+	if (c->req.nattrs > attr_limit)
+	    return conn_limit(c, "too many attributes", c->req.nattrs, "policy_attribute_limit",
+			      (long) attr_limit);
     }
+    return 0;
 }
 
-/* conn_write_cb - output drained */
-static void conn_write_cb(struct bufferevent *bev, void *arg)
+/* conn_fill - read once into the input buffer; bytes read, 0 EOF, -1 */
+static ssize_t conn_fill(struct conn *c)
 {
-    struct conn *c = arg;
+    ssize_t n;
 
-    (void) bev;
-    if (c->state == CONN_CLOSING)
-	conn_free(c);
+    /* drop what was parsed, then make room for one read */
+    if (c->in_off > 0) {
+	memmove(c->in.s, c->in.s + c->in_off, c->in.len - c->in_off);
+	c->in.len -= c->in_off;
+	c->in_off = 0;
+    }
+    buf_reserve(&c->in, CONN_READ_SIZE);
+    do {
+	n = read(c->fd, c->in.s + c->in.len, c->in.cap - c->in.len - 1);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+	c->in.len += (size_t) n;
+	c->in.s[c->in.len] = 0;
+    }
+    return n;
 }
 
-/* conn_event_cb - EOF, error or idle timeout */
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+/* conn_read_cb - input, end of input, or the idle timeout */
+static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    ssize_t n;
 
-    (void) bev;
-    if (what & BEV_EVENT_TIMEOUT) {
-	if (c->state == CONN_EVALUATING)
-	    return;
+    (void) fd;
+    if (what & EV_TIMEOUT) {
 	if (msg_verbose)
 	    msg_info("policy client %s: idle timeout", c->peer);
 	conn_free(c);
 	return;
     }
-    if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR)
-	&& c->req.nattrs == 0) {
-	/* the client finished sending: answer what it asked, then close */
-	if (c->state == CONN_EVALUATING) {
-	    c->shutdown = 1;
+    n = conn_fill(c);
+    if (n < 0) {
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
 	    return;
-	}
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
-	    conn_close_after_write(c);
-	    return;
-	}
+	msg_info("policy client %s: connection error: %s", c->peer, strerror(errno));
+	conn_free(c);
+	return;
     }
-    if (what & BEV_EVENT_ERROR)
-	msg_info("policy client %s: connection error: %s", c->peer,
-		 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    else if (c->req.nattrs > 0 && c->state == CONN_READING)
-	msg_info("policy client %s: disconnected in the middle of a request", c->peer);
-    conn_free(c);
+    if (n == 0) {
+	/* the client finished sending: answer what it asked, then close */
+	if (c->req.nattrs > 0 || c->in.len > c->in_off) {
+	    msg_info("policy client %s: disconnected in the middle of a request", c->peer);
+	    conn_free(c);
+	    return;
+	}
+	(void) conn_close_after_write(c);
+	return;
+    }
+    if (conn_parse(c) < 0)
+	return;
+    (void) conn_flush(c);
+}
+
+/* conn_write_cb - the socket can take more output, or the write timed out */
+static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    (void) fd;
+    if (what & EV_TIMEOUT) {
+	msg_info("policy client %s: write timeout", c->peer);
+	conn_free(c);
+	return;
+    }
+    (void) conn_flush(c);
 }
 
 /* conn_new - serve a new client */
 struct conn *conn_new(struct server_ctx *s, evutil_socket_t fd, const char *peer)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
-    struct timeval idle;
 
     c->srv = s;
+    c->fd = fd;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     request_init(&c->req);
-    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (c->bev == NULL) {
-	msg_warn("policy client %s: cannot create buffer; closing", peer);
-	evutil_closesocket(fd);
-	free(c);
-	return NULL;
-    }
-    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    idle.tv_sec = config_int(s->pol->conf, P_IDLE_TIMEOUT);
-    idle.tv_usec = 0;
-    bufferevent_set_timeouts(c->bev, &idle, &idle);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    evutil_make_socket_nonblocking(fd);
+    buf_init(&c->in);
+    buf_init(&c->out);
+    c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
+    c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
+    if (c->rev == NULL || c->wev == NULL)
+	msg_fatal("policy client %s: cannot create events", peer);
+    c->idle = server_idle_timeout(s);
+    conn_reading(c, 1);
     c->next = s->conns;
     if (s->conns)
 	s->conns->prev = c;
@@ -296,7 +374,7 @@ void    conn_shutdown(struct conn *c)
 	return;
     }
     if (c->state == CONN_READING)
-	conn_close_after_write(c);
+	(void) conn_close_after_write(c);
 }
 
 /* conn_next - the next connection in the server's list */

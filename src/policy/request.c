@@ -46,47 +46,70 @@ void    request_init(struct request *r)
 {
     r->attrs = NULL;
     r->nattrs = r->cap = 0;
+    buf_init(&r->arena);
     request_clear_fields(r);
 }
 
-/* request_reset - forget attributes, keep the array */
+/* request_reset - forget attributes, keep the storage */
 void    request_reset(struct request *r)
 {
-    for (size_t i = 0; i < r->nattrs; i++) {
-	free(r->attrs[i].name);
-	free(r->attrs[i].value);
-    }
     r->nattrs = 0;
+    buf_reset(&r->arena);
     request_clear_fields(r);
 }
 
 /* request_free - release everything */
 void    request_free(struct request *r)
 {
-    request_reset(r);
     free(r->attrs);
     r->attrs = NULL;
-    r->cap = 0;
+    r->nattrs = r->cap = 0;
+    buf_free(&r->arena);
+    request_clear_fields(r);
+}
+
+/* request_rebase - the arena moved: point the fields at the new copy */
+static void request_rebase(struct request *r)
+{
+    const char **field;
+
+    request_clear_fields(r);
+    for (size_t i = 0; i < r->nattrs; i++) {
+	const char *n = r->arena.s + r->attrs[i].name;
+
+	if ((field = field_of(r, n, strlen(n))) != NULL)
+	    *field = r->arena.s + r->attrs[i].value;
+	if (strcmp(n, "helo_name") == 0)
+	    r->seen_helo = 1;
+    }
 }
 
 /* request_add - store one attribute */
 void    request_add(struct request *r, const char *name, size_t nlen,
 		            const char *value, size_t vlen)
 {
-    char   *n = xstrndup(name, nlen);
-    char   *v = xstrndup(value, vlen);
+    const char *base = r->arena.s;
     const char **field;
+    struct request_attr *a;
 
     if (r->nattrs == r->cap) {
 	r->cap = r->cap ? r->cap * 2 : 32;
 	r->attrs = xrealloc(r->attrs, r->cap * sizeof(*r->attrs));
     }
-    r->attrs[r->nattrs].name = n;
-    r->attrs[r->nattrs].value = v;
-    r->nattrs++;
-    if ((field = field_of(r, n, nlen)) != NULL)
-	*field = v;
-    if (strcmp(n, "helo_name") == 0)
+    a = &r->attrs[r->nattrs++];
+    a->name = r->arena.len;
+    buf_append(&r->arena, name, nlen);
+    buf_putc(&r->arena, 0);
+    a->value = r->arena.len;
+    buf_append(&r->arena, value, vlen);
+    buf_putc(&r->arena, 0);
+    if (r->arena.s != base) {
+	request_rebase(r);
+	return;
+    }
+    if ((field = field_of(r, name, nlen)) != NULL)
+	*field = r->arena.s + a->value;
+    if (nlen == 9 && memcmp(name, "helo_name", 9) == 0)
 	r->seen_helo = 1;
 }
 
@@ -105,7 +128,7 @@ int     request_add_line(struct request *r, const char *line, size_t len)
 const char *request_get(const struct request *r, const char *name)
 {
     for (size_t i = r->nattrs; i-- > 0;)
-	if (strcmp(r->attrs[i].name, name) == 0)
-	    return r->attrs[i].value;
+	if (strcmp(r->arena.s + r->attrs[i].name, name) == 0)
+	    return r->arena.s + r->attrs[i].value;
     return NULL;
 }

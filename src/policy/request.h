@@ -2,7 +2,9 @@
  * request.h - one Postfix policy delegation request.
  *
  * A request is a list of name=value attributes.  request_add() copies each
- * attribute; the well-known ones are also reachable by field.  Unknown
+ * attribute into one arena that keeps its storage from request to request
+ * (no allocation per attribute once a connection is warm); the well-known
+ * ones are also reachable by field.  Unknown
  * attributes are kept (for tracing) and otherwise ignored.  Every field is
  * a string, "" when absent.
  */
@@ -11,12 +13,15 @@
 
 #include <stddef.h>
 
+#include "util/str.h"
+
 struct request_attr {
-    char   *name;
-    char   *value;
+    size_t  name;			/* offsets into the arena */
+    size_t  value;
 };
 
 struct request {
+    struct buf arena;			/* "name\0value\0" ... */
     struct request_attr *attrs;
     size_t  nattrs;
     size_t  cap;

@@ -39,6 +39,23 @@ void    server_conn_gone(struct server_ctx *s, struct conn *c)
 	event_base_loopexit(s->base, NULL);
 }
 
+/* server_idle_timeout - policy_idle_timeout as a common timeout */
+const struct timeval *server_idle_timeout(struct server_ctx *s)
+{
+    long    secs = config_int(s->pol->conf, P_IDLE_TIMEOUT);
+
+    /* libevent keeps equal durations in one queue: no heap per re-arm */
+    if (s->idle_tv == NULL || s->idle_secs != secs) {
+	struct timeval tv;
+
+	tv.tv_sec = secs;
+	tv.tv_usec = 0;
+	s->idle_tv = event_base_init_common_timeout(s->base, &tv);
+	s->idle_secs = secs;
+    }
+    return s->idle_tv;
+}
+
 /* peer_name - printable address of an accepted peer */
 static void peer_name(const struct sockaddr *sa, char *out, size_t len)
 {

@@ -23,8 +23,12 @@ struct server_ctx {
     int     stopping;
     unsigned long requests;		/* answered since start */
     unsigned long limit_drops;		/* connections closed for a limit */
+    long    idle_secs;			/* policy_idle_timeout of idle_tv */
+    const struct timeval *idle_tv;	/* a common timeout: O(1) re-arming */
 };
 
 void    server_conn_gone(struct server_ctx *s, struct conn *c);
+/* server_idle_timeout - policy_idle_timeout as a common timeout */
+const struct timeval *server_idle_timeout(struct server_ctx *s);
 
 #endif

@@ -30,6 +30,12 @@ static void buf_grow(struct buf *b, size_t n)
     b->cap = cap;
 }
 
+/* buf_reserve - room for n more bytes plus a NUL, without changing len */
+void    buf_reserve(struct buf *b, size_t n)
+{
+    buf_grow(b, n);
+}
+
 /* buf_free - release storage */
 void    buf_free(struct buf *b)
 {

@@ -21,6 +21,7 @@ struct buf {
 void    buf_init(struct buf *b);
 void    buf_free(struct buf *b);
 void    buf_reset(struct buf *b);
+void    buf_reserve(struct buf *b, size_t n);	/* room for n more bytes */
 void    buf_append(struct buf *b, const char *s, size_t len);
 void    buf_puts(struct buf *b, const char *s);
 void    buf_putc(struct buf *b, int c);
