@@ -23,7 +23,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
-.PHONY: all run check unit unit-asan proto bench deps test-deps clean install
+.PHONY: all run check unit unit-asan proto docs bench deps test-deps clean install
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench
 
@@ -63,6 +63,11 @@ check: test-deps
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) proto
+	$(MAKE) docs
+
+# The README's parameter table must match the program.
+docs: $(BUILD)/mxshield
+	@scripts/param-doc $(BUILD)/mxshield --check && echo "docs: README parameter table up to date"
 
 unit-bins: $(UNIT_BINS)
 
