@@ -4,7 +4,13 @@
  */
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "cli/check.h"
+#include "conf/config.h"
+#include "dns/dns.h"
+#include "util/log.h"
+#include "util/mem.h"
 #include "util/str.h"
 
 /* check_print - print action and trace */
@@ -70,4 +76,39 @@ int     check_read_request(FILE *fp, struct request *req, char *err, size_t errl
 	}
     }
     return 0;
+}
+
+/* check_wake - an answer the evaluation waited for arrived */
+static void check_wake(void *arg)
+{
+    event_base_loopbreak(arg);
+}
+
+/* check_evaluate - run the engine to the end, with DNS on a private loop */
+char   *check_evaluate(struct policy *pol, const struct request *req, struct trace *t)
+{
+    struct event_base *base = event_base_new();
+    struct dns *dns;
+    struct eval *e;
+    char    why[256];
+    char   *action;
+
+    if (base == NULL)
+	msg_fatal("cannot create event base");
+    dns = dns_new(base, config_str(pol->conf, P_DNS_RESOLVER),
+		  (int) config_int(pol->conf, P_DNS_TIMEOUT) * 1000,
+		  (size_t) config_int(pol->conf, P_DNS_CACHE), why, sizeof(why));
+    if (dns == NULL)
+	msg_fatal("%s", why);
+    pol->dns = dns;
+    e = eval_new(pol, req, t);
+    eval_set_wakeup(e, check_wake, base);
+    while (eval_run(e) == EVAL_PENDING)
+	event_base_dispatch(base);
+    action = xstrdup(eval_action(e));
+    eval_free(e);
+    pol->dns = NULL;
+    dns_free(dns);
+    event_base_free(base);
+    return action;
 }

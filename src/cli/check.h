@@ -9,6 +9,9 @@
 #include "policy/request.h"
 #include "rules/engine.h"
 
+/* check_evaluate - run the engine to the end, with DNS on a private loop */
+char   *check_evaluate(struct policy *pol, const struct request *req, struct trace *t);
+
 /* check_print - the action and the trace, as text or one JSON object */
 void    check_print(FILE *fp, const char *action, const struct trace *t, int json);
 

@@ -141,7 +141,7 @@ static int cmd_check(int argc, char **argv)
 	    msg_fatal("%s", err);
     }
     trace_init(&trace);
-    char   *action = eval_request(pol, &req, &trace);
+    char   *action = check_evaluate(pol, &req, &trace);
 
     check_print(stdout, action, &trace, json);
     free(action);

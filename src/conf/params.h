@@ -37,6 +37,15 @@
       "Program name at the start of each log line") \
     X(TABLE_CHECK, "table_check_interval", TIME, "1s", 1, 3600, 1, \
       "How often table files are checked for changes (one stat per table)") \
+    /* DNS */ \
+    X(DNS_RESOLVER, "dns_resolver", LIST, "resolv.conf", 0, 0, 0, \
+      "Where lookups go: resolv.conf (the system's servers), recursive (built-in full resolver), or servers HOST[:PORT], [IPv6]:PORT") \
+    X(DNS_TIMEOUT, "dns_timeout", TIME, "10s", 1, 300, 0, \
+      "A lookup without an answer after this long is a temporary failure") \
+    X(DNS_CACHE, "dns_cache_size", INT, "100000", 0, 100000000, 0, \
+      "Answers kept in the daemon's cache (TTLs honoured; 0: no cache of our own)") \
+    X(DNS_POSTFIX_NAMES, "dns_use_postfix_names", BOOL, "yes", 0, 0, 1, \
+      "Use the client_name and reverse_client_name that Postfix sends instead of looking them up again") \
     /* Postfix address parameters */ \
     X(MYHOSTNAME, "myhostname", STR, "", 0, 0, 1, \
       "This mail system's fully-qualified host name (default: from gethostname)") \

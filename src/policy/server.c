@@ -24,6 +24,7 @@
 #include <event2/listener.h>
 
 #include "conf/config.h"
+#include "dns/dns.h"
 #include "policy/conn.h"
 #include "policy/server.h"
 #include "policy/server_ctx.h"
@@ -267,6 +268,7 @@ static void reload(struct server_ctx *s)
 	    msg_warn("reload: %s changed; this takes effect at the next restart",
 		     param_table[id].name);
     }
+    pol->dns = s->dns;
     policy_unref(s->pol);
     s->pol = pol;
     msg_info("reloaded configuration from %s",
@@ -343,6 +345,16 @@ int     server_run(const char *config_path, struct policy *pol)
     if ((s.base = event_base_new()) == NULL)
 	msg_fatal("cannot create event base");
     open_listeners(&s);
+    {
+	char    why[256];
+
+	s.dns = dns_new(s.base, config_str(pol->conf, P_DNS_RESOLVER),
+			(int) config_int(pol->conf, P_DNS_TIMEOUT) * 1000,
+			(size_t) config_int(pol->conf, P_DNS_CACHE), why, sizeof(why));
+	if (s.dns == NULL)
+	    msg_fatal("%s", why);
+	pol->dns = s.dns;
+    }
     ev_hup = evsignal_new(s.base, SIGHUP, signal_cb, &s);
     ev_term = evsignal_new(s.base, SIGTERM, signal_cb, &s);
     ev_int = evsignal_new(s.base, SIGINT, signal_cb, &s);
@@ -366,7 +378,8 @@ int     server_run(const char *config_path, struct policy *pol)
     event_free(ev_term);
     event_free(ev_int);
     event_free(ev_refresh);
-    event_base_free(s.base);
     policy_unref(s.pol);
+    dns_free(s.dns);
+    event_base_free(s.base);
     return 0;
 }

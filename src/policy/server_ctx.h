@@ -14,6 +14,7 @@ struct conn;
 struct server_ctx {
     struct event_base *base;
     struct policy *pol;			/* current policy (one reference) */
+    struct dns *dns;			/* the resolver, kept across reloads */
     const char *config_path;
     struct evconnlistener **listeners;
     char  **listener_names;

@@ -144,6 +144,7 @@ void    eval_free(struct eval *e)
 	    free(f->owned);
 	}
     }
+    eval_lookups_free(e);
     buf_free(&e->namaddr);
     buf_free(&e->dip.reply);
     buf_free(&e->dir.reply);
@@ -264,6 +265,21 @@ static void stage_end(struct eval *e, enum stage s)
 	e->dip_sender = e->dip.active;
 }
 
+/* prefetch_list - start the lookups of a list and the classes it names */
+static void prefetch_list(struct eval *e, const struct rlist *l, int depth)
+{
+    if (depth > 8)
+	return;
+    for (size_t i = 0; i < l->n; i++) {
+	const struct rule *r = &l->v[i];
+
+	if (r->class_list)
+	    prefetch_list(e, r->class_list, depth + 1);
+	else if (r->def && r->def->prefetch)
+	    r->def->prefetch(e, r);
+    }
+}
+
 /* walk - run the frames of the current list; RS_PENDING or its result */
 static int walk(struct eval *e)
 {
@@ -349,6 +365,12 @@ enum eval_status eval_run(struct eval *e)
 
     if (e->done)
 	return EVAL_DONE;
+    if (!e->prefetched) {
+	/* every lookup the lists may need, started at once */
+	e->prefetched = 1;
+	for (int i = 0; i < e->nstages; i++)
+	    prefetch_list(e, &e->pol->stages[e->stages[i]], 0);
+    }
 
     /* Postfix's special cases before any list. */
     if (e->cur == 0 && !e->in_stage) {

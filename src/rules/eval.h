@@ -74,6 +74,13 @@ struct eval {
 
     void    (*wake) (void *);
     void   *wake_ctx;
+
+    /* DNS lookups (lookup.c) */
+    struct eval_lookup **lookups;
+    size_t  nlookups;
+    size_t  outstanding;		/* lookups without an answer */
+    struct eval_lookup *blocked;	/* the one the walk waits for */
+    int     prefetched;
 };
 
 /* reply.c */
@@ -92,6 +99,12 @@ int     eval_table_result(struct eval *e, const char *table, const char *value,
 void    eval_trace_detail(struct eval *e, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
 
+/* lookup.c */
+struct dns_answer;
+struct dns_answer *eval_lookup(struct eval *e, const char *name, int type);
+void    eval_prefetch(struct eval *e, const char *name, int type);
+void    eval_lookups_free(struct eval *e);
+
 /* engine.c */
 int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
 		          const char *reply_name, const char *reply_class, int def_acl);
@@ -103,6 +116,8 @@ struct rdef {
     enum rstatus (*fn) (struct eval *e, const struct rule *r,
 			        const char *reply_name, const char *reply_class);
     const char *unsupported;		/* non-NULL: why it is refused */
+    /* start the lookups this restriction may need (NULL: none) */
+    void    (*prefetch) (struct eval *e, const struct rule *r);
 };
 
 const struct rdef *rdef_find(const char *name);

@@ -20,12 +20,16 @@
 struct rdef;
 
 /* One compiled restriction. */
+struct dns;
+struct dnsxl;
+
 struct rule {
     const struct rdef *def;		/* NULL: a restriction class */
     const char *name;			/* as written */
     struct map *map;			/* check_*_access table */
     char   *arg;			/* other argument */
     const struct rlist *class_list;	/* restriction class body */
+    struct dnsxl *xl;			/* DNSBL/DNSWL domain and filter */
 };
 
 struct rlist {
@@ -53,6 +57,7 @@ struct policy {
     struct addr_ctx addr;
     struct access_opts access;
     int     permit_ok;			/* policy_permit_action = OK */
+    struct dns *dns;			/* resolver (not owned), or NULL */
 };
 
 struct policy *policy_compile(struct config *conf, struct buf *err);

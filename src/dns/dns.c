@@ -1,0 +1,543 @@
+/*
+ * dns.c - libunbound on the daemon's event base, an answer cache, and
+ * shared lookups in flight.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <unbound.h>
+#include <unbound-event.h>
+
+#include "dns/dns.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+struct dns_wait {
+    struct dns_wait *next;
+    struct dns_query *q;
+    dns_cb  cb;
+    void   *arg;
+};
+
+struct dns_query {
+    struct dns_query *hnext;		/* hash chain of lookups in flight */
+    struct dns *d;
+    char   *key;			/* "type/name" */
+    char   *name;
+    int     type;
+    int     async_id;
+    int     running;			/* unbound query outstanding */
+    int     starting;			/* inside ub_resolve_event() */
+    int     orphan;			/* answered (timeout): unbound still runs */
+    struct dns_answer *early;		/* answer to deliver from the loop */
+    struct timeval start;
+    struct event *timer;
+    struct dns_wait *waiters;
+};
+
+struct cache_entry {
+    struct cache_entry *next;
+    char   *key;
+    struct dns_answer *a;
+    time_t  expires;
+};
+
+#define QBUCKETS 1024
+
+struct dns {
+    struct event_base *base;
+    struct ub_ctx *ub;
+    int     timeout_ms;
+    struct dns_query *inflight[QBUCKETS];
+    struct cache_entry **cache;
+    size_t  cache_buckets;
+    size_t  cache_count;
+    size_t  cache_max;
+    struct dns_stats stats;
+};
+
+/* hash - FNV-1a */
+static unsigned long hash(const char *s)
+{
+    unsigned long h = 2166136261u;
+
+    while (*s)
+	h = (h ^ (unsigned char) *s++) * 16777619u;
+    return h;
+}
+
+/* make_key - "type/name", name folded to lower case without final dot */
+static char *make_key(const char *name, int type)
+{
+    struct buf b;
+
+    buf_init(&b);
+    buf_printf(&b, "%d/%s", type, name);
+    str_lower(b.s);
+    if (b.len > 0 && b.s[b.len - 1] == '.' && b.len > 1)
+	b.s[--b.len] = 0;
+    return buf_steal(&b);
+}
+
+/* dns_type_name - "A", "MX", ... */
+const char *dns_type_name(int type)
+{
+    switch (type) {
+    case DNS_T_A:
+	return "A";
+    case DNS_T_AAAA:
+	return "AAAA";
+    case DNS_T_MX:
+	return "MX";
+    case DNS_T_PTR:
+	return "PTR";
+    case DNS_T_TXT:
+	return "TXT";
+    case DNS_T_CNAME:
+	return "CNAME";
+    default:
+	return "?";
+    }
+}
+
+/* dns_status_name - for traces and logs */
+const char *dns_status_name(enum dns_status s)
+{
+    switch (s) {
+    case DNS_OK:
+	return "ok";
+    case DNS_NXDOMAIN:
+	return "NXDOMAIN";
+    case DNS_NODATA:
+	return "no data";
+    case DNS_TEMPFAIL:
+	return "temporary failure";
+    }
+    return "?";
+}
+
+void    dns_answer_ref(struct dns_answer *a)
+{
+    a->refs++;
+}
+
+void    dns_answer_unref(struct dns_answer *a)
+{
+    if (a == NULL || --a->refs > 0)
+	return;
+    for (size_t i = 0; i < a->n; i++) {
+	free(a->rr[i].name);
+	free(a->rr[i].text);
+    }
+    free(a->rr);
+    free(a->qname);
+    free(a);
+}
+
+/* cache_flush_expired - drop expired entries; all of them when full */
+static void cache_trim(struct dns *d, time_t now, int all)
+{
+    for (size_t i = 0; i < d->cache_buckets; i++) {
+	struct cache_entry **pp = &d->cache[i];
+
+	while (*pp) {
+	    struct cache_entry *e = *pp;
+
+	    if (all || e->expires <= now) {
+		*pp = e->next;
+		dns_answer_unref(e->a);
+		free(e->key);
+		free(e);
+		d->cache_count--;
+	    } else {
+		pp = &e->next;
+	    }
+	}
+    }
+}
+
+/* cache_put - remember an answer for its TTL */
+static void cache_put(struct dns *d, const char *key, struct dns_answer *a)
+{
+    time_t  now = time(NULL);
+    struct cache_entry *e, **pp;
+
+    if (d->cache_max == 0 || a->status == DNS_TEMPFAIL || a->ttl == 0)
+	return;
+    if (d->cache_count >= d->cache_max) {
+	cache_trim(d, now, 0);
+	if (d->cache_count >= d->cache_max)
+	    cache_trim(d, now, 1);
+    }
+    pp = &d->cache[hash(key) % d->cache_buckets];
+    for (e = *pp; e; e = e->next) {
+	if (strcmp(e->key, key) == 0) {
+	    dns_answer_unref(e->a);
+	    dns_answer_ref(a);
+	    e->a = a;
+	    e->expires = now + a->ttl;
+	    return;
+	}
+    }
+    e = xmalloc(sizeof(*e));
+    e->key = xstrdup(key);
+    dns_answer_ref(a);
+    e->a = a;
+    e->expires = now + a->ttl;
+    e->next = *pp;
+    *pp = e;
+    d->cache_count++;
+}
+
+/* cache_get - a live cached answer, or NULL */
+static struct dns_answer *cache_get(struct dns *d, const char *key)
+{
+    if (d->cache_max == 0)
+	return NULL;
+    for (struct cache_entry *e = d->cache[hash(key) % d->cache_buckets]; e; e = e->next) {
+	if (strcmp(e->key, key) == 0) {
+	    if (e->expires <= time(NULL))
+		return NULL;
+	    return e->a;
+	}
+    }
+    return NULL;
+}
+
+/* dns_cached - a cached answer (one more reference), or NULL */
+struct dns_answer *dns_cached(struct dns *d, const char *name, int type)
+{
+    char   *key = make_key(name, type);
+    struct dns_answer *a = cache_get(d, key);
+
+    free(key);
+    if (a == NULL)
+	return NULL;
+    d->stats.hits++;
+    /* a copy so that "cached" and the time are this lookup's */
+    struct dns_answer *c = xcalloc(1, sizeof(*c));
+
+    *c = *a;
+    c->refs = 1;
+    c->qname = xstrdup(a->qname);
+    c->rr = a->n ? xcalloc(a->n, sizeof(*c->rr)) : NULL;
+    for (size_t i = 0; i < a->n; i++) {
+	c->rr[i] = a->rr[i];
+	c->rr[i].name = a->rr[i].name ? xstrdup(a->rr[i].name) : NULL;
+	c->rr[i].text = a->rr[i].text ? xstrdup(a->rr[i].text) : NULL;
+    }
+    c->cached = 1;
+    c->ms = 0;
+    return c;
+}
+
+/* query_unlink - remove from the in-flight table */
+static void query_unlink(struct dns_query *q)
+{
+    struct dns_query **pp = &q->d->inflight[hash(q->key) % QBUCKETS];
+
+    for (; *pp; pp = &(*pp)->hnext) {
+	if (*pp == q) {
+	    *pp = q->hnext;
+	    q->d->stats.inflight--;
+	    return;
+	}
+    }
+}
+
+/* query_free - release a query nobody waits for any more */
+static void query_free(struct dns_query *q)
+{
+    if (q->timer)
+	event_free(q->timer);
+    free(q->key);
+    free(q->name);
+    free(q);
+}
+
+/* query_finish - hand the answer to every waiter, then forget the query */
+static void query_finish(struct dns_query *q, struct dns_answer *a)
+{
+    struct timeval now;
+
+    gettimeofday(&now, NULL);
+    a->ms = (double) (now.tv_sec - q->start.tv_sec) * 1000.0
+	+ (double) (now.tv_usec - q->start.tv_usec) / 1000.0;
+    cache_put(q->d, q->key, a);
+    query_unlink(q);
+    evtimer_del(q->timer);
+    while (q->waiters) {
+	struct dns_wait *w = q->waiters;
+
+	q->waiters = w->next;
+	dns_answer_ref(a);
+	w->cb(w->arg, a);
+	free(w);
+    }
+    dns_answer_unref(a);
+    if (q->running)
+	q->orphan = 1;			/* unbound still owns it: freed later */
+    else
+	query_free(q);
+}
+
+/* ub_callback - unbound finished a query */
+static void ub_callback(void *arg, int rcode, void *pkt, int len, int sec,
+			        char *why_bogus, int ratelimited)
+{
+    struct dns_query *q = arg;
+    struct dns_answer *a;
+
+    (void) sec;
+    (void) ratelimited;
+    q->running = 0;
+    if (q->orphan) {
+	query_free(q);			/* its waiters had a timeout */
+	return;
+    }
+    if (pkt == NULL || len <= 0) {
+	char    why[160];
+
+	snprintf(why, sizeof(why), "resolver: %s", why_bogus ? why_bogus
+		 : rcode == 2 ? "SERVFAIL" : "no answer");
+	a = dns_answer_new(q->name, q->type, DNS_TEMPFAIL, why);
+    } else {
+	a = dns_parse(pkt, (size_t) len, q->name, q->type);
+    }
+    if (a->status == DNS_TEMPFAIL && msg_verbose)
+	msg_info("dns: %s %s: %s", dns_type_name(q->type), q->name, a->why);
+    if (q->starting) {
+	q->early = a;			/* answered from unbound's cache */
+	return;
+    }
+    query_finish(q, a);
+}
+
+/* query_timer - deliver an early answer, or time the lookup out */
+static void query_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct dns_query *q = arg;
+    struct dns_answer *a = q->early;
+    char    why[80];
+
+    (void) fd;
+    (void) what;
+    q->early = NULL;
+    if (a == NULL) {
+	q->d->stats.timeouts++;
+	snprintf(why, sizeof(why), "timed out after %d ms", q->d->timeout_ms);
+	a = dns_answer_new(q->name, q->type, DNS_TEMPFAIL, why);
+	msg_warn("dns: %s %s: %s", dns_type_name(q->type), q->name, why);
+    }
+    query_finish(q, a);
+}
+
+/* dns_lookup - start or join a lookup */
+struct dns_wait *dns_lookup(struct dns *d, const char *name, int type,
+			            dns_cb cb, void *arg)
+{
+    char   *key = make_key(name, type);
+    struct dns_query *q;
+    struct dns_wait *w = xcalloc(1, sizeof(*w));
+    unsigned long h = hash(key) % QBUCKETS;
+    struct timeval tv;
+    int     err;
+
+    w->cb = cb;
+    w->arg = arg;
+    for (q = d->inflight[h]; q; q = q->hnext)
+	if (strcmp(q->key, key) == 0)
+	    break;
+    if (q != NULL) {
+	free(key);
+	d->stats.shared++;
+	w->q = q;
+	w->next = q->waiters;
+	q->waiters = w;
+	return w;
+    }
+    q = xcalloc(1, sizeof(*q));
+    q->d = d;
+    q->key = key;
+    q->name = xstrdup(name);
+    q->type = type;
+    gettimeofday(&q->start, NULL);
+    q->hnext = d->inflight[h];
+    d->inflight[h] = q;
+    d->stats.inflight++;
+    d->stats.queries++;
+    w->q = q;
+    q->waiters = w;
+    q->timer = evtimer_new(d->base, query_timer, q);
+    q->running = 1;
+    q->starting = 1;
+    err = ub_resolve_event(d->ub, name, type, 1, q, ub_callback, &q->async_id);
+    q->starting = 0;
+    if (err != 0) {
+	char    why[160];
+
+	q->running = 0;
+	snprintf(why, sizeof(why), "cannot start lookup: %s", ub_strerror(err));
+	msg_warn("dns: %s %s: %s", dns_type_name(type), name, why);
+	q->early = dns_answer_new(name, type, DNS_TEMPFAIL, why);
+    }
+    /* callbacks run from the loop, never before dns_lookup() returns */
+    tv.tv_sec = q->early ? 0 : d->timeout_ms / 1000;
+    tv.tv_usec = q->early ? 0 : (d->timeout_ms % 1000) * 1000;
+    evtimer_add(q->timer, &tv);
+    return w;
+}
+
+/* dns_cancel - the waiter is gone; the query itself runs on */
+void    dns_cancel(struct dns_wait *w)
+{
+    struct dns_query *q = w->q;
+    struct dns_wait **pp;
+
+    for (pp = &q->waiters; *pp; pp = &(*pp)->next) {
+	if (*pp == w) {
+	    *pp = w->next;
+	    free(w);
+	    return;
+	}
+    }
+}
+
+/* add_server - "127.0.0.1:5353", "[::1]:53", "::1", "192.0.2.1" */
+static int add_server(struct ub_ctx *ub, const char *spec, char *err, size_t errlen)
+{
+    char    host[128], at[160];
+    const char *port = NULL;
+    struct inet_addr a;
+
+    if (spec[0] == '[') {
+	const char *close = strchr(spec, ']');
+
+	if (close == NULL || (size_t) (close - spec) >= sizeof(host)) {
+	    snprintf(err, errlen, "dns_resolver: bad server \"%s\"", spec);
+	    return -1;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int) (close - spec - 1), spec + 1);
+	if (close[1] == ':')
+	    port = close + 2;
+	else if (close[1] != 0) {
+	    snprintf(err, errlen, "dns_resolver: bad server \"%s\"", spec);
+	    return -1;
+	}
+    } else if (strchr(spec, ':') && strchr(spec, ':') == strrchr(spec, ':')) {
+	const char *colon = strchr(spec, ':');
+
+	snprintf(host, sizeof(host), "%.*s", (int) (colon - spec), spec);
+	port = colon + 1;
+    } else {
+	snprintf(host, sizeof(host), "%s", spec);
+    }
+    if (inet_parse(host, &a) < 0) {
+	snprintf(err, errlen, "dns_resolver: \"%s\" is not an IP address "
+		 "(expected resolv.conf, recursive, or HOST[:PORT] ...)", spec);
+	return -1;
+    }
+    if (port) {
+	char   *end;
+	long    p = strtol(port, &end, 10);
+
+	if (*port == 0 || *end || p < 1 || p > 65535) {
+	    snprintf(err, errlen, "dns_resolver: bad port in \"%s\"", spec);
+	    return -1;
+	}
+	snprintf(at, sizeof(at), "%s@%ld", host, p);
+    } else {
+	snprintf(at, sizeof(at), "%s", host);
+    }
+    int     rc = ub_ctx_set_fwd(ub, at);
+
+    if (rc != 0) {
+	snprintf(err, errlen, "dns_resolver: %s: %s", spec, ub_strerror(rc));
+	return -1;
+    }
+    return 0;
+}
+
+/* set_option - one unbound option; errors are ours (fixed names) */
+static void set_option(struct ub_ctx *ub, const char *name, const char *value)
+{
+    int     rc = ub_ctx_set_option(ub, name, value);
+
+    if (rc != 0)
+	msg_warn("dns: unbound option %s %s: %s", name, value, ub_strerror(rc));
+}
+
+/* dns_new - a resolver per dns_resolver */
+struct dns *dns_new(struct event_base *base, const char *resolver,
+		            int timeout_ms, size_t cache_size,
+		            char *err, size_t errlen)
+{
+    struct dns *d = xcalloc(1, sizeof(*d));
+    struct strlist servers;
+    int     rc;
+
+    d->base = base;
+    d->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+    d->cache_max = cache_size;
+    d->cache_buckets = cache_size > 1024 ? cache_size : 1024;
+    d->cache = xcalloc(d->cache_buckets, sizeof(*d->cache));
+    if ((d->ub = ub_ctx_create_event(base)) == NULL) {
+	snprintf(err, errlen, "dns: cannot create the resolver context");
+	dns_free(d);
+	return NULL;
+    }
+    /* servers on loopback (a local cache, the test server) are allowed */
+    set_option(d->ub, "do-not-query-localhost:", "no");
+    set_option(d->ub, "num-queries-per-thread:", "4096");
+    set_option(d->ub, "outgoing-range:", "8192");
+    strlist_init(&servers);
+    strlist_split(&servers, resolver, LIST_SEPS);
+    if (servers.n == 1 && strcasecmp(servers.v[0], "resolv.conf") == 0) {
+	if ((rc = ub_ctx_resolvconf(d->ub, NULL)) != 0) {
+	    snprintf(err, errlen, "dns_resolver: /etc/resolv.conf: %s", ub_strerror(rc));
+	    goto bad;
+	}
+    } else if (servers.n == 1 && strcasecmp(servers.v[0], "recursive") == 0) {
+	/* full recursion from the root: unbound's built-in hints */
+    } else if (servers.n == 0) {
+	snprintf(err, errlen, "dns_resolver: empty (expected resolv.conf, recursive, "
+		 "or HOST[:PORT] ...)");
+	goto bad;
+    } else {
+	for (size_t i = 0; i < servers.n; i++)
+	    if (add_server(d->ub, servers.v[i], err, errlen) < 0)
+		goto bad;
+    }
+    strlist_free(&servers);
+    return d;
+bad:
+    strlist_free(&servers);
+    dns_free(d);
+    return NULL;
+}
+
+/* dns_free - release (queries still in unbound are abandoned) */
+void    dns_free(struct dns *d)
+{
+    if (d == NULL)
+	return;
+    if (d->ub)
+	ub_ctx_delete(d->ub);
+    if (d->cache) {
+	cache_trim(d, 0, 1);
+	free(d->cache);
+    }
+    free(d);
+}
+
+/* dns_get_stats - counters */
+void    dns_get_stats(const struct dns *d, struct dns_stats *s)
+{
+    *s = d->stats;
+}
