@@ -209,7 +209,10 @@ static int check_value(struct config *c, int id, struct buf *err)
 
     buf_init(&val);
     buf_init(&why);
-    if (expand(c, raw_value(c, id), &val, 0, &why) < 0) {
+    if (p->type == PT_RAW) {
+	/* a reply template: its $names are expanded per request */
+	buf_puts(&val, raw_value(c, id));
+    } else if (expand(c, raw_value(c, id), &val, 0, &why) < 0) {
 	buf_printf(err, "%s: %s: %s", where, p->name, why.s);
 	goto bad;
     }

@@ -55,6 +55,8 @@ const char *param_type_name(enum param_type t)
 	return "restrictions";
     case PT_CODE:
 	return "reply code";
+    case PT_RAW:
+	return "template";
     }
     return "?";
 }

@@ -5,7 +5,8 @@
  *
  * TYPE is STR, INT, BOOL, TIME (seconds; Postfix suffixes s m h d w),
  * LIST (comma/space separated), RESTR (a restriction list) or CODE (an SMTP
- * reply code, 400..599).  Names and defaults follow Postfix's where the
+ * reply code, 400..599) or RAW (a template whose $names are expanded per
+ * request, not from other parameters).  Names and defaults follow Postfix's where the
  * meaning is the same.  A unit test fails if a row has no documentation.
  */
 #ifndef MX_CONF_PARAMS_H
@@ -101,6 +102,39 @@
       "Answer for an explicit permit: DUNNO (Postfix's own later restrictions still apply) or OK") \
     X(MAX_RECURSION, "smtpd_restriction_recursion_limit", INT, "20", 1, 1000, 1, \
       "How deep restriction classes and table results may nest") \
+    /* DNS-based restrictions (Postfix's names and defaults) */ \
+    X(UNK_CLIENT_CODE, "unknown_client_reject_code", CODE, "450", 400, 599, 1, \
+      "Reply code of reject_unknown_client_hostname and reject_unknown_reverse_client_hostname (a temporary DNS failure always gives 450)") \
+    X(UNK_NAME_CODE, "unknown_hostname_reject_code", CODE, "450", 400, 599, 1, \
+      "Reply code of reject_unknown_helo_hostname") \
+    X(UNK_ADDR_CODE, "unknown_address_reject_code", CODE, "450", 400, 599, 1, \
+      "Reply code of reject_unknown_sender_domain and reject_unknown_recipient_domain") \
+    X(REJECT_TF_ACT, "reject_tempfail_action", STR, "defer_if_permit", 0, 0, 1, \
+      "After a temporary DNS failure: defer_if_permit (450 unless a later restriction rejects) or defer (450 at once)") \
+    X(UNK_HELO_TF_ACT, "unknown_helo_hostname_tempfail_action", STR, "$reject_tempfail_action", 0, 0, 1, \
+      "Temporary failure action of reject_unknown_helo_hostname") \
+    X(UNK_ADDR_TF_ACT, "unknown_address_tempfail_action", STR, "$reject_tempfail_action", 0, 0, 1, \
+      "Temporary failure action of reject_unknown_sender_domain and reject_unknown_recipient_domain") \
+    X(RBL_TF_ACT, "rbl_tempfail_action", STR, "$reject_tempfail_action", 0, 0, 1, \
+      "When a DNSBL lookup fails temporarily: defer_if_permit, defer, or dunno (Postfix's behaviour: skip the list)") \
+    X(RBL_CODE, "maps_rbl_reject_code", CODE, "554", 400, 599, 1, \
+      "Reply code ($rbl_code) when a DNSBL or RHSBL lists the client, name or address") \
+    X(DEF_RBL_REPLY, "default_rbl_reply", RAW, \
+      "$rbl_code Service unavailable; $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?; $rbl_reason}", 0, 0, 1, \
+      "Reply template for a DNSBL/RHSBL hit: $rbl_code $rbl_class $rbl_what $rbl_domain $rbl_reason $client_address $client_name $helo_name $sender $recipient, ${name?text} ${name:text}") \
+    X(RBL_REPLY_MAPS, "rbl_reply_maps", LIST, "", 0, 0, 1, \
+      "Tables of reply templates keyed by DNSBL domain (domain=filter first, then domain)") \
+    X(DNSXL_ERROR_INTERVAL, "dnsxl_error_log_interval", TIME, "300s", 1, 86400, 1, \
+      "A list that answers with an error code (127.255.255.x: query refused) is logged at most once per this interval") \
+    /* Weighted scoring */ \
+    X(SCORE_REJECT, "score_reject_threshold", INT, "5", 1, 100000, 1, \
+      "Reject when the weights of the scored restrictions that hit add up to this or more") \
+    X(SCORE_DEFER, "score_defer_threshold", INT, "0", 0, 100000, 1, \
+      "Defer (450) when the score reaches this but not score_reject_threshold (0: never)") \
+    X(SCORE_REJECT_CODE, "score_reject_code", CODE, "554", 400, 599, 1, \
+      "Reply code when the score reaches score_reject_threshold") \
+    X(SCORE_DEFER_CODE, "score_defer_code", CODE, "450", 400, 599, 1, \
+      "Reply code when the score reaches score_defer_threshold") \
     /* Reply codes */ \
     X(ACCESS_REJECT_CODE, "access_map_reject_code", CODE, "554", 400, 599, 1, \
       "Reply code for REJECT from an access table") \
@@ -119,7 +153,7 @@
 
 
 enum param_type {
-    PT_STR, PT_INT, PT_BOOL, PT_TIME, PT_LIST, PT_RESTR, PT_CODE,
+    PT_STR, PT_INT, PT_BOOL, PT_TIME, PT_LIST, PT_RESTR, PT_CODE, PT_RAW,
 };
 
 #define MX_PARAM_ENUM(id, name, type, def, min, max, reload, doc) P_##id,

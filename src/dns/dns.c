@@ -514,6 +514,26 @@ struct dns *dns_new(struct event_base *base, const char *resolver,
 	    if (add_server(d->ub, servers.v[i], err, errlen) < 0)
 		goto bad;
     }
+    if (!(servers.n == 1 && strcasecmp(servers.v[0], "recursive") == 0)) {
+	/*
+	 * Forwarding: the servers answer for every zone, including the
+	 * private and documentation reverse zones and .test, which
+	 * unbound would otherwise answer itself with NXDOMAIN.
+	 */
+	static const char *const zones[] = {
+	    "test.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+	    "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.", "home.arpa.",
+	};
+
+	set_option(d->ub, "unblock-lan-zones:", "yes");
+	set_option(d->ub, "insecure-lan-zones:", "yes");
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
+	    char    v[128];
+
+	    snprintf(v, sizeof(v), "%s transparent", zones[i]);
+	    set_option(d->ub, "local-zone:", v);
+	}
+    }
     strlist_free(&servers);
     return d;
 bad:

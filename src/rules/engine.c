@@ -127,6 +127,7 @@ struct eval *eval_new(struct policy *p, const struct request *req,
     buf_init(&e->action);
     buf_init(&e->tmp);
     buf_init(&e->tdetail);
+    buf_init(&e->score_hits);
     stages_for(e);
     return e;
 }
@@ -154,6 +155,7 @@ void    eval_free(struct eval *e)
     buf_free(&e->action);
     buf_free(&e->tmp);
     buf_free(&e->tdetail);
+    buf_free(&e->score_hits);
     policy_unref(e->pol);
     free(e);
 }
@@ -309,9 +311,16 @@ static int walk(struct eval *e)
 	    st = eval_push(e, r->class_list, NULL, f->reply_name, f->reply_class,
 			   f->def_acl);
 	} else {
+	    e->scoring = r->scored ? r : NULL;
+	    e->temp_failure = 0;
 	    st = r->def->fn(e, r, f->reply_name, f->reply_class);
 	    if (st == RS_PENDING)
 		return RS_PENDING;
+	    if (e->scoring && st == RS_OK) {
+		eval_score_hit(e, 1, "permit");
+		st = RS_DUNNO;
+	    }
+	    e->scoring = NULL;
 	    if (st != RS_PUSHED)
 		trace_add(e, e->depth, r->name, e->tdetail.s, status_name(e, st));
 	    else
@@ -412,6 +421,17 @@ enum eval_status eval_run(struct eval *e)
 	e->status = st;
 	if (st == RS_REJECT)
 	    break;
+    }
+    /* scored restrictions without a check_score: thresholds at the end */
+    if (e->scored_any && !e->score_checked && e->status != RS_REJECT && e->status != RS_OK) {
+	int     st;
+
+	buf_reset(&e->tdetail);
+	st = eval_score_apply(e);
+	trace_add(e, 0, "check_score", e->tdetail.s, status_name(e, st));
+	buf_reset(&e->tdetail);
+	if (st == RS_REJECT)
+	    e->status = st;
     }
     finish(e);
     return EVAL_DONE;

@@ -81,6 +81,15 @@ struct eval {
     size_t  outstanding;		/* lookups without an answer */
     struct eval_lookup *blocked;	/* the one the walk waits for */
     int     prefetched;
+
+    /* weighted scoring */
+    const struct rule *scoring;		/* the scored rule being run */
+    int     temp_failure;		/* this rule's answer is a temporary one */
+    int     score;			/* weights of the hits */
+    int     score_unsure;		/* positive weights not known (tempfail) */
+    int     scored_any;
+    int     score_checked;
+    struct buf score_hits;		/* "name +3, ..." */
 };
 
 /* reply.c */
@@ -93,6 +102,9 @@ int     eval_defer_if(struct eval *e, struct defer_flag *f, int code,
 int     eval_permit(struct eval *e, const char *what);
 void    eval_log_whatsup(struct eval *e, const char *whatsup, const char *text);
 int     eval_server_error(struct eval *e);
+/* scoring: a scored rule decided; apply the thresholds */
+void    eval_score_hit(struct eval *e, int sure, const char *what);
+enum rstatus eval_score_apply(struct eval *e);
 int     eval_table_result(struct eval *e, const char *table, const char *value,
 			          const char *datum, const char *reply_name,
 			          const char *reply_class, int def_acl);
@@ -110,9 +122,14 @@ int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
 		          const char *reply_name, const char *reply_class, int def_acl);
 
 /* restrictions.c */
+int     eval_auth_destination(struct eval *e, const char *rcpt);
+enum rstatus eval_invalid_hostaddr(struct eval *e, const char *name);
+const struct rdef *dns_rdef_find(const char *name);
+#define RDEF_ARG_DNSXL	2		/* needs_map: followed by domain[=filter] */
+
 struct rdef {
     const char *name;
-    int     needs_map;			/* followed by type:table */
+    int     needs_map;			/* 1: followed by type:table */
     enum rstatus (*fn) (struct eval *e, const struct rule *r,
 			        const char *reply_name, const char *reply_class);
     const char *unsupported;		/* non-NULL: why it is refused */

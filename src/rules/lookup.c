@@ -24,7 +24,6 @@ struct eval_lookup {
     int     type;
     struct dns_answer *a;		/* NULL while waiting */
     struct dns_wait *w;
-    int     traced;			/* shown in the trace already */
 };
 
 /* find - this evaluation's lookup of (name, type), or NULL */
@@ -92,10 +91,17 @@ static void trace_answer(struct eval *e, struct eval_lookup *l)
     const struct dns_answer *a = l->a;
     struct buf b;
 
-    if (e->trace == NULL || l->traced)
+    if (e->trace == NULL)
 	return;
-    l->traced = 1;
+    /* a restriction runs again from the start after each wait: show each
+     * answer once per run */
     buf_init(&b);
+    buf_printf(&b, "DNS %s %s:", dns_type_name(l->type), l->name);
+    if (strstr(e->tdetail.s, b.s) != NULL) {
+	buf_free(&b);
+	return;
+    }
+    buf_reset(&b);
     for (size_t i = 0; i < a->n; i++) {
 	char    addr[64];
 

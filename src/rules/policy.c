@@ -17,8 +17,11 @@ static const enum param_id stage_params[STAGE_COUNT] = {
 /* rlist_free - release a compiled list */
 void    rlist_free(struct rlist *l)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
 	free(l->v[i].arg);
+	if (l->v[i].xl)
+	    dnsxl_free(l->v[i].xl);
+    }
     free(l->v);
     free(l->name);
     l->v = NULL;
@@ -43,6 +46,8 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
     struct strlist w;
     size_t  i;
 
+    int     scored = 0, score = 0;
+
     strlist_init(&w);
     strlist_split(&w, value, ", \t\r\n{}");
     out->v = xcalloc(w.n + 1, sizeof(*out->v));
@@ -55,10 +60,33 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
 
 	memset(r, 0, sizeof(*r));
 	r->name = word;
+	if (scored && (strcasecmp(word, "warn_if_reject") == 0
+		       || strcasecmp(word, "score") == 0)) {
+	    buf_printf(err, "%s: %s: \"score %d\" must be followed by a restriction, "
+		       "not \"%s\"", where, name, score, word);
+	    goto bad;
+	}
 	if (strcasecmp(word, "warn_if_reject") == 0) {
 	    out->n++;
 	    continue;
 	}
+	if (strcasecmp(word, "score") == 0) {
+	    char   *end;
+	    long    n = i + 1 < w.n ? strtol(w.v[i + 1], &end, 10) : 0;
+
+	    if (i + 1 >= w.n || *w.v[i + 1] == 0 || *end || n < -1000 || n > 1000) {
+		buf_printf(err, "%s: %s: \"score\" must be followed by a weight "
+			   "from -1000 to 1000 and a restriction", where, name);
+		goto bad;
+	    }
+	    scored = 1;
+	    score = (int) n;
+	    i++;
+	    continue;
+	}
+	r->scored = scored;
+	r->score = score;
+	scored = 0;
 	if (strchr(word, ':') != NULL) {
 	    /* Postfix's short-hand: a table alone means this list's check */
 	    if ((d = def_acl >= 0 ? rdef_default_acl(def_acl) : NULL) == NULL) {
@@ -85,7 +113,22 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
 	}
 	r->def = d;
 	r->name = d->name;
-	if (d->needs_map) {
+	if (d->needs_map == RDEF_ARG_DNSXL) {
+	    if (i + 1 >= w.n) {
+		buf_printf(err, "%s: %s: restriction \"%s\" requires a domain name argument",
+			   where, name, word);
+		goto bad;
+	    }
+	    struct buf why;
+
+	    buf_init(&why);
+	    if ((r->xl = dnsxl_parse(w.v[++i], &why)) == NULL) {
+		buf_printf(err, "%s: %s: %s %s: %s", where, name, d->name, w.v[i], why.s);
+		buf_free(&why);
+		goto bad;
+	    }
+	    buf_free(&why);
+	} else if (d->needs_map) {
 	    if (i + 1 >= w.n || strchr(w.v[i + 1], ':') == NULL) {
 		buf_printf(err, "%s: %s: restriction \"%s\" must be followed by type:table",
 			   where, name, word);
@@ -107,6 +150,10 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
 	    buf_free(&why);
 	}
 	out->n++;
+    }
+    if (scored) {
+	buf_printf(err, "%s: %s: \"score %d\" at the end of the list", where, name, score);
+	goto bad;
     }
     /* rule names point into w: give each its own copy via arg storage */
     for (size_t k = 0; k < out->n; k++) {
@@ -306,6 +353,8 @@ struct policy *policy_compile(struct config *conf, struct buf *err)
 		   config_where(conf, P_PERMIT_ACTION), pa);
 	goto bad;
     }
+    if (dns_policy_compile(p, err) < 0)
+	goto bad;
     return p;
 
 bad:
@@ -330,6 +379,7 @@ void    policy_unref(struct policy *p)
     for (size_t i = 0; i < p->nclasses; i++)
 	rlist_free(&p->classes[i]);
     free(p->classes);
+    free(p->rbl_maps);
     free(p->mynetworks);
     domain_list_free(p->mynetworks_maps);
     domain_list_free(p->mydest);

@@ -30,6 +30,8 @@ struct rule {
     char   *arg;			/* other argument */
     const struct rlist *class_list;	/* restriction class body */
     struct dnsxl *xl;			/* DNSBL/DNSWL domain and filter */
+    int     scored;			/* "score N" before it: weigh, not decide */
+    int     score;
 };
 
 struct rlist {
@@ -58,6 +60,8 @@ struct policy {
     struct access_opts access;
     int     permit_ok;			/* policy_permit_action = OK */
     struct dns *dns;			/* resolver (not owned), or NULL */
+    struct map **rbl_maps;		/* rbl_reply_maps (owned by tables) */
+    size_t  nrbl_maps;
 };
 
 struct policy *policy_compile(struct config *conf, struct buf *err);
@@ -71,6 +75,13 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
 		              const char *value, const char *where, int def_acl,
 		              int allow_tables, struct buf *err);
 void    rlist_free(struct rlist *l);
+
+/* dnsxl.c: "domain[=filter]" of reject_rbl_client and friends */
+struct dnsxl *dnsxl_parse(const char *spec, struct buf *err);
+void    dnsxl_free(struct dnsxl *xl);
+
+/* dnsrestr.c: DNS parameters and rbl_reply_maps */
+int     dns_policy_compile(struct policy *p, struct buf *err);
 
 /* policy_mynetworks - 1 if addr is in mynetworks, 0 not, -1 lookup error */
 int     policy_mynetworks(const struct policy *p, const char *addr);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "rules/dnsxl.h"
 #include "rules/eval.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -101,6 +102,11 @@ int     eval_reject_text(struct eval *e, const char *reply)
     struct buf text;
     int     warn = e->warn_level != 0 || config_bool(e->pol->conf, P_DRY_RUN);
 
+    if (e->scoring) {
+	/* a scored restriction weighs in instead of deciding */
+	eval_score_hit(e, !e->temp_failure, reply);
+	return RS_DUNNO;
+    }
     buf_init(&text);
     buf_puts(&text, reply);
 
@@ -149,6 +155,17 @@ int     eval_defer_if(struct eval *e, struct defer_flag *f, int code,
 {
     va_list ap;
 
+    if (e->scoring) {
+	struct buf text;
+
+	buf_init(&text);
+	va_start(ap, fmt);
+	format_reply(&text, code, dsn, fmt, ap);
+	va_end(ap);
+	eval_score_hit(e, 0, text.s);
+	buf_free(&text);
+	return RS_DUNNO;
+    }
     if (e->warn_level != 0 || config_bool(e->pol->conf, P_DRY_RUN)) {
 	struct buf text;
 
@@ -369,4 +386,52 @@ int     eval_table_result(struct eval *e, const char *table, const char *value,
 	return RS_OK;
     }
     return eval_push(e, l, l, reply_name, reply_class, def_acl);
+}
+
+/* eval_score_hit - the scored rule decided (sure) or could not tell */
+void    eval_score_hit(struct eval *e, int sure, const char *what)
+{
+    const struct rule *r = e->scoring;
+
+    e->scored_any = 1;
+    if (sure) {
+	e->score += r->score;
+	if (e->score_hits.len)
+	    buf_puts(&e->score_hits, ", ");
+	buf_printf(&e->score_hits, "%s%s%s %+d", r->name, r->xl ? " " : "",
+		   r->xl ? r->xl->domain : "", r->score);
+	eval_trace_detail(e, "score %+d (now %d): %s", r->score, e->score, what);
+    } else {
+	if (r->score > 0)
+	    e->score_unsure += r->score;
+	eval_trace_detail(e, "score %+d unknown (temporary failure): %s", r->score, what);
+    }
+}
+
+/* eval_score_apply - compare the score with the thresholds */
+enum rstatus eval_score_apply(struct eval *e)
+{
+    const struct config *c = e->pol->conf;
+    long    rej = config_int(c, P_SCORE_REJECT), def = config_int(c, P_SCORE_DEFER);
+
+    e->score_checked = 1;
+    if (!e->scored_any) {
+	eval_trace_detail(e, "score 0: nothing scored");
+	return RS_DUNNO;
+    }
+    if (e->score >= rej)
+	return eval_reject(e, (int) config_int(c, P_SCORE_REJECT_CODE), "5.7.1",
+			   "Client host rejected: score %d reached %ld (%s)",
+			   e->score, rej, e->score_hits.s);
+    if (e->score + e->score_unsure >= rej)
+	return eval_reject(e, 450, "4.7.1",
+			   "Client host rejected: score %d, and checks that could "
+			   "add %d failed temporarily; try again later",
+			   e->score, e->score_unsure);
+    if (def > 0 && e->score >= def)
+	return eval_reject(e, (int) config_int(c, P_SCORE_DEFER_CODE), "4.7.1",
+			   "Client host rejected: score %d reached %ld (%s); try again later",
+			   e->score, def, e->score_hits.s);
+    eval_trace_detail(e, "score %d below %ld", e->score, def > 0 && def < rej ? def : rej);
+    return RS_DUNNO;
 }

@@ -15,7 +15,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define NOT_YET_DNS	"not yet supported: needs the DNS resolver (a later mxshield part)"
+#define NOT_YET_DNS	"not yet supported by mxshield: keep it in Postfix's main.cf"
 
 /* code - a reply-code parameter */
 static int code(const struct eval *e, enum param_id id)
@@ -99,8 +99,8 @@ static enum rstatus r_permit_sasl(struct eval *e, const struct rule *r,
     return RS_DUNNO;
 }
 
-/* auth_destination - 1 authorised, 0 not, -1 lookup error */
-static int auth_destination(struct eval *e, const char *rcpt)
+/* eval_auth_destination - 1 authorised, 0 not, -1 lookup error */
+int     eval_auth_destination(struct eval *e, const char *rcpt)
 {
     struct resolved res;
     int     rc;
@@ -132,7 +132,7 @@ static enum rstatus r_permit_auth_dest(struct eval *e, const struct rule *r,
     (void) rc;
     if (*e->req->recipient == 0)
 	return RS_DUNNO;
-    int     a = auth_destination(e, e->req->recipient);
+    int     a = eval_auth_destination(e, e->req->recipient);
 
     if (a < 0)
 	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
@@ -145,7 +145,7 @@ static enum rstatus unauth_dest(struct eval *e, int rcode, const char *dsn)
 {
     if (*e->req->recipient == 0)
 	return RS_DUNNO;
-    int     a = auth_destination(e, e->req->recipient);
+    int     a = eval_auth_destination(e, e->req->recipient);
 
     if (a < 0)
 	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
@@ -175,8 +175,8 @@ static enum rstatus r_defer_unauth_dest(struct eval *e, const struct rule *r,
     return unauth_dest(e, code(e, P_DEFER_CODE), "4.7.1");
 }
 
-/* invalid_hostaddr - "[addr]" must hold a valid address */
-static enum rstatus invalid_hostaddr(struct eval *e, const char *name)
+/* eval_invalid_hostaddr - "[addr]" must hold a valid address */
+enum rstatus eval_invalid_hostaddr(struct eval *e, const char *name)
 {
     size_t  len = strlen(name);
     struct buf a;
@@ -207,7 +207,7 @@ static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
     if (*helo == 0)
 	return RS_DUNNO;
     if (*helo == '[')
-	return invalid_hostaddr(e, helo);
+	return eval_invalid_hostaddr(e, helo);
     const char *t = hostname_untruncate(helo, &e->tmp);
 
     if (valid_hostname(t) || valid_hostaddr(t))
@@ -228,7 +228,7 @@ static enum rstatus r_non_fqdn_helo(struct eval *e, const struct rule *r,
     if (*helo == 0)
 	return RS_DUNNO;
     if (*helo == '[')
-	return invalid_hostaddr(e, helo);
+	return eval_invalid_hostaddr(e, helo);
     const char *t = hostname_untruncate(helo, &e->tmp);
 
     if (valid_hostname(t) && strchr(t, '.'))
@@ -456,25 +456,8 @@ static const struct rdef rdefs[] = {
     {"check_recipient_access", 1, r_check_recipient, NULL, NULL},
     {"reject_unauth_pipelining", 0, r_postfix_only, NULL, NULL},
     /* Postfix restrictions that later parts of mxshield provide. */
-    {"reject_unknown_client_hostname", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_unknown_client", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_unknown_reverse_client_hostname", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_unknown_forward_client_hostname", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_unknown_helo_hostname", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_unknown_hostname", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_unknown_sender_domain", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_unknown_recipient_domain", 0, NULL, NOT_YET_DNS, NULL},
     {"reject_unknown_address", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_rbl_client", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_rhsbl_client", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_rhsbl_reverse_client", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_rhsbl_helo", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_rhsbl_sender", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_rhsbl_recipient", 0, NULL, NOT_YET_DNS, NULL},
-    {"reject_rbl", 0, NULL, NOT_YET_DNS, NULL},
     {"reject_maps_rbl", 0, NULL, NOT_YET_DNS, NULL},
-    {"permit_dnswl_client", 0, NULL, NOT_YET_DNS, NULL},
-    {"permit_rhswl_client", 0, NULL, NOT_YET_DNS, NULL},
     {"check_client_mx_access", 0, NULL, NOT_YET_DNS, NULL},
     {"check_client_ns_access", 0, NULL, NOT_YET_DNS, NULL},
     {"check_client_a_access", 0, NULL, NOT_YET_DNS, NULL},
@@ -506,6 +489,10 @@ static const struct rdef rdefs[] = {
 /* rdef_find - the row for a restriction name (case-insensitive) */
 const struct rdef *rdef_find(const char *name)
 {
+    const struct rdef *d;
+
+    if ((d = dns_rdef_find(name)) != NULL)
+	return d;
     for (size_t i = 0; i < sizeof(rdefs) / sizeof(rdefs[0]); i++)
 	if (strcasecmp(rdefs[i].name, name) == 0)
 	    return &rdefs[i];

@@ -407,9 +407,16 @@ static void test_compile_errors(void **state)
     (void) state;
     compile_err("recipient_restrictions = permit_mynetworks,\n  frobnicate\n",
 		"test.cf:1: recipient_restrictions: unknown restriction \"frobnicate\"");
-    compile_err("client_restrictions = reject_unknown_client_hostname\n",
-		"\"reject_unknown_client_hostname\" is not yet supported");
-    compile_err("client_restrictions = reject_rbl_client zen.spamhaus.org\n", "not yet supported");
+    compile_err("client_restrictions = check_client_mx_access hash:/nonexistent\n",
+		"\"check_client_mx_access\" is not yet supported");
+    compile_err("recipient_restrictions = greylist\n", "not yet supported");
+    compile_err("client_restrictions = reject_rbl_client\n", "requires a domain name argument");
+    compile_err("client_restrictions = reject_rbl_client zen.spamhaus.org=127.0.0.[2..300]\n",
+		"bad reply filter");
+    compile_err("client_restrictions = score 3\n", "at the end of the list");
+    compile_err("client_restrictions = score x reject\n", "must be followed by a weight");
+    compile_err("client_restrictions = score 2 warn_if_reject reject\n",
+		"must be followed by a restriction");
     compile_err("sender_restrictions = check_sender_access\n", "must be followed by type:table");
     compile_err("sender_restrictions = check_sender_access hash:@DIR@/missing\n",
 		"missing");
