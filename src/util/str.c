@@ -102,14 +102,13 @@ void    buf_printf(struct buf *b, const char *fmt,...)
     va_end(ap);
 }
 
-/* buf_steal - hand the storage to the caller */
+/* buf_steal - hand the storage to the caller; b is left released */
 char   *buf_steal(struct buf *b)
 {
     char   *s = b->s;
 
     b->s = NULL;
     b->len = b->cap = 0;
-    buf_reset(b);
     return s;
 }
 

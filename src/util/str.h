@@ -28,7 +28,7 @@ void    buf_putc(struct buf *b, int c);
 void    buf_printf(struct buf *b, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
 void    buf_vprintf(struct buf *b, const char *fmt, va_list ap);
-char   *buf_steal(struct buf *b);	/* caller owns; b is reset */
+char   *buf_steal(struct buf *b);	/* caller owns; buf_init b to reuse */
 
 struct strlist {
     char  **v;
