@@ -23,7 +23,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
-.PHONY: all run check unit unit-asan proto docs bench deps test-deps clean install
+.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench
 
@@ -63,6 +63,7 @@ check: test-deps
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) proto
+	$(MAKE) proto-asan
 	$(MAKE) docs
 
 # The README's parameter table must match the program.
@@ -75,10 +76,16 @@ unit: $(UNIT_BINS)
 	@scripts/run-unit $(UNIT_BINS)
 
 unit-asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" LDFLAGS="-fsanitize=address,undefined" unit
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit
 
 proto: $(BUILD)/mxshield
 	/usr/bin/python3 tests/proto/run.py --binary $(BUILD)/mxshield
+
+# The same scenarios against a daemon built with ASan+UBSan.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+proto-asan:
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build-asan/mxshield
+	/usr/bin/python3 tests/proto/run.py --binary build-asan/mxshield
 
 bench: all
 	bench/run.sh
