@@ -49,7 +49,11 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
     int     scored = 0, score = 0;
 
     strlist_init(&w);
-    strlist_split(&w, value, ", \t\r\n{}");
+    if (strlist_split_braces(&w, value, ", \t\r\n") < 0) {
+	buf_printf(err, "%s: %s: unbalanced { } in \"%s\"", where, name, value);
+	strlist_free(&w);
+	return -1;
+    }
     out->v = xcalloc(w.n + 1, sizeof(*out->v));
     out->n = 0;
     out->name = xstrdup(name);

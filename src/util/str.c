@@ -161,6 +161,48 @@ void    strlist_split(struct strlist *l, const char *value, const char *seps)
     }
 }
 
+/*
+ * strlist_split_braces - as strlist_split, but text inside { } is part of
+ * its word, separators and all (Postfix's "inline:{ a=b, c=d }"); a word
+ * that is all one { } group loses the braces.  -1 on an unbalanced brace.
+ */
+int     strlist_split_braces(struct strlist *l, const char *value, const char *seps)
+{
+    const char *cp = value;
+
+    while (*cp) {
+	cp += strspn(cp, seps);
+	if (*cp == 0)
+	    break;
+	const char *start = cp;
+	int     depth = 0;
+
+	while (*cp && (depth > 0 || strchr(seps, *cp) == NULL)) {
+	    if (*cp == '{')
+		depth++;
+	    else if (*cp == '}' && --depth < 0)
+		return -1;
+	    cp++;
+	}
+	if (depth != 0)
+	    return -1;
+	size_t  n = (size_t) (cp - start);
+
+	if (n >= 2 && start[0] == '{' && start[n - 1] == '}') {
+	    /* a { } group: the words inside */
+	    char   *inner = xstrndup(start + 1, n - 2);
+	    int     rc = strlist_split_braces(l, inner, seps);
+
+	    free(inner);
+	    if (rc < 0)
+		return -1;
+	    continue;
+	}
+	strlist_addn(l, start, n);
+    }
+    return 0;
+}
+
 /* str_lower - fold ASCII to lower case in place */
 void    str_lower(char *s)
 {

@@ -41,6 +41,7 @@ void    strlist_add(struct strlist *l, const char *s);
 void    strlist_addn(struct strlist *l, const char *s, size_t len);
 void    strlist_free(struct strlist *l);
 void    strlist_split(struct strlist *l, const char *value, const char *seps);
+int     strlist_split_braces(struct strlist *l, const char *value, const char *seps);
 
 #define LIST_SEPS ", \t\r\n"
 

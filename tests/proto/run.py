@@ -34,6 +34,7 @@ MODULES = [
     "test_lifecycle",
     "test_cli",
     "test_seed004",
+    "test_dns",
 ]
 
 PER_TEST_TIMEOUT = 30
