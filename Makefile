@@ -25,7 +25,7 @@ SBINDIR   ?= $(PREFIX)/sbin
 
 .PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install
 
-all: $(BUILD)/mxshield $(BUILD)/mxshield-bench
+all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -41,6 +41,10 @@ $(BUILD)/mxshield: $(MAIN_OBJ) $(BUILD)/libmxshield.a
 $(BUILD)/mxshield-bench: bench/loadgen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) $(LDLIBS) -lm
+
+$(BUILD)/mxshield-ceiling: bench/ceiling.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmxshield.a
 	@mkdir -p $(dir $@)
@@ -89,6 +93,7 @@ proto-asan:
 
 bench: all
 	bench/run.sh
+	/usr/bin/python3 bench/dns.py
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR)

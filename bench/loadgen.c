@@ -158,6 +158,7 @@ struct bench {
     double  seconds;
     uint64_t warmup;
     uint64_t seed;
+    const char *zone;			/* -z: unique names under this zone */
     double  timeout;
     int     json;
     struct attr attrs[MAX_EXTRA_ATTRS];
@@ -222,7 +223,9 @@ static void usage(const char *why)
 	fprintf(stderr, "%s: %s\n", progname, why);
     fprintf(stderr,
 	    "usage: %s [-c CONNS] [-n REQUESTS | -d SECONDS] [-m fixed|unique|mixed]\n"
-	    "       [-s SEED] [-w WARMUP_REQS] [-t TIMEOUT] [-A attr=value]... [--json] TARGET\n"
+	    "       [-s SEED] [-w WARMUP_REQS] [-t TIMEOUT] [-A attr=value]... [-z ZONE]\n"
+	    "       [--json] TARGET\n"
+	    "-z ZONE: unique/mixed names (client, HELO, sender domain) under ZONE.\n"
 	    "TARGET is inet:HOST:PORT, inet:[IPv6]:PORT or unix:/path (loopback only).\n"
 	    "Defaults: -c 8 -n 100000 -m fixed -s 1 -w 0 -t 10.  Limits: -c %d, -n %llu, -d %d.\n",
 	    progname, MAX_CONNS, (unsigned long long) MAX_REQUESTS, MAX_SECONDS);
@@ -458,14 +461,22 @@ static void triplet_make(const struct bench *b, int fixed, uint64_t k, struct tr
     p = put_octets(put_str(t->val[SLOT_ADDR], "10."), o1, o2, o3, '.');
     t->len[SLOT_ADDR] = p - t->val[SLOT_ADDR];
     p = put_octets(put_str(t->val[SLOT_NAME], "mail-"), o1, o2, o3, '-');
-    p = put_str(p, ".example.net");
+    p = put_str(p, b->zone ? "." : ".example.net");
+    if (b->zone)
+	p = put_str(p, b->zone);
     t->len[SLOT_NAME] = p - t->val[SLOT_NAME];
     p = put_u64(t->val[SLOT_PORT], 1024 + k % 64000);
     t->len[SLOT_PORT] = p - t->val[SLOT_PORT];
 
     p = put_str(t->val[SLOT_SENDER], "u");
     p = put_u64(p, k);
-    p = put_str(p, "@example.org");
+    if (b->zone) {
+	/* a sender domain of its own: every DNS lookup is a new one */
+	p = put_u64(put_str(p, "@d"), k);
+	p = put_str(put_str(p, "."), b->zone);
+    } else {
+	p = put_str(p, "@example.org");
+    }
     t->len[SLOT_SENDER] = p - t->val[SLOT_SENDER];
 
     p = put_str(t->val[SLOT_RCPT], "r");
@@ -1104,7 +1115,7 @@ int     main(int argc, char **argv)
     b->mode = MODE_FIXED;
     b->seed = 1;
     b->timeout = 10;
-    while ((ch = getopt_long(argc, argv, "c:n:d:m:s:w:t:A:h", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:n:d:m:s:w:t:A:z:h", longopts, NULL)) != -1) {
 	switch (ch) {
 	case 'c':
 	    b->nconns = (unsigned) parse_u64(optarg, 1, MAX_CONNS, "-c CONNS");
@@ -1133,6 +1144,12 @@ int     main(int argc, char **argv)
 	    break;
 	case 'A':
 	    add_attr(b, optarg);
+	    break;
+	case 'z':
+	    if (strlen(optarg) == 0 || strlen(optarg) > 32 || strspn(optarg,
+		"abcdefghijklmnopqrstuvwxyz0123456789.-") != strlen(optarg))
+		usage("-z ZONE: a lower-case domain of at most 32 characters");
+	    b->zone = optarg;
 	    break;
 	case 'J':
 	    b->json = 1;

@@ -111,6 +111,20 @@ done
 for c in $CONNS; do
     run_one unix "$UNIX_TARGET" fixed "$c"
 done
+
+# The machine's ceiling: the same load against a server that answers
+# DUNNO without parsing anything (build/mxshield-ceiling).
+CEIL=build/mxshield-ceiling
+if [ -x "$CEIL" ]; then
+    CPORT=$((PORT + 1))
+    "$CEIL" "$CPORT" & C1=$!
+    "$CEIL" "$TMP/ceiling.sock" & C2=$!
+    sleep 0.3
+    run_one "tcp, ceiling" "inet:127.0.0.1:$CPORT" fixed 8
+    run_one "unix, ceiling" "unix:$TMP/ceiling.sock" fixed 8
+    kill $C1 $C2 2>/dev/null
+    wait $C1 $C2 2>/dev/null
+fi
 if ! kill -0 "$DPID" 2>/dev/null; then
     echo "run.sh: mxshield exited during the benchmark; its log:" >&2
     tail -20 "$TMP/daemon.log" >&2

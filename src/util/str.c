@@ -9,12 +9,16 @@
 #include "util/mem.h"
 #include "util/str.h"
 
+/* An empty buffer points here and owns no storage (cap 0): making one
+ * costs no allocation, which matters for the many short-lived buffers of an
+ * evaluation. */
+static char buf_empty[1];
+
 /* buf_init - empty buffer */
 void    buf_init(struct buf *b)
 {
-    b->s = NULL;
+    b->s = buf_empty;
     b->len = b->cap = 0;
-    buf_reset(b);
 }
 
 /* buf_grow - make room for n more bytes plus a NUL */
@@ -26,7 +30,13 @@ static void buf_grow(struct buf *b, size_t n)
 
     while (cap < b->len + n + 1)
 	cap *= 2;
-    b->s = xrealloc(b->s, cap);
+    if (b->cap == 0) {
+	/* from the shared empty string (or a never-initialised buffer) */
+	b->s = xmalloc(cap);
+	b->s[0] = 0;
+    } else {
+	b->s = xrealloc(b->s, cap);
+    }
     b->cap = cap;
 }
 
@@ -36,21 +46,23 @@ void    buf_reserve(struct buf *b, size_t n)
     buf_grow(b, n);
 }
 
-/* buf_free - release storage */
+/* buf_free - release storage; the buffer is empty and usable again */
 void    buf_free(struct buf *b)
 {
-    if (b->s)
+    if (b->cap)
 	free(b->s);
-    b->s = NULL;
+    b->s = buf_empty;
     b->len = b->cap = 0;
 }
 
 /* buf_reset - make empty, keep storage */
 void    buf_reset(struct buf *b)
 {
-    buf_grow(b, 0);
     b->len = 0;
-    b->s[0] = 0;
+    if (b->cap)
+	b->s[0] = 0;
+    else
+	b->s = buf_empty;
 }
 
 /* buf_append - append bytes */
@@ -82,11 +94,25 @@ void    buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     va_list ap2;
     int     n;
 
+    /* first into the room there is; measure and retry only if too small */
     va_copy(ap2, ap);
-    n = vsnprintf(NULL, 0, fmt, ap2);
-    va_end(ap2);
-    if (n < 0)
-	return;
+    if (b->cap > b->len) {
+	n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+	    b->s[b->len] = 0;
+	    return;
+	}
+	if ((size_t) n < b->cap - b->len) {
+	    b->len += (size_t) n;
+	    return;
+	}
+    } else {
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+	    return;
+    }
     buf_grow(b, (size_t) n);
     vsnprintf(b->s + b->len, (size_t) n + 1, fmt, ap);
     b->len += (size_t) n;
@@ -102,12 +128,12 @@ void    buf_printf(struct buf *b, const char *fmt,...)
     va_end(ap);
 }
 
-/* buf_steal - hand the storage to the caller; b is left released */
+/* buf_steal - hand the storage to the caller; b is left empty */
 char   *buf_steal(struct buf *b)
 {
-    char   *s = b->s;
+    char   *s = b->cap ? b->s : xstrdup("");
 
-    b->s = NULL;
+    b->s = buf_empty;
     b->len = b->cap = 0;
     return s;
 }

@@ -28,6 +28,17 @@ T_A, T_NS, T_CNAME, T_SOA, T_PTR, T_MX, T_TXT, T_AAAA = 1, 2, 5, 6, 12, 15, 16, 
 TYPES = {"A": T_A, "CNAME": T_CNAME, "PTR": T_PTR, "MX": T_MX, "TXT": T_TXT, "AAAA": T_AAAA}
 
 
+def die_with_parent():
+    """In the child: get SIGTERM when the test runner dies (PR_SET_PDEATHSIG),
+    so no nsd outlives a killed test run."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1."""
     for _ in range(50):
@@ -160,6 +171,9 @@ class NSD:
                         "  pidfile: \"%s/nsd.pid\"\n"
                         "  logfile: \"%s/nsd.log\"\n"
                         "  verbosity: 1\n"
+                        # response rate limiting would drop answers under load
+                        "  rrl-ratelimit: 0\n"
+                        "  rrl-whitelist-ratelimit: 0\n"
                         "remote-control:\n"
                         "  control-enable: no\n"
                         % (self.port, self.zones_dir, self.tmp, self.tmp, self.tmp,
@@ -167,13 +181,14 @@ class NSD:
                 for z in zones:
                     f.write("zone:\n  name: %s\n  zonefile: %s.zone\n" % (z, z))
             self.proc = subprocess.Popen([binary, "-d", "-c", conf],
+                                         preexec_fn=die_with_parent,
                                          stdout=subprocess.DEVNULL,
                                          stderr=open(os.path.join(self.tmp, "stderr"), "w"))
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
-                    rcode, ans = udp_query(self.port, "ns.good.test", T_A, timeout=0.2)
-                    if rcode == 0 and ans:
+                    rcode, ans = udp_query(self.port, zones[0], T_SOA, timeout=0.2)
+                    if rcode == 0:
                         return self
                 except OSError:
                     pass
@@ -219,10 +234,15 @@ class Responder:
     """Scripted faults.  rules maps a query name (lower case, no final dot)
     to one of: "timeout", "servfail", "refused", "truncate:A.B.C.D",
     "delay:SECONDS:A.B.C.D", "garbage", or "a:A.B.C.D".  Other names:
-    NXDOMAIN.  Every query seen is appended to .seen as (name, qtype)."""
+    NXDOMAIN (or, with default_ptr, a PTR record for PTR queries); delay
+    holds every answer back that long.  Every query seen is appended to .seen as (name, qtype)."""
 
-    def __init__(self, rules):
+    def __init__(self, rules, delay=0.0, default_ptr=None):
+        """delay: seconds before every answer; default_ptr: answer PTR
+        queries for unlisted names with this name instead of NXDOMAIN."""
         self.rules = {k.lower().rstrip("."): v for k, v in rules.items()}
+        self.delay = delay
+        self.default_ptr = default_ptr
         self.seen = []
         self.port = None
         self.stopping = False
@@ -266,8 +286,14 @@ class Responder:
         def a_record(ip):
             return struct.pack(">HHHIH", 0xC00C, T_A, 1, 60, 4) + socket.inet_aton(ip)
 
+        if self.delay:
+            time.sleep(self.delay)
         if kind == "timeout":
             return None
+        if name not in self.rules and qtype == T_PTR and self.default_ptr:
+            target = encode_name(self.default_ptr)
+            return reply(0, struct.pack(">HHHIH", 0xC00C, T_PTR, 1, 60, len(target))
+                         + target, 1)
         if kind == "servfail":
             return reply(2)
         if kind == "refused":
@@ -344,3 +370,20 @@ class Responder:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+if __name__ == "__main__":
+    # dnsserver.py nsd [ZONES_DIR]: serve until killed, print the port
+    import sys
+    if len(sys.argv) >= 2 and sys.argv[1] == "nsd":
+        n = NSD(sys.argv[2] if len(sys.argv) > 2 else ZONES).start()
+        print(n.port, flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            n.stop()
+    else:
+        sys.exit("usage: dnsserver.py nsd [ZONES_DIR]")
