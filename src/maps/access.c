@@ -100,30 +100,43 @@ enum map_result access_client(struct map *m, const struct access_opts *o,
     return r;
 }
 
+/* keep - split_addr(): may the local part be split at all? */
+static int keep(const char *local, size_t llen, const char *delims)
+{
+    /* Postfix never splits these */
+    if (strcasecmp(local, "postmaster") == 0 || strcasecmp(local, "mailer-daemon") == 0
+	|| strcasecmp(local, "double-bounce") == 0)
+	return 1;
+    if (strchr(delims, '-') != NULL) {
+	if (strncasecmp(local, "owner-", 6) == 0)
+	    return 1;
+	if (llen > 8 && strcasecmp(local + llen - 8, "-request") == 0)
+	    return 1;
+    }
+    return 0;
+}
+
 /* strip_ext - user+ext@domain to user@domain; 0 if nothing to strip */
 static char *strip_ext(const char *addr, const char *delims)
 {
     const char *at = strrchr(addr, '@');
     size_t  llen = at ? (size_t) (at - addr) : strlen(addr);
-    char    local[256];
+    char    small[256];
+    char   *local;
     size_t  cut;
+    int     no;
 
-    if (*delims == 0 || llen == 0 || llen >= sizeof(local))
+    if (*delims == 0 || llen == 0)
 	return NULL;
+    /* a local part of any length, as Postfix */
+    local = llen < sizeof(small) ? small : xmalloc(llen + 1);
     memcpy(local, addr, llen);
     local[llen] = 0;
-    /* Postfix never splits these */
-    if (strcasecmp(local, "postmaster") == 0 || strcasecmp(local, "mailer-daemon") == 0
-	|| strcasecmp(local, "double-bounce") == 0)
-	return NULL;
-    if (strchr(delims, '-') != NULL) {
-	if (strncasecmp(local, "owner-", 6) == 0)
-	    return NULL;
-	if (llen > 8 && strcasecmp(local + llen - 8, "-request") == 0)
-	    return NULL;
-    }
     cut = strcspn(local, delims);
-    if (cut == 0 || cut == llen)
+    no = keep(local, llen, delims) || cut == 0 || cut == llen;
+    if (local != small)
+	free(local);
+    if (no)
 	return NULL;
     struct buf b;
 

@@ -4,11 +4,16 @@
  *   network/len   result
  *   address       result         (a host: /32 or /128)
  *   [ipv6::]/len  result         (brackets allowed around IPv6)
+ *   !network/len  result         (matches an address of the same family
+ *                                 outside the network; Postfix 3.2)
  *   if [!]network/len  ...  endif
  *
- * The first matching rule wins.  A key that is not an address is not
- * found.  Errors in the file (a bad address, host bits set beyond the
- * prefix, an unbalanced if/endif) refuse the table, naming file and line.
+ * The first matching rule wins.  As in Postfix, a rule (or "if") never
+ * matches an address of the other family, negated or not.  A key that is
+ * not a bare address ("[1.2.3.4]" and "IPv6:..." included, as Postfix
+ * converts keys with inet_pton()) is not found.  Errors in the file (a bad
+ * address, host bits set beyond the prefix, an unbalanced if/endif) refuse
+ * the table, naming file and line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,10 +106,9 @@ static int cidr_line(void *ctx, char *line, int lineno, char *err, size_t errlen
 
 	memset(&r, 0, sizeof(r));
 	r.op = CIDR_IF;
-	if (*net == '!') {
-	    r.negate = 1;
-	    net++;
-	}
+	for (; *net == '!' || *net == ' ' || *net == '\t'; net++)
+	    if (*net == '!')
+		r.negate = !r.negate;
 	if (*net == 0 || strpbrk(net, " \t") != NULL) {
 	    snprintf(err, errlen, "%s, line %d: expected: if [!]network/length",
 		     t->path, lineno);
@@ -121,6 +125,8 @@ static int cidr_line(void *ctx, char *line, int lineno, char *err, size_t errlen
 
     memset(&r, 0, sizeof(r));
     r.op = CIDR_MATCH;
+    for (; *word == '!'; word++)
+	r.negate = !r.negate;
     if (cidr_net(t, word, &r.net, lineno, err, errlen) < 0)
 	return -1;
     if (*rest == 0) {
@@ -162,20 +168,22 @@ static enum map_result cidr_get(void *priv, const char *key, const char **value)
     struct cidr_map *t = priv;
     struct inet_addr a;
 
-    if (inet_parse(key, &a) < 0)
+    if (key[0] == '[' || strncasecmp(key, "IPv6:", 5) == 0
+	|| inet_parse(key, &a) < 0)
 	return MAP_NOTFOUND;
     for (size_t i = 0; i < t->n; i++) {
 	struct cidr_rule *r = &t->v[i];
+	int     same = r->net.net.family == a.family;
 
 	switch (r->op) {
 	case CIDR_MATCH:
-	    if (cidr_match(&r->net, &a)) {
+	    if (same && cidr_match(&r->net, &a) != r->negate) {
 		*value = r->result;
 		return MAP_FOUND;
 	    }
 	    break;
 	case CIDR_IF:
-	    if (cidr_match(&r->net, &a) == r->negate)
+	    if (!same || cidr_match(&r->net, &a) == r->negate)
 		i = r->skip;
 	    break;
 	case CIDR_ENDIF:

@@ -6,15 +6,19 @@
  *   if [!]/pattern/flags  ...  endif
  *
  * The delimiter is the first character of the pattern ('/' by custom);
- * a backslash before it makes it part of the pattern.  Matching ignores
- * case unless the 'i' flag toggles that off.  regexp: flags are i, m, x
- * (x selects POSIX basic syntax in Postfix and is accepted here without
- * effect); pcre: flags are i, m, s, x, A, E, U, X.  A result may refer to
- * at most the groups its pattern has.  The substituted value stays valid
- * until the next lookup in the same table.
+ * a backslash before it makes it part of the pattern, and, as in Postfix,
+ * the backslash stays there: "|a\|b|" matches the text "a|b".  Matching
+ * ignores case unless the 'i' flag toggles that off.  regexp: flags are i,
+ * m, x (x selects POSIX basic syntax in Postfix and is accepted here
+ * without effect); pcre: flags are i, m, s, x, A, E, U, X.  A result may
+ * refer to at most the groups its pattern has, as $n, ${n} or $(n) with
+ * n >= 1; as in Postfix's mac_parse(), "$1x" names "1x", which is no
+ * number.  The substituted value stays valid until the next lookup in the
+ * same table.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
+#include <ctype.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,13 +74,9 @@ static int re_pattern(struct re_map *t, char **cpp, int lineno, struct re_rule *
     }
     buf_init(&pat);
     for (cp++; *cp && *cp != delim; cp++) {
-	if (*cp == '\\' && cp[1] == delim) {
-	    if (delim == '/')
-		buf_putc(&pat, '\\');
-	    cp++;
-	} else if (*cp == '\\' && cp[1]) {
+	/* a backslash escapes the delimiter, and stays (as in Postfix) */
+	if (*cp == '\\' && cp[1])
 	    buf_putc(&pat, *cp++);
-	}
 	buf_putc(&pat, *cp);
     }
     if (*cp != delim) {
@@ -131,6 +131,29 @@ static int re_pattern(struct re_map *t, char **cpp, int lineno, struct re_rule *
     return 0;
 }
 
+/* re_ref - the group number after a '$': n, {n} or (n); -1 if no number */
+static int re_ref(const char *cp, unsigned long *n, const char **next)
+{
+    char    close = *cp == '{' ? '}' : *cp == '(' ? ')' : 0;
+    const char *start = cp + (close != 0), *end = start;
+
+    if (close) {
+	while (*end && *end != close)
+	    end++;
+	if (*end == 0)
+	    return -1;
+	*next = end + 1;
+    } else {
+	while (isalnum((unsigned char) *end) || *end == '_')
+	    end++;
+	*next = end;
+    }
+    if (end == start || strspn(start, "0123456789") != (size_t) (end - start))
+	return -1;
+    *n = strtoul(start, NULL, 10);
+    return 0;
+}
+
 /* re_check_subst - validate $n references in a result */
 static int re_check_subst(struct re_map *t, struct re_rule *r, int lineno,
 			          char *err, size_t errlen)
@@ -140,7 +163,7 @@ static int re_check_subst(struct re_map *t, struct re_rule *r, int lineno,
     pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &groups);
     for (const char *cp = r->result; (cp = strchr(cp, '$')) != NULL;) {
 	unsigned long n;
-	char   *end;
+	const char *end;
 
 	cp++;
 	if (*cp == '$') {
@@ -148,8 +171,7 @@ static int re_check_subst(struct re_map *t, struct re_rule *r, int lineno,
 	    r->subst = 1;
 	    continue;
 	}
-	n = strtoul(cp + (*cp == '{'), &end, 10);
-	if (end == cp + (*cp == '{') || (*cp == '{' && *end != '}')) {
+	if (re_ref(cp, &n, &end) < 0) {
 	    snprintf(err, errlen, "%s, line %d: bad $ substitution in \"%s\"",
 		     t->path, lineno, r->result);
 	    return -1;
@@ -159,13 +181,13 @@ static int re_check_subst(struct re_map *t, struct re_rule *r, int lineno,
 		     t->path, lineno);
 	    return -1;
 	}
-	if (n > groups) {
+	if (n < 1 || n > groups) {
 	    snprintf(err, errlen, "%s, line %d: out of range replacement index \"%lu\"",
 		     t->path, lineno, n);
 	    return -1;
 	}
 	r->subst = 1;
-	cp = end + (*end == '}');
+	cp = end;
     }
     if (groups + 1 > t->max_groups)
 	t->max_groups = groups + 1;
@@ -284,11 +306,12 @@ static const char *re_expand(struct re_map *t, const struct re_rule *r, const ch
 	    cp++;
 	    continue;
 	}
-	int     brace = cp[1] == '{';
-	char   *end;
-	unsigned long n = strtoul(cp + 1 + brace, &end, 10);
+	unsigned long n;
+	const char *end;
 
-	cp = end + brace - 1;
+	if (re_ref(cp + 1, &n, &end) < 0)	/* refused when loaded */
+	    continue;
+	cp = end - 1;
 	if (n < (unsigned long) rc && ov[2 * n] != PCRE2_UNSET)
 	    buf_append(&t->out, key + ov[2 * n], ov[2 * n + 1] - ov[2 * n]);
     }

@@ -16,6 +16,7 @@ int     inet_parse(const char *text, struct inet_addr *a)
 {
     char    tmp[64];
     size_t  len = strlen(text);
+    int     tagged = 0;
 
     /* strip "[...]" and the "IPv6:" tag of an address literal */
     if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
@@ -25,6 +26,7 @@ int     inet_parse(const char *text, struct inet_addr *a)
     if (len > 5 && strncasecmp(text, "IPv6:", 5) == 0) {
 	text += 5;
 	len -= 5;
+	tagged = 1;
     }
     if (len == 0 || len >= sizeof(tmp))
 	return -1;
@@ -33,6 +35,9 @@ int     inet_parse(const char *text, struct inet_addr *a)
 
     memset(a, 0, sizeof(*a));
     if (strchr(tmp, ':') == NULL) {
+	/* "IPv6:1.2.3.4" is no address literal (RFC 5321, Postfix) */
+	if (tagged)
+	    return -1;
 	if (inet_pton(AF_INET, tmp, a->b) != 1)
 	    return -1;
 	a->family = AF_INET;
