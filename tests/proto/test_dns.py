@@ -470,3 +470,131 @@ class Lookups(DnsTest):
             (req(helo_name="nope.good.test"),
              "action=450 4.7.1 <nope.good.test>: Helo command rejected: Host not found"),
         ])
+
+
+SEEDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "proto")
+
+
+class SeedBlocks(DnsTest):
+    """The seed guides' restriction blocks, pasted as they are (with their
+    tables), against the test DNS data; only postgrey's
+    check_policy_service line is taken out (greylisting is a later part)."""
+
+    HEAD = ("myhostname = mx.our.test\nmydomain = our.test\n"
+            "mydestination = $mydomain, $myhostname, localhost\n"
+            "relay_domains = txtonly.good.test, nullmx.good.test\n"
+            "mynetworks = 127.0.0.0/8\n")
+
+    # what Postfix would send for these clients
+    GOOD = {"client_address": "192.0.2.10", "client_name": "mail.good.test",
+            "reverse_client_name": "mail.good.test", "helo_name": "mail.good.test",
+            "sender": "alice@good.test", "recipient": "bob@our.test"}
+    NO_PTR = {"client_address": "192.0.2.15", "client_name": "unknown",
+              "reverse_client_name": "unknown"}
+    UNCONFIRMED = {"client_address": "192.0.2.11", "client_name": "unknown",
+                   "reverse_client_name": "other.good.test"}
+
+    def seed(self, name, tables=(), head=None):
+        tmp = self.tmpdir()
+        for t in tables:
+            with open(os.path.join(SEEDS, name, t)) as f, open(os.path.join(tmp, t), "w") as o:
+                o.write(f.read())
+        with open(os.path.join(SEEDS, name, "restrictions.cf")) as f:
+            block = f.read()
+        self.assertIn("reject_", block)
+        kept = "".join(l for l in block.splitlines(True) if "check_policy_service" not in l)
+        return self.dns_daemon((head or self.HEAD) + kept.replace("/etc/postfix/", tmp + "/"))
+
+    def r(self, *extra, **kw):
+        out = dict(self.GOOD)
+        for e in extra:
+            out.update(e)
+        out.update(kw)
+        return out
+
+    def test_seed000(self):
+        d = self.seed("seed000", ["helo_access"])
+        self.assertAnswers(d, [
+            (self.r(), "action=DUNNO"),
+            (self.r(self.NO_PTR), revname("192.0.2.15")),
+            # helo_access allows a name that has no address
+            (self.r(helo_name="email-webtest-prod-2.local"), "action=DUNNO"),
+            (self.r(helo_name="nope.good.test"),
+             "action=450 4.7.1 <nope.good.test>: Helo command rejected: Host not found"),
+            (self.r(helo_name="foo"),
+             "action=504 5.5.2 <foo>: Helo command rejected: need fully-qualified hostname"),
+            (self.r(recipient="b@elsewhere.good.test"),
+             "action=450 4.7.1 <b@elsewhere.good.test>: Relay access denied"),
+            (self.r(self.NO_PTR, client_address="127.0.0.1", helo_name="foo"), "action=DUNNO"),
+        ])
+
+    def test_seed001(self):
+        d = self.seed("seed001", ["sender_access"])
+        self.assertAnswers(d, [
+            (self.r(), "action=DUNNO"),
+            (self.r(client_address="192.0.2.99"),
+             BLOCKED % ("Client host", "192.0.2.99", "zen.spamhaus.org",
+                        "; https://www.spamhaus.org/query/ip/192.0.2.99")),
+            # zen refusing the query is no listing
+            (self.r(client_address="192.0.2.98"), "action=DUNNO"),
+            (self.r(client_address="192.0.2.97"),
+             BLOCKED % ("Client host", "192.0.2.97", "dnsbl.sorbs.net", "")),
+            (self.r(self.UNCONFIRMED),
+             BLOCKED % ("Unverified Client host", "other.good.test", "dbl.spamhaus.org", "")),
+            (self.r(helo_name="other.good.test"),
+             BLOCKED % ("Helo command", "other.good.test", "dbl.spamhaus.org", "")),
+            (self.r(sender="a@bad.test"),
+             BLOCKED % ("Sender address", "a@bad.test", "dbl.spamhaus.org", "")),
+            (self.r(sender="spam@good.test"),
+             "action=554 5.7.1 <spam@good.test>: Sender address rejected: Access denied"),
+            (self.r(sender="x@onlya.good.test"),
+             "action=554 5.7.1 <x@onlya.good.test>: Sender address rejected: Access denied"),
+            (self.r(sender="x@txtonly.good.test"),
+             "action=450 4.1.8 <x@txtonly.good.test>: Sender address rejected: "
+             "Domain not found"),
+            (self.r(recipient="b@txtonly.good.test"),
+             "action=450 4.1.2 <b@txtonly.good.test>: Recipient address rejected: "
+             "Domain not found"),
+            (self.r(recipient="b@nullmx.good.test"),
+             "action=556 5.1.10 <b@nullmx.good.test>: Recipient address rejected: "
+             "Domain nullmx.good.test does not accept mail (nullMX)"),
+            (self.r(recipient="b@elsewhere.good.test"),
+             "action=554 5.7.1 <b@elsewhere.good.test>: Relay access denied"),
+            (self.r(helo_name=""), "action=503 5.5.1 Error: send HELO/EHLO first"),
+            (self.r(client_address="127.0.0.1", sender="x@txtonly.good.test"), "action=DUNNO"),
+        ])
+
+    def test_seed003(self):
+        d = self.seed("seed003")
+        self.assertAnswers(d, [
+            (self.r(), "action=DUNNO"),
+            (self.r(self.NO_PTR), revname("192.0.2.15")),
+            (self.r(helo_name="foo"),
+             "action=504 5.5.2 <foo>: Helo command rejected: need fully-qualified hostname"),
+            (self.r(client_address="192.0.2.99"),
+             BLOCKED % ("Client host", "192.0.2.99", "zen.spamhaus.org",
+                        "; https://www.spamhaus.org/query/ip/192.0.2.99")),
+            (self.r(client_address="192.0.2.98"), "action=DUNNO"),
+            (self.r(recipient="b@txtonly.good.test"),
+             "action=450 4.1.2 <b@txtonly.good.test>: Recipient address rejected: "
+             "Domain not found"),
+        ])
+
+    def test_seed004(self):
+        head = ("myhostname = mail.dragon.lab\nmydomain = dragon.lab\n"
+                "mydestination = $mydomain, $myhostname, lists.dragon.lab, localhost\n"
+                "mynetworks = 127.0.0.0/8 [::1]/128\n")
+        d = self.seed("seed004", ["access_client.in", "access_helo.in", "access_sender.in",
+                                  "access_recipient.in"], head=head)
+        self.assertAnswers(d, [
+            (self.r(recipient="bob@dragon.lab"), "action=DUNNO"),
+            (self.r(self.UNCONFIRMED, recipient="bob@dragon.lab"),
+             hostname("192.0.2.11")),
+            (self.r(self.NO_PTR, recipient="bob@dragon.lab"), hostname("192.0.2.15")),
+            (self.r(sender="x@txtonly.good.test", recipient="bob@dragon.lab"),
+             "action=450 4.1.8 <x@txtonly.good.test>: Sender address rejected: "
+             "Domain not found"),
+            (self.r(recipient="from_spammer@dragon.lab"),
+             "action=554 5.7.1 <from_spammer@dragon.lab>: Recipient address rejected: "
+             "Email address passed on to spammers"),
+        ])
