@@ -7,7 +7,7 @@ import os
 import time
 
 import dnsserver
-from harness import DaemonTest
+from harness import DaemonTest, request
 
 NSD = None
 
@@ -598,3 +598,48 @@ class SeedBlocks(DnsTest):
              "action=554 5.7.1 <from_spammer@dragon.lab>: Recipient address rejected: "
              "Email address passed on to spammers"),
         ])
+
+
+class SharedAndEarly(DnsTest):
+    """Identical lookups in flight are one query; an answer that needs no
+    lookup does not wait for the lookups started in advance."""
+
+    def test_identical_lookups_share_one_query(self):
+        # answers late, but within unbound's first retransmission timeout
+        resp = dnsserver.Responder({}, delay=0.2).start()
+        self.addCleanup(resp.stop)
+        d = self.dns_daemon("dns_timeout = 5s\n"
+                            "client_restrictions = reject_rbl_client dnsbl.test\n",
+                            resolver=resp.addr)
+        clients = [self.client(d) for _ in range(5)]
+        for c in clients:
+            c.send(request(req(client_address="192.0.2.44")))
+        for c in clients:
+            self.assertEqual(c.reply(), "action=DUNNO")
+        asked = [n for n, t in resp.seen if n == "44.2.0.192.dnsbl.test"]
+        self.assertEqual(len(asked), 1, resp.seen)
+
+    def test_permit_before_a_slow_lookup_answers_at_once(self):
+        resp = dnsserver.Responder({"46.2.0.192.dnsbl.test": "timeout",
+                                    "1.0.0.127.dnsbl.test": "timeout"}).start()
+        self.addCleanup(resp.stop)
+        d = self.dns_daemon("dns_timeout = 3s\n"
+                            "client_restrictions = permit_mynetworks, "
+                            "reject_rbl_client dnsbl.test\n",
+                            resolver=resp.addr)
+        c = self.client(d)
+        started = time.monotonic()
+        self.assertEqual(c.ask(req(client_address="127.0.0.1")), "action=DUNNO")
+        self.assertLess(time.monotonic() - started, 1.5)
+        # the lookup was started (prefetched) all the same
+        deadline = time.monotonic() + 2
+        while ("1.0.0.127.dnsbl.test", 1) not in resp.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn(("1.0.0.127.dnsbl.test", 1), resp.seen)
+        # when the list needs the answer, it waits for it: here until the
+        # lookup times out, which is a temporary failure
+        started = time.monotonic()
+        self.assertEqual(c.ask(req(client_address="192.0.2.46")),
+                         "action=450 4.7.1 Service unavailable; Client host [192.0.2.46] "
+                         "not checked against dnsbl.test: temporary DNS failure")
+        self.assertGreaterEqual(time.monotonic() - started, 2.5)
