@@ -9,6 +9,7 @@
 #include "cli/check.h"
 #include "conf/config.h"
 #include "dns/dns.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -101,6 +102,17 @@ char   *check_evaluate(struct policy *pol, const struct request *req, struct tra
     if (dns == NULL)
 	msg_fatal("%s", why);
     pol->dns = dns;
+    if (pol->uses_greylist) {
+	/* read-only: an explanation records nothing */
+	struct store_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.path = config_str(pol->conf, P_DATA_DIR);
+	o.map_size = (size_t) config_int(pol->conf, P_STORE_MAP_SIZE) << 20;
+	o.readonly = 1;
+	if ((pol->store = store_open(&o, why, sizeof(why))) == NULL)
+	    pol->store_absent = 1;	/* no database yet: nothing is known */
+    }
     e = eval_new(pol, req, t);
     eval_set_wakeup(e, check_wake, base);
     while (eval_run(e) == EVAL_PENDING)
@@ -108,6 +120,8 @@ char   *check_evaluate(struct policy *pol, const struct request *req, struct tra
     action = xstrdup(eval_action(e));
     eval_free(e);
     pol->dns = NULL;
+    store_close(pol->store);
+    pol->store = NULL;
     dns_free(dns);
     event_base_free(base);
     return action;

@@ -135,6 +135,53 @@
       "Reply code when the score reaches score_reject_threshold") \
     X(SCORE_DEFER_CODE, "score_defer_code", CODE, "450", 400, 599, 1, \
       "Reply code when the score reaches score_defer_threshold") \
+    /* Greylisting (postgrey's options and defaults) */ \
+    X(DATA_DIR, "data_directory", STR, "/var/lib/mxshield", 0, 0, 0, \
+      "Directory of the state database (greylisting)") \
+    X(STORE_SYNC_INTERVAL, "store_sync_interval", TIME, "1s", 1, 3600, 0, \
+      "How often the database is flushed to disk (writes survive kill -9 at once, power loss after this)") \
+    X(STORE_SYNC_COMMITS, "store_sync_commits", BOOL, "no", 0, 0, 0, \
+      "Flush to disk before every answer that wrote (power-loss safe, much slower)") \
+    X(STORE_MAP_SIZE, "store_map_size", INT, "1024", 16, 1048576, 0, \
+      "Largest database size in MB") \
+    X(STORE_ON_CORRUPT, "store_on_corrupt", STR, "move", 0, 0, 0, \
+      "An unreadable database: move (aside, start empty) or refuse (to start)") \
+    X(GL_DELAY, "greylist_delay", TIME, "300s", 0, 86400, 1, \
+      "How long a new triplet is deferred (postgrey --delay)") \
+    X(GL_MAX_AGE, "greylist_max_age", TIME, "35d", 3600, 3650 * 86400L, 1, \
+      "Forget triplets and auto-whitelisted clients not seen for this long (postgrey --max-age)") \
+    X(GL_RETRY_WINDOW, "greylist_retry_window", TIME, "2d", 60, 3650 * 86400L, 1, \
+      "A first retry later than this starts over (postgrey --retry-window)") \
+    X(GL_AWL, "greylist_auto_whitelist_clients", INT, "5", 0, 1000000, 1, \
+      "Whitelist a client after this many successful deliveries, one counted per hour; 0: never") \
+    X(GL_IPV4_PREFIX, "greylist_ipv4_prefix", INT, "24", 0, 32, 1, \
+      "IPv4 client network of the key (postgrey --ipv4cidr)") \
+    X(GL_IPV6_PREFIX, "greylist_ipv6_prefix", INT, "64", 0, 128, 1, \
+      "IPv6 client network of the key (postgrey --ipv6cidr)") \
+    X(GL_BY_HOST, "greylist_lookup_by_host", BOOL, "no", 0, 0, 1, \
+      "Key on the exact client address instead of its network (postgrey --lookup-by-host)") \
+    X(GL_PRIVACY, "greylist_privacy", BOOL, "no", 0, 0, 0, \
+      "Store keys as SHA-1 hashes (postgrey --privacy)") \
+    X(GL_TEXT, "greylist_text", RAW, "Greylisted, see http://postgrey.schweikert.ch/help/%r.html", 0, 0, 1, \
+      "Deferral text: %s seconds left, %r recipient domain (postgrey --greylist-text)") \
+    X(GL_ACTION, "greylist_action", STR, "defer_if_permit", 0, 0, 1, \
+      "defer_if_permit (a later reject still wins) or defer (postgrey --greylist-action)") \
+    X(GL_HEADER, "greylist_header", RAW, "X-Greylist: delayed %t seconds by mxshield-%v at %h; %d", 0, 0, 1, \
+      "Header prepended when a delayed triplet passes (%t delay %v version %h host %d date); empty: none") \
+    X(GL_WL_CLIENTS, "greylist_whitelist_clients", LIST, "", 0, 0, 1, \
+      "Client whitelist files in postgrey's format, e.g. /etc/postgrey/whitelist_clients, /etc/postgrey/whitelist_clients.local") \
+    X(GL_WL_RCPTS, "greylist_whitelist_recipients", LIST, "", 0, 0, 1, \
+      "Recipient whitelist files in postgrey's format") \
+    X(GL_SELECTIVE, "greylist_selective", BOOL, "no", 0, 0, 1, \
+      "Greylist only clients whose score (see score) has reached greylist_min_score") \
+    X(GL_MIN_SCORE, "greylist_min_score", INT, "1", -100000, 100000, 1, \
+      "With greylist_selective: the score from which a client is greylisted") \
+    X(GL_ERROR_ACTION, "greylist_error_action", STR, "defer", 0, 0, 1, \
+      "When the database cannot be read or written: defer (451 4.3.0) or dunno") \
+    X(GL_EXPIRE_BATCH, "greylist_expire_batch", INT, "1000", 10, 1000000, 1, \
+      "Records examined per expiry step (one step per second: never a long pause)") \
+    X(GL_TEST_TIME, "greylist_allow_test_time", BOOL, "no", 0, 0, 1, \
+      "For tests only: take the time from the policy_test_time attribute, as postgrey does") \
     /* Reply codes */ \
     X(ACCESS_REJECT_CODE, "access_map_reject_code", CODE, "554", 400, 599, 1, \
       "Reply code for REJECT from an access table") \

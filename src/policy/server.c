@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +27,8 @@
 
 #include "conf/config.h"
 #include "dns/dns.h"
+#include "greylist/greylist.h"
+#include "store/store.h"
 #include "policy/conn.h"
 #include "policy/server.h"
 #include "policy/server_ctx.h"
@@ -246,6 +250,8 @@ static void close_listeners(struct server_ctx *s)
     s->nlisteners = 0;
 }
 
+static int store_attach(struct server_ctx *s, struct policy *pol, int fatal);
+
 /* reload - SIGHUP: compile the new configuration, keep the old on error */
 static void reload(struct server_ctx *s)
 {
@@ -269,6 +275,11 @@ static void reload(struct server_ctx *s)
 		     param_table[id].name);
     }
     pol->dns = s->dns;
+    if (store_attach(s, pol, 0) < 0) {
+	msg_warn("reload refused, previous configuration stays in force");
+	policy_unref(pol);
+	return;
+    }
     policy_unref(s->pol);
     s->pol = pol;
     msg_info("reloaded configuration from %s",
@@ -303,7 +314,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     }
 }
 
-/* refresh_cb - cheap change check of every table */
+/* refresh_cb - cheap change check of every table and whitelist */
 static void refresh_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct server_ctx *s = arg;
@@ -311,6 +322,54 @@ static void refresh_cb(evutil_socket_t fd, short what, void *arg)
     (void) fd;
     (void) what;
     tables_refresh(s->pol->tables);
+    if (s->pol->greylist_wl)
+	gl_whitelist_refresh(s->pol->greylist_wl);
+}
+
+/* store_attach - open the state database the first time a policy needs it */
+static int store_attach(struct server_ctx *s, struct policy *pol, int fatal)
+{
+    struct store_opts o;
+    char    why[512];
+
+    if (!pol->uses_greylist || s->store) {
+	pol->store = s->store;
+	return 0;
+    }
+    memset(&o, 0, sizeof(o));
+    o.path = config_str(pol->conf, P_DATA_DIR);
+    o.map_size = (size_t) config_int(pol->conf, P_STORE_MAP_SIZE) << 20;
+    o.sync_commits = config_bool(pol->conf, P_STORE_SYNC_COMMITS);
+    o.on_corrupt = strcasecmp(config_str(pol->conf, P_STORE_ON_CORRUPT), "refuse") == 0
+	? STORE_CORRUPT_REFUSE : STORE_CORRUPT_MOVE;
+    if ((s->store = store_open(&o, why, sizeof(why))) == NULL) {
+	if (fatal)
+	    msg_fatal("%s", why);
+	msg_warn("%s", why);
+	return -1;
+    }
+    pol->store = s->store;
+    return 0;
+}
+
+/* store_cb_timer - flush to disk, and one small step of expiry */
+static void store_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server_ctx *s = arg;
+    long    n;
+
+    (void) fd;
+    (void) what;
+    if (s->store == NULL)
+	return;
+    n = greylist_expire_step(s->store, s->pol->conf, (long long) time(NULL), &s->gl_cursor,
+			     config_int(s->pol->conf, P_GL_EXPIRE_BATCH));
+    if (n > 0)
+	msg_info("greylist: expired %ld records", n);
+    if (++s->sync_ticks >= config_int(s->pol->conf, P_STORE_SYNC_INTERVAL)) {
+	s->sync_ticks = 0;
+	store_sync(s->store);
+    }
 }
 
 /* raise_nofile - allow the connection limit plus some spare descriptors */
@@ -334,7 +393,7 @@ static void raise_nofile(long want)
 int     server_run(const char *config_path, struct policy *pol)
 {
     struct server_ctx s;
-    struct event *ev_hup, *ev_term, *ev_int, *ev_refresh;
+    struct event *ev_hup, *ev_term, *ev_int, *ev_refresh, *ev_store;
     struct timeval tv;
 
     memset(&s, 0, sizeof(s));
@@ -355,6 +414,11 @@ int     server_run(const char *config_path, struct policy *pol)
 	    msg_fatal("%s", why);
 	pol->dns = s.dns;
     }
+    store_attach(&s, pol, 1);
+    ev_store = event_new(s.base, -1, EV_PERSIST, store_timer_cb, &s);
+    tv.tv_sec = 1;
+    tv.tv_usec = 0;
+    event_add(ev_store, &tv);
     ev_hup = evsignal_new(s.base, SIGHUP, signal_cb, &s);
     ev_term = evsignal_new(s.base, SIGTERM, signal_cb, &s);
     ev_int = evsignal_new(s.base, SIGINT, signal_cb, &s);
@@ -378,7 +442,9 @@ int     server_run(const char *config_path, struct policy *pol)
     event_free(ev_term);
     event_free(ev_int);
     event_free(ev_refresh);
+    event_free(ev_store);
     policy_unref(s.pol);
+    store_close(s.store);
     dns_free(s.dns);
     event_base_free(s.base);
     return 0;

@@ -15,6 +15,9 @@ struct server_ctx {
     struct event_base *base;
     struct policy *pol;			/* current policy (one reference) */
     struct dns *dns;			/* the resolver, kept across reloads */
+    struct store *store;		/* state database, opened when needed */
+    struct greylist_cursor gl_cursor;	/* where expiry goes on */
+    long    sync_ticks;
     const char *config_path;
     struct evconnlistener **listeners;
     char  **listener_names;

@@ -371,9 +371,12 @@ static enum rstatus unknown_domain(struct eval *e, const char *addr, const char 
 		return st;
 	    }
 	    found = 1;
-	} else if (mx->status == DNS_TEMPFAIL) {
-	    temp = 1;
-	} else if (mx->status == DNS_NODATA) {
+	} else if (mx->status == DNS_NXDOMAIN) {
+	    /* the name does not exist: no A or AAAA either */
+	} else {
+	    /* no MX, or the MX lookup failed: Postfix goes on to A, AAAA */
+	    if (mx->status == DNS_TEMPFAIL)
+		temp = 1;
 	    static const int types[] = {DNS_T_A, DNS_T_AAAA};
 
 	    for (size_t i = 0; i < 2 && !found; i++) {

@@ -121,6 +121,9 @@ void    eval_lookups_free(struct eval *e);
 int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
 		          const char *reply_name, const char *reply_class, int def_acl);
 
+/* greylisting.c */
+enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, const char *rc);
+
 /* restrictions.c */
 int     eval_auth_destination(struct eval *e, const char *rcpt);
 enum rstatus eval_invalid_hostaddr(struct eval *e, const char *name);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rules/eval.h"
+#include "greylist/greylist.h"
 #include "rules/policy.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -117,6 +118,8 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
 	}
 	r->def = d;
 	r->name = d->name;
+	if (d->fn == r_greylist && p)
+	    p->uses_greylist = 1;
 	if (d->needs_map == RDEF_ARG_DNSXL) {
 	    if (i + 1 >= w.n) {
 		buf_printf(err, "%s: %s: restriction \"%s\" requires a domain name argument",
@@ -359,6 +362,8 @@ struct policy *policy_compile(struct config *conf, struct buf *err)
     }
     if (dns_policy_compile(p, err) < 0)
 	goto bad;
+    if (greylist_policy_compile(p, err) < 0)
+	goto bad;
     return p;
 
 bad:
@@ -384,6 +389,7 @@ void    policy_unref(struct policy *p)
 	rlist_free(&p->classes[i]);
     free(p->classes);
     free(p->rbl_maps);
+    gl_whitelist_free(p->greylist_wl);
     free(p->mynetworks);
     domain_list_free(p->mynetworks_maps);
     domain_list_free(p->mydest);

@@ -62,7 +62,22 @@ struct policy {
     struct dns *dns;			/* resolver (not owned), or NULL */
     struct map **rbl_maps;		/* rbl_reply_maps (owned by tables) */
     size_t  nrbl_maps;
+    int     uses_greylist;		/* a greylist restriction is configured */
+    struct gl_whitelist *greylist_wl;	/* greylist_whitelist_* files */
+    struct store *store;		/* state database (not owned), or NULL */
+    int     store_absent;		/* no database yet (check): reads find nothing */
 };
+
+/* greylisting.c: parameters, whitelists, and expiry in batches */
+int     greylist_policy_compile(struct policy *p, struct buf *err);
+struct gl_conf;
+void    greylist_conf(const struct config *c, struct gl_conf *g);
+struct greylist_cursor {
+    char    key[2][512];
+    size_t  len[2];
+};
+long    greylist_expire_step(struct store *s, const struct config *c, long long now,
+			             struct greylist_cursor *cur, long batch);
 
 struct policy *policy_compile(struct config *conf, struct buf *err);
 void    policy_ref(struct policy *p);

@@ -1,0 +1,622 @@
+/*
+ * greylist.c - postgrey's algorithm and file formats (postgrey 1.37).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "greylist/greylist.h"
+#include "util/inet.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/version.h"
+
+#define AWL_INTERVAL	3600		/* one successful delivery per hour counts */
+
+/* gl_decide - postgrey's smtpd_access_policy() without the I/O */
+void    gl_decide(const struct gl_conf *c, int64_t now,
+		          const struct gl_triplet *t, const struct gl_client *cl,
+		          struct gl_decision *d)
+{
+    int64_t first;
+    int     last_ok = 0;
+
+    memset(d, 0, sizeof(*d));
+    if (c->awl_clients > 0 && cl && cl->count >= c->awl_clients) {
+	/* whitelisted; keep last-seen fresh, at most once an hour */
+	if (now >= cl->last + AWL_INTERVAL || cl->last > now) {
+	    d->write_client = 1;
+	    d->client.count = cl->count + 1;
+	    d->client.last = now;
+	}
+	d->verdict = GL_PASS_AWL;
+	return;
+    }
+    if (t && now - t->last <= c->max_age) {
+	first = t->first;
+	if (t->last - t->first >= c->delay)
+	    last_ok = 1;
+	else if (now - first > c->retry_window)
+	    first = now;			/* retried too late: start over */
+	if (first > now)
+	    first = now;			/* a clock that went back */
+    } else {
+	first = now;
+    }
+    d->write_triplet = 1;
+    d->triplet.first = first;
+    d->triplet.last = now;
+
+    long    diff = c->delay - (long) (now - first);
+
+    if (c->awl_clients > 0 && diff <= 0 && !last_ok
+	&& (cl == NULL || now >= cl->last + AWL_INTERVAL)) {
+	d->write_client = 1;
+	d->client.count = (cl ? cl->count : 0) + 1;
+	d->client.last = now;
+	d->newly_whitelisted = d->client.count == c->awl_clients;
+    }
+    if (diff > 0) {
+	d->verdict = GL_GREYLIST;
+	d->wait = diff;
+    } else if (!last_ok) {
+	d->verdict = GL_PASS_FIRST;
+	d->delayed = (long) (now - first);
+    } else {
+	d->verdict = GL_PASS;
+    }
+}
+
+/* gl_triplet_expired - postgrey's clean-up rule */
+int     gl_triplet_expired(const struct gl_conf *c, int64_t now, const struct gl_triplet *t)
+{
+    if (now - t->last > c->max_age)
+	return 1;
+    /* never passed and not retried within the retry window */
+    return t->last - t->first < c->delay && now - t->last > c->retry_window;
+}
+
+int     gl_client_expired(const struct gl_conf *c, int64_t now, const struct gl_client *cl)
+{
+    return now - cl->last > c->max_age;
+}
+
+/* gl_sender_normalise - postgrey's do_sender_substitutions(), lower case */
+void    gl_sender_normalise(const char *sender, struct buf *out)
+{
+    const char *at = strrchr(sender, '@');
+    struct buf user;
+
+    buf_reset(out);
+    if (at == NULL) {
+	buf_puts(out, sender);
+	str_lower(out->s);
+	return;
+    }
+    buf_init(&user);
+    buf_append(&user, sender, (size_t) (at - sender));
+    str_lower(user.s);
+
+    /* BATV: prvs=tag=user or prvs=user=tag; the tag starts with 10 [0-9a-z] */
+    if (strncmp(user.s, "prvs=", 5) == 0) {
+	char   *a1 = user.s + 5, *eq = strchr(a1, '=');
+
+	if (eq && strchr(eq + 1, '=') == NULL) {
+	    char   *a2 = eq + 1;
+	    size_t  l1 = (size_t) (eq - a1);
+	    int     t1 = l1 >= 10 && strspn(a1, "0123456789abcdefghijklmnopqrstuvwxyz") >= 10;
+	    int     t2 = strspn(a2, "0123456789abcdefghijklmnopqrstuvwxyz") >= 10;
+	    struct buf pick;
+
+	    buf_init(&pick);
+	    if (t2 && !t1)
+		buf_append(&pick, a1, l1);
+	    else
+		buf_puts(&pick, a2);	/* the standard order, or a coin */
+	    buf_reset(&user);
+	    buf_puts(&user, pick.s);
+	    buf_free(&pick);
+	}
+    }
+    /* +extension (mailing-list VERP) */
+    char   *plus = strchr(user.s, '+');
+
+    if (plus) {
+	*plus = 0;
+	user.len = (size_t) (plus - user.s);
+    }
+    /* digit runs that are whole words become '#' (Perl's \b\d+\b) */
+    for (const char *cp = user.s; *cp;) {
+	if (isdigit((unsigned char) *cp)) {
+	    const char *end = cp;
+
+	    while (isdigit((unsigned char) *end))
+		end++;
+	    int     before = cp == user.s || !(isalnum((unsigned char) cp[-1]) || cp[-1] == '_');
+	    int     after = !(isalnum((unsigned char) *end) || *end == '_');
+
+	    if (before && after)
+		buf_putc(out, '#');
+	    else
+		buf_append(out, cp, (size_t) (end - cp));
+	    cp = end;
+	} else {
+	    buf_putc(out, *cp++);
+	}
+    }
+    buf_putc(out, '@');
+    buf_puts(out, at + 1);
+    str_lower(out->s);
+    buf_free(&user);
+}
+
+/* gl_client_net - the network (or host) part of the key */
+int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out)
+{
+    struct inet_addr a;
+    char    text[64];
+
+    if (inet_parse(addr, &a) < 0)
+	return -1;
+    if (!c->by_host) {
+	int     len = a.family == AF_INET ? c->ipv4_prefix : c->ipv6_prefix;
+	int     max = a.family == AF_INET ? 32 : 128;
+
+	for (int bit = len; bit < max; bit++)
+	    a.b[bit / 8] &= (unsigned char) ~(0x80 >> (bit % 8));
+    }
+    inet_format(&a, text, sizeof(text));
+    buf_puts(out, text);
+    return 0;
+}
+
+/* hash_key - SHA-1 hex of the key, as postgrey --privacy does */
+static void hash_key(struct buf *key)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(key->s, key->len, md, &mdlen, EVP_sha1(), NULL) != 1)
+	msg_fatal("greylist: SHA-1 failed");
+    buf_reset(key);
+    for (unsigned i = 0; i < mdlen; i++)
+	buf_printf(key, "%02x", md[i]);
+}
+
+/* gl_triplet_key - "net/sender/recipient", lower case (hashed with privacy) */
+int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *sender,
+		               const char *recipient, struct buf *out)
+{
+    struct buf s;
+
+    buf_reset(out);
+    if (gl_client_net(c, addr, out) < 0)
+	return -1;
+    buf_init(&s);
+    gl_sender_normalise(sender, &s);
+    buf_putc(out, '/');
+    buf_puts(out, s.s);
+    buf_putc(out, '/');
+    buf_puts(out, recipient);
+    str_lower(out->s);
+    buf_free(&s);
+    if (c->privacy)
+	hash_key(out);
+    return 0;
+}
+
+/* gl_client_key - the auto-whitelist key: the exact address */
+int     gl_client_key(const struct gl_conf *c, const char *addr, struct buf *out)
+{
+    struct inet_addr a;
+    char    text[64];
+
+    buf_reset(out);
+    if (inet_parse(addr, &a) < 0)
+	return -1;
+    inet_format(&a, text, sizeof(text));
+    buf_puts(out, text);
+    if (c->privacy)
+	hash_key(out);
+    return 0;
+}
+
+/* gl_expand_text - the first %s and the first %r, as postgrey */
+void    gl_expand_text(const char *tpl, long wait, const char *recipient, struct buf *out)
+{
+    const char *dom = strrchr(recipient, '@');
+    int     did_s = 0, did_r = 0;
+
+    dom = dom ? dom + 1 : recipient;
+    buf_reset(out);
+    for (const char *cp = tpl; *cp; cp++) {
+	if (cp[0] == '%' && cp[1] == 's' && !did_s) {
+	    buf_printf(out, "%ld", wait);
+	    did_s = 1;
+	    cp++;
+	} else if (cp[0] == '%' && cp[1] == 'r' && !did_r) {
+	    buf_puts(out, dom);
+	    did_r = 1;
+	    cp++;
+	} else {
+	    buf_putc(out, *cp);
+	}
+    }
+}
+
+/* gl_expand_header - X-Greylist: %t %v %h %d */
+void    gl_expand_header(const char *tpl, long delayed, const char *host, time_t now,
+			         struct buf *out)
+{
+    char    date[64];
+    struct tm tm;
+
+    localtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %T %Z", &tm);
+    buf_reset(out);
+    for (const char *cp = tpl; *cp; cp++) {
+	if (cp[0] != '%' || (cp[1] != 't' && cp[1] != 'v' && cp[1] != 'h' && cp[1] != 'd')) {
+	    buf_putc(out, *cp);
+	    continue;
+	}
+	cp++;
+	switch (*cp) {
+	case 't':
+	    buf_printf(out, "%ld", delayed);
+	    break;
+	case 'v':
+	    buf_puts(out, MXSHIELD_VERSION);
+	    break;
+	case 'h':
+	    buf_puts(out, host);
+	    break;
+	case 'd':
+	    buf_puts(out, date);
+	    break;
+	}
+    }
+}
+
+/*
+ * Whitelists.  Clients: /regexp/ (against the client name), IPv4 and IPv6
+ * addresses and networks, partial IPv4 addresses (a.b.c is /24, a.b is
+ * /16), and host names, which match themselves and their subdomains.
+ * Recipients: /regexp/, user@domain, user@ (both also with +extension),
+ * and domain (and its subdomains).
+ */
+struct wl_file {
+    char   *path;
+    struct stat st;
+    int     present;
+};
+
+struct wl_set {
+    pcre2_code **client_re;
+    size_t  nclient_re;
+    char  **names;
+    size_t  nnames;
+    struct cidr *nets;
+    size_t  nnets;
+    pcre2_code **rcpt_re;
+    size_t  nrcpt_re;
+};
+
+struct gl_whitelist {
+    struct wl_file *files;
+    size_t  nfiles;
+    size_t  nclient_files;
+    struct wl_set set;
+    pcre2_match_data *md;
+};
+
+static void wl_set_free(struct wl_set *s)
+{
+    for (size_t i = 0; i < s->nclient_re; i++)
+	pcre2_code_free(s->client_re[i]);
+    for (size_t i = 0; i < s->nrcpt_re; i++)
+	pcre2_code_free(s->rcpt_re[i]);
+    for (size_t i = 0; i < s->nnames; i++)
+	free(s->names[i]);
+    free(s->client_re);
+    free(s->rcpt_re);
+    free(s->names);
+    free(s->nets);
+    memset(s, 0, sizeof(*s));
+}
+
+static pcre2_code *wl_compile(const char *pat, size_t len, const char *path, int line,
+			              char *err, size_t errlen)
+{
+    int     ecode;
+    PCRE2_SIZE eoff;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR) pat, len, PCRE2_CASELESS, &ecode, &eoff, NULL);
+
+    if (re == NULL) {
+	PCRE2_UCHAR msg[200];
+
+	pcre2_get_error_message(ecode, msg, sizeof(msg));
+	snprintf(err, errlen, "%s, line %d: bad regular expression: %s", path, line, msg);
+    }
+    return re;
+}
+
+static void wl_add_re(pcre2_code ***v, size_t *n, pcre2_code *re)
+{
+    *v = xrealloc(*v, (*n + 1) * sizeof(**v));
+    (*v)[(*n)++] = re;
+}
+
+/* wl_net - an address or network, host bits allowed (postgrey's NetAddr::IP) */
+static int wl_net(const char *text, int default_len, struct cidr *c)
+{
+    char    host[80];
+    const char *slash = strchr(text, '/');
+    size_t  hl = slash ? (size_t) (slash - text) : strlen(text);
+
+    if (hl >= sizeof(host))
+	return -1;
+    memcpy(host, text, hl);
+    host[hl] = 0;
+    if (inet_parse(host, &c->net) < 0)
+	return -1;
+    int     max = c->net.family == AF_INET ? 32 : 128;
+
+    c->len = slash ? atoi(slash + 1) : (default_len ? default_len : max);
+    if (c->len < 0 || c->len > max)
+	return -1;
+    for (int bit = c->len; bit < max; bit++)
+	c->net.b[bit / 8] &= (unsigned char) ~(0x80 >> (bit % 8));
+    return 0;
+}
+
+/* wl_load_file - one file into the set; a missing .local file is fine */
+static int wl_load_file(struct wl_set *s, const char *path, int clients, char *err, size_t errlen)
+{
+    FILE   *fp = fopen(path, "r");
+    char   *line = NULL;
+    size_t  cap = 0;
+    int     n = 0, rc = 0;
+
+    if (fp == NULL) {
+	size_t  pl = strlen(path);
+
+	if (errno == ENOENT && pl > 6 && strcmp(path + pl - 6, ".local") == 0)
+	    return 0;
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return -1;
+    }
+    while (rc == 0 && getline(&line, &cap, fp) >= 0) {
+	char   *hash = strchr(line, '#');
+	char   *w;
+
+	n++;
+	if (hash)
+	    *hash = 0;
+	w = str_trim(line);
+	if (*w == 0)
+	    continue;
+	size_t  wl = strlen(w);
+
+	if (strpbrk(w, " \t")) {
+	    msg_warn("%s line %d: doesn't look like a %s; ignored", path, n,
+		     clients ? "hostname" : "address");
+	    continue;
+	}
+	if (wl > 2 && w[0] == '/' && w[wl - 1] == '/') {
+	    pcre2_code *re = wl_compile(w + 1, wl - 2, path, n, err, errlen);
+
+	    if (re == NULL) {
+		rc = -1;
+		break;
+	    }
+	    if (clients)
+		wl_add_re(&s->client_re, &s->nclient_re, re);
+	    else
+		wl_add_re(&s->rcpt_re, &s->nrcpt_re, re);
+	    continue;
+	}
+	if (!clients) {
+	    /* access(5)-like recipient forms, as anchored expressions */
+	    struct buf pat;
+	    const char *at = strchr(w, '@');
+
+	    buf_init(&pat);
+	    if (at && at[1]) {
+		buf_puts(&pat, "^\\Q");
+		buf_append(&pat, w, (size_t) (at - w));
+		buf_puts(&pat, "\\E(?:\\+[^@]+)?@\\Q");
+		buf_puts(&pat, at + 1);
+		buf_puts(&pat, "\\E$");
+	    } else if (at) {
+		buf_puts(&pat, "^\\Q");
+		buf_append(&pat, w, (size_t) (at - w));
+		buf_puts(&pat, "\\E(?:\\+[^@]+)?@");
+	    } else {
+		buf_puts(&pat, "(?:@|\\.)\\Q");
+		buf_puts(&pat, w);
+		buf_puts(&pat, "\\E$");
+	    }
+	    pcre2_code *re = wl_compile(pat.s, pat.len, path, n, err, errlen);
+
+	    buf_free(&pat);
+	    if (re == NULL) {
+		rc = -1;
+		break;
+	    }
+	    wl_add_re(&s->rcpt_re, &s->nrcpt_re, re);
+	    continue;
+	}
+	/* clients: addresses, partial addresses, networks, host names */
+	struct cidr c;
+	int     dots = 0, digits = 1;
+
+	for (const char *cp = w; *cp; cp++) {
+	    if (*cp == '.')
+		dots++;
+	    else if (!isdigit((unsigned char) *cp) && *cp != '/')
+		digits = 0;
+	}
+	int     is_net = (digits && (dots == 3 || dots == 2 || dots == 1) && w[0] != '.')
+	    || (strchr(w, ':') != NULL);
+
+	if (is_net) {
+	    int     def = digits && !strchr(w, '/') ? (dots == 2 ? 24 : dots == 1 ? 16 : 0) : 0;
+	    struct buf full;
+
+	    buf_init(&full);
+	    buf_puts(&full, w);
+	    /* a.b.c and a.b are networks: complete the address */
+	    if (digits && dots < 3 && !strchr(w, '/'))
+		for (int i = dots; i < 3; i++)
+		    buf_puts(&full, ".0");
+	    if (wl_net(full.s, def, &c) < 0) {
+		msg_warn("%s line %d: bad address \"%s\"; ignored", path, n, w);
+	    } else {
+		s->nets = xrealloc(s->nets, (s->nnets + 1) * sizeof(*s->nets));
+		s->nets[s->nnets++] = c;
+	    }
+	    buf_free(&full);
+	    continue;
+	}
+	s->names = xrealloc(s->names, (s->nnames + 1) * sizeof(*s->names));
+	s->names[s->nnames] = xstrdup(w);
+	str_lower(s->names[s->nnames++]);
+    }
+    free(line);
+    fclose(fp);
+    return rc;
+}
+
+/* wl_build - load every file into a new set */
+static int wl_build(struct gl_whitelist *w, struct wl_set *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    for (size_t i = 0; i < w->nfiles; i++) {
+	struct wl_file *f = &w->files[i];
+
+	f->present = stat(f->path, &f->st) == 0;
+	if (wl_load_file(s, f->path, i < w->nclient_files, err, errlen) < 0) {
+	    wl_set_free(s);
+	    return -1;
+	}
+    }
+    return 0;
+}
+
+static void wl_add_files(struct gl_whitelist *w, const char *list)
+{
+    struct strlist l;
+
+    strlist_init(&l);
+    strlist_split(&l, list, LIST_SEPS);
+    for (size_t i = 0; i < l.n; i++) {
+	w->files = xrealloc(w->files, (w->nfiles + 1) * sizeof(*w->files));
+	memset(&w->files[w->nfiles], 0, sizeof(*w->files));
+	w->files[w->nfiles++].path = xstrdup(l.v[i]);
+    }
+    strlist_free(&l);
+}
+
+struct gl_whitelist *gl_whitelist_load(const char *client_files, const char *recipient_files,
+				               char *err, size_t errlen)
+{
+    struct gl_whitelist *w = xcalloc(1, sizeof(*w));
+
+    wl_add_files(w, client_files);
+    w->nclient_files = w->nfiles;
+    wl_add_files(w, recipient_files);
+    if (wl_build(w, &w->set, err, errlen) < 0) {
+	gl_whitelist_free(w);
+	return NULL;
+    }
+    w->md = pcre2_match_data_create(4, NULL);
+    return w;
+}
+
+/* gl_whitelist_refresh - reload when a file changed */
+void    gl_whitelist_refresh(struct gl_whitelist *w)
+{
+    int     changed = 0;
+    struct stat st;
+    char    err[512];
+    struct wl_set s;
+
+    for (size_t i = 0; i < w->nfiles && !changed; i++) {
+	struct wl_file *f = &w->files[i];
+	int     present = stat(f->path, &st) == 0;
+
+	if (present != f->present || (present && (st.st_mtim.tv_sec != f->st.st_mtim.tv_sec
+				|| st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec
+				|| st.st_size != f->st.st_size || st.st_ino != f->st.st_ino)))
+	    changed = 1;
+    }
+    if (!changed)
+	return;
+    if (wl_build(w, &s, err, sizeof(err)) < 0) {
+	msg_warn("greylist whitelist reload failed: %s; keeping the previous contents", err);
+	return;
+    }
+    wl_set_free(&w->set);
+    w->set = s;
+    msg_info("greylist whitelists reloaded");
+}
+
+static int re_any(pcre2_code *const *v, size_t n, const char *subject, pcre2_match_data *md)
+{
+    size_t  len = strlen(subject);
+
+    for (size_t i = 0; i < n; i++)
+	if (pcre2_match(v[i], (PCRE2_SPTR) subject, len, 0, 0, md, NULL) >= 0)
+	    return 1;
+    return 0;
+}
+
+const char *gl_whitelist_match(const struct gl_whitelist *w, const char *client_name,
+			               const char *client_addr, const char *recipient)
+{
+    const struct wl_set *s = &w->set;
+    struct inet_addr a;
+
+    if (*client_name && re_any(s->client_re, s->nclient_re, client_name, w->md))
+	return "client whitelist";
+    if (*client_name && strcasecmp(client_name, "unknown") != 0) {
+	size_t  cl = strlen(client_name);
+
+	for (size_t i = 0; i < s->nnames; i++) {
+	    size_t  nl = strlen(s->names[i]);
+
+	    if (nl <= cl && strcasecmp(client_name + cl - nl, s->names[i]) == 0
+		&& (nl == cl || client_name[cl - nl - 1] == '.'))
+		return "client whitelist";
+	}
+    }
+    if (inet_parse(client_addr, &a) == 0)
+	for (size_t i = 0; i < s->nnets; i++)
+	    if (cidr_match(&s->nets[i], &a))
+		return "client whitelist";
+    if (re_any(s->rcpt_re, s->nrcpt_re, recipient, w->md))
+	return "recipient whitelist";
+    return NULL;
+}
+
+void    gl_whitelist_free(struct gl_whitelist *w)
+{
+    if (w == NULL)
+	return;
+    wl_set_free(&w->set);
+    for (size_t i = 0; i < w->nfiles; i++)
+	free(w->files[i].path);
+    free(w->files);
+    if (w->md)
+	pcre2_match_data_free(w->md);
+    free(w);
+}

@@ -1,0 +1,96 @@
+/*
+ * greylist.h - postgrey's greylisting, as a pure function of the stored
+ * records and the time, plus postgrey's whitelist file formats.
+ *
+ * The key of a delivery attempt is the client network (IPv4 /24, IPv6
+ * /64 by default, or the exact address), the sender normalised as postgrey
+ * does (lower case, BATV prvs= tag removed, +extension removed, digit runs
+ * replaced by '#'), and the recipient.  gl_decide() takes the triplet's
+ * record and the client's auto-whitelist record and says what to answer
+ * and what to store; it never touches the store itself, so the tests run
+ * it with any clock.
+ */
+#ifndef MX_GREYLIST_GREYLIST_H
+#define MX_GREYLIST_GREYLIST_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "util/str.h"
+
+struct gl_conf {
+    long    delay;			/* greylist_delay, seconds */
+    long    max_age;			/* greylist_max_age, seconds */
+    long    retry_window;		/* greylist_retry_window, seconds */
+    long    awl_clients;		/* deliveries before a client is whitelisted; 0: off */
+    int     ipv4_prefix;
+    int     ipv6_prefix;
+    int     by_host;			/* key on the exact address */
+    int     privacy;			/* store keys hashed */
+};
+
+/* the stored record of a triplet */
+struct gl_triplet {
+    int64_t first;			/* first seen (after the retry window) */
+    int64_t last;			/* last seen */
+};
+
+/* the stored record of a client (auto-whitelist) */
+struct gl_client {
+    int64_t count;			/* successful deliveries, one per hour */
+    int64_t last;
+};
+
+enum gl_verdict {
+    GL_GREYLIST,			/* too early: defer */
+    GL_PASS_FIRST,			/* passes now, first time: X-Greylist */
+    GL_PASS,				/* passed before */
+    GL_PASS_AWL,			/* client auto-whitelisted */
+};
+
+struct gl_decision {
+    enum gl_verdict verdict;
+    long    wait;			/* seconds still to wait (GL_GREYLIST) */
+    long    delayed;			/* seconds it was delayed (GL_PASS_FIRST) */
+    int     write_triplet;
+    struct gl_triplet triplet;		/* to store */
+    int     write_client;
+    struct gl_client client;		/* to store */
+    int     newly_whitelisted;		/* the client just reached awl_clients */
+};
+
+void    gl_decide(const struct gl_conf *c, int64_t now,
+		          const struct gl_triplet *t,	/* NULL: not seen */
+		          const struct gl_client *cl,	/* NULL: not seen */
+		          struct gl_decision *d);
+
+/* gl_expired - may a triplet record be deleted now (postgrey's clean-up)? */
+int     gl_triplet_expired(const struct gl_conf *c, int64_t now, const struct gl_triplet *t);
+int     gl_client_expired(const struct gl_conf *c, int64_t now, const struct gl_client *cl);
+
+/* keys */
+void    gl_sender_normalise(const char *sender, struct buf *out);
+int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out);
+int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *sender,
+		               const char *recipient, struct buf *out);
+int     gl_client_key(const struct gl_conf *c, const char *addr, struct buf *out);
+
+/* reply texts: postgrey's %s (seconds) and %r (recipient domain) */
+void    gl_expand_text(const char *tpl, long wait, const char *recipient, struct buf *out);
+/* X-Greylist header: %t delay, %v version, %h host, %d date */
+void    gl_expand_header(const char *tpl, long delayed, const char *host, time_t now,
+			         struct buf *out);
+
+/* whitelists in postgrey's formats, reloaded when their files change */
+struct gl_whitelist;
+
+struct gl_whitelist *gl_whitelist_load(const char *client_files, const char *recipient_files,
+				               char *err, size_t errlen);
+/* gl_whitelist_refresh - reload changed files; keeps the old on error */
+void    gl_whitelist_refresh(struct gl_whitelist *w);
+/* why it matched ("client whitelist" ...), or NULL */
+const char *gl_whitelist_match(const struct gl_whitelist *w, const char *client_name,
+			               const char *client_addr, const char *recipient);
+void    gl_whitelist_free(struct gl_whitelist *w);
+
+#endif

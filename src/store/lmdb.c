@@ -1,0 +1,345 @@
+/*
+ * lmdb.c - the embedded store.
+ *
+ * One LMDB environment in a directory, one named database per table plus
+ * "meta" holding the format version.  Each write is its own transaction,
+ * committed before the caller is told (MDB_NOSYNC: the commit reaches the
+ * kernel, which is what kill -9 needs; store_sync() or store_sync_commits
+ * take it to the disk).  A database that cannot be opened or carries an
+ * unknown format version is reported; by configuration the directory is
+ * moved aside and a new one created, or the daemon refuses to start.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "store/store.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define MAX_TABLES	8
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[MAX_TABLES];
+    char   *names[MAX_TABLES];
+    int     ntables;
+    MDB_dbi meta;
+    int     readonly;
+    int     sync_commits;
+    char   *path;
+};
+
+static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
+
+/* table - the dbi of a table name */
+static int table(struct store *s, const char *name, MDB_dbi *dbi)
+{
+    for (int i = 0; i < s->ntables; i++) {
+	if (strcmp(s->names[i], name) == 0) {
+	    *dbi = s->dbi[i];
+	    return 0;
+	}
+    }
+    msg_warn("store: unknown table \"%s\"", name);
+    return -1;
+}
+
+/* open_env - environment, tables and version check; -1 + err */
+static int open_env(struct store *s, const struct store_opts *o, char *err, size_t errlen)
+{
+    MDB_txn *txn;
+    int     rc;
+    unsigned flags = MDB_NOSYNC | (o->readonly ? MDB_RDONLY : 0);
+
+    if ((rc = mdb_env_create(&s->env)) != 0
+	|| (rc = mdb_env_set_maxdbs(s->env, MAX_TABLES + 1)) != 0
+	|| (rc = mdb_env_set_mapsize(s->env, o->map_size)) != 0) {
+	snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
+	return -1;
+    }
+    if ((rc = mdb_env_open(s->env, o->path, flags, 0600)) != 0) {
+	snprintf(err, errlen, "%s: cannot open database: %s", o->path, mdb_strerror(rc));
+	return -1;
+    }
+    if ((rc = mdb_txn_begin(s->env, NULL, o->readonly ? MDB_RDONLY : 0, &txn)) != 0) {
+	snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
+	return -1;
+    }
+    unsigned dflags = o->readonly ? 0 : MDB_CREATE;
+
+    if ((rc = mdb_dbi_open(txn, "meta", dflags, &s->meta)) != 0)
+	goto bad;
+    for (int i = 0; tables[i]; i++) {
+	if ((rc = mdb_dbi_open(txn, tables[i], dflags, &s->dbi[i])) != 0)
+	    goto bad;
+	s->names[i] = xstrdup(tables[i]);
+	s->ntables = i + 1;
+    }
+    /* the format version: written when new, checked when not */
+    MDB_val k = {7, (void *) "version"}, v;
+    uint32_t want = STORE_FORMAT_VERSION;
+
+    rc = mdb_get(txn, s->meta, &k, &v);
+    if (rc == MDB_NOTFOUND && !o->readonly) {
+	v.mv_size = sizeof(want);
+	v.mv_data = &want;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+	    goto bad;
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+	goto bad;
+    } else if (rc == 0) {
+	uint32_t have;
+
+	if (v.mv_size != sizeof(have)) {
+	    mdb_txn_abort(txn);
+	    snprintf(err, errlen, "%s: database format record is damaged", o->path);
+	    return -1;
+	}
+	memcpy(&have, v.mv_data, sizeof(have));
+	if (have != want) {
+	    mdb_txn_abort(txn);
+	    snprintf(err, errlen, "%s: database format version %u, this mxshield reads %u",
+		     o->path, (unsigned) have, (unsigned) want);
+	    return -1;
+	}
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0) {
+	snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
+	return -1;
+    }
+    return 0;
+bad:
+    mdb_txn_abort(txn);
+    snprintf(err, errlen, "%s: cannot read database: %s", o->path, mdb_strerror(rc));
+    return -1;
+}
+
+static void store_release(struct store *s)
+{
+    if (s->env)
+	mdb_env_close(s->env);
+    s->env = NULL;
+    for (int i = 0; i < s->ntables; i++)
+	free(s->names[i]);
+    s->ntables = 0;
+}
+
+/* store_open - open or create; moves a bad database aside if told to */
+struct store *store_open(const struct store_opts *o, char *err, size_t errlen)
+{
+    struct store *s = xcalloc(1, sizeof(*s));
+
+    s->readonly = o->readonly;
+    s->sync_commits = o->sync_commits;
+    s->path = xstrdup(o->path);
+    if (!o->readonly && mkdir(o->path, 0700) < 0 && errno != EEXIST) {
+	snprintf(err, errlen, "%s: cannot create directory: %s", o->path, strerror(errno));
+	store_close(s);
+	return NULL;
+    }
+    if (open_env(s, o, err, errlen) == 0)
+	return s;
+    store_release(s);
+    if (o->readonly || o->on_corrupt != STORE_CORRUPT_MOVE) {
+	store_close(s);
+	return NULL;
+    }
+    /* keep the evidence, start empty */
+    char    aside[4096];
+
+    snprintf(aside, sizeof(aside), "%s.corrupt-%ld", o->path, (long) time(NULL));
+    msg_warn("%s; moving it aside to %s and starting with an empty database", err, aside);
+    if (rename(o->path, aside) < 0 || mkdir(o->path, 0700) < 0) {
+	snprintf(err, errlen, "%s: cannot move the damaged database aside: %s",
+		 o->path, strerror(errno));
+	store_close(s);
+	return NULL;
+    }
+    if (open_env(s, o, err, errlen) == 0)
+	return s;
+    store_close(s);
+    return NULL;
+}
+
+void    store_close(struct store *s)
+{
+    if (s == NULL)
+	return;
+    if (s->env && !s->readonly)
+	mdb_env_sync(s->env, 1);
+    store_release(s);
+    free(s->path);
+    free(s);
+}
+
+/* store_get - read one record */
+void    store_get(struct store *s, const char *tname, const void *key, size_t klen,
+		          store_cb cb, void *arg)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {klen, (void *) key}, v;
+    int     rc;
+
+    if (table(s, tname, &dbi) < 0 || (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
+	cb(arg, STORE_ERROR, NULL, 0);
+	return;
+    }
+    rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == 0)
+	cb(arg, STORE_OK, v.mv_data, v.mv_size);	/* valid until the abort */
+    else if (rc == MDB_NOTFOUND)
+	cb(arg, STORE_NOTFOUND, NULL, 0);
+    else {
+	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
+	cb(arg, STORE_ERROR, NULL, 0);
+    }
+    mdb_txn_abort(txn);
+}
+
+/* write - put or delete in its own committed transaction */
+static int write_one(struct store *s, const char *tname, const void *key, size_t klen,
+		             const void *val, size_t vlen)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    int     rc;
+
+    if (s->readonly || table(s, tname, &dbi) < 0)
+	return STORE_ERROR;
+    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	goto bad;
+    rc = val ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
+    if (rc == MDB_NOTFOUND) {
+	mdb_txn_abort(txn);
+	return STORE_NOTFOUND;
+    }
+    if (rc != 0) {
+	mdb_txn_abort(txn);
+	goto bad;
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0)
+	goto bad;
+    if (s->sync_commits && (rc = mdb_env_sync(s->env, 1)) != 0)
+	goto bad;
+    return STORE_OK;
+bad:
+    msg_warn("store: %s: write: %s", s->path, mdb_strerror(rc));
+    return STORE_ERROR;
+}
+
+void    store_put(struct store *s, const char *tname, const void *key, size_t klen,
+		          const void *val, size_t vlen, store_cb cb, void *arg)
+{
+    enum store_status st = write_one(s, tname, key, klen, val ? val : "", val ? vlen : 0);
+
+    if (cb)
+	cb(arg, st, NULL, 0);
+}
+
+void    store_del(struct store *s, const char *tname, const void *key, size_t klen,
+		          store_cb cb, void *arg)
+{
+    enum store_status st = write_one(s, tname, key, klen, NULL, 0);
+
+    if (cb)
+	cb(arg, st, NULL, 0);
+}
+
+/* store_scan - a batch of records from a cursor position */
+long    store_scan(struct store *s, const char *tname, char *cursor, size_t cursor_size,
+		           size_t *cursor_len, long max, store_scan_fn fn, void *arg)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_dbi dbi;
+    MDB_val k, v;
+    long    n = 0;
+    int     rc, op, writes = fn != NULL && !s->readonly;
+
+    if (table(s, tname, &dbi) < 0)
+	return -1;
+    if ((rc = mdb_txn_begin(s->env, NULL, writes ? 0 : MDB_RDONLY, &txn)) != 0
+	|| (rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+	msg_warn("store: %s: scan: %s", s->path, mdb_strerror(rc));
+	if (rc != 0 && txn)
+	    mdb_txn_abort(txn);
+	return -1;
+    }
+    if (*cursor_len > 0) {
+	k.mv_size = *cursor_len;
+	k.mv_data = cursor;
+	op = MDB_SET_RANGE;
+    } else {
+	op = MDB_FIRST;
+    }
+    *cursor_len = 0;
+    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+	op = MDB_NEXT;
+	if (n >= max) {
+	    /* where the next batch starts */
+	    if (k.mv_size <= cursor_size) {
+		memcpy(cursor, k.mv_data, k.mv_size);
+		*cursor_len = k.mv_size;
+	    }
+	    break;
+	}
+	n++;
+	int     verdict = fn ? fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size) : 0;
+
+	if (verdict < 0)
+	    break;
+	if (verdict == 1 && writes && (rc = mdb_cursor_del(cur, 0)) != 0) {
+	    msg_warn("store: %s: delete: %s", s->path, mdb_strerror(rc));
+	    break;
+	}
+    }
+    mdb_cursor_close(cur);
+    if (writes) {
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+	    msg_warn("store: %s: commit: %s", s->path, mdb_strerror(rc));
+	    return -1;
+	}
+    } else {
+	mdb_txn_abort(txn);
+    }
+    return n;
+}
+
+int     store_sync(struct store *s)
+{
+    int     rc = s->readonly ? 0 : mdb_env_sync(s->env, 1);
+
+    if (rc != 0)
+	msg_warn("store: %s: sync: %s", s->path, mdb_strerror(rc));
+    return rc ? -1 : 0;
+}
+
+long    store_count(struct store *s, const char *tname)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+
+    if (table(s, tname, &dbi) < 0 || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
+	return -1;
+    if (mdb_stat(txn, dbi, &st) != 0) {
+	mdb_txn_abort(txn);
+	return -1;
+    }
+    mdb_txn_abort(txn);
+    return (long) st.ms_entries;
+}
+
+int     store_readonly(const struct store *s)
+{
+    return s->readonly;
+}

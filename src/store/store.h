@@ -1,0 +1,78 @@
+/*
+ * store.h - persistent key/value state (greylisting now; bans and rates
+ * later) behind one interface.
+ *
+ * Records live in named tables ("triplets", "clients", ...).  Operations
+ * complete through a callback so that a networked backend (Redis, several
+ * MX hosts sharing state) fits the same interface; the LMDB backend calls
+ * back before the call returns.  Callers handle both.
+ *
+ * Durability (LMDB): every write is committed before its callback runs,
+ * so a record acknowledged to a client survives kill -9 at any moment
+ * (the commit is in the kernel's page cache).  The file is synced to disk
+ * every store_sync_interval, or at every commit with store_sync = yes.
+ */
+#ifndef MX_STORE_STORE_H
+#define MX_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_status {
+    STORE_OK,
+    STORE_NOTFOUND,
+    STORE_ERROR,			/* temporary: the caller defers */
+};
+
+struct store;
+
+typedef void (*store_cb) (void *arg, enum store_status st, const void *val, size_t len);
+
+/* what to do with a database that cannot be read */
+enum store_corrupt {
+    STORE_CORRUPT_REFUSE,		/* report and refuse to start */
+    STORE_CORRUPT_MOVE,			/* report, move it aside, start empty */
+};
+
+struct store_opts {
+    const char *path;			/* directory of the database */
+    size_t  map_size;			/* LMDB map size, bytes */
+    int     sync_commits;		/* fsync at every commit */
+    enum store_corrupt on_corrupt;
+    int     readonly;			/* command-line tools */
+};
+
+struct store *store_open(const struct store_opts *o, char *err, size_t errlen);
+void    store_close(struct store *s);
+
+void    store_get(struct store *s, const char *table, const void *key, size_t klen,
+		          store_cb cb, void *arg);
+void    store_put(struct store *s, const char *table, const void *key, size_t klen,
+		          const void *val, size_t vlen, store_cb cb, void *arg);
+void    store_del(struct store *s, const char *table, const void *key, size_t klen,
+		          store_cb cb, void *arg);
+
+/*
+ * store_scan - visit up to max records of a table from *cursor (a key;
+ * empty: the start).  fn returns 1 to delete the record, 0 to keep it,
+ * -1 to stop.  *cursor is set to where the next scan continues ("" after
+ * the last record).  Returns records visited, or -1 on error.  Used for
+ * expiry in small batches and for the command-line listing.
+ */
+typedef int (*store_scan_fn) (void *arg, const void *key, size_t klen,
+			              const void *val, size_t vlen);
+long    store_scan(struct store *s, const char *table, char *cursor, size_t cursor_size,
+		           size_t *cursor_len, long max, store_scan_fn fn, void *arg);
+
+/* store_readonly - opened for reading only (mxshield check) */
+int     store_readonly(const struct store *s);
+
+/* store_sync - flush to disk now */
+int     store_sync(struct store *s);
+
+/* store_count - records in a table, -1 on error */
+long    store_count(struct store *s, const char *table);
+
+#define STORE_FORMAT_VERSION	1
+
+#endif
