@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/check.h"
+#include "cli/greylist_cmd.h"
 #include "conf/config.h"
 #include "maps/map.h"
 #include "policy/server.h"
@@ -34,7 +35,10 @@ static void usage(void)
 	    "usage: mxshield [serve] [-c FILE] [-v]\n"
 	    "       mxshield check [-c FILE] [--json] [name=value ...]\n"
 	    "       mxshield config [-c FILE] [-d]\n"
-	    "       mxshield map query TYPE:NAME KEY...\n");
+	    "       mxshield map query TYPE:NAME KEY...\n"
+	    "       mxshield greylist [-c FILE] list [--client A] [--sender S] [--recipient R]\n"
+	    "       mxshield greylist [-c FILE] stats | purge [--all]\n"
+	    "       mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN | whitelist list\n");
     exit(2);
 }
 
@@ -212,6 +216,24 @@ static int cmd_map(int argc, char **argv)
     return status;
 }
 
+/* cmd_greylist_main - mxshield greylist [-c FILE] ... */
+static int cmd_greylist_main(int argc, char **argv)
+{
+    const char *path = NULL;
+    int     i = 1, rc;
+
+    if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+	path = argv[2];
+	i = 3;
+    }
+    log_set_service("greylist");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_greylist(pol, argc - i, argv + i);
+    policy_unref(pol);
+    return rc;
+}
+
 int     main(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -230,6 +252,8 @@ int     main(int argc, char **argv)
 	return cmd_config(argc, argv);
     if (strcmp(cmd, "map") == 0)
 	return cmd_map(argc, argv);
+    if (strcmp(cmd, "greylist") == 0)
+	return cmd_greylist_main(argc, argv);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
 	usage();
     fprintf(stderr, "mxshield: unknown command \"%s\"\n", cmd);

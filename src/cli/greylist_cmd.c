@@ -1,0 +1,365 @@
+/*
+ * greylist_cmd.c - `mxshield greylist`: look at and manage the greylisting
+ * database, also while the daemon runs (LMDB allows several processes).
+ *
+ *   mxshield greylist [-c FILE] list [--client ADDR] [--sender S] [--recipient R]
+ *   mxshield greylist [-c FILE] stats
+ *   mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN
+ *   mxshield greylist [-c FILE] whitelist list
+ *   mxshield greylist [-c FILE] purge [--all]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "cli/greylist_cmd.h"
+#include "conf/config.h"
+#include "greylist/greylist.h"
+#include "rules/policy.h"
+#include "store/store.h"
+#include "util/inet.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+static struct store *open_db(const struct config *c, int readonly)
+{
+    struct store_opts o;
+    char    why[512];
+    struct store *s;
+
+    memset(&o, 0, sizeof(o));
+    o.path = config_str(c, P_DATA_DIR);
+    o.map_size = (size_t) config_int(c, P_STORE_MAP_SIZE) << 20;
+    o.readonly = readonly;
+    o.on_corrupt = STORE_CORRUPT_REFUSE;
+    if ((s = store_open(&o, why, sizeof(why))) == NULL)
+	msg_fatal("%s", why);
+    return s;
+}
+
+/* scan_all - visit every record of a table in batches */
+static long scan_all(struct store *s, const char *table, store_scan_fn fn, void *arg)
+{
+    char    cursor[512];
+    size_t  clen = 0;
+    long    total = 0, n;
+
+    do {
+	if ((n = store_scan(s, table, cursor, sizeof(cursor), &clen, 10000, fn, arg)) < 0)
+	    msg_fatal("cannot read the %s table", table);
+	total += n;
+    } while (clen > 0);
+    return total;
+}
+
+struct list_ctx {
+    const struct gl_conf *g;
+    const char *client, *sender, *recipient;
+    struct buf net, snd;
+    long    shown;
+};
+
+static int list_fn(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct list_ctx *x = arg;
+    struct gl_triplet t;
+    char    k[1024];
+
+    if (vlen != sizeof(t) || klen >= sizeof(k))
+	return 0;
+    memcpy(&t, val, sizeof(t));
+    memcpy(k, key, klen);
+    k[klen] = 0;
+    /* net/sender/recipient (the sender has no '/' once normalised) */
+    char   *s1 = strchr(k, '/');
+    char   *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+
+    if (s1 && s2) {
+	*s1 = *s2 = 0;
+	if ((x->client && strcmp(k, x->net.s) != 0)
+	    || (x->sender && strcmp(s1 + 1, x->snd.s) != 0)
+	    || (x->recipient && strcasecmp(s2 + 1, x->recipient) != 0))
+	    return 0;
+	printf("%s %s %s", k, s1 + 1, s2 + 1);
+    } else {
+	if (x->client || x->sender || x->recipient)
+	    return 0;			/* hashed keys (greylist_privacy) */
+	printf("%s", k);
+    }
+    printf(" first=%lld last=%lld %s\n", (long long) t.first, (long long) t.last,
+	   t.last - t.first >= x->g->delay ? "passed" : "pending");
+    x->shown++;
+    return 0;
+}
+
+struct stats_ctx {
+    const struct gl_conf *g;
+    int64_t now;
+    long    triplets, pending, passed, never_retried, awl, clients;
+    struct strlist pairs;		/* "sender/recipient net" */
+};
+
+static int stats_fn(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct stats_ctx *x = arg;
+    struct gl_triplet t;
+
+    if (vlen != sizeof(t))
+	return 0;
+    memcpy(&t, val, sizeof(t));
+    x->triplets++;
+    if (t.last - t.first >= x->g->delay) {
+	x->passed++;
+    } else {
+	x->pending++;
+	if (t.first == t.last && x->now - t.last > x->g->delay)
+	    x->never_retried++;
+    }
+    const char *k = key, *slash = memchr(k, '/', klen);
+
+    if (slash) {
+	struct buf b;
+
+	buf_init(&b);
+	buf_append(&b, slash + 1, klen - (size_t) (slash + 1 - k));
+	buf_putc(&b, ' ');
+	buf_append(&b, k, (size_t) (slash - k));
+	strlist_add(&x->pairs, b.s);
+	buf_free(&b);
+    }
+    return 0;
+}
+
+static int clients_fn(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct stats_ctx *x = arg;
+    struct gl_client c;
+
+    (void) key;
+    (void) klen;
+    if (vlen != sizeof(c))
+	return 0;
+    memcpy(&c, val, sizeof(c));
+    x->clients++;
+    if (x->g->awl_clients > 0 && c.count >= x->g->awl_clients)
+	x->awl++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* other_networks - sender/recipient pairs seen from more than one network */
+static long other_networks(struct strlist *pairs)
+{
+    long    n = 0;
+
+    qsort(pairs->v, pairs->n, sizeof(*pairs->v), cmp_str);
+    for (size_t i = 0; i < pairs->n;) {
+	const char *sp = strrchr(pairs->v[i], ' ');
+	size_t  plen = (size_t) (sp - pairs->v[i]);
+	size_t  j = i + 1;
+
+	while (j < pairs->n && strncmp(pairs->v[j], pairs->v[i], plen + 1) == 0)
+	    j++;
+	if (j - i > 1)
+	    n++;
+	i = j;
+    }
+    return n;
+}
+
+static int print_key(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void) arg;
+    (void) val;
+    (void) vlen;
+    printf("%.*s\n", (int) klen, (const char *) key);
+    return 0;
+}
+
+struct purge_ctx {
+    int     all;
+    long    n;
+};
+
+static int purge_all_fn(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct purge_ctx *x = arg;
+
+    (void) key;
+    (void) klen;
+    (void) val;
+    (void) vlen;
+    x->n++;
+    return 1;
+}
+
+/* whitelist_key - an address, or the client network as the keys use it */
+static int whitelist_key(const struct gl_conf *g, const char *entry, struct buf *out)
+{
+    const char *slash = strchr(entry, '/');
+
+    if (slash == NULL)
+	return gl_client_key(g, entry, out);
+    struct cidr c;
+    char    why[256], text[64];
+
+    if (cidr_parse(entry, &c, why, sizeof(why)) < 0) {
+	fprintf(stderr, "mxshield greylist: %s\n", why);
+	return -1;
+    }
+    int     want = c.net.family == AF_INET ? g->ipv4_prefix : g->ipv6_prefix;
+
+    if (c.len != want) {
+	fprintf(stderr, "mxshield greylist: a network must be the /%d that greylisting "
+		"keys on (greylist_ipv%d_prefix)\n", want, c.net.family == AF_INET ? 4 : 6);
+	return -1;
+    }
+    inet_format(&c.net, text, sizeof(text));
+    buf_reset(out);
+    buf_printf(out, "%s/%d", text, c.len);
+    return 0;
+}
+
+int     cmd_greylist(struct policy *pol, int argc, char **argv)
+{
+    const struct config *c = pol->conf;
+    struct gl_conf g;
+    struct store *s;
+
+    greylist_conf(c, &g);
+    if (argc < 1) {
+	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge ...\n");
+	return 2;
+    }
+    if (strcmp(argv[0], "list") == 0) {
+	struct list_ctx x;
+
+	memset(&x, 0, sizeof(x));
+	x.g = &g;
+	buf_init(&x.net);
+	buf_init(&x.snd);
+	for (int i = 1; i < argc; i++) {
+	    if (i + 1 < argc && strcmp(argv[i], "--client") == 0) {
+		x.client = argv[++i];
+		if (gl_client_net(&g, x.client, &x.net) < 0) {
+		    fprintf(stderr, "mxshield greylist: \"%s\" is not an address\n", x.client);
+		    return 2;
+		}
+	    } else if (i + 1 < argc && strcmp(argv[i], "--sender") == 0) {
+		x.sender = argv[++i];
+		gl_sender_normalise(x.sender, &x.snd);
+	    } else if (i + 1 < argc && strcmp(argv[i], "--recipient") == 0) {
+		x.recipient = argv[++i];
+	    } else {
+		fprintf(stderr, "usage: mxshield greylist list [--client ADDR] [--sender S] [--recipient R]\n");
+		return 2;
+	    }
+	}
+	s = open_db(c, 1);
+	scan_all(s, "triplets", list_fn, &x);
+	store_close(s);
+	buf_free(&x.net);
+	buf_free(&x.snd);
+	return 0;
+    }
+    if (strcmp(argv[0], "stats") == 0) {
+	struct stats_ctx x;
+
+	memset(&x, 0, sizeof(x));
+	x.g = &g;
+	x.now = time(NULL);
+	strlist_init(&x.pairs);
+	s = open_db(c, 1);
+	scan_all(s, "triplets", stats_fn, &x);
+	scan_all(s, "clients", clients_fn, &x);
+	store_close(s);
+	printf("triplets: %ld\n", x.triplets);
+	printf("pending: %ld\n", x.pending);
+	printf("passed: %ld\n", x.passed);
+	printf("never retried: %ld\n", x.never_retried);
+	if (g.privacy)
+	    printf("retried from another network: unknown (greylist_privacy)\n");
+	else
+	    printf("retried from another network: %ld\n", other_networks(&x.pairs));
+	printf("clients counted: %ld\n", x.clients);
+	printf("auto-whitelisted clients: %ld\n", x.awl);
+	strlist_free(&x.pairs);
+	return 0;
+    }
+    if (strcmp(argv[0], "whitelist") == 0) {
+	struct buf key;
+	int     rc = 0;
+
+	if (argc == 2 && strcmp(argv[1], "list") == 0) {
+	    s = open_db(c, 1);
+	    scan_all(s, "whitelist", print_key, NULL);
+	    store_close(s);
+	    return 0;
+	}
+	if (argc != 3 || (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "del") != 0)) {
+	    fprintf(stderr, "usage: mxshield greylist whitelist add|del ADDR|NET/LEN, "
+		    "or whitelist list\n");
+	    return 2;
+	}
+	buf_init(&key);
+	if (whitelist_key(&g, argv[2], &key) < 0) {
+	    if (!strchr(argv[2], '/'))
+		fprintf(stderr, "mxshield greylist: \"%s\" is not an address\n", argv[2]);
+	    buf_free(&key);
+	    return 2;
+	}
+	s = open_db(c, 0);
+	if (strcmp(argv[1], "add") == 0) {
+	    int64_t now = time(NULL);
+
+	    store_put(s, "whitelist", key.s, key.len, &now, sizeof(now), NULL, NULL);
+	    printf("whitelisted: %s\n", key.s);
+	} else {
+	    store_del(s, "whitelist", key.s, key.len, NULL, NULL);
+	    printf("removed: %s\n", key.s);
+	}
+	store_close(s);
+	buf_free(&key);
+	return rc;
+    }
+    if (strcmp(argv[0], "purge") == 0) {
+	int     all = argc == 2 && strcmp(argv[1], "--all") == 0;
+
+	if (argc > 2 || (argc == 2 && !all)) {
+	    fprintf(stderr, "usage: mxshield greylist purge [--all]\n");
+	    return 2;
+	}
+	s = open_db(c, 0);
+	if (all) {
+	    struct purge_ctx x = {1, 0};
+
+	    scan_all(s, "triplets", purge_all_fn, &x);
+	    scan_all(s, "clients", purge_all_fn, &x);
+	    printf("purged: %ld records\n", x.n);
+	} else {
+	    struct greylist_cursor cur;
+	    long    n, total = 0;
+
+	    memset(&cur, 0, sizeof(cur));
+	    do {
+		n = greylist_expire_step(s, c, (long long) time(NULL), &cur, 10000);
+		if (n < 0)
+		    msg_fatal("purge failed");
+		total += n;
+	    } while (cur.len[0] > 0 || cur.len[1] > 0);
+	    printf("expired: %ld records\n", total);
+	}
+	store_sync(s);
+	store_close(s);
+	return 0;
+    }
+    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge ...\n");
+    return 2;
+}
