@@ -35,6 +35,7 @@ MODULES = [
     "test_cli",
     "test_seed004",
     "test_dns",
+    "test_greylist",
 ]
 
 PER_TEST_TIMEOUT = 30

@@ -1,0 +1,330 @@
+/*
+ * test_greylist.c - postgrey's algorithm with a controllable clock, its
+ * key normalisation, reply texts and whitelist file formats.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "greylist/greylist.h"
+
+static const struct gl_conf conf = {
+    .delay = 300, .max_age = 35 * 86400, .retry_window = 2 * 86400,
+    .awl_clients = 5, .ipv4_prefix = 24, .ipv6_prefix = 64,
+};
+
+/* attempt - one delivery attempt; the records are updated as stored */
+static enum gl_verdict attempt(struct gl_triplet *t, int *have_t, struct gl_client *c,
+			               int *have_c, int64_t now, struct gl_decision *d)
+{
+    gl_decide(&conf, now, *have_t ? t : NULL, *have_c ? c : NULL, d);
+    if (d->write_triplet) {
+	*t = d->triplet;
+	*have_t = 1;
+    }
+    if (d->write_client) {
+	*c = d->client;
+	*have_c = 1;
+    }
+    return d->verdict;
+}
+
+static void test_delay_and_retry(void **state)
+{
+    struct gl_triplet t;
+    struct gl_client c;
+    struct gl_decision d;
+    int     ht = 0, hc = 0;
+    int64_t t0 = 1700000000;
+
+    (void) state;
+    /* first attempt: deferred for the whole delay */
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t0, &d), GL_GREYLIST);
+    assert_int_equal(d.wait, 300);
+    /* too early: the rest of the delay */
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t0 + 120, &d), GL_GREYLIST);
+    assert_int_equal(d.wait, 180);
+    assert_int_equal(t.first, t0);
+    /* after the delay: passes, first time with the delay for the header */
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t0 + 301, &d), GL_PASS_FIRST);
+    assert_int_equal(d.delayed, 301);
+    /* and then plainly */
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t0 + 400, &d), GL_PASS);
+    /* the first success counted for the client */
+    assert_true(hc);
+    assert_int_equal(c.count, 1);
+}
+
+static void test_retry_window(void **state)
+{
+    struct gl_triplet t;
+    struct gl_client c;
+    struct gl_decision d;
+    int     ht = 0, hc = 0;
+    int64_t t0 = 1700000000;
+
+    (void) state;
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t0, &d), GL_GREYLIST);
+    /* the first retry comes after the two-day window: start over */
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t0 + 2 * 86400 + 1, &d), GL_GREYLIST);
+    assert_int_equal(d.wait, 300);
+    assert_int_equal(t.first, t0 + 2 * 86400 + 1);
+    /* a passed triplet is not subject to the window */
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t.first + 300, &d), GL_PASS_FIRST);
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t.first + 20 * 86400, &d), GL_PASS);
+    /* but is forgotten after max-age without a visit */
+    assert_int_equal(attempt(&t, &ht, &c, &hc, t.last + 36 * 86400, &d), GL_GREYLIST);
+}
+
+static void test_auto_whitelist(void **state)
+{
+    struct gl_client c;
+    struct gl_decision d;
+    int     hc = 0;
+    int64_t now = 1700000000;
+
+    (void) state;
+    /* five successful new triplets, an hour or more apart */
+    for (int i = 0; i < 5; i++) {
+	struct gl_triplet t;
+	int     ht = 0;
+
+	assert_int_equal(attempt(&t, &ht, &c, &hc, now, &d), GL_GREYLIST);
+	assert_int_equal(attempt(&t, &ht, &c, &hc, now + 300, &d), GL_PASS_FIRST);
+	assert_int_equal(c.count, i + 1);
+	assert_int_equal(d.newly_whitelisted, i == 4);
+	now += 3600;
+    }
+    /* now any triplet from the client passes at once */
+    struct gl_triplet t;
+    int     ht = 0;
+
+    assert_int_equal(attempt(&t, &ht, &c, &hc, now, &d), GL_PASS_AWL);
+    assert_false(ht);
+}
+
+static void test_awl_counts_once_an_hour(void **state)
+{
+    struct gl_client c;
+    struct gl_decision d;
+    int     hc = 0;
+    int64_t now = 1700000000;
+
+    (void) state;
+    for (int i = 0; i < 10; i++) {
+	struct gl_triplet t;
+	int     ht = 0;
+
+	attempt(&t, &ht, &c, &hc, now, &d);
+	attempt(&t, &ht, &c, &hc, now + 300, &d);
+	now += 60;			/* ten within the same hour */
+    }
+    assert_int_equal(c.count, 1);
+}
+
+static void test_expiry_rules(void **state)
+{
+    struct gl_triplet pending = {1000, 1000}, passed = {1000, 1400};
+    struct gl_client cl = {3, 1000};
+
+    (void) state;
+    assert_false(gl_triplet_expired(&conf, 1000 + 2 * 86400, &pending));
+    assert_true(gl_triplet_expired(&conf, 1000 + 2 * 86400 + 1, &pending));
+    assert_false(gl_triplet_expired(&conf, 1400 + 35 * 86400, &passed));
+    assert_true(gl_triplet_expired(&conf, 1400 + 35 * 86400 + 1, &passed));
+    assert_false(gl_client_expired(&conf, 1000 + 35 * 86400, &cl));
+    assert_true(gl_client_expired(&conf, 1000 + 35 * 86400 + 1, &cl));
+}
+
+static void test_sender_normalisation(void **state)
+{
+    static const char *cases[][2] = {
+	{"Alice@Example.ORG", "alice@example.org"},
+	{"bounce+list=123@lists.example", "bounce@lists.example"},
+	{"prvs=1234567890=alice@example.org", "alice@example.org"},
+	{"prvs=alice=1234567890@example.org", "alice@example.org"},
+	{"user-12345-67@example.org", "user-#-#@example.org"},
+	{"abc123@example.org", "abc123@example.org"},
+	{"123@example.org", "#@example.org"},
+	{"", ""},
+	{"no-at-sign", "no-at-sign"},
+    };
+    struct buf b;
+
+    (void) state;
+    buf_init(&b);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	gl_sender_normalise(cases[i][0], &b);
+	assert_string_equal(b.s, cases[i][1]);
+    }
+    buf_free(&b);
+}
+
+static void test_keys(void **state)
+{
+    struct buf b;
+    struct gl_conf host = conf, priv = conf;
+
+    (void) state;
+    host.by_host = 1;
+    priv.privacy = 1;
+    buf_init(&b);
+    assert_int_equal(gl_triplet_key(&conf, "192.0.2.77", "A+x@Ex.ORG", "Bob@Our.Test", &b), 0);
+    assert_string_equal(b.s, "192.0.2.0/a@ex.org/bob@our.test");
+    assert_int_equal(gl_triplet_key(&conf, "2001:db8:1:2:3::9", "a@b", "c@d", &b), 0);
+    assert_string_equal(b.s, "2001:db8:1:2::/a@b/c@d");
+    assert_int_equal(gl_triplet_key(&host, "192.0.2.77", "a@b", "c@d", &b), 0);
+    assert_string_equal(b.s, "192.0.2.77/a@b/c@d");
+    assert_int_equal(gl_triplet_key(&priv, "192.0.2.77", "a@b", "c@d", &b), 0);
+    assert_int_equal(b.len, 40);		/* SHA-1 hex */
+    assert_null(strchr(b.s, '@'));
+    assert_int_equal(gl_triplet_key(&conf, "not-an-address", "a@b", "c@d", &b), -1);
+    assert_int_equal(gl_client_key(&conf, "::ffff:192.0.2.77", &b), 0);
+    assert_string_equal(b.s, "192.0.2.77");
+    buf_free(&b);
+}
+
+static void test_texts(void **state)
+{
+    struct buf b;
+
+    (void) state;
+    buf_init(&b);
+    gl_expand_text("Greylisted, see http://postgrey.schweikert.ch/help/%r.html", 300,
+		   "bob@our.test", &b);
+    assert_string_equal(b.s, "Greylisted, see http://postgrey.schweikert.ch/help/our.test.html");
+    gl_expand_text("wait %s seconds (%s) for %r", 42, "x@y.z", &b);
+    assert_string_equal(b.s, "wait 42 seconds (%s) for y.z");
+    gl_expand_header("X-Greylist: delayed %t seconds by mxshield-%v at %h; %d", 305,
+		     "mx.our.test", 0, &b);
+    assert_non_null(strstr(b.s, "X-Greylist: delayed 305 seconds by mxshield-"));
+    assert_non_null(strstr(b.s, " at mx.our.test; "));
+    assert_non_null(strstr(b.s, "1970"));
+    buf_free(&b);
+}
+
+static char *write_file(const char *dir, const char *name, const char *text)
+{
+    char   *path = malloc(strlen(dir) + strlen(name) + 2);
+    FILE   *fp;
+
+    sprintf(path, "%s/%s", dir, name);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+static void test_whitelist_formats(void **state)
+{
+    char    dir[] = "/tmp/mxgltest.XXXXXX";
+    char    err[512], files[1024], rfiles[1024];
+    struct gl_whitelist *w;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    char   *clients = write_file(dir, "clients",
+				 "# postgrey whitelist\n"
+				 "example.org   # a host name and its subdomains\n"
+				 "/^mail[0-9]+\\.bulk\\.test$/\n"
+				 "198.51.100.7\n"
+				 "203.0.113.0/25\n"
+				 "192.0.2\n"
+				 "10.20\n"
+				 "2001:db8:5::/48\n");
+    char   *rcpts = write_file(dir, "recipients",
+			       "postmaster@\nabuse@our.test\nlists.test\n/^noreply-.*@/\n");
+
+    snprintf(files, sizeof(files), "%s, %s/clients.local", clients, dir);
+    snprintf(rfiles, sizeof(rfiles), "%s %s/recipients.local", rcpts, dir);
+    w = gl_whitelist_load(files, rfiles, err, sizeof(err));
+    assert_non_null(w);
+    const char *C = "client whitelist", *R = "recipient whitelist";
+
+    assert_string_equal(gl_whitelist_match(w, "mx1.example.org", "203.0.113.200", "a@b.c"), C);
+    assert_string_equal(gl_whitelist_match(w, "example.org", "203.0.113.200", "a@b.c"), C);
+    assert_null(gl_whitelist_match(w, "badexample.org", "203.0.113.200", "a@b.c"));
+    assert_string_equal(gl_whitelist_match(w, "MAIL12.bulk.test", "203.0.113.200", "a@b.c"), C);
+    assert_null(gl_whitelist_match(w, "mailx.bulk.test", "203.0.113.200", "a@b.c"));
+    assert_string_equal(gl_whitelist_match(w, "unknown", "198.51.100.7", "a@b.c"), C);
+    assert_null(gl_whitelist_match(w, "unknown", "198.51.100.8", "a@b.c"));
+    assert_string_equal(gl_whitelist_match(w, "unknown", "203.0.113.127", "a@b.c"), C);
+    assert_null(gl_whitelist_match(w, "unknown", "203.0.113.128", "a@b.c"));
+    assert_string_equal(gl_whitelist_match(w, "unknown", "192.0.2.250", "a@b.c"), C);
+    assert_string_equal(gl_whitelist_match(w, "unknown", "10.20.30.40", "a@b.c"), C);
+    assert_null(gl_whitelist_match(w, "unknown", "10.21.30.40", "a@b.c"));
+    assert_string_equal(gl_whitelist_match(w, "unknown", "2001:db8:5:ffff::1", "a@b.c"), C);
+    assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "Postmaster@any.test"), R);
+    assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "abuse+x@our.test"), R);
+    assert_null(gl_whitelist_match(w, "unknown", "9.9.9.9", "abuse@other.test"));
+    assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "x@lists.test"), R);
+    assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "x@a.lists.test"), R);
+    assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "noreply-7@x.test"), R);
+    assert_null(gl_whitelist_match(w, "unknown", "9.9.9.9", "bob@x.test"));
+
+    /* the .local file appears: reloaded */
+    sleep(1);
+    free(write_file(dir, "clients.local", "9.9.9.9\n"));
+    gl_whitelist_refresh(w);
+    assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "bob@x.test"), C);
+    /* a broken edit keeps the old contents */
+    free(write_file(dir, "clients.local", "/(unclosed/\n"));
+    gl_whitelist_refresh(w);
+    assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "bob@x.test"), C);
+    gl_whitelist_free(w);
+
+    /* a missing file that is not .local is an error */
+    snprintf(files, sizeof(files), "%s/nonexistent", dir);
+    assert_null(gl_whitelist_load(files, "", err, sizeof(err)));
+    assert_non_null(strstr(err, "nonexistent"));
+
+    char    cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    free(clients);
+    free(rcpts);
+}
+
+static void test_debian_whitelist_loads(void **state)
+{
+    char    err[512];
+    struct gl_whitelist *w;
+    const char *path = "/etc/postgrey/whitelist_clients";
+
+    (void) state;
+    if (access(path, R_OK) != 0)
+	skip();
+    w = gl_whitelist_load(path, "/etc/postgrey/whitelist_recipients", err, sizeof(err));
+    assert_non_null(w);
+    /* entries of Debian's file: a host name and a regular expression */
+    assert_non_null(gl_whitelist_match(w, "mx.debian.org", "198.51.100.1", "a@b.c"));
+    assert_null(gl_whitelist_match(w, "mx.nowhere.test", "198.51.100.1", "a@b.c"));
+    assert_non_null(gl_whitelist_match(w, "unknown", "198.51.100.1", "postmaster@our.test"));
+    gl_whitelist_free(w);
+}
+
+int     main(void)
+{
+    const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_delay_and_retry),
+	cmocka_unit_test(test_retry_window),
+	cmocka_unit_test(test_auto_whitelist),
+	cmocka_unit_test(test_awl_counts_once_an_hour),
+	cmocka_unit_test(test_expiry_rules),
+	cmocka_unit_test(test_sender_normalisation),
+	cmocka_unit_test(test_keys),
+	cmocka_unit_test(test_texts),
+	cmocka_unit_test(test_whitelist_formats),
+	cmocka_unit_test(test_debian_whitelist_loads),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
