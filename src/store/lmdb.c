@@ -3,7 +3,7 @@
  *
  * One LMDB environment in a directory, one named database per table plus
  * "meta" holding the format version.  Each write is its own transaction,
- * committed before the caller is told (MDB_NOSYNC: the commit reaches the
+ * committed before the caller is told (MDB_WRITEMAP, MDB_NOSYNC: the commit reaches the
  * kernel, which is what kill -9 needs; store_sync() or store_sync_commits
  * take it to the disk).  A database that cannot be opened or carries an
  * unknown format version is reported; by configuration the directory is
@@ -34,6 +34,7 @@ struct store {
     int     readonly;
     int     sync_commits;
     char   *path;
+    MDB_txn *rtxn;			/* reused read transaction (reset/renew) */
 };
 
 static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
@@ -56,7 +57,14 @@ static int open_env(struct store *s, const struct store_opts *o, char *err, size
 {
     MDB_txn *txn;
     int     rc;
-    unsigned flags = MDB_NOSYNC | (o->readonly ? MDB_RDONLY : 0);
+    /*
+     * Writes go to the shared map (MDB_WRITEMAP): a commit is memory
+     * writes that survive kill -9.  Without store_sync_commits they reach
+     * the disk at the next store_sync(); with it, LMDB syncs every commit
+     * in the order that keeps the file consistent after a power loss.
+     */
+    unsigned flags = MDB_WRITEMAP | MDB_NOTLS | (o->readonly ? MDB_RDONLY : 0)
+	| (o->sync_commits ? 0 : MDB_NOSYNC | MDB_MAPASYNC);
 
     if ((rc = mdb_env_create(&s->env)) != 0
 	|| (rc = mdb_env_set_maxdbs(s->env, MAX_TABLES + 1)) != 0
@@ -123,6 +131,9 @@ bad:
 
 static void store_release(struct store *s)
 {
+    if (s->rtxn)
+	mdb_txn_abort(s->rtxn);
+    s->rtxn = NULL;
     if (s->env)
 	mdb_env_close(s->env);
     s->env = NULL;
@@ -188,10 +199,18 @@ void    store_get(struct store *s, const char *tname, const void *key, size_t kl
     MDB_val k = {klen, (void *) key}, v;
     int     rc;
 
-    if (table(s, tname, &dbi) < 0 || (rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
+    if (table(s, tname, &dbi) < 0) {
 	cb(arg, STORE_ERROR, NULL, 0);
 	return;
     }
+    /* a read transaction is renewed, not created, for each read */
+    rc = s->rtxn ? mdb_txn_renew(s->rtxn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+    if (rc != 0) {
+	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
+	cb(arg, STORE_ERROR, NULL, 0);
+	return;
+    }
+    txn = s->rtxn;
     rc = mdb_get(txn, dbi, &k, &v);
     if (rc == 0)
 	cb(arg, STORE_OK, v.mv_data, v.mv_size);	/* valid until the abort */
@@ -201,7 +220,7 @@ void    store_get(struct store *s, const char *tname, const void *key, size_t kl
 	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
 	cb(arg, STORE_ERROR, NULL, 0);
     }
-    mdb_txn_abort(txn);
+    mdb_txn_reset(txn);
 }
 
 /* write - put or delete in its own committed transaction */
@@ -227,8 +246,6 @@ static int write_one(struct store *s, const char *tname, const void *key, size_t
 	goto bad;
     }
     if ((rc = mdb_txn_commit(txn)) != 0)
-	goto bad;
-    if (s->sync_commits && (rc = mdb_env_sync(s->env, 1)) != 0)
 	goto bad;
     return STORE_OK;
 bad:

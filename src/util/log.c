@@ -14,6 +14,16 @@
 
 #include "util/log.h"
 
+/* log_pid - the process id, asked once (the daemon does not fork) */
+static pid_t log_pid(void)
+{
+    static pid_t pid;
+
+    if (pid == 0)
+	pid = getpid();
+    return pid;
+}
+
 int     msg_verbose;
 
 static int log_syslog;
@@ -74,7 +84,7 @@ static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
 	syslog(prio, "%s%s%s", level, *level ? ": " : "", text);
     } else {
 	fprintf(stderr, "%s%s%s[%ld]: %s%s%s\n", log_ident,
-		*log_service ? "/" : "", log_service, (long) getpid(),
+		*log_service ? "/" : "", log_service, (long) log_pid(),
 		level, *level ? ": " : "", text);
     }
 }
