@@ -94,6 +94,7 @@ proto-asan:
 bench: all
 	bench/run.sh
 	/usr/bin/python3 bench/dns.py
+	/usr/bin/python3 bench/greylist.py
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR)
