@@ -22,6 +22,8 @@
       "Owner user of unix listening sockets (empty: the daemon's user)") \
     X(UNIX_GROUP, "unix_socket_group", STR, "", 0, 0, 0, \
       "Group of unix listening sockets (empty: the daemon's group)") \
+    X(RUN_USER, "user", STR, "", 0, 0, 0, \
+      "Run as this user after binding the sockets (started as root); empty: stay as started") \
     X(LINE_LIMIT, "policy_line_length_limit", INT, "2048", 64, 1048576, 1, \
       "Longest attribute line accepted from a policy client, in bytes") \
     X(ATTR_LIMIT, "policy_attribute_limit", INT, "100", 1, 10000, 1, \

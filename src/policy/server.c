@@ -372,6 +372,51 @@ static void store_timer_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/*
+ * drop_privileges - become the configured user after the sockets are bound:
+ * supplementary groups, then the group, then the user, every step checked,
+ * and a check that root cannot be regained.  The state directory is handed
+ * to that user first, so the database opens after the drop.
+ */
+static void drop_privileges(const struct config *conf)
+{
+    const char *name = config_str(conf, P_RUN_USER);
+    struct passwd *pw;
+    const char *dir = config_str(conf, P_DATA_DIR);
+
+    if (*name == 0)
+	return;
+    if ((pw = getpwnam(name)) == NULL)
+	msg_fatal("%s: user: unknown user \"%s\"", config_where(conf, P_RUN_USER), name);
+    if (getuid() != 0 && geteuid() != 0) {
+	if (geteuid() == pw->pw_uid)
+	    return;
+	msg_fatal("user = %s: only root can change to that user", name);
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	msg_fatal("data_directory %s: %s", dir, strerror(errno));
+    {
+	static const char *const files[] = {"", "/data.mdb", "/lock.mdb"};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+	    char    path[4096];
+
+	    snprintf(path, sizeof(path), "%s%s", dir, files[i]);
+	    if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+		msg_fatal("chown %s: %s", path, strerror(errno));
+	}
+    }
+    if (setgroups(1, &pw->pw_gid) < 0)
+	msg_fatal("setgroups: %s", strerror(errno));
+    if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0)
+	msg_fatal("setresgid(%ld): %s", (long) pw->pw_gid, strerror(errno));
+    if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+	msg_fatal("setresuid(%ld): %s", (long) pw->pw_uid, strerror(errno));
+    if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+	msg_fatal("privilege drop to %s failed: root could be regained", name);
+    msg_info("running as user %s (uid %ld)", name, (long) pw->pw_uid);
+}
+
 /* raise_nofile - allow the connection limit plus some spare descriptors */
 static void raise_nofile(long want)
 {
@@ -414,6 +459,7 @@ int     server_run(const char *config_path, struct policy *pol)
 	    msg_fatal("%s", why);
 	pol->dns = s.dns;
     }
+    drop_privileges(pol->conf);
     store_attach(&s, pol, 1);
     ev_store = event_new(s.base, -1, EV_PERSIST, store_timer_cb, &s);
     tv.tv_sec = 1;
