@@ -18,6 +18,7 @@
 
 #include "cli/check.h"
 #include "cli/greylist_cmd.h"
+#include "cli/postfix_config.h"
 #include "conf/config.h"
 #include "maps/map.h"
 #include "policy/server.h"
@@ -38,7 +39,9 @@ static void usage(void)
 	    "       mxshield map query TYPE:NAME KEY...\n"
 	    "       mxshield greylist [-c FILE] list [--client A] [--sender S] [--recipient R]\n"
 	    "       mxshield greylist [-c FILE] stats | purge [--all]\n"
-	    "       mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN | whitelist list\n");
+	    "       mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN | whitelist list\n"
+	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
+	    "       mxshield postfix-config --check POSTFIX_CONFIG_DIR\n");
     exit(2);
 }
 
@@ -234,6 +237,30 @@ static int cmd_greylist_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_postfix_config - mxshield postfix-config [-c FILE] [--socket S] [--check DIR] */
+static int cmd_postfix_config(int argc, char **argv)
+{
+    const char *path = NULL, *socket = NULL, *check = NULL;
+
+    for (int i = 1; i < argc; i++) {
+	if (i + 1 < argc && strcmp(argv[i], "-c") == 0)
+	    path = argv[++i];
+	else if (i + 1 < argc && strcmp(argv[i], "--socket") == 0)
+	    socket = argv[++i];
+	else if (i + 1 < argc && strcmp(argv[i], "--check") == 0)
+	    check = argv[++i];
+	else
+	    usage();
+    }
+    if (check)
+	return postfix_config_check(check);
+    struct policy *pol = load_policy(choose_config(path));
+
+    postfix_config_print(pol->conf, socket, stdout);
+    policy_unref(pol);
+    return 0;
+}
+
 int     main(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -254,6 +281,8 @@ int     main(int argc, char **argv)
 	return cmd_map(argc, argv);
     if (strcmp(cmd, "greylist") == 0)
 	return cmd_greylist_main(argc, argv);
+    if (strcmp(cmd, "postfix-config") == 0)
+	return cmd_postfix_config(argc, argv);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
 	usage();
     fprintf(stderr, "mxshield: unknown command \"%s\"\n", cmd);

@@ -36,6 +36,7 @@ MODULES = [
     "test_seed004",
     "test_dns",
     "test_greylist",
+    "test_postfix_config",
 ]
 
 PER_TEST_TIMEOUT = 30
