@@ -37,6 +37,7 @@ MODULES = [
     "test_dns",
     "test_greylist",
     "test_postfix_config",
+    "test_postfix",
 ]
 
 PER_TEST_TIMEOUT = 30
