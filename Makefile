@@ -96,9 +96,25 @@ bench: all
 	/usr/bin/python3 bench/dns.py
 	/usr/bin/python3 bench/greylist.py
 
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR   ?= /etc/systemd/system
+
+# make install: the program, its man page, the annotated example
+# configuration (never over an existing mxshield.conf) and the systemd unit.
 install: all
-	install -d $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/mxshield $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/mxshield $(DESTDIR)$(SBINDIR)/mxshield
+	install -m 0644 man/mxshield.8 $(DESTDIR)$(MANDIR)/man8/mxshield.8
+	install -m 0644 etc/mxshield.conf.example $(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf.example
+	test -e $(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf || \
+		install -m 0644 etc/mxshield.conf.example $(DESTDIR)$(SYSCONFDIR)/mxshield/mxshield.conf
+	sed 's|/usr/local/sbin/mxshield|$(SBINDIR)/mxshield|' etc/mxshield.service \
+		> $(DESTDIR)$(UNITDIR)/mxshield.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mxshield.service
+	@echo "installed; create the user (useradd --system --home /var/lib/mxshield mxshield),"
+	@echo "edit $(SYSCONFDIR)/mxshield/mxshield.conf, then: systemctl enable --now mxshield"
 
 clean:
 	rm -rf build build-asan
