@@ -214,6 +214,10 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	break;
     case GL_PASS_FIRST:
 	eval_trace_detail(e, "pass: triplet found, delayed %ld s", d.delayed);
+	buf_reset(&text);
+	buf_printf(&text, "greylisting passed after %ld seconds", d.delayed);
+	eval_log_whatsup(e, "info", text.s);
+	buf_reset(&text);
 	if (*config_str(c, P_GL_HEADER) && new_instance(q->instance) && e->prepend.len == 0) {
 	    char    host[256];
 
