@@ -159,6 +159,8 @@ static long other_networks(struct strlist *pairs)
 {
     long    n = 0;
 
+    if (pairs->n < 2)
+	return 0;
     qsort(pairs->v, pairs->n, sizeof(*pairs->v), cmp_str);
     for (size_t i = 0; i < pairs->n;) {
 	const char *sp = strrchr(pairs->v[i], ' ');
