@@ -19,6 +19,7 @@
 #include "cli/check.h"
 #include "cli/greylist_cmd.h"
 #include "cli/postfix_config.h"
+#include "cli/spf_cmd.h"
 #include "conf/config.h"
 #include "maps/map.h"
 #include "policy/server.h"
@@ -41,7 +42,9 @@ static void usage(void)
 	    "       mxshield greylist [-c FILE] stats | purge [--all]\n"
 	    "       mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN | whitelist list\n"
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
-	    "       mxshield postfix-config --check POSTFIX_CONFIG_DIR\n");
+	    "       mxshield postfix-config --check POSTFIX_CONFIG_DIR\n"
+	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
+	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n");
     exit(2);
 }
 
@@ -261,6 +264,24 @@ static int cmd_postfix_config(int argc, char **argv)
     return 0;
 }
 
+/* cmd_spf_main - mxshield spf [-c FILE] ... */
+static int cmd_spf_main(int argc, char **argv)
+{
+    const char *path = NULL;
+    int     i = 1, rc;
+
+    if (argc > 2 && strcmp(argv[1], "-c") == 0) {
+	path = argv[2];
+	i = 3;
+    }
+    log_set_service("spf");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_spf(pol->conf, argc - i, argv + i);
+    policy_unref(pol);
+    return rc;
+}
+
 int     main(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -283,6 +304,8 @@ int     main(int argc, char **argv)
 	return cmd_greylist_main(argc, argv);
     if (strcmp(cmd, "postfix-config") == 0)
 	return cmd_postfix_config(argc, argv);
+    if (strcmp(cmd, "spf") == 0)
+	return cmd_spf_main(argc, argv);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
 	usage();
     fprintf(stderr, "mxshield: unknown command \"%s\"\n", cmd);

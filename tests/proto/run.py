@@ -38,6 +38,7 @@ MODULES = [
     "test_greylist",
     "test_postfix_config",
     "test_postfix",
+    "test_spf",
 ]
 
 PER_TEST_TIMEOUT = 30

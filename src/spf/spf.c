@@ -1,0 +1,948 @@
+/*
+ * spf.c - RFC 7208 check_host(): record selection, mechanisms, modifiers,
+ * macros, limits, explanations.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "spf/spf.h"
+#include "util/inet.h"
+#include "util/mem.h"
+
+#define MAX_DNS_TERMS	10		/* RFC 7208 4.6.4 */
+#define MAX_VOID	2
+#define MAX_MX_PTR	10
+#define MAX_DEPTH	20
+#define R_PENDING	(-1)
+
+struct ctx {
+    const struct spf_dns *dns;
+    const struct spf_request *rq;
+    struct inet_addr ip;
+    struct buf sender;			/* the identity: local@domain */
+    const char *local;			/* into sender */
+    const char *sdomain;
+    int     dns_terms;
+    int     voids;
+    struct spf_outcome *o;
+};
+
+const char *spf_result_name(enum spf_result r)
+{
+    static const char *const names[] = {"none", "neutral", "pass", "fail", "softfail",
+    "temperror", "permerror"};
+
+    return names[r];
+}
+
+void    spf_outcome_init(struct spf_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    buf_init(&o->domain);
+    buf_init(&o->sender);
+    buf_init(&o->explanation);
+    buf_init(&o->problem);
+    buf_init(&o->mechanism);
+    buf_init(&o->trace);
+}
+
+void    spf_outcome_free(struct spf_outcome *o)
+{
+    buf_free(&o->domain);
+    buf_free(&o->sender);
+    buf_free(&o->explanation);
+    buf_free(&o->problem);
+    buf_free(&o->mechanism);
+    buf_free(&o->trace);
+}
+
+static void trace(struct ctx *c, int depth, const char *fmt,...)
+    __attribute__((format(printf, 3, 4)));
+
+static void trace(struct ctx *c, int depth, const char *fmt,...)
+{
+    va_list ap;
+
+    for (int i = 0; i < depth; i++)
+	buf_puts(&c->o->trace, "  ");
+    va_start(ap, fmt);
+    buf_vprintf(&c->o->trace, fmt, ap);
+    va_end(ap);
+    buf_putc(&c->o->trace, '\n');
+}
+
+static int permerror(struct ctx *c, const char *fmt,...)
+    __attribute__((format(printf, 2, 3)));
+
+static int permerror(struct ctx *c, const char *fmt,...)
+{
+    va_list ap;
+
+    if (c->o->problem.len == 0) {
+	va_start(ap, fmt);
+	buf_vprintf(&c->o->problem, fmt, ap);
+	va_end(ap);
+    }
+    return SPF_PERMERROR;
+}
+
+static int temperror(struct ctx *c, const char *name, const struct dns_answer *a)
+{
+    if (c->o->problem.len == 0)
+	buf_printf(&c->o->problem, "DNS lookup of %s failed: %s", name, a->why);
+    return SPF_TEMPERROR;
+}
+
+/* lookup - an answer, or NULL (asked for; the evaluation waits) */
+static struct dns_answer *lookup(struct ctx *c, const char *name, int type)
+{
+    return c->dns->get(c->dns->ctx, name, type);
+}
+
+/* valid_domain - RFC 7208 4.3: labels of 1..63, at most 253, two labels */
+static int valid_domain(const char *d)
+{
+    size_t  len = strlen(d);
+    const char *cp = d;
+
+    if (len > 0 && d[len - 1] == '.')
+	len--;
+    if (len == 0 || len > 253 || memchr(d, '.', len) == NULL)
+	return 0;
+    while (cp < d + len) {
+	const char *dot = memchr(cp, '.', (size_t) (d + len - cp));
+	size_t  ll = dot ? (size_t) (dot - cp) : (size_t) (d + len - cp);
+
+	if (ll == 0 || ll > 63)
+	    return 0;
+	cp += ll + 1;
+    }
+    return 1;
+}
+
+/* truncate - RFC 7208 7.3: drop left labels until at most 253 chars */
+static void truncate_domain(struct buf *b)
+{
+    while (b->len > 253) {
+	char   *dot = strchr(b->s, '.');
+
+	if (dot == NULL)
+	    break;
+	size_t  drop = (size_t) (dot - b->s) + 1;
+
+	memmove(b->s, b->s + drop, b->len - drop + 1);
+	b->len -= drop;
+    }
+}
+
+/* ptr_name - the reverse lookup name of the client */
+static void ptr_name(const struct inet_addr *a, struct buf *out)
+{
+    char    text[64];
+
+    inet_format(a, text, sizeof(text));
+    buf_reset(out);
+    buf_reserve(out, 128);
+    dns_reverse_name(text, a->family == AF_INET ? "in-addr.arpa" : "ip6.arpa", out->s, 128);
+    out->len = strlen(out->s);
+}
+
+static int addr_in(const struct dns_answer *a, const struct inet_addr *ip, int len4, int len6)
+{
+    for (size_t i = 0; a->status == DNS_OK && i < a->n; i++) {
+	struct cidr cd;
+
+	cd.net = a->rr[i].addr;
+	if (cd.net.family != ip->family)
+	    continue;
+	cd.len = ip->family == AF_INET ? len4 : len6;
+	if (cidr_match(&cd, ip))
+	    return 1;
+    }
+    return 0;
+}
+
+static int is_void(const struct dns_answer *a)
+{
+    return a->status == DNS_NXDOMAIN || a->status == DNS_NODATA
+	|| (a->status == DNS_OK && a->n == 0);
+}
+
+/* validated_name - %{p}: a PTR name that resolves back; R_PENDING or 0 */
+static int validated_name(struct ctx *c, const char *domain, struct buf *out)
+{
+    struct buf q;
+    struct dns_answer *ptr;
+    const char *any = NULL;
+    int     type = c->ip.family == AF_INET ? DNS_T_A : DNS_T_AAAA;
+
+    buf_init(&q);
+    ptr_name(&c->ip, &q);
+    ptr = lookup(c, q.s, DNS_T_PTR);
+    buf_free(&q);
+    if (ptr == NULL)
+	return R_PENDING;
+    for (size_t i = 0; ptr->status == DNS_OK && i < ptr->n && i < MAX_MX_PTR; i++) {
+	struct dns_answer *a = lookup(c, ptr->rr[i].name, type);
+
+	if (a == NULL)
+	    return R_PENDING;
+	if (!addr_in(a, &c->ip, 32, 128))
+	    continue;
+	size_t  nl = strlen(ptr->rr[i].name), dl = strlen(domain);
+
+	if (strcasecmp(ptr->rr[i].name, domain) == 0
+	    || (nl > dl && ptr->rr[i].name[nl - dl - 1] == '.'
+		&& strcasecmp(ptr->rr[i].name + nl - dl, domain) == 0)) {
+	    buf_puts(out, ptr->rr[i].name);
+	    return 0;
+	}
+	if (any == NULL)
+	    any = ptr->rr[i].name;
+    }
+    buf_puts(out, any ? any : "unknown");
+    return 0;
+}
+
+/*
+ * expand - RFC 7208 7: macro-string into out.  exp: the c, r, t letters
+ * are allowed (explanations).  0, SPF_PERMERROR (bad syntax) or R_PENDING.
+ */
+static int expand(struct ctx *c, const char *spec, size_t len, const char *domain,
+		          int exp, struct buf *out)
+{
+    const char *cp = spec, *end = spec + len;
+
+    buf_reset(out);
+    while (cp < end) {
+	if (*cp != '%') {
+	    buf_putc(out, *cp++);
+	    continue;
+	}
+	if (cp + 1 >= end)
+	    return permerror(c, "a '%%' at the end of \"%.*s\"", (int) len, spec);
+	if (cp[1] == '%' || cp[1] == '_' || cp[1] == '-') {
+	    buf_puts(out, cp[1] == '%' ? "%" : cp[1] == '_' ? " " : "%20");
+	    cp += 2;
+	    continue;
+	}
+	if (cp[1] != '{')
+	    return permerror(c, "bad macro \"%%%c\" in \"%.*s\"", cp[1], (int) len, spec);
+	const char *close = memchr(cp, '}', (size_t) (end - cp));
+
+	if (close == NULL || close - cp < 3)
+	    return permerror(c, "bad macro in \"%.*s\"", (int) len, spec);
+	char    letter = cp[2];
+	int     upper = isupper((unsigned char) letter);
+	const char *t = cp + 3;
+	long    keep = 0;
+	int     reverse = 0;
+	char    delims[16] = "";
+	struct buf val;
+
+	while (t < close && isdigit((unsigned char) *t)) {
+	    keep = keep * 10 + (*t - '0');
+	    if (keep > 128)
+		keep = 128;
+	    t++;
+	}
+	if (t > cp + 3 && keep == 0)
+	    return permerror(c, "a zero digit transformer in \"%.*s\"", (int) len, spec);
+	if (t < close && (*t == 'r' || *t == 'R')) {
+	    reverse = 1;
+	    t++;
+	}
+	for (size_t dn = 0; t < close; t++) {
+	    if (strchr(".-+,/_=", *t) == NULL)
+		return permerror(c, "bad macro delimiter '%c' in \"%.*s\"", *t, (int) len, spec);
+	    if (dn < sizeof(delims) - 1)
+		delims[dn++] = *t, delims[dn] = 0;
+	}
+	if (!*delims)
+	    strcpy(delims, ".");
+	buf_init(&val);
+	switch (tolower((unsigned char) letter)) {
+	case 's':
+	    buf_puts(&val, c->sender.s);
+	    break;
+	case 'l':
+	    buf_puts(&val, c->local);
+	    break;
+	case 'o':
+	    buf_puts(&val, c->sdomain);
+	    break;
+	case 'd':
+	    buf_puts(&val, domain);
+	    break;
+	case 'i':
+	    if (c->ip.family == AF_INET) {
+		buf_printf(&val, "%u.%u.%u.%u", c->ip.b[0], c->ip.b[1], c->ip.b[2], c->ip.b[3]);
+	    } else {
+		for (int i = 0; i < 16; i++)
+		    buf_printf(&val, "%s%x.%x", i ? "." : "", c->ip.b[i] >> 4, c->ip.b[i] & 0xf);
+	    }
+	    break;
+	case 'p':{
+		int     rc = validated_name(c, domain, &val);
+
+		if (rc == R_PENDING) {
+		    buf_free(&val);
+		    return R_PENDING;
+		}
+		break;
+	    }
+	case 'v':
+	    buf_puts(&val, c->ip.family == AF_INET ? "in-addr" : "ip6");
+	    break;
+	case 'h':
+	    buf_puts(&val, c->rq->helo);
+	    break;
+	case 'c':
+	case 'r':
+	case 't':
+	    if (!exp) {
+		buf_free(&val);
+		return permerror(c, "macro %%{%c} is allowed only in explanations", letter);
+	    }
+	    if (tolower((unsigned char) letter) == 'c') {
+		char    text[64];
+
+		inet_format(&c->ip, text, sizeof(text));
+		buf_puts(&val, text);
+	    } else if (tolower((unsigned char) letter) == 'r') {
+		buf_puts(&val, c->rq->receiver && *c->rq->receiver ? c->rq->receiver : "unknown");
+	    } else {
+		buf_printf(&val, "%lld", (long long) c->rq->now);
+	    }
+	    break;
+	default:
+	    buf_free(&val);
+	    return permerror(c, "unknown macro letter '%c' in \"%.*s\"", letter, (int) len, spec);
+	}
+	/* split on the delimiters, reverse, keep the right-hand parts, join with '.' */
+	struct strlist parts;
+
+	strlist_init(&parts);
+	for (const char *p = val.s;;) {
+	    size_t  n = strcspn(p, delims);
+
+	    strlist_addn(&parts, p, n);
+	    if (p[n] == 0)
+		break;
+	    p += n + 1;
+	}
+	if (reverse)
+	    for (size_t i = 0; i < parts.n / 2; i++) {
+		char   *tmp = parts.v[i];
+
+		parts.v[i] = parts.v[parts.n - 1 - i];
+		parts.v[parts.n - 1 - i] = tmp;
+	    }
+	size_t  first = keep > 0 && (size_t) keep < parts.n ? parts.n - (size_t) keep : 0;
+
+	for (size_t i = first; i < parts.n; i++) {
+	    const char *p = parts.v[i];
+
+	    if (i > first)
+		buf_putc(out, '.');
+	    for (; *p; p++) {
+		if (upper && !(isalnum((unsigned char) *p) || strchr("-._~", *p)))
+		    buf_printf(out, "%%%02X", (unsigned char) *p);
+		else
+		    buf_putc(out, *p);
+	    }
+	}
+	strlist_free(&parts);
+	buf_free(&val);
+	cp = close + 1;
+    }
+    return 0;
+}
+
+/* domain_spec - expand a mechanism's target; R_PENDING, PERMERROR or 0 */
+static int domain_spec(struct ctx *c, const char *spec, size_t len, const char *domain,
+		               struct buf *out)
+{
+    int     rc;
+
+    if (len == 0)
+	return permerror(c, "empty domain-spec");
+    if ((rc = expand(c, spec, len, domain, 0, out)) != 0)
+	return rc;
+    truncate_domain(out);
+    if (out->len > 0 && out->s[out->len - 1] == '.')
+	out->s[--out->len] = 0;
+    if (!valid_domain(out->s))
+	return permerror(c, "\"%s\" is not a valid domain name", out->s);
+    return 0;
+}
+
+/* term parsing: name[:arg][/cidr[//cidr6]] */
+struct term {
+    char    qual;
+    const char *name;			/* mechanism or modifier name */
+    size_t  nlen;
+    const char *arg;			/* after ':' or '=' */
+    size_t  alen;
+    int     modifier;
+    int     len4, len6;			/* a, mx: dual cidr */
+    int     has_cidr;
+};
+
+/* cidr_len - "/n": 0..max without leading zeros; -1 if bad */
+static int cidr_len(const char *s, size_t n, int max)
+{
+    int     v = 0;
+
+    if (n == 0 || n > 3 || (n > 1 && s[0] == '0'))
+	return -1;
+    for (size_t i = 0; i < n; i++) {
+	if (!isdigit((unsigned char) s[i]))
+	    return -1;
+	v = v * 10 + (s[i] - '0');
+    }
+    return v > max ? -1 : v;
+}
+
+static int parse_term(struct ctx *c, const char *w, size_t wl, struct term *t)
+{
+    size_t  i = 0;
+
+    memset(t, 0, sizeof(*t));
+    t->qual = '+';
+    t->len4 = 32;
+    t->len6 = 128;
+    if (wl && strchr("+-~?", w[0])) {
+	t->qual = w[0];
+	i = 1;
+    }
+    t->name = w + i;
+    while (i < wl && (isalnum((unsigned char) w[i]) || w[i] == '-' || w[i] == '_' || w[i] == '.'))
+	i++;
+    t->nlen = (size_t) (w + i - t->name);
+    if (t->nlen == 0)
+	return permerror(c, "bad term \"%.*s\"", (int) wl, w);
+    if (i < wl && w[i] == '=') {
+	if (t->qual != '+' || w[0] == '+' || !isalpha((unsigned char) t->name[0]))
+	    return permerror(c, "bad modifier \"%.*s\"", (int) wl, w);
+	t->modifier = 1;
+	t->arg = w + i + 1;
+	t->alen = wl - i - 1;
+	return 0;
+    }
+    /* a mechanism: arguments, then a dual cidr for a and mx */
+    const char *rest = w + i;
+    size_t  rl = wl - i;
+    int     am = (t->nlen == 1 && tolower((unsigned char) t->name[0]) == 'a')
+	|| (t->nlen == 2 && strncasecmp(t->name, "mx", 2) == 0);
+
+    if (rl && rest[0] == ':') {
+	t->arg = rest + 1;
+	t->alen = rl - 1;
+	/* the domain-spec ends at the first '/' outside a %{...} */
+	if (am) {
+	    size_t  k = 0;
+
+	    while (k < t->alen) {
+		if (t->arg[k] == '%' && k + 1 < t->alen && t->arg[k + 1] == '{') {
+		    const char *cl = memchr(t->arg + k, '}', t->alen - k);
+
+		    if (cl == NULL)
+			break;
+		    k = (size_t) (cl - t->arg) + 1;
+		    continue;
+		}
+		if (t->arg[k] == '/')
+		    break;
+		k++;
+	    }
+	    rest = t->arg + k;
+	    rl = t->alen - k;
+	    t->alen = k;
+	} else {
+	    rest += rl;
+	    rl = 0;
+	}
+    }
+    if (rl && rest[0] == '/') {
+	if (!am)
+	    return permerror(c, "bad term \"%.*s\"", (int) wl, w);
+	t->has_cidr = 1;
+	if (rl > 1 && rest[1] == '/') {
+	    if ((t->len6 = cidr_len(rest + 2, rl - 2, 128)) < 0)
+		return permerror(c, "bad cidr length in \"%.*s\"", (int) wl, w);
+	} else {
+	    const char *dd = NULL;
+
+	    for (size_t k = 1; k + 1 < rl; k++)
+		if (rest[k] == '/' && rest[k + 1] == '/')
+		    dd = rest + k;
+	    size_t  n4 = dd ? (size_t) (dd - rest - 1) : rl - 1;
+
+	    if ((t->len4 = cidr_len(rest + 1, n4, 32)) < 0
+		|| (dd && (t->len6 = cidr_len(dd + 2, (size_t) (rest + rl - dd - 2), 128)) < 0))
+		return permerror(c, "bad cidr length in \"%.*s\"", (int) wl, w);
+	}
+    } else if (rl) {
+	return permerror(c, "bad term \"%.*s\"", (int) wl, w);
+    }
+    return 0;
+}
+
+static int name_is(const struct term *t, const char *n)
+{
+    return t->nlen == strlen(n) && strncasecmp(t->name, n, t->nlen) == 0;
+}
+
+static int check_host(struct ctx *c, const char *domain, int depth, int want_exp);
+
+static enum spf_result qualifier(char q)
+{
+    return q == '-' ? SPF_FAIL : q == '~' ? SPF_SOFTFAIL : q == '?' ? SPF_NEUTRAL : SPF_PASS;
+}
+
+/* prefetch_rest - start the lookups of the terms after a wait */
+static void prefetch_rest(struct ctx *c, struct strlist *w, size_t from, const char *domain)
+{
+    struct buf t;
+    struct term tm;
+    int     addr_type = c->ip.family == AF_INET ? DNS_T_A : DNS_T_AAAA;
+
+    buf_init(&t);
+    for (size_t i = from; i < w->n; i++) {
+	if (parse_term(c, w->v[i], strlen(w->v[i]), &tm) != 0)
+	    break;
+	int     type = 0;
+
+	if (tm.modifier && name_is(&tm, "redirect"))
+	    type = DNS_T_TXT;
+	else if (!tm.modifier && name_is(&tm, "include"))
+	    type = DNS_T_TXT;
+	else if (!tm.modifier && name_is(&tm, "a"))
+	    type = addr_type;
+	else if (!tm.modifier && name_is(&tm, "mx"))
+	    type = DNS_T_MX;
+	else if (!tm.modifier && name_is(&tm, "exists"))
+	    type = DNS_T_A;
+	if (type == 0)
+	    continue;
+	if (tm.alen == 0) {
+	    if (type != DNS_T_TXT)
+		c->dns->prefetch(c->dns->ctx, domain, type);
+	    continue;
+	}
+	/* macros other than %{p} expand without DNS */
+	if (memmem(tm.arg, tm.alen, "%{p", 3) || memmem(tm.arg, tm.alen, "%{P", 3))
+	    continue;
+	if (expand(c, tm.arg, tm.alen, domain, 0, &t) == 0 && valid_domain(t.s))
+	    c->dns->prefetch(c->dns->ctx, t.s, type);
+    }
+    buf_free(&t);
+}
+
+/* explain - the exp= text for a fail; R_PENDING or 0 */
+static int explain(struct ctx *c, const char *spec, size_t len, const char *domain)
+{
+    struct buf name, text;
+    struct dns_answer *a;
+    int     rc = 0;
+    struct spf_outcome *o = c->o;
+    struct buf saved;
+
+    buf_init(&name);
+    buf_init(&text);
+    buf_init(&saved);
+    buf_puts(&saved, o->problem.s);
+    if (domain_spec(c, spec, len, domain, &name) != 0)
+	goto done;			/* as if there were no exp= */
+    if ((a = lookup(c, name.s, DNS_T_TXT)) == NULL) {
+	rc = R_PENDING;
+	goto done;
+    }
+    if (a->status != DNS_OK || a->n != 1)
+	goto done;
+    if (expand(c, a->rr[0].text, strlen(a->rr[0].text), domain, 1, &text) == R_PENDING) {
+	rc = R_PENDING;
+	goto done;
+    }
+    if (text.len) {
+	buf_reset(&o->explanation);
+	buf_puts(&o->explanation, text.s);
+    }
+done:
+    /* a failed explanation is no error of the evaluation */
+    buf_reset(&o->problem);
+    buf_puts(&o->problem, saved.s);
+    buf_free(&saved);
+    buf_free(&name);
+    buf_free(&text);
+    return rc;
+}
+
+/* check_host - RFC 7208 4: the result for one domain */
+static int check_host(struct ctx *c, const char *domain, int depth, int want_exp)
+{
+    struct dns_answer *txt;
+    const char *record = NULL;
+    struct strlist w;
+    int     result = SPF_NEUTRAL, matched = 0, rc;
+    const char *redirect = NULL, *exp = NULL;
+    size_t  redirect_len = 0, exp_len = 0;
+    struct buf target;
+    struct term tm;
+    int     addr_type = c->ip.family == AF_INET ? DNS_T_A : DNS_T_AAAA;
+    size_t  cur = 0;
+
+    if (depth > MAX_DEPTH)
+	return permerror(c, "include/redirect nesting too deep");
+    if (!valid_domain(domain)) {
+	trace(c, depth, "%s: not a valid domain: none", domain);
+	return SPF_NONE;
+    }
+    if ((txt = lookup(c, domain, DNS_T_TXT)) == NULL)
+	return R_PENDING;
+    if (txt->status == DNS_TEMPFAIL)
+	return temperror(c, domain, txt);
+    int     count = 0;
+
+    for (size_t i = 0; txt->status == DNS_OK && i < txt->n; i++) {
+	const char *t = txt->rr[i].text;
+
+	if (strncasecmp(t, "v=spf1", 6) == 0 && (t[6] == 0 || t[6] == ' ')) {
+	    record = t;
+	    count++;
+	}
+    }
+    if (count == 0) {
+	trace(c, depth, "%s: no SPF record: none", domain);
+	return SPF_NONE;
+    }
+    if (count > 1)
+	return permerror(c, "%s has %d SPF records", domain, count);
+    trace(c, depth, "%s: \"%s\"", domain, record);
+
+    strlist_init(&w);
+    strlist_split(&w, record + 6, " ");
+    buf_init(&target);
+    /* modifiers first: at most one redirect and one exp; syntax of all */
+    for (size_t i = 0; i < w.n; i++) {
+	if ((rc = parse_term(c, w.v[i], strlen(w.v[i]), &tm)) != 0) {
+	    result = rc;
+	    goto out;
+	}
+	if (!tm.modifier) {
+	    static const char *const mech[] = {"all", "include", "a", "mx", "ptr", "ip4", "ip6",
+	    "exists", NULL};
+	    int     known = 0;
+
+	    for (int k = 0; mech[k]; k++)
+		known |= name_is(&tm, mech[k]);
+	    if (!known) {
+		result = permerror(c, "unknown mechanism \"%s\"", w.v[i]);
+		goto out;
+	    }
+	    if ((name_is(&tm, "include") || name_is(&tm, "exists")
+		 || name_is(&tm, "ip4") || name_is(&tm, "ip6")) && tm.arg == NULL) {
+		result = permerror(c, "\"%s\" needs an argument", w.v[i]);
+		goto out;
+	    }
+	    if (name_is(&tm, "all") && tm.arg) {
+		result = permerror(c, "bad term \"%s\"", w.v[i]);
+		goto out;
+	    }
+	    continue;
+	}
+	if (name_is(&tm, "redirect") || name_is(&tm, "exp")) {
+	    int     is_r = name_is(&tm, "redirect");
+
+	    if ((is_r && redirect) || (!is_r && exp)) {
+		result = permerror(c, "more than one %s= in %s", is_r ? "redirect" : "exp", domain);
+		goto out;
+	    }
+	    if (is_r) {
+		redirect = tm.arg;
+		redirect_len = tm.alen;
+	    } else {
+		exp = tm.arg;
+		exp_len = tm.alen;
+	    }
+	}
+    }
+    /* the mechanisms, left to right */
+    for (size_t i = 0; i < w.n && !matched; i++) {
+	cur = i;
+	parse_term(c, w.v[i], strlen(w.v[i]), &tm);
+	if (tm.modifier)
+	    continue;
+	int     m = 0;
+
+	if (name_is(&tm, "all")) {
+	    m = 1;
+	} else if (name_is(&tm, "ip4") || name_is(&tm, "ip6")) {
+	    int     v6 = name_is(&tm, "ip6");
+	    char    net[128];
+	    struct cidr cd;
+	    const char *slash = memchr(tm.arg, '/', tm.alen);
+	    size_t  al = slash ? (size_t) (slash - tm.arg) : tm.alen;
+	    int     max = v6 ? 128 : 32;
+
+	    snprintf(net, sizeof(net), "%.*s", (int) (al < 127 ? al : 127), tm.arg);
+	    cd.len = slash ? cidr_len(slash + 1, tm.alen - al - 1, max) : max;
+	    if (cd.len < 0 || inet_parse(net, &cd.net) < 0 || (strchr(net, ':') != NULL) != v6
+		|| (!v6 && cd.net.family != AF_INET)) {
+		result = permerror(c, "bad %s network \"%.*s\"", v6 ? "ip6" : "ip4",
+				   (int) tm.alen, tm.arg);
+		goto out;
+	    }
+	    if (v6 && cd.net.family == AF_INET) {
+		/* an IPv4-mapped network: its length counts the 96 prefix bits */
+		if (cd.len < 96) {
+		    m = 0;
+		    goto decided;
+		}
+		cd.len -= 96;
+	    }
+	    /* host bits beyond the length are allowed in SPF */
+	    for (int bit = cd.len; bit < (cd.net.family == AF_INET ? 32 : 128); bit++)
+		cd.net.b[bit / 8] &= (unsigned char) ~(0x80 >> (bit % 8));
+	    m = cidr_match(&cd, &c->ip);
+	} else {
+	    /* every other mechanism queries the DNS */
+	    if (++c->dns_terms > MAX_DNS_TERMS) {
+		result = permerror(c, "more than %d DNS-querying terms", MAX_DNS_TERMS);
+		goto out;
+	    }
+	    const char *tgt = domain;
+
+	    if (tm.arg) {
+		if ((rc = domain_spec(c, tm.arg, tm.alen, domain, &target)) != 0) {
+		    result = rc;
+		    goto wait_or_out;
+		}
+		tgt = target.s;
+	    }
+	    if (name_is(&tm, "include")) {
+		struct buf sub;
+
+		buf_init(&sub);
+		buf_puts(&sub, tgt);
+		rc = check_host(c, sub.s, depth + 1, 0);
+		buf_free(&sub);
+		if (rc == R_PENDING || rc == SPF_TEMPERROR || rc == SPF_PERMERROR) {
+		    result = rc;
+		    goto wait_or_out;
+		}
+		if (rc == SPF_NONE) {
+		    result = permerror(c, "include:%s has no SPF record", tgt);
+		    goto out;
+		}
+		m = rc == SPF_PASS;
+	    } else if (name_is(&tm, "a") || name_is(&tm, "exists")) {
+		int     ex = name_is(&tm, "exists");
+		struct dns_answer *a = lookup(c, tgt, ex ? DNS_T_A : addr_type);
+
+		if (a == NULL) {
+		    result = R_PENDING;
+		    goto wait_or_out;
+		}
+		if (a->status == DNS_TEMPFAIL) {
+		    result = temperror(c, tgt, a);
+		    goto out;
+		}
+		if (is_void(a) && ++c->voids > MAX_VOID) {
+		    result = permerror(c, "more than %d void lookups", MAX_VOID);
+		    goto out;
+		}
+		m = ex ? a->status == DNS_OK && a->n > 0 : addr_in(a, &c->ip, tm.len4, tm.len6);
+	    } else if (name_is(&tm, "mx")) {
+		struct dns_answer *mx = lookup(c, tgt, DNS_T_MX);
+
+		if (mx == NULL) {
+		    result = R_PENDING;
+		    goto wait_or_out;
+		}
+		if (mx->status == DNS_TEMPFAIL) {
+		    result = temperror(c, tgt, mx);
+		    goto out;
+		}
+		if (is_void(mx) && ++c->voids > MAX_VOID) {
+		    result = permerror(c, "more than %d void lookups", MAX_VOID);
+		    goto out;
+		}
+		if (mx->status == DNS_OK && mx->n > MAX_MX_PTR) {
+		    result = permerror(c, "%s has more than %d MX records", tgt, MAX_MX_PTR);
+		    goto out;
+		}
+		int     pending = 0;
+
+		/* ask for every exchange's addresses at once */
+		for (size_t k = 0; mx->status == DNS_OK && k < mx->n; k++)
+		    if (*mx->rr[k].name)
+			c->dns->prefetch(c->dns->ctx, mx->rr[k].name, addr_type);
+		for (size_t k = 0; mx->status == DNS_OK && k < mx->n && !m; k++) {
+		    if (!*mx->rr[k].name)
+			continue;
+		    struct dns_answer *a = lookup(c, mx->rr[k].name, addr_type);
+
+		    if (a == NULL) {
+			pending = 1;
+			continue;
+		    }
+		    if (a->status == DNS_TEMPFAIL) {
+			result = temperror(c, mx->rr[k].name, a);
+			goto out;
+		    }
+		    m = addr_in(a, &c->ip, tm.len4, tm.len6);
+		}
+		if (!m && pending) {
+		    result = R_PENDING;
+		    goto wait_or_out;
+		}
+	    } else if (name_is(&tm, "ptr")) {
+		struct buf q;
+		struct dns_answer *ptr;
+
+		buf_init(&q);
+		ptr_name(&c->ip, &q);
+		ptr = lookup(c, q.s, DNS_T_PTR);
+		buf_free(&q);
+		if (ptr == NULL) {
+		    result = R_PENDING;
+		    goto wait_or_out;
+		}
+		int     pending = 0;
+		size_t  tl = strlen(tgt);
+
+		for (size_t k = 0; ptr->status == DNS_OK && k < ptr->n && k < MAX_MX_PTR; k++)
+		    c->dns->prefetch(c->dns->ctx, ptr->rr[k].name, addr_type);
+		for (size_t k = 0; ptr->status == DNS_OK && k < ptr->n && k < MAX_MX_PTR && !m; k++) {
+		    const char *n = ptr->rr[k].name;
+		    size_t  nl = strlen(n);
+
+		    if (!(strcasecmp(n, tgt) == 0
+			  || (nl > tl && n[nl - tl - 1] == '.' && strcasecmp(n + nl - tl, tgt) == 0)))
+			continue;
+		    struct dns_answer *a = lookup(c, n, addr_type);
+
+		    if (a == NULL) {
+			pending = 1;
+			continue;
+		    }
+		    m = addr_in(a, &c->ip, 32, 128);
+		}
+		if (!m && pending) {
+		    result = R_PENDING;
+		    goto wait_or_out;
+		}
+	    }
+	}
+decided:
+	trace(c, depth, "%s: %s", w.v[i], m ? "match" : "no match");
+	if (m) {
+	    matched = 1;
+	    result = qualifier(tm.qual);
+	    buf_reset(&c->o->mechanism);
+	    buf_puts(&c->o->mechanism, w.v[i]);
+	}
+    }
+    if (!matched && redirect) {
+	if (++c->dns_terms > MAX_DNS_TERMS) {
+	    result = permerror(c, "more than %d DNS-querying terms", MAX_DNS_TERMS);
+	    goto out;
+	}
+	if ((rc = domain_spec(c, redirect, redirect_len, domain, &target)) != 0) {
+	    result = rc;
+	    goto out;
+	}
+	struct buf sub;
+
+	buf_init(&sub);
+	buf_puts(&sub, target.s);
+	trace(c, depth, "redirect=%s", sub.s);
+	rc = check_host(c, sub.s, depth + 1, want_exp);
+	buf_free(&sub);
+	if (rc == SPF_NONE)
+	    rc = permerror(c, "redirect=%s has no SPF record", target.s);
+	result = rc;
+	goto out;
+    }
+    if (!matched) {
+	buf_reset(&c->o->mechanism);
+	buf_puts(&c->o->mechanism, "default");
+    }
+    if (result == SPF_FAIL && want_exp && exp) {
+	if (explain(c, exp, exp_len, domain) == R_PENDING)
+	    result = R_PENDING;
+    }
+    goto out;
+
+wait_or_out:
+    if (result == R_PENDING)
+	/* before waiting, ask for what the rest of this record needs */
+	prefetch_rest(c, &w, cur + 1, domain);
+out:
+    buf_free(&target);
+    strlist_free(&w);
+    return result;
+}
+
+int     spf_check(const struct spf_dns *dns, const struct spf_request *rq,
+		          int helo_identity, struct spf_outcome *o)
+{
+    struct ctx c;
+    const char *at;
+    int     rc;
+
+    memset(&c, 0, sizeof(c));
+    c.dns = dns;
+    c.rq = rq;
+    c.o = o;
+    buf_reset(&o->trace);
+    buf_reset(&o->problem);
+    buf_reset(&o->explanation);
+    buf_reset(&o->mechanism);
+    buf_reset(&o->domain);
+    buf_init(&c.sender);
+    if (inet_parse(rq->ip, &c.ip) < 0) {
+	o->result = SPF_PERMERROR;
+	buf_printf(&o->problem, "\"%s\" is not an IP address", rq->ip);
+	buf_free(&c.sender);
+	return 0;
+    }
+    /* the identity: the sender, or postmaster@helo */
+    if (helo_identity || *rq->sender == 0)
+	buf_printf(&c.sender, "postmaster@%s", rq->helo);
+    else if ((at = strrchr(rq->sender, '@')) == rq->sender || at == NULL)
+	buf_printf(&c.sender, "postmaster@%s", at ? at + 1 : rq->sender);
+    else
+	buf_puts(&c.sender, rq->sender);
+    at = strrchr(c.sender.s, '@');
+    c.sdomain = at + 1;
+    c.sender.s[at - c.sender.s] = 0;
+    c.local = xstrdup(c.sender.s);
+    c.sender.s[at - c.sender.s] = '@';
+    buf_puts(&o->domain, c.sdomain);
+    buf_reset(&o->sender);
+    buf_puts(&o->sender, c.sender.s);
+
+    rc = check_host(&c, c.sdomain, 0, 1);
+    free((char *) c.local);
+    if (rc == R_PENDING) {
+	buf_free(&c.sender);
+	return SPF_PENDING;
+    }
+    o->result = (enum spf_result) rc;
+    if (o->result == SPF_FAIL && o->explanation.len == 0) {
+	/* the default explanation */
+	char    ip[64];
+
+	inet_format(&c.ip, ip, sizeof(ip));
+	buf_printf(&o->explanation, "%s is not a designated mail server for %s", ip, c.sdomain);
+    }
+    buf_free(&c.sender);
+    return 0;
+}

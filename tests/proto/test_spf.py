@@ -1,0 +1,181 @@
+"""SPF (RFC 7208) through `mxshield spf --json`, against the real NSD serving
+tests/data/dns/spf.test.zone, and the scripted responder for temperror."""
+
+import json
+
+import dnsserver
+from harness import DaemonTest
+
+NSD = None
+
+
+def setUpModule():
+    global NSD
+    NSD = dnsserver.NSD().start()
+
+
+def tearDownModule():
+    if NSD:
+        NSD.stop()
+
+
+class Spf(DaemonTest):
+
+    def spf(self, ip, sender, helo="mail.client.test", resolver=None, extra=()):
+        rc, out, err = self.run_cli("spf", "--json", "--trace", "--ip", ip, "--sender", sender,
+                                    "--helo", helo, "--receiver", "mx.our.test", "--resolver",
+                                    resolver or NSD.addr, *extra, timeout=20)
+        self.assertEqual(rc, 0, err)
+        return json.loads(out)
+
+    def result(self, ip, domain, local="user", **kw):
+        return self.spf(ip, "%s@%s.spf.test" % (local, domain), **kw)["result"]
+
+    def test_qualifiers_and_all(self):
+        self.assertEqual(self.result("192.0.2.9", "pass"), "pass")
+        self.assertEqual(self.result("198.51.100.9", "pass"), "fail")
+        self.assertEqual(self.result("198.51.100.9", "fail"), "fail")
+        self.assertEqual(self.result("198.51.100.9", "softfail"), "softfail")
+        self.assertEqual(self.result("198.51.100.9", "neutral"), "neutral")
+        # no match and no all: neutral
+        self.assertEqual(self.result("198.51.100.9", "noall"), "neutral")
+
+    def test_record_selection(self):
+        self.assertEqual(self.result("192.0.2.9", "none"), "none")
+        self.assertEqual(self.result("192.0.2.9", "nxdomain"), "none")
+        self.assertEqual(self.result("192.0.2.9", "spf10"), "none")
+        out = self.spf("192.0.2.9", "u@two.spf.test")
+        self.assertEqual(out["result"], "permerror")
+        self.assertIn("2 SPF records", out["problem"])
+        self.assertEqual(self.result("192.0.2.1", "caps"), "pass")
+        self.assertEqual(self.result("192.0.2.2", "caps"), "fail")
+        # character-strings are concatenated without anything in between
+        self.assertEqual(self.result("192.0.2.7", "split"), "pass")
+        self.assertEqual(self.result("192.0.2.8", "split"), "fail")
+        # domains check_host() does not look up
+        self.assertEqual(self.spf("192.0.2.9", "u@localhost")["result"], "none")
+        self.assertEqual(self.spf("192.0.2.9", "u@" + "x" * 64 + ".spf.test")["result"], "none")
+
+    def test_ip_mechanisms(self):
+        self.assertEqual(self.result("192.0.2.200", "hostbits"), "pass")
+        self.assertEqual(self.result("2001:db8::1", "ip6"), "pass")
+        self.assertEqual(self.result("2001:db9::1", "ip6"), "fail")
+        # an IPv4-mapped client is an IPv4 client
+        self.assertEqual(self.result("::ffff:192.0.2.9", "ip4only"), "pass")
+        # ip4 never matches an IPv6 client
+        self.assertEqual(self.result("2001:db8::1", "ip4only"), "fail")
+        self.assertEqual(self.spf("192.0.2.9", "u@badcidr.spf.test")["result"], "permerror")
+
+    def test_a_and_mx(self):
+        self.assertEqual(self.result("192.0.2.30", "a"), "pass")
+        self.assertEqual(self.result("192.0.2.31", "a"), "fail")
+        self.assertEqual(self.result("2001:db8:a::ffff", "a6"), "pass")
+        self.assertEqual(self.result("2001:db8:b::1", "a6"), "fail")
+        self.assertEqual(self.result("192.0.2.201", "acidr"), "pass")
+        self.assertEqual(self.result("192.0.3.1", "acidr"), "fail")
+        self.assertEqual(self.result("192.0.2.40", "mx"), "pass")
+        self.assertEqual(self.result("192.0.2.41", "mx"), "fail")
+        out = self.spf("192.0.2.41", "u@mx11.spf.test")
+        self.assertEqual(out["result"], "permerror")
+        self.assertIn("more than 10 MX", out["problem"])
+
+    def test_ptr(self):
+        # 192.0.2.10 has PTR mail.good.test, which resolves back
+        self.assertEqual(self.result("192.0.2.10", "ptrgood"), "pass")
+        self.assertEqual(self.result("192.0.2.10", "ptr"), "fail")
+        # 192.0.2.11: PTR other.good.test does not resolve back
+        self.assertEqual(self.result("192.0.2.11", "ptrgood"), "fail")
+
+    def test_include_and_redirect(self):
+        self.assertEqual(self.result("192.0.2.9", "inc"), "pass")
+        # the included fail is no match; the outer -all decides
+        self.assertEqual(self.result("198.51.100.9", "inc"), "fail")
+        self.assertEqual(self.result("192.0.2.9", "incnone"), "permerror")
+        self.assertEqual(self.result("192.0.2.9", "incperm"), "permerror")
+        self.assertEqual(self.result("192.0.2.9", "redir"), "pass")
+        self.assertEqual(self.result("198.51.100.9", "redir"), "fail")
+        self.assertEqual(self.result("192.0.2.9", "redirnone"), "permerror")
+        self.assertEqual(self.result("192.0.2.9", "dupredir"), "permerror")
+
+    def test_explanations(self):
+        out = self.spf("198.51.100.9", "joe@exp.spf.test", helo="mail.client.test")
+        self.assertEqual(out["result"], "fail")
+        self.assertEqual(out["explanation"], "198.51.100.9 is not allowed to send for "
+                                             "exp.spf.test; sender joe@exp.spf.test, helo "
+                                             "mail.client.test")
+        out = self.spf("2001:db8::5", "joe@expc.spf.test")
+        self.assertEqual(out["explanation"], "client 2001:db8::5 at mx.our.test")
+        # a redirect's target supplies its explanation; an include's does not
+        self.assertIn("is not allowed to send for exp.spf.test",
+                      self.spf("198.51.100.9", "u@redirexp.spf.test")["explanation"])
+        out = self.spf("198.51.100.9", "u@incexp.spf.test")
+        self.assertEqual(out["result"], "fail")
+        self.assertNotIn("is not allowed to send", out["explanation"])
+        # an exp that cannot be fetched: the default explanation
+        out = self.spf("198.51.100.9", "u@expbad.spf.test")
+        self.assertEqual(out["result"], "fail")
+        self.assertEqual(out["explanation"], "198.51.100.9 is not a designated mail server "
+                                             "for expbad.spf.test")
+
+    def test_macros(self):
+        # %{ir}.%{l1r+-}._spf.%{d}: "a+b-c" split, reversed (c b a), the last: "a"
+        self.assertEqual(self.spf("192.0.2.55", "a+b-c@macro.spf.test")["result"], "pass")
+        self.assertEqual(self.spf("192.0.2.56", "a+b-c@macro.spf.test")["result"], "fail")
+        # %{v} and %{d2}
+        self.assertEqual(self.result("192.0.2.9", "macrov"), "pass")
+        self.assertEqual(self.result("2001:db8::9", "macrov"), "fail")
+        # upper-case letters are URL-escaped: "a b" becomes a%20b
+        self.assertEqual(self.spf("192.0.2.9", '"a b"@macroup.spf.test')["result"], "fail")
+        self.assertEqual(self.spf("192.0.2.9", "a b@macroup.spf.test")["result"], "pass")
+        for bad in ("badmacro", "zerodigit", "expinmech"):
+            out = self.spf("192.0.2.9", "u@%s.spf.test" % bad)
+            self.assertEqual(out["result"], "permerror", bad)
+
+    def test_limits(self):
+        out = self.spf("192.0.2.9", "u@loop.spf.test")
+        self.assertEqual(out["result"], "permerror")
+        self.assertIn("more than 10 DNS-querying terms", out["problem"])
+        # ten DNS terms are fine, the eleventh is not
+        self.assertEqual(self.result("192.0.2.9", "ten"), "pass")
+        self.assertEqual(self.result("192.0.2.9", "eleven"), "permerror")
+        # two void lookups are fine, the third is not
+        self.assertEqual(self.result("192.0.2.9", "void2"), "fail")
+        out = self.spf("192.0.2.9", "u@void3.spf.test")
+        self.assertEqual(out["result"], "permerror")
+        self.assertIn("void lookups", out["problem"])
+
+    def test_syntax(self):
+        self.assertEqual(self.result("192.0.2.9", "badmech"), "permerror")
+        # unknown modifiers are ignored
+        self.assertEqual(self.result("192.0.2.9", "unknownmod"), "fail")
+
+    def test_identities(self):
+        # the null sender is checked as postmaster@helo
+        out = self.spf("192.0.2.60", "", helo="helo.spf.test")
+        self.assertEqual((out["result"], out["identity"]), ("pass", "postmaster@helo.spf.test"))
+        out = self.spf("192.0.2.61", "someone@fail.spf.test", helo="helo.spf.test",
+                       extra=("--helo-identity",))
+        self.assertEqual((out["result"], out["identity"]), ("fail", "postmaster@helo.spf.test"))
+        # a sender without a local part is postmaster@
+        out = self.spf("192.0.2.9", "@pass.spf.test")
+        self.assertEqual(out["identity"], "postmaster@pass.spf.test")
+
+    def test_trace_and_text_output(self):
+        out = self.spf("192.0.2.9", "u@inc.spf.test")
+        self.assertIn('inc.spf.test: "v=spf1 include:pass.spf.test include:fail.spf.test -all"',
+                      out["trace"])
+        self.assertIn("  ip4:192.0.2.0/24: match", out["trace"])
+        rc, text, err = self.run_cli("spf", "--ip", "198.51.100.9", "--sender",
+                                     "u@fail.spf.test", "--helo", "x.test", "--resolver",
+                                     NSD.addr)
+        self.assertEqual(rc, 0)
+        self.assertIn("result: fail\n", text)
+        self.assertIn("explanation: ", text)
+        rc, text, err = self.run_cli("spf", "--ip", "198.51.100.9")
+        self.assertEqual(rc, 2)
+
+    def test_temperror(self):
+        resp = dnsserver.Responder({"servfail.test": "servfail"}).start()
+        self.addCleanup(resp.stop)
+        out = self.spf("192.0.2.9", "u@servfail.test", resolver=resp.addr)
+        self.assertEqual(out["result"], "temperror")
