@@ -137,6 +137,27 @@
       "Reply code when the score reaches score_reject_threshold") \
     X(SCORE_DEFER_CODE, "score_defer_code", CODE, "450", 400, 599, 1, \
       "Reply code when the score reaches score_defer_threshold") \
+    /* SPF (postfix-policyd-spf-python's options) */ \
+    X(SPF_HELO_REJECT, "spf_helo_reject", STR, "fail", 0, 0, 1, \
+      "HELO check: fail, softfail, spf_not_pass, null (only for the null sender), false (never reject), no_check (HELO_reject)") \
+    X(SPF_MAIL_REJECT, "spf_mail_from_reject", STR, "fail", 0, 0, 1, \
+      "MAIL FROM check: fail, softfail, spf_not_pass, false (never reject), no_check (Mail_From_reject)") \
+    X(SPF_PERMERROR_REJECT, "spf_permerror_reject", BOOL, "no", 0, 0, 1, \
+      "Reject (550 5.7.24) when the sender's SPF record is broken (PermError_reject)") \
+    X(SPF_TEMPERROR_DEFER, "spf_temperror_defer", BOOL, "yes", 0, 0, 1, \
+      "Defer (451 4.7.24, unless a later restriction rejects) when SPF could not be checked (TempError_Defer)") \
+    X(SPF_NOT_PASS_DOMAINS, "spf_reject_not_pass_domains", LIST, "", 0, 0, 1, \
+      "Sender domains whose mail is rejected unless SPF passes (Reject_Not_Pass_Domains)") \
+    X(SPF_SKIP, "spf_skip_addresses", LIST, "127.0.0.0/8 ::ffff:127.0.0.0/104 ::1", 0, 0, 1, \
+      "Clients not checked at all, CIDR (skip_addresses)") \
+    X(SPF_WHITELIST, "spf_whitelist", LIST, "", 0, 0, 1, \
+      "Clients whose mail is not checked, CIDR (Whitelist)") \
+    X(SPF_HELO_WHITELIST, "spf_helo_whitelist", LIST, "", 0, 0, 1, \
+      "HELO names whose mail is not checked (HELO_Whitelist)") \
+    X(SPF_DOMAIN_WHITELIST, "spf_domain_whitelist", LIST, "", 0, 0, 1, \
+      "Sender domains whose mail is not checked (Domain_Whitelist)") \
+    X(SPF_HEADER, "spf_header_type", STR, "spf", 0, 0, 1, \
+      "Header prepended: spf (Received-SPF, RFC 7208 9.1), ar (Authentication-Results, RFC 8601) or none") \
     /* Greylisting (postgrey's options and defaults) */ \
     X(DATA_DIR, "data_directory", STR, "/var/lib/mxshield", 0, 0, 0, \
       "Directory of the state database (greylisting)") \
@@ -178,6 +199,8 @@
       "Greylist only clients whose score (see score) has reached greylist_min_score") \
     X(GL_MIN_SCORE, "greylist_min_score", INT, "1", -100000, 100000, 1, \
       "With greylist_selective: the score from which a client is greylisted") \
+    X(GL_SPF_KEY, "greylist_spf_key", BOOL, "yes", 0, 0, 1, \
+      "When SPF passes for the sender's domain, key on that domain instead of the client network") \
     X(GL_ERROR_ACTION, "greylist_error_action", STR, "defer", 0, 0, 1, \
       "When the database cannot be read or written: defer (451 4.3.0) or dunno") \
     X(GL_EXPIRE_BATCH, "greylist_expire_batch", INT, "1000", 10, 1000000, 1, \

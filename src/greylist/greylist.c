@@ -193,14 +193,19 @@ static void hash_key(struct buf *key)
 }
 
 /* gl_triplet_key - "net/sender/recipient", lower case (hashed with privacy) */
-int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *sender,
-		               const char *recipient, struct buf *out)
+int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *auth_domain,
+		               const char *sender, const char *recipient, struct buf *out)
 {
     struct buf s;
 
     buf_reset(out);
     if (gl_client_net(c, addr, out) < 0)
 	return -1;
+    if (auth_domain) {
+	/* any server the domain's SPF authorises is the same sender */
+	buf_reset(out);
+	buf_printf(out, "spf:%s", auth_domain);
+    }
     buf_init(&s);
     gl_sender_normalise(sender, &s);
     buf_putc(out, '/');

@@ -71,8 +71,9 @@ int     gl_client_expired(const struct gl_conf *c, int64_t now, const struct gl_
 /* keys */
 void    gl_sender_normalise(const char *sender, struct buf *out);
 int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out);
-int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *sender,
-		               const char *recipient, struct buf *out);
+/* auth_domain: SPF passed for this sender domain: it replaces the network */
+int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *auth_domain,
+		               const char *sender, const char *recipient, struct buf *out);
 int     gl_client_key(const struct gl_conf *c, const char *addr, struct buf *out);
 
 /* reply texts: postgrey's %s (seconds) and %r (recipient domain) */

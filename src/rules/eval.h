@@ -90,6 +90,10 @@ struct eval {
     int     scored_any;
     int     score_checked;
     struct buf score_hits;		/* "name +3, ..." */
+
+    /* SPF results of this transaction: [0] MAIL FROM, [1] HELO */
+    struct spf_outcome *spf[2];
+    int     spf_done[2];
 };
 
 /* reply.c */
@@ -120,6 +124,14 @@ void    eval_lookups_free(struct eval *e);
 /* engine.c */
 int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
 		          const char *reply_name, const char *reply_class, int def_acl);
+
+/* spfrestr.c */
+struct spf_outcome;
+/* eval_spf - the (cached) SPF outcome of one identity; NULL: pending */
+const struct spf_outcome *eval_spf(struct eval *e, int helo_identity);
+void    eval_spf_free(struct eval *e);
+enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, const char *rc);
+void    prefetch_spf(struct eval *e, const struct rule *r);
 
 /* greylisting.c */
 enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, const char *rc);

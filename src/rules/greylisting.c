@@ -16,6 +16,7 @@
 
 #include "conf/config.h"
 #include "greylist/greylist.h"
+#include "spf/spf.h"
 #include "rules/eval.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -134,7 +135,15 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     buf_init(&tkey);
     buf_init(&ckey);
     buf_init(&text);
-    if (gl_triplet_key(&g, q->client_address, q->sender, q->recipient, &tkey) < 0
+    /* check_spf ran before and SPF passed: key on the authorised domain */
+    const char *auth = NULL;
+
+    if (config_bool(c, P_GL_SPF_KEY) && e->spf_done[0] && e->spf[0]
+	&& e->spf[0]->result == SPF_PASS && *q->sender) {
+	auth = e->spf[0]->domain.s;
+	eval_trace_detail(e, "SPF passed for %s: keyed on the domain, not the network", auth);
+    }
+    if (gl_triplet_key(&g, q->client_address, auth, q->sender, q->recipient, &tkey) < 0
 	|| gl_client_key(&g, q->client_address, &ckey) < 0)
 	goto done;			/* not an address: no opinion */
     if (e->pol->store == NULL && !e->pol->store_absent) {

@@ -472,7 +472,7 @@ static const struct rdef rdefs[] = {
     {"check_recipient_a_access", 0, NULL, NOT_YET_DNS, NULL},
     {"permit_mx_backup", 0, NULL, NOT_YET_DNS, NULL},
     {"greylist", 0, r_greylist, NULL, NULL},
-    {"check_spf", 0, NULL, "not yet supported: SPF is a later mxshield part", NULL},
+    {"check_spf", 0, r_check_spf, NULL, prefetch_spf},
     {"check_policy_service", 0, NULL,
     "not supported: mxshield is the policy service; list the other service in Postfix's main.cf", NULL},
     {"reject_unverified_sender", 0, NULL, "not supported: address verification is Postfix's (keep it in main.cf)", NULL},

@@ -121,7 +121,7 @@ class ConfigErrors(DaemonTest):
         self.assertRefused(path, "%s:2" % path, "check_sendr_access")
 
     def test_not_yet_supported(self):
-        for restriction in ("check_client_mx_access hash:/nonexistent", "check_spf"):
+        for restriction in ("check_client_mx_access hash:/nonexistent", "check_helo_ns_access hash:/x"):
             path, n = self.conf("listen = inet:127.0.0.1:1\n"
                                 "client_restrictions = permit_mynetworks, %s\n" % restriction)
             self.assertRefused(path, "%s:%d" % (path, n), restriction.split()[0],

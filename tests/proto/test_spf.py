@@ -179,3 +179,111 @@ class Spf(DaemonTest):
         self.addCleanup(resp.stop)
         out = self.spf("192.0.2.9", "u@servfail.test", resolver=resp.addr)
         self.assertEqual(out["result"], "temperror")
+
+
+class CheckSpf(DaemonTest):
+    """check_spf in the daemon: policyd-spf's options, replies and headers."""
+
+    def d(self, extra="", resolver=None):
+        return self.daemon("dns_resolver = %s\nrecipient_restrictions = check_spf\n%s"
+                           % (resolver or NSD.addr, extra))
+
+    def req(self, ip, sender, helo="mail.good.test", **kw):
+        out = {"client_address": ip, "sender": sender, "helo_name": helo,
+               "client_name": "unknown", "reverse_client_name": "unknown"}
+        out.update(kw)
+        return out
+
+    RSPF = ("action=PREPEND Received-SPF: %s (mx.our.example: %s) client-ip=%s; "
+            "envelope-from=%s; helo=%s; receiver=mx.our.example; identity=%s;")
+
+    def test_mail_from(self):
+        d = self.d()
+        self.assertAnswers(d, [
+            (self.req("198.51.100.9", "u@fail.spf.test"),
+             "action=550 5.7.23 Message rejected due to: SPF fail - not authorized. "
+             "198.51.100.9 is not a designated mail server for fail.spf.test"),
+            (self.req("198.51.100.9", "joe@exp.spf.test"),
+             "action=550 5.7.23 Message rejected due to: SPF fail - not authorized. "
+             "198.51.100.9 is not allowed to send for exp.spf.test; sender joe@exp.spf.test, "
+             "helo mail.good.test"),
+            (self.req("192.0.2.9", "u@pass.spf.test"),
+             self.RSPF % ("pass", "domain of u@pass.spf.test designates 192.0.2.9 as permitted "
+                                  "sender", "192.0.2.9", "u@pass.spf.test", "mail.good.test",
+                          "mailfrom")),
+            (self.req("198.51.100.9", "u@softfail.spf.test"),
+             self.RSPF % ("softfail", "domain of transitioning u@softfail.spf.test does not "
+                                      "designate 198.51.100.9 as permitted sender",
+                          "198.51.100.9", "u@softfail.spf.test", "mail.good.test", "mailfrom")),
+            (self.req("198.51.100.9", "u@none.spf.test"),
+             self.RSPF % ("none", "domain of u@none.spf.test does not provide an SPF record",
+                          "198.51.100.9", "u@none.spf.test", "mail.good.test", "mailfrom")),
+            # the client is skipped entirely
+            (self.req("127.0.0.1", "u@fail.spf.test"), "action=DUNNO"),
+        ])
+
+    def test_options(self):
+        d = self.d("spf_mail_from_reject = softfail\nspf_permerror_reject = yes\n"
+                   "spf_reject_not_pass_domains = neutral.spf.test\n"
+                   "spf_domain_whitelist = fail.spf.test\nspf_header_type = ar\n")
+        self.assertAnswers(d, [
+            (self.req("198.51.100.9", "u@softfail.spf.test"),
+             "action=550 5.7.23 Message rejected due to: SPF softfail - not authorized"),
+            (self.req("198.51.100.9", "u@two.spf.test"),
+             "action=550 5.7.24 SPF permanent error: two.spf.test has 2 SPF records"),
+            (self.req("198.51.100.9", "u@neutral.spf.test"),
+             "action=550 5.7.23 Message rejected due to: SPF neutral - neutral.spf.test "
+             "accepts only mail that passes SPF"),
+            (self.req("198.51.100.9", "u@fail.spf.test"), "action=DUNNO"),
+            (self.req("192.0.2.9", "u@pass.spf.test"),
+             "action=PREPEND Authentication-Results: mx.our.example; spf=pass "
+             "smtp.mailfrom=u@pass.spf.test"),
+        ])
+
+    def test_helo(self):
+        d = self.d()
+        self.assertAnswers(d, [
+            (self.req("198.51.100.9", "u@pass.spf.test", helo="fail.spf.test"),
+             "action=550 5.7.23 Message rejected due to: SPF HELO fail - not authorized. "
+             "198.51.100.9 is not a designated mail server for fail.spf.test"),
+            # the null sender: postmaster@helo
+            (self.req("192.0.2.60", "", helo="helo.spf.test"),
+             self.RSPF % ("pass", "domain of postmaster@helo.spf.test designates 192.0.2.60 "
+                                  "as permitted sender", "192.0.2.60",
+                          "postmaster@helo.spf.test", "helo.spf.test", "mailfrom")),
+        ])
+        d2 = self.d("spf_helo_whitelist = fail.spf.test\n")
+        self.assertAnswers(d2, [
+            (self.req("198.51.100.9", "u@pass.spf.test", helo="fail.spf.test"), "action=DUNNO"),
+        ])
+
+    def test_temperror_defers(self):
+        resp = dnsserver.Responder({"servfail.test": "servfail"}).start()
+        self.addCleanup(resp.stop)
+        d = self.d("spf_helo_reject = no_check\n", resolver=resp.addr)
+        c = self.client(d)
+        got = c.ask(self.req("192.0.2.9", "u@servfail.test"))
+        self.assertTrue(got.startswith("action=451 4.7.24 SPF temporary error: DNS lookup of "
+                                       "servfail.test failed"), got)
+
+    def test_greylisting_keyed_on_the_spf_domain(self):
+        import os
+        import time
+        now = int(time.time())
+        for spf_key, second in (("yes", "pass"), ("no", "greylisted")):
+            db = os.path.join(self.tmpdir(), "db")
+            d = self.daemon("dns_resolver = %s\ndata_directory = %s\n"
+                            "greylist_allow_test_time = yes\ngreylist_spf_key = %s\n"
+                            "recipient_restrictions = check_spf, greylist\n"
+                            % (NSD.addr, db, spf_key))
+            c = self.client(d)
+            first = c.ask(self.req("198.51.100.5", "news@big.spf.test",
+                                   policy_test_time=str(now), instance="a1"))
+            self.assertTrue(first.startswith("action=450 4.2.0 Greylisted"), first)
+            # the retry comes from another of the domain's servers
+            again = c.ask(self.req("203.0.113.5", "news@big.spf.test",
+                                   policy_test_time=str(now + 300), instance="a2"))
+            if second == "pass":
+                self.assertTrue(again.startswith("action=PREPEND Received-SPF: pass"), again)
+            else:
+                self.assertTrue(again.startswith("action=450 4.2.0 Greylisted"), again)

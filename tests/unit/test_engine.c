@@ -409,7 +409,7 @@ static void test_compile_errors(void **state)
 		"test.cf:1: recipient_restrictions: unknown restriction \"frobnicate\"");
     compile_err("client_restrictions = check_client_mx_access hash:/nonexistent\n",
 		"\"check_client_mx_access\" is not yet supported");
-    compile_err("recipient_restrictions = check_spf\n", "not yet supported");
+    compile_err("recipient_restrictions = check_helo_ns_access hash:/x\n", "not yet supported");
     compile_err("client_restrictions = reject_rbl_client\n", "requires a domain name argument");
     compile_err("client_restrictions = reject_rbl_client zen.spamhaus.org=127.0.0.[2..300]\n",
 		"bad reply filter");

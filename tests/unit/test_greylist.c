@@ -175,16 +175,19 @@ static void test_keys(void **state)
     host.by_host = 1;
     priv.privacy = 1;
     buf_init(&b);
-    assert_int_equal(gl_triplet_key(&conf, "192.0.2.77", "A+x@Ex.ORG", "Bob@Our.Test", &b), 0);
+    assert_int_equal(gl_triplet_key(&conf, "192.0.2.77", NULL, "A+x@Ex.ORG", "Bob@Our.Test", &b), 0);
     assert_string_equal(b.s, "192.0.2.0/a@ex.org/bob@our.test");
-    assert_int_equal(gl_triplet_key(&conf, "2001:db8:1:2:3::9", "a@b", "c@d", &b), 0);
+    assert_int_equal(gl_triplet_key(&conf, "2001:db8:1:2:3::9", NULL, "a@b", "c@d", &b), 0);
     assert_string_equal(b.s, "2001:db8:1:2::/a@b/c@d");
-    assert_int_equal(gl_triplet_key(&host, "192.0.2.77", "a@b", "c@d", &b), 0);
+    assert_int_equal(gl_triplet_key(&host, "192.0.2.77", NULL, "a@b", "c@d", &b), 0);
     assert_string_equal(b.s, "192.0.2.77/a@b/c@d");
-    assert_int_equal(gl_triplet_key(&priv, "192.0.2.77", "a@b", "c@d", &b), 0);
+    assert_int_equal(gl_triplet_key(&priv, "192.0.2.77", NULL, "a@b", "c@d", &b), 0);
     assert_int_equal(b.len, 40);		/* SHA-1 hex */
     assert_null(strchr(b.s, '@'));
-    assert_int_equal(gl_triplet_key(&conf, "not-an-address", "a@b", "c@d", &b), -1);
+    assert_int_equal(gl_triplet_key(&conf, "not-an-address", NULL, "a@b", "c@d", &b), -1);
+    /* SPF passed: the authorised domain replaces the network */
+    assert_int_equal(gl_triplet_key(&conf, "192.0.2.77", "big.example", "a@big.example", "c@d", &b), 0);
+    assert_string_equal(b.s, "spf:big.example/a@big.example/c@d");
     assert_int_equal(gl_client_key(&conf, "::ffff:192.0.2.77", &b), 0);
     assert_string_equal(b.s, "192.0.2.77");
     buf_free(&b);
