@@ -113,7 +113,7 @@ install: all
 	sed 's|/usr/local/sbin/mxshield|$(SBINDIR)/mxshield|' etc/mxshield.service \
 		> $(DESTDIR)$(UNITDIR)/mxshield.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mxshield.service
-	@echo "installed; create the user (useradd --system --home /var/lib/mxshield mxshield),"
+	@echo "installed; create the user (useradd --system --home-dir /var/lib/mxshield --shell /usr/sbin/nologin mxshield),"
 	@echo "edit $(SYSCONFDIR)/mxshield/mxshield.conf, then: systemctl enable --now mxshield"
 
 clean:

@@ -95,7 +95,8 @@ enum conn_state {
 
 /* Generated attribute values: the client/sender/recipient triplet. */
 enum slot {
-    SLOT_NONE, SLOT_ADDR, SLOT_NAME, SLOT_PORT, SLOT_SENDER, SLOT_RCPT, SLOT_COUNT,
+    SLOT_NONE, SLOT_ADDR, SLOT_NAME, SLOT_PORT, SLOT_SENDER, SLOT_RCPT, SLOT_INSTANCE,
+    SLOT_COUNT,
 };
 
 struct triplet {
@@ -201,7 +202,7 @@ static const struct {
     {"client_port", 0, SLOT_PORT}, {"helo_name", 0, SLOT_NAME},
     {"sender", 0, SLOT_SENDER}, {"recipient", 0, SLOT_RCPT},
     {"recipient_count", "0", SLOT_NONE}, {"queue_id", "", SLOT_NONE},
-    {"instance", "7e3f.66a1b2c3.4d5e6.0", SLOT_NONE}, {"size", "0", SLOT_NONE},
+    {"instance", 0, SLOT_INSTANCE}, {"size", "0", SLOT_NONE},
     {"etrn_domain", "", SLOT_NONE}, {"stress", "", SLOT_NONE},
     {"sasl_method", "", SLOT_NONE}, {"sasl_username", "", SLOT_NONE},
     {"sasl_sender", "", SLOT_NONE}, {"ccert_subject", "", SLOT_NONE},
@@ -445,7 +446,7 @@ static void triplet_make(const struct bench *b, int fixed, uint64_t k, struct tr
     if (fixed) {
 	static const char *const v[SLOT_COUNT] = {
 	    "", "10.1.2.3", "mail.example.net", "40000",
-	    "alice@example.net", "bob@example.com",
+	    "alice@example.net", "bob@example.com", "7e3f.66a1b2c3.4d5e6.0",
 	};
 
 	for (int s = 1; s < SLOT_COUNT; s++) {
@@ -478,6 +479,11 @@ static void triplet_make(const struct bench *b, int fixed, uint64_t k, struct tr
 	p = put_str(p, "@example.org");
     }
     t->len[SLOT_SENDER] = p - t->val[SLOT_SENDER];
+
+    /* a new triplet is a new message: its own instance */
+    p = put_u64(put_str(t->val[SLOT_INSTANCE], "7e3f."), k);
+    p = put_str(p, ".0");
+    t->len[SLOT_INSTANCE] = p - t->val[SLOT_INSTANCE];
 
     p = put_str(t->val[SLOT_RCPT], "r");
     p = put_u64(p, k);

@@ -20,6 +20,7 @@
 #include "cli/greylist_cmd.h"
 #include "cli/postfix_config.h"
 #include "cli/spf_cmd.h"
+#include "util/version.h"
 #include "conf/config.h"
 #include "maps/map.h"
 #include "policy/server.h"
@@ -287,6 +288,12 @@ int     main(int argc, char **argv)
     const char *cmd = "serve";
 
     log_init("mxshield", 0);
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+	usage();
+    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+	printf("mxshield %s\n", MXSHIELD_VERSION);
+	return 0;
+    }
     if (argc > 1 && argv[1][0] != '-') {
 	cmd = argv[1];
 	argc--;

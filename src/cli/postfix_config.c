@@ -45,10 +45,9 @@ void    postfix_config_print(const struct config *c, const char *socket, FILE *f
     struct buf t;
 
     buf_init(&t);
-    if (socket)
-	buf_puts(&t, socket);
-    else
-	policy_target(config_str(c, P_LISTEN), &t);
+    /* a socket inside Postfix's queue directory is named relative to it,
+     * which is what a chrooted smtpd can reach */
+    policy_target(socket ? socket : config_str(c, P_LISTEN), &t);
     fprintf(fp,
 	    "# --- main.cf: add (postconf -e), or merge with your own lists ---\n"
 	    "# The policy service comes after permit_sasl_authenticated and\n"

@@ -124,13 +124,13 @@ def parse_answer(pkt):
     return rcode, out
 
 
-def udp_query(port, name, qtype, timeout=2.0):
+def udp_query(port, name, qtype, timeout=2.0, ip="127.0.0.1"):
     if isinstance(qtype, str):
         qtype = TYPES[qtype]
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
-        s.sendto(make_query(name, qtype), ("127.0.0.1", port))
+        s.sendto(make_query(name, qtype), (ip, port))
         return parse_answer(s.recv(65535))
     finally:
         s.close()
@@ -139,25 +139,27 @@ def udp_query(port, name, qtype, timeout=2.0):
 class NSD:
     """Debian's nsd serving tests/data/dns/*.zone on 127.0.0.1:PORT."""
 
-    def __init__(self, zones_dir=ZONES):
+    def __init__(self, zones_dir=ZONES, ip="127.0.0.1", port=None):
         self.zones_dir = zones_dir
         self.tmp = tempfile.mkdtemp(prefix="mxdns.")
         self.proc = None
+        self.ip = ip
+        self.fixed_port = port
         self.port = None
 
     @property
     def addr(self):
-        return "127.0.0.1:%d" % self.port
+        return "%s:%d" % (self.ip, self.port)
 
     def start(self):
         binary = shutil.which("nsd") or "/usr/sbin/nsd"
         zones = sorted(f[:-5] for f in os.listdir(self.zones_dir) if f.endswith(".zone"))
         for attempt in range(5):
-            self.port = free_port()
+            self.port = self.fixed_port or free_port()
             conf = os.path.join(self.tmp, "nsd.conf")
             with open(conf, "w") as f:
                 f.write("server:\n"
-                        "  ip-address: 127.0.0.1\n"
+                        "  ip-address: %s\n"
                         "  port: %d\n"
                         "  do-ip6: no\n"
                         "  username: \"\"\n"
@@ -176,7 +178,7 @@ class NSD:
                         "  rrl-whitelist-ratelimit: 0\n"
                         "remote-control:\n"
                         "  control-enable: no\n"
-                        % (self.port, self.zones_dir, self.tmp, self.tmp, self.tmp,
+                        % (self.ip, self.port, self.zones_dir, self.tmp, self.tmp, self.tmp,
                            self.tmp, self.tmp))
                 for z in zones:
                     f.write("zone:\n  name: %s\n  zonefile: %s.zone\n" % (z, z))
@@ -187,7 +189,8 @@ class NSD:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
-                    rcode, ans = udp_query(self.port, zones[0], T_SOA, timeout=0.2)
+                    rcode, ans = udp_query(self.port, zones[0], T_SOA, timeout=0.2,
+                                           ip=self.ip)
                     if rcode == 0:
                         return self
                 except OSError:
@@ -207,7 +210,7 @@ class NSD:
         return out[-2000:]
 
     def query(self, name, qtype):
-        return udp_query(self.port, name, qtype)
+        return udp_query(self.port, name, qtype, ip=self.ip)
 
     def stop_process(self):
         if self.proc and self.proc.poll() is None:
