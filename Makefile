@@ -95,6 +95,7 @@ bench: all
 	bench/run.sh
 	/usr/bin/python3 bench/dns.py
 	/usr/bin/python3 bench/greylist.py
+	/usr/bin/python3 bench/spf.py
 
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
