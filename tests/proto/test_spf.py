@@ -127,6 +127,9 @@ class Spf(DaemonTest):
         # upper-case letters are URL-escaped: "a b" becomes a%20b
         self.assertEqual(self.spf("192.0.2.9", '"a b"@macroup.spf.test')["result"], "fail")
         self.assertEqual(self.spf("192.0.2.9", "a b@macroup.spf.test")["result"], "pass")
+        # %{p}: the validated PTR name (192.0.2.10 -> mail.good.test), or "unknown"
+        self.assertEqual(self.result("192.0.2.10", "pmacro"), "pass")
+        self.assertEqual(self.result("192.0.2.11", "pmacro"), "fail")
         for bad in ("badmacro", "zerodigit", "expinmech"):
             out = self.spf("192.0.2.9", "u@%s.spf.test" % bad)
             self.assertEqual(out["result"], "permerror", bad)
