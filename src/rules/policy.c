@@ -1,6 +1,7 @@
 /*
  * policy.c - compile a configuration into lists, tables and networks.
  */
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,48 @@ static const struct rlist *find_class(const struct policy *p, const char *name)
 	if (p->classes[i].name && strcmp(p->classes[i].name, name) == 0)
 	    return &p->classes[i];
     return NULL;
+}
+
+/*
+ * check_process_params - what `serve` would refuse, reported by `config`
+ * and `check` too: listener syntax, log destination, the run-as user.
+ */
+static int check_process_params(const struct config *conf, struct buf *err)
+{
+    struct strlist l;
+    const char *v;
+
+    strlist_init(&l);
+    strlist_split(&l, config_str(conf, P_LISTEN), LIST_SEPS);
+    for (size_t i = 0; i < l.n; i++) {
+	const char *w = l.v[i];
+	const char *colon = strrchr(w, ':');
+	int     ok = 0;
+
+	if (strncmp(w, "unix:", 5) == 0)
+	    ok = w[5] == '/';
+	else if (strncmp(w, "inet:", 5) == 0 && colon && colon > w + 5 && str_is_digits(colon + 1))
+	    ok = atoi(colon + 1) > 0 && atoi(colon + 1) < 65536;
+	if (!ok) {
+	    buf_printf(err, "%s: listen: bad socket \"%s\" (expected inet:HOST:PORT or "
+		       "unix:/path)", config_where(conf, P_LISTEN), w);
+	    strlist_free(&l);
+	    return -1;
+	}
+    }
+    strlist_free(&l);
+    v = config_str(conf, P_LOG_DEST);
+    if (strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0) {
+	buf_printf(err, "%s: log_destination: bad value \"%s\" (expected stderr or syslog)",
+		   config_where(conf, P_LOG_DEST), v);
+	return -1;
+    }
+    v = config_str(conf, P_RUN_USER);
+    if (*v && getpwnam(v) == NULL) {
+	buf_printf(err, "%s: user: unknown user \"%s\"", config_where(conf, P_RUN_USER), v);
+	return -1;
+    }
+    return 0;
 }
 
 /* rlist_compile - words of a restriction list into rules */
@@ -360,6 +403,8 @@ struct policy *policy_compile(struct config *conf, struct buf *err)
 		   config_where(conf, P_PERMIT_ACTION), pa);
 	goto bad;
     }
+    if (check_process_params(conf, err) < 0)
+	goto bad;
     if (dns_policy_compile(p, err) < 0)
 	goto bad;
     if (greylist_policy_compile(p, err) < 0)
