@@ -197,8 +197,10 @@ static int cmd_map(int argc, char **argv)
 
     if (argc < 4 || strcmp(argv[1], "query") != 0)
 	usage();
-    if ((m = map_open(argv[2], err, sizeof(err))) == NULL)
-	msg_fatal("%s", err);
+    if ((m = map_open(argv[2], err, sizeof(err))) == NULL) {
+	msg_error("%s", err);
+	return 2;			/* like a lookup error, not "not found" */
+    }
     for (int i = 3; i < argc; i++) {
 	const char *value;
 
