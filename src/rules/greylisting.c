@@ -152,8 +152,18 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     }
 
     /* the manual whitelist: the client address or its key network */
-    sget(e, "whitelist", &ckey, &t);
-    if (t.done && t.st == STORE_NOTFOUND && !g.privacy) {
+    /* one snapshot for every read of this decision */
+    if (e->pol->store && store_read_begin(e->pol->store) < 0) {
+	st = store_trouble(e, "read");
+	goto done;
+    }
+    memset(&t, 0, sizeof(t));
+    if (e->pol->store && store_empty(e->pol->store, "whitelist"))
+	rec_cb(&t, STORE_NOTFOUND, NULL, 0);	/* no manual entries at all */
+    else
+	sget(e, "whitelist", &ckey, &t);
+    if (t.done && t.st == STORE_NOTFOUND && !g.privacy
+	&& !(e->pol->store && store_empty(e->pol->store, "whitelist"))) {
 	struct buf net;
 
 	buf_init(&net);
@@ -162,15 +172,19 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	sget(e, "whitelist", &net, &t);
 	buf_free(&net);
     }
-    if (!t.done)
-	goto pending;
-    if (t.st == STORE_OK) {
+    if (!t.done || t.st == STORE_OK) {
+	if (e->pol->store)
+	    store_read_end(e->pol->store);
+	if (!t.done)
+	    goto pending;
 	eval_trace_detail(e, "pass: manual whitelist");
 	goto done;
     }
 
     sget(e, "clients", &ckey, &cl);
     sget(e, "triplets", &tkey, &t);
+    if (e->pol->store)
+	store_read_end(e->pol->store);
     if (!cl.done || !t.done)
 	goto pending;
     if (cl.st == STORE_ERROR || t.st == STORE_ERROR) {

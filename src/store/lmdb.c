@@ -35,6 +35,7 @@ struct store {
     int     sync_commits;
     char   *path;
     MDB_txn *rtxn;			/* reused read transaction (reset/renew) */
+    int     reading;			/* rtxn held open by store_read_begin() */
 };
 
 static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
@@ -204,7 +205,8 @@ void    store_get(struct store *s, const char *tname, const void *key, size_t kl
 	return;
     }
     /* a read transaction is renewed, not created, for each read */
-    rc = s->rtxn ? mdb_txn_renew(s->rtxn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+    rc = s->reading ? 0 : s->rtxn ? mdb_txn_renew(s->rtxn)
+	: mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
     if (rc != 0) {
 	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
 	cb(arg, STORE_ERROR, NULL, 0);
@@ -220,7 +222,40 @@ void    store_get(struct store *s, const char *tname, const void *key, size_t kl
 	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
 	cb(arg, STORE_ERROR, NULL, 0);
     }
-    mdb_txn_reset(txn);
+    if (!s->reading)
+	mdb_txn_reset(txn);
+}
+
+/* store_read_begin - several reads from one snapshot, until store_read_end */
+int     store_read_begin(struct store *s)
+{
+    int     rc = s->rtxn ? mdb_txn_renew(s->rtxn)
+	: mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+
+    if (rc != 0) {
+	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
+	return -1;
+    }
+    s->reading = 1;
+    return 0;
+}
+
+void    store_read_end(struct store *s)
+{
+    if (s->reading)
+	mdb_txn_reset(s->rtxn);
+    s->reading = 0;
+}
+
+/* store_empty - 1 if a table has no records (inside store_read_begin) */
+int     store_empty(struct store *s, const char *tname)
+{
+    MDB_dbi dbi;
+    MDB_stat st;
+
+    if (!s->reading || table(s, tname, &dbi) < 0 || mdb_stat(s->rtxn, dbi, &st) != 0)
+	return 0;
+    return st.ms_entries == 0;
 }
 
 /* write - put or delete in its own committed transaction */

@@ -64,6 +64,15 @@ typedef int (*store_scan_fn) (void *arg, const void *key, size_t klen,
 long    store_scan(struct store *s, const char *table, char *cursor, size_t cursor_size,
 		           size_t *cursor_len, long max, store_scan_fn fn, void *arg);
 
+/*
+ * store_read_begin / store_read_end - the reads between them see one
+ * snapshot at the cost of one (a networked backend: no-ops).
+ * store_empty - a table has no records (between them; 0 if unsure).
+ */
+int     store_read_begin(struct store *s);
+void    store_read_end(struct store *s);
+int     store_empty(struct store *s, const char *table);
+
 /* store_readonly - opened for reading only (mxshield check) */
 int     store_readonly(const struct store *s);
 
