@@ -92,6 +92,7 @@ proto-asan:
 	/usr/bin/python3 tests/proto/run.py --binary build-asan/mxshield
 
 bench: all
+	@scripts/deps bench
 	bench/run.sh
 	/usr/bin/python3 bench/dns.py
 	/usr/bin/python3 bench/greylist.py
