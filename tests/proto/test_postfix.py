@@ -125,7 +125,7 @@ class Postfix(DaemonTest):
         self.assertEqual(code, 250)
         msgs = pf.delivered("bob")
         self.assertEqual(len(msgs), 1)
-        self.assertRegex(msgs[0], r"X-Greylist: delayed [23] seconds by mxshield-")
+        self.assertRegex(msgs[0], r"X-Greylist: delayed [2-9] seconds by mxshield-")
 
     def test_mxshield_down_then_back(self):
         pf = PrivatePostfix("unix:private/mxshield", timeout="5s").prepare()
