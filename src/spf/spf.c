@@ -10,26 +10,9 @@
 #include <sys/socket.h>
 
 #include "spf/spf.h"
+#include "spf/spf_impl.h"
 #include "util/inet.h"
 #include "util/mem.h"
-
-#define MAX_DNS_TERMS	10		/* RFC 7208 4.6.4 */
-#define MAX_VOID	2
-#define MAX_MX_PTR	10
-#define MAX_DEPTH	20
-#define R_PENDING	(-1)
-
-struct ctx {
-    const struct spf_dns *dns;
-    const struct spf_request *rq;
-    struct inet_addr ip;
-    struct buf sender;			/* the identity: local@domain */
-    const char *local;			/* into sender */
-    const char *sdomain;
-    int     dns_terms;
-    int     voids;
-    struct spf_outcome *o;
-};
 
 const char *spf_result_name(enum spf_result r)
 {
@@ -60,10 +43,10 @@ void    spf_outcome_free(struct spf_outcome *o)
     buf_free(&o->trace);
 }
 
-static void trace(struct ctx *c, int depth, const char *fmt,...)
+static void trace(struct spf_ctx *c, int depth, const char *fmt,...)
     __attribute__((format(printf, 3, 4)));
 
-static void trace(struct ctx *c, int depth, const char *fmt,...)
+static void trace(struct spf_ctx *c, int depth, const char *fmt,...)
 {
     va_list ap;
 
@@ -75,10 +58,10 @@ static void trace(struct ctx *c, int depth, const char *fmt,...)
     buf_putc(&c->o->trace, '\n');
 }
 
-static int permerror(struct ctx *c, const char *fmt,...)
+int spf_permerror(struct spf_ctx *c, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
 
-static int permerror(struct ctx *c, const char *fmt,...)
+int spf_permerror(struct spf_ctx *c, const char *fmt,...)
 {
     va_list ap;
 
@@ -90,7 +73,7 @@ static int permerror(struct ctx *c, const char *fmt,...)
     return SPF_PERMERROR;
 }
 
-static int temperror(struct ctx *c, const char *name, const struct dns_answer *a)
+static int temperror(struct spf_ctx *c, const char *name, const struct dns_answer *a)
 {
     if (c->o->problem.len == 0)
 	buf_printf(&c->o->problem, "DNS lookup of %s failed: %s", name, a->why);
@@ -98,287 +81,9 @@ static int temperror(struct ctx *c, const char *name, const struct dns_answer *a
 }
 
 /* lookup - an answer, or NULL (asked for; the evaluation waits) */
-static struct dns_answer *lookup(struct ctx *c, const char *name, int type)
+struct dns_answer *spf_lookup(struct spf_ctx *c, const char *name, int type)
 {
     return c->dns->get(c->dns->ctx, name, type);
-}
-
-/* valid_domain - RFC 7208 4.3: labels of 1..63, at most 253, two labels */
-static int valid_domain(const char *d)
-{
-    size_t  len = strlen(d);
-    const char *cp = d;
-
-    if (len > 0 && d[len - 1] == '.')
-	len--;
-    if (len == 0 || len > 253 || memchr(d, '.', len) == NULL)
-	return 0;
-    while (cp < d + len) {
-	const char *dot = memchr(cp, '.', (size_t) (d + len - cp));
-	size_t  ll = dot ? (size_t) (dot - cp) : (size_t) (d + len - cp);
-
-	if (ll == 0 || ll > 63)
-	    return 0;
-	cp += ll + 1;
-    }
-    return 1;
-}
-
-/* truncate - RFC 7208 7.3: drop left labels until at most 253 chars */
-static void truncate_domain(struct buf *b)
-{
-    while (b->len > 253) {
-	char   *dot = strchr(b->s, '.');
-
-	if (dot == NULL)
-	    break;
-	size_t  drop = (size_t) (dot - b->s) + 1;
-
-	memmove(b->s, b->s + drop, b->len - drop + 1);
-	b->len -= drop;
-    }
-}
-
-/* ptr_name - the reverse lookup name of the client */
-static void ptr_name(const struct inet_addr *a, struct buf *out)
-{
-    char    text[64];
-
-    inet_format(a, text, sizeof(text));
-    buf_reset(out);
-    buf_reserve(out, 128);
-    dns_reverse_name(text, a->family == AF_INET ? "in-addr.arpa" : "ip6.arpa", out->s, 128);
-    out->len = strlen(out->s);
-}
-
-static int addr_in(const struct dns_answer *a, const struct inet_addr *ip, int len4, int len6)
-{
-    for (size_t i = 0; a->status == DNS_OK && i < a->n; i++) {
-	struct cidr cd;
-
-	cd.net = a->rr[i].addr;
-	if (cd.net.family != ip->family)
-	    continue;
-	cd.len = ip->family == AF_INET ? len4 : len6;
-	if (cidr_match(&cd, ip))
-	    return 1;
-    }
-    return 0;
-}
-
-static int is_void(const struct dns_answer *a)
-{
-    return a->status == DNS_NXDOMAIN || a->status == DNS_NODATA
-	|| (a->status == DNS_OK && a->n == 0);
-}
-
-/* validated_name - %{p}: a PTR name that resolves back; R_PENDING or 0 */
-static int validated_name(struct ctx *c, const char *domain, struct buf *out)
-{
-    struct buf q;
-    struct dns_answer *ptr;
-    const char *any = NULL;
-    int     type = c->ip.family == AF_INET ? DNS_T_A : DNS_T_AAAA;
-
-    buf_init(&q);
-    ptr_name(&c->ip, &q);
-    ptr = lookup(c, q.s, DNS_T_PTR);
-    buf_free(&q);
-    if (ptr == NULL)
-	return R_PENDING;
-    for (size_t i = 0; ptr->status == DNS_OK && i < ptr->n && i < MAX_MX_PTR; i++) {
-	struct dns_answer *a = lookup(c, ptr->rr[i].name, type);
-
-	if (a == NULL)
-	    return R_PENDING;
-	if (!addr_in(a, &c->ip, 32, 128))
-	    continue;
-	size_t  nl = strlen(ptr->rr[i].name), dl = strlen(domain);
-
-	if (strcasecmp(ptr->rr[i].name, domain) == 0
-	    || (nl > dl && ptr->rr[i].name[nl - dl - 1] == '.'
-		&& strcasecmp(ptr->rr[i].name + nl - dl, domain) == 0)) {
-	    buf_puts(out, ptr->rr[i].name);
-	    return 0;
-	}
-	if (any == NULL)
-	    any = ptr->rr[i].name;
-    }
-    buf_puts(out, any ? any : "unknown");
-    return 0;
-}
-
-/*
- * expand - RFC 7208 7: macro-string into out.  exp: the c, r, t letters
- * are allowed (explanations).  0, SPF_PERMERROR (bad syntax) or R_PENDING.
- */
-static int expand(struct ctx *c, const char *spec, size_t len, const char *domain,
-		          int exp, struct buf *out)
-{
-    const char *cp = spec, *end = spec + len;
-
-    buf_reset(out);
-    while (cp < end) {
-	if (*cp != '%') {
-	    buf_putc(out, *cp++);
-	    continue;
-	}
-	if (cp + 1 >= end)
-	    return permerror(c, "a '%%' at the end of \"%.*s\"", (int) len, spec);
-	if (cp[1] == '%' || cp[1] == '_' || cp[1] == '-') {
-	    buf_puts(out, cp[1] == '%' ? "%" : cp[1] == '_' ? " " : "%20");
-	    cp += 2;
-	    continue;
-	}
-	if (cp[1] != '{')
-	    return permerror(c, "bad macro \"%%%c\" in \"%.*s\"", cp[1], (int) len, spec);
-	const char *close = memchr(cp, '}', (size_t) (end - cp));
-
-	if (close == NULL || close - cp < 3)
-	    return permerror(c, "bad macro in \"%.*s\"", (int) len, spec);
-	char    letter = cp[2];
-	int     upper = isupper((unsigned char) letter);
-	const char *t = cp + 3;
-	long    keep = 0;
-	int     reverse = 0;
-	char    delims[16] = "";
-	struct buf val;
-
-	while (t < close && isdigit((unsigned char) *t)) {
-	    keep = keep * 10 + (*t - '0');
-	    if (keep > 128)
-		keep = 128;
-	    t++;
-	}
-	if (t > cp + 3 && keep == 0)
-	    return permerror(c, "a zero digit transformer in \"%.*s\"", (int) len, spec);
-	if (t < close && (*t == 'r' || *t == 'R')) {
-	    reverse = 1;
-	    t++;
-	}
-	for (size_t dn = 0; t < close; t++) {
-	    if (strchr(".-+,/_=", *t) == NULL)
-		return permerror(c, "bad macro delimiter '%c' in \"%.*s\"", *t, (int) len, spec);
-	    if (dn < sizeof(delims) - 1)
-		delims[dn++] = *t, delims[dn] = 0;
-	}
-	if (!*delims)
-	    strcpy(delims, ".");
-	buf_init(&val);
-	switch (tolower((unsigned char) letter)) {
-	case 's':
-	    buf_puts(&val, c->sender.s);
-	    break;
-	case 'l':
-	    buf_puts(&val, c->local);
-	    break;
-	case 'o':
-	    buf_puts(&val, c->sdomain);
-	    break;
-	case 'd':
-	    buf_puts(&val, domain);
-	    break;
-	case 'i':
-	    if (c->ip.family == AF_INET) {
-		buf_printf(&val, "%u.%u.%u.%u", c->ip.b[0], c->ip.b[1], c->ip.b[2], c->ip.b[3]);
-	    } else {
-		for (int i = 0; i < 16; i++)
-		    buf_printf(&val, "%s%x.%x", i ? "." : "", c->ip.b[i] >> 4, c->ip.b[i] & 0xf);
-	    }
-	    break;
-	case 'p':{
-		int     rc = validated_name(c, domain, &val);
-
-		if (rc == R_PENDING) {
-		    buf_free(&val);
-		    return R_PENDING;
-		}
-		break;
-	    }
-	case 'v':
-	    buf_puts(&val, c->ip.family == AF_INET ? "in-addr" : "ip6");
-	    break;
-	case 'h':
-	    buf_puts(&val, c->rq->helo);
-	    break;
-	case 'c':
-	case 'r':
-	case 't':
-	    if (!exp) {
-		buf_free(&val);
-		return permerror(c, "macro %%{%c} is allowed only in explanations", letter);
-	    }
-	    if (tolower((unsigned char) letter) == 'c') {
-		char    text[64];
-
-		inet_format(&c->ip, text, sizeof(text));
-		buf_puts(&val, text);
-	    } else if (tolower((unsigned char) letter) == 'r') {
-		buf_puts(&val, c->rq->receiver && *c->rq->receiver ? c->rq->receiver : "unknown");
-	    } else {
-		buf_printf(&val, "%lld", (long long) c->rq->now);
-	    }
-	    break;
-	default:
-	    buf_free(&val);
-	    return permerror(c, "unknown macro letter '%c' in \"%.*s\"", letter, (int) len, spec);
-	}
-	/* split on the delimiters, reverse, keep the right-hand parts, join with '.' */
-	struct strlist parts;
-
-	strlist_init(&parts);
-	for (const char *p = val.s;;) {
-	    size_t  n = strcspn(p, delims);
-
-	    strlist_addn(&parts, p, n);
-	    if (p[n] == 0)
-		break;
-	    p += n + 1;
-	}
-	if (reverse)
-	    for (size_t i = 0; i < parts.n / 2; i++) {
-		char   *tmp = parts.v[i];
-
-		parts.v[i] = parts.v[parts.n - 1 - i];
-		parts.v[parts.n - 1 - i] = tmp;
-	    }
-	size_t  first = keep > 0 && (size_t) keep < parts.n ? parts.n - (size_t) keep : 0;
-
-	for (size_t i = first; i < parts.n; i++) {
-	    const char *p = parts.v[i];
-
-	    if (i > first)
-		buf_putc(out, '.');
-	    for (; *p; p++) {
-		if (upper && !(isalnum((unsigned char) *p) || strchr("-._~", *p)))
-		    buf_printf(out, "%%%02X", (unsigned char) *p);
-		else
-		    buf_putc(out, *p);
-	    }
-	}
-	strlist_free(&parts);
-	buf_free(&val);
-	cp = close + 1;
-    }
-    return 0;
-}
-
-/* domain_spec - expand a mechanism's target; R_PENDING, PERMERROR or 0 */
-static int domain_spec(struct ctx *c, const char *spec, size_t len, const char *domain,
-		               struct buf *out)
-{
-    int     rc;
-
-    if (len == 0)
-	return permerror(c, "empty domain-spec");
-    if ((rc = expand(c, spec, len, domain, 0, out)) != 0)
-	return rc;
-    truncate_domain(out);
-    if (out->len > 0 && out->s[out->len - 1] == '.')
-	out->s[--out->len] = 0;
-    if (!valid_domain(out->s))
-	return permerror(c, "\"%s\" is not a valid domain name", out->s);
-    return 0;
 }
 
 /* term parsing: name[:arg][/cidr[//cidr6]] */
@@ -408,7 +113,7 @@ static int cidr_len(const char *s, size_t n, int max)
     return v > max ? -1 : v;
 }
 
-static int parse_term(struct ctx *c, const char *w, size_t wl, struct term *t)
+static int parse_term(struct spf_ctx *c, const char *w, size_t wl, struct term *t)
 {
     size_t  i = 0;
 
@@ -425,10 +130,10 @@ static int parse_term(struct ctx *c, const char *w, size_t wl, struct term *t)
 	i++;
     t->nlen = (size_t) (w + i - t->name);
     if (t->nlen == 0)
-	return permerror(c, "bad term \"%.*s\"", (int) wl, w);
+	return spf_permerror(c, "bad term \"%.*s\"", (int) wl, w);
     if (i < wl && w[i] == '=') {
 	if (t->qual != '+' || w[0] == '+' || !isalpha((unsigned char) t->name[0]))
-	    return permerror(c, "bad modifier \"%.*s\"", (int) wl, w);
+	    return spf_permerror(c, "bad modifier \"%.*s\"", (int) wl, w);
 	t->modifier = 1;
 	t->arg = w + i + 1;
 	t->alen = wl - i - 1;
@@ -470,11 +175,11 @@ static int parse_term(struct ctx *c, const char *w, size_t wl, struct term *t)
     }
     if (rl && rest[0] == '/') {
 	if (!am)
-	    return permerror(c, "bad term \"%.*s\"", (int) wl, w);
+	    return spf_permerror(c, "bad term \"%.*s\"", (int) wl, w);
 	t->has_cidr = 1;
 	if (rl > 1 && rest[1] == '/') {
 	    if ((t->len6 = cidr_len(rest + 2, rl - 2, 128)) < 0)
-		return permerror(c, "bad cidr length in \"%.*s\"", (int) wl, w);
+		return spf_permerror(c, "bad cidr length in \"%.*s\"", (int) wl, w);
 	} else {
 	    const char *dd = NULL;
 
@@ -485,10 +190,10 @@ static int parse_term(struct ctx *c, const char *w, size_t wl, struct term *t)
 
 	    if ((t->len4 = cidr_len(rest + 1, n4, 32)) < 0
 		|| (dd && (t->len6 = cidr_len(dd + 2, (size_t) (rest + rl - dd - 2), 128)) < 0))
-		return permerror(c, "bad cidr length in \"%.*s\"", (int) wl, w);
+		return spf_permerror(c, "bad cidr length in \"%.*s\"", (int) wl, w);
 	}
     } else if (rl) {
-	return permerror(c, "bad term \"%.*s\"", (int) wl, w);
+	return spf_permerror(c, "bad term \"%.*s\"", (int) wl, w);
     }
     return 0;
 }
@@ -498,15 +203,21 @@ static int name_is(const struct term *t, const char *n)
     return t->nlen == strlen(n) && strncasecmp(t->name, n, t->nlen) == 0;
 }
 
-static int check_host(struct ctx *c, const char *domain, int depth, int want_exp);
+static int check_host(struct spf_ctx *c, const char *domain, int depth, int want_exp);
 
 static enum spf_result qualifier(char q)
 {
     return q == '-' ? SPF_FAIL : q == '~' ? SPF_SOFTFAIL : q == '?' ? SPF_NEUTRAL : SPF_PASS;
 }
 
+static int is_void(const struct dns_answer *a)
+{
+    return a->status == DNS_NXDOMAIN || a->status == DNS_NODATA
+	|| (a->status == DNS_OK && a->n == 0);
+}
+
 /* prefetch_rest - start the lookups of the terms after a wait */
-static void prefetch_rest(struct ctx *c, struct strlist *w, size_t from, const char *domain)
+static void prefetch_rest(struct spf_ctx *c, struct strlist *w, size_t from, const char *domain)
 {
     struct buf t;
     struct term tm;
@@ -538,14 +249,14 @@ static void prefetch_rest(struct ctx *c, struct strlist *w, size_t from, const c
 	/* macros other than %{p} expand without DNS */
 	if (memmem(tm.arg, tm.alen, "%{p", 3) || memmem(tm.arg, tm.alen, "%{P", 3))
 	    continue;
-	if (expand(c, tm.arg, tm.alen, domain, 0, &t) == 0 && valid_domain(t.s))
+	if (spf_expand(c, tm.arg, tm.alen, domain, 0, &t) == 0 && spf_valid_domain(t.s))
 	    c->dns->prefetch(c->dns->ctx, t.s, type);
     }
     buf_free(&t);
 }
 
 /* explain - the exp= text for a fail; R_PENDING or 0 */
-static int explain(struct ctx *c, const char *spec, size_t len, const char *domain)
+static int explain(struct spf_ctx *c, const char *spec, size_t len, const char *domain)
 {
     struct buf name, text;
     struct dns_answer *a;
@@ -557,15 +268,15 @@ static int explain(struct ctx *c, const char *spec, size_t len, const char *doma
     buf_init(&text);
     buf_init(&saved);
     buf_puts(&saved, o->problem.s);
-    if (domain_spec(c, spec, len, domain, &name) != 0)
+    if (spf_domain_spec(c, spec, len, domain, &name) != 0)
 	goto done;			/* as if there were no exp= */
-    if ((a = lookup(c, name.s, DNS_T_TXT)) == NULL) {
+    if ((a = spf_lookup(c, name.s, DNS_T_TXT)) == NULL) {
 	rc = R_PENDING;
 	goto done;
     }
     if (a->status != DNS_OK || a->n != 1)
 	goto done;
-    if (expand(c, a->rr[0].text, strlen(a->rr[0].text), domain, 1, &text) == R_PENDING) {
+    if (spf_expand(c, a->rr[0].text, strlen(a->rr[0].text), domain, 1, &text) == R_PENDING) {
 	rc = R_PENDING;
 	goto done;
     }
@@ -584,7 +295,7 @@ done:
 }
 
 /* check_host - RFC 7208 4: the result for one domain */
-static int check_host(struct ctx *c, const char *domain, int depth, int want_exp)
+static int check_host(struct spf_ctx *c, const char *domain, int depth, int want_exp)
 {
     struct dns_answer *txt;
     const char *record = NULL;
@@ -598,12 +309,12 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
     size_t  cur = 0;
 
     if (depth > MAX_DEPTH)
-	return permerror(c, "include/redirect nesting too deep");
-    if (!valid_domain(domain)) {
+	return spf_permerror(c, "include/redirect nesting too deep");
+    if (!spf_valid_domain(domain)) {
 	trace(c, depth, "%s: not a valid domain: none", domain);
 	return SPF_NONE;
     }
-    if ((txt = lookup(c, domain, DNS_T_TXT)) == NULL)
+    if ((txt = spf_lookup(c, domain, DNS_T_TXT)) == NULL)
 	return R_PENDING;
     if (txt->status == DNS_TEMPFAIL)
 	return temperror(c, domain, txt);
@@ -622,7 +333,7 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 	return SPF_NONE;
     }
     if (count > 1)
-	return permerror(c, "%s has %d SPF records", domain, count);
+	return spf_permerror(c, "%s has %d SPF records", domain, count);
     trace(c, depth, "%s: \"%s\"", domain, record);
 
     strlist_init(&w);
@@ -642,16 +353,16 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 	    for (int k = 0; mech[k]; k++)
 		known |= name_is(&tm, mech[k]);
 	    if (!known) {
-		result = permerror(c, "unknown mechanism \"%s\"", w.v[i]);
+		result = spf_permerror(c, "unknown mechanism \"%s\"", w.v[i]);
 		goto out;
 	    }
 	    if ((name_is(&tm, "include") || name_is(&tm, "exists")
 		 || name_is(&tm, "ip4") || name_is(&tm, "ip6")) && tm.arg == NULL) {
-		result = permerror(c, "\"%s\" needs an argument", w.v[i]);
+		result = spf_permerror(c, "\"%s\" needs an argument", w.v[i]);
 		goto out;
 	    }
 	    if (name_is(&tm, "all") && tm.arg) {
-		result = permerror(c, "bad term \"%s\"", w.v[i]);
+		result = spf_permerror(c, "bad term \"%s\"", w.v[i]);
 		goto out;
 	    }
 	    continue;
@@ -660,7 +371,7 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 	    int     is_r = name_is(&tm, "redirect");
 
 	    if ((is_r && redirect) || (!is_r && exp)) {
-		result = permerror(c, "more than one %s= in %s", is_r ? "redirect" : "exp", domain);
+		result = spf_permerror(c, "more than one %s= in %s", is_r ? "redirect" : "exp", domain);
 		goto out;
 	    }
 	    if (is_r) {
@@ -694,7 +405,7 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 	    cd.len = slash ? cidr_len(slash + 1, tm.alen - al - 1, max) : max;
 	    if (cd.len < 0 || inet_parse(net, &cd.net) < 0 || (strchr(net, ':') != NULL) != v6
 		|| (!v6 && cd.net.family != AF_INET)) {
-		result = permerror(c, "bad %s network \"%.*s\"", v6 ? "ip6" : "ip4",
+		result = spf_permerror(c, "bad %s network \"%.*s\"", v6 ? "ip6" : "ip4",
 				   (int) tm.alen, tm.arg);
 		goto out;
 	    }
@@ -713,13 +424,13 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 	} else {
 	    /* every other mechanism queries the DNS */
 	    if (++c->dns_terms > MAX_DNS_TERMS) {
-		result = permerror(c, "more than %d DNS-querying terms", MAX_DNS_TERMS);
+		result = spf_permerror(c, "more than %d DNS-querying terms", MAX_DNS_TERMS);
 		goto out;
 	    }
 	    const char *tgt = domain;
 
 	    if (tm.arg) {
-		if ((rc = domain_spec(c, tm.arg, tm.alen, domain, &target)) != 0) {
+		if ((rc = spf_domain_spec(c, tm.arg, tm.alen, domain, &target)) != 0) {
 		    result = rc;
 		    goto wait_or_out;
 		}
@@ -737,13 +448,13 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 		    goto wait_or_out;
 		}
 		if (rc == SPF_NONE) {
-		    result = permerror(c, "include:%s has no SPF record", tgt);
+		    result = spf_permerror(c, "include:%s has no SPF record", tgt);
 		    goto out;
 		}
 		m = rc == SPF_PASS;
 	    } else if (name_is(&tm, "a") || name_is(&tm, "exists")) {
 		int     ex = name_is(&tm, "exists");
-		struct dns_answer *a = lookup(c, tgt, ex ? DNS_T_A : addr_type);
+		struct dns_answer *a = spf_lookup(c, tgt, ex ? DNS_T_A : addr_type);
 
 		if (a == NULL) {
 		    result = R_PENDING;
@@ -754,12 +465,12 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 		    goto out;
 		}
 		if (is_void(a) && ++c->voids > MAX_VOID) {
-		    result = permerror(c, "more than %d void lookups", MAX_VOID);
+		    result = spf_permerror(c, "more than %d void lookups", MAX_VOID);
 		    goto out;
 		}
-		m = ex ? a->status == DNS_OK && a->n > 0 : addr_in(a, &c->ip, tm.len4, tm.len6);
+		m = ex ? a->status == DNS_OK && a->n > 0 : spf_addr_in(a, &c->ip, tm.len4, tm.len6);
 	    } else if (name_is(&tm, "mx")) {
-		struct dns_answer *mx = lookup(c, tgt, DNS_T_MX);
+		struct dns_answer *mx = spf_lookup(c, tgt, DNS_T_MX);
 
 		if (mx == NULL) {
 		    result = R_PENDING;
@@ -770,11 +481,11 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 		    goto out;
 		}
 		if (is_void(mx) && ++c->voids > MAX_VOID) {
-		    result = permerror(c, "more than %d void lookups", MAX_VOID);
+		    result = spf_permerror(c, "more than %d void lookups", MAX_VOID);
 		    goto out;
 		}
 		if (mx->status == DNS_OK && mx->n > MAX_MX_PTR) {
-		    result = permerror(c, "%s has more than %d MX records", tgt, MAX_MX_PTR);
+		    result = spf_permerror(c, "%s has more than %d MX records", tgt, MAX_MX_PTR);
 		    goto out;
 		}
 		int     pending = 0;
@@ -786,7 +497,7 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 		for (size_t k = 0; mx->status == DNS_OK && k < mx->n && !m; k++) {
 		    if (!*mx->rr[k].name)
 			continue;
-		    struct dns_answer *a = lookup(c, mx->rr[k].name, addr_type);
+		    struct dns_answer *a = spf_lookup(c, mx->rr[k].name, addr_type);
 
 		    if (a == NULL) {
 			pending = 1;
@@ -796,7 +507,7 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 			result = temperror(c, mx->rr[k].name, a);
 			goto out;
 		    }
-		    m = addr_in(a, &c->ip, tm.len4, tm.len6);
+		    m = spf_addr_in(a, &c->ip, tm.len4, tm.len6);
 		}
 		if (!m && pending) {
 		    result = R_PENDING;
@@ -807,8 +518,8 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 		struct dns_answer *ptr;
 
 		buf_init(&q);
-		ptr_name(&c->ip, &q);
-		ptr = lookup(c, q.s, DNS_T_PTR);
+		spf_ptr_name(&c->ip, &q);
+		ptr = spf_lookup(c, q.s, DNS_T_PTR);
 		buf_free(&q);
 		if (ptr == NULL) {
 		    result = R_PENDING;
@@ -826,13 +537,13 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 		    if (!(strcasecmp(n, tgt) == 0
 			  || (nl > tl && n[nl - tl - 1] == '.' && strcasecmp(n + nl - tl, tgt) == 0)))
 			continue;
-		    struct dns_answer *a = lookup(c, n, addr_type);
+		    struct dns_answer *a = spf_lookup(c, n, addr_type);
 
 		    if (a == NULL) {
 			pending = 1;
 			continue;
 		    }
-		    m = addr_in(a, &c->ip, 32, 128);
+		    m = spf_addr_in(a, &c->ip, 32, 128);
 		}
 		if (!m && pending) {
 		    result = R_PENDING;
@@ -851,10 +562,10 @@ decided:
     }
     if (!matched && redirect) {
 	if (++c->dns_terms > MAX_DNS_TERMS) {
-	    result = permerror(c, "more than %d DNS-querying terms", MAX_DNS_TERMS);
+	    result = spf_permerror(c, "more than %d DNS-querying terms", MAX_DNS_TERMS);
 	    goto out;
 	}
-	if ((rc = domain_spec(c, redirect, redirect_len, domain, &target)) != 0) {
+	if ((rc = spf_domain_spec(c, redirect, redirect_len, domain, &target)) != 0) {
 	    result = rc;
 	    goto out;
 	}
@@ -866,7 +577,7 @@ decided:
 	rc = check_host(c, sub.s, depth + 1, want_exp);
 	buf_free(&sub);
 	if (rc == SPF_NONE)
-	    rc = permerror(c, "redirect=%s has no SPF record", target.s);
+	    rc = spf_permerror(c, "redirect=%s has no SPF record", target.s);
 	result = rc;
 	goto out;
     }
@@ -893,7 +604,7 @@ out:
 int     spf_check(const struct spf_dns *dns, const struct spf_request *rq,
 		          int helo_identity, struct spf_outcome *o)
 {
-    struct ctx c;
+    struct spf_ctx c;
     const char *at;
     int     rc;
 

@@ -1,0 +1,286 @@
+/*
+ * spf_macro.c - RFC 7208 section 7 macros, and the domain names they make:
+ * validity (4.3), truncation (7.3), %{p}'s validated name (7.2).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "spf/spf_impl.h"
+#include "util/mem.h"
+
+/* valid_domain - RFC 7208 4.3: labels of 1..63, at most 253, two labels */
+int spf_valid_domain(const char *d)
+{
+    size_t  len = strlen(d);
+    const char *cp = d;
+
+    if (len > 0 && d[len - 1] == '.')
+	len--;
+    if (len == 0 || len > 253 || memchr(d, '.', len) == NULL)
+	return 0;
+    while (cp < d + len) {
+	const char *dot = memchr(cp, '.', (size_t) (d + len - cp));
+	size_t  ll = dot ? (size_t) (dot - cp) : (size_t) (d + len - cp);
+
+	if (ll == 0 || ll > 63)
+	    return 0;
+	cp += ll + 1;
+    }
+    return 1;
+}
+
+/* truncate - RFC 7208 7.3: drop left labels until at most 253 chars */
+static void truncate_domain(struct buf *b)
+{
+    while (b->len > 253) {
+	char   *dot = strchr(b->s, '.');
+
+	if (dot == NULL)
+	    break;
+	size_t  drop = (size_t) (dot - b->s) + 1;
+
+	memmove(b->s, b->s + drop, b->len - drop + 1);
+	b->len -= drop;
+    }
+}
+
+/* ptr_name - the reverse lookup name of the client */
+void spf_ptr_name(const struct inet_addr *a, struct buf *out)
+{
+    char    text[64];
+
+    inet_format(a, text, sizeof(text));
+    buf_reset(out);
+    buf_reserve(out, 128);
+    dns_reverse_name(text, a->family == AF_INET ? "in-addr.arpa" : "ip6.arpa", out->s, 128);
+    out->len = strlen(out->s);
+}
+
+int spf_addr_in(const struct dns_answer *a, const struct inet_addr *ip, int len4, int len6)
+{
+    for (size_t i = 0; a->status == DNS_OK && i < a->n; i++) {
+	struct cidr cd;
+
+	cd.net = a->rr[i].addr;
+	if (cd.net.family != ip->family)
+	    continue;
+	cd.len = ip->family == AF_INET ? len4 : len6;
+	if (cidr_match(&cd, ip))
+	    return 1;
+    }
+    return 0;
+}
+
+/* validated_name - %{p}: a PTR name that resolves back; R_PENDING or 0 */
+static int validated_name(struct spf_ctx *c, const char *domain, struct buf *out)
+{
+    struct buf q;
+    struct dns_answer *ptr;
+    const char *any = NULL;
+    int     type = c->ip.family == AF_INET ? DNS_T_A : DNS_T_AAAA;
+
+    buf_init(&q);
+    spf_ptr_name(&c->ip, &q);
+    ptr = spf_lookup(c, q.s, DNS_T_PTR);
+    buf_free(&q);
+    if (ptr == NULL)
+	return R_PENDING;
+    for (size_t i = 0; ptr->status == DNS_OK && i < ptr->n && i < MAX_MX_PTR; i++) {
+	struct dns_answer *a = spf_lookup(c, ptr->rr[i].name, type);
+
+	if (a == NULL)
+	    return R_PENDING;
+	if (!spf_addr_in(a, &c->ip, 32, 128))
+	    continue;
+	size_t  nl = strlen(ptr->rr[i].name), dl = strlen(domain);
+
+	if (strcasecmp(ptr->rr[i].name, domain) == 0
+	    || (nl > dl && ptr->rr[i].name[nl - dl - 1] == '.'
+		&& strcasecmp(ptr->rr[i].name + nl - dl, domain) == 0)) {
+	    buf_puts(out, ptr->rr[i].name);
+	    return 0;
+	}
+	if (any == NULL)
+	    any = ptr->rr[i].name;
+    }
+    buf_puts(out, any ? any : "unknown");
+    return 0;
+}
+
+/*
+ * expand - RFC 7208 7: macro-string into out.  exp: the c, r, t letters
+ * are allowed (explanations).  0, SPF_PERMERROR (bad syntax) or R_PENDING.
+ */
+int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
+		          int exp, struct buf *out)
+{
+    const char *cp = spec, *end = spec + len;
+
+    buf_reset(out);
+    while (cp < end) {
+	if (*cp != '%') {
+	    buf_putc(out, *cp++);
+	    continue;
+	}
+	if (cp + 1 >= end)
+	    return spf_permerror(c, "a '%%' at the end of \"%.*s\"", (int) len, spec);
+	if (cp[1] == '%' || cp[1] == '_' || cp[1] == '-') {
+	    buf_puts(out, cp[1] == '%' ? "%" : cp[1] == '_' ? " " : "%20");
+	    cp += 2;
+	    continue;
+	}
+	if (cp[1] != '{')
+	    return spf_permerror(c, "bad macro \"%%%c\" in \"%.*s\"", cp[1], (int) len, spec);
+	const char *close = memchr(cp, '}', (size_t) (end - cp));
+
+	if (close == NULL || close - cp < 3)
+	    return spf_permerror(c, "bad macro in \"%.*s\"", (int) len, spec);
+	char    letter = cp[2];
+	int     upper = isupper((unsigned char) letter);
+	const char *t = cp + 3;
+	long    keep = 0;
+	int     reverse = 0;
+	char    delims[16] = "";
+	struct buf val;
+
+	while (t < close && isdigit((unsigned char) *t)) {
+	    keep = keep * 10 + (*t - '0');
+	    if (keep > 128)
+		keep = 128;
+	    t++;
+	}
+	if (t > cp + 3 && keep == 0)
+	    return spf_permerror(c, "a zero digit transformer in \"%.*s\"", (int) len, spec);
+	if (t < close && (*t == 'r' || *t == 'R')) {
+	    reverse = 1;
+	    t++;
+	}
+	for (size_t dn = 0; t < close; t++) {
+	    if (strchr(".-+,/_=", *t) == NULL)
+		return spf_permerror(c, "bad macro delimiter '%c' in \"%.*s\"", *t, (int) len, spec);
+	    if (dn < sizeof(delims) - 1)
+		delims[dn++] = *t, delims[dn] = 0;
+	}
+	if (!*delims)
+	    strcpy(delims, ".");
+	buf_init(&val);
+	switch (tolower((unsigned char) letter)) {
+	case 's':
+	    buf_puts(&val, c->sender.s);
+	    break;
+	case 'l':
+	    buf_puts(&val, c->local);
+	    break;
+	case 'o':
+	    buf_puts(&val, c->sdomain);
+	    break;
+	case 'd':
+	    buf_puts(&val, domain);
+	    break;
+	case 'i':
+	    if (c->ip.family == AF_INET) {
+		buf_printf(&val, "%u.%u.%u.%u", c->ip.b[0], c->ip.b[1], c->ip.b[2], c->ip.b[3]);
+	    } else {
+		for (int i = 0; i < 16; i++)
+		    buf_printf(&val, "%s%x.%x", i ? "." : "", c->ip.b[i] >> 4, c->ip.b[i] & 0xf);
+	    }
+	    break;
+	case 'p':{
+		int     rc = validated_name(c, domain, &val);
+
+		if (rc == R_PENDING) {
+		    buf_free(&val);
+		    return R_PENDING;
+		}
+		break;
+	    }
+	case 'v':
+	    buf_puts(&val, c->ip.family == AF_INET ? "in-addr" : "ip6");
+	    break;
+	case 'h':
+	    buf_puts(&val, c->rq->helo);
+	    break;
+	case 'c':
+	case 'r':
+	case 't':
+	    if (!exp) {
+		buf_free(&val);
+		return spf_permerror(c, "macro %%{%c} is allowed only in explanations", letter);
+	    }
+	    if (tolower((unsigned char) letter) == 'c') {
+		char    text[64];
+
+		inet_format(&c->ip, text, sizeof(text));
+		buf_puts(&val, text);
+	    } else if (tolower((unsigned char) letter) == 'r') {
+		buf_puts(&val, c->rq->receiver && *c->rq->receiver ? c->rq->receiver : "unknown");
+	    } else {
+		buf_printf(&val, "%lld", (long long) c->rq->now);
+	    }
+	    break;
+	default:
+	    buf_free(&val);
+	    return spf_permerror(c, "unknown macro letter '%c' in \"%.*s\"", letter, (int) len, spec);
+	}
+	/* split on the delimiters, reverse, keep the right-hand parts, join with '.' */
+	struct strlist parts;
+
+	strlist_init(&parts);
+	for (const char *p = val.s;;) {
+	    size_t  n = strcspn(p, delims);
+
+	    strlist_addn(&parts, p, n);
+	    if (p[n] == 0)
+		break;
+	    p += n + 1;
+	}
+	if (reverse)
+	    for (size_t i = 0; i < parts.n / 2; i++) {
+		char   *tmp = parts.v[i];
+
+		parts.v[i] = parts.v[parts.n - 1 - i];
+		parts.v[parts.n - 1 - i] = tmp;
+	    }
+	size_t  first = keep > 0 && (size_t) keep < parts.n ? parts.n - (size_t) keep : 0;
+
+	for (size_t i = first; i < parts.n; i++) {
+	    const char *p = parts.v[i];
+
+	    if (i > first)
+		buf_putc(out, '.');
+	    for (; *p; p++) {
+		if (upper && !(isalnum((unsigned char) *p) || strchr("-._~", *p)))
+		    buf_printf(out, "%%%02X", (unsigned char) *p);
+		else
+		    buf_putc(out, *p);
+	    }
+	}
+	strlist_free(&parts);
+	buf_free(&val);
+	cp = close + 1;
+    }
+    return 0;
+}
+
+/* domain_spec - expand a mechanism's target; R_PENDING, PERMERROR or 0 */
+int spf_domain_spec(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
+		               struct buf *out)
+{
+    int     rc;
+
+    if (len == 0)
+	return spf_permerror(c, "empty domain-spec");
+    if ((rc = spf_expand(c, spec, len, domain, 0, out)) != 0)
+	return rc;
+    truncate_domain(out);
+    if (out->len > 0 && out->s[out->len - 1] == '.')
+	out->s[--out->len] = 0;
+    if (!spf_valid_domain(out->s))
+	return spf_permerror(c, "\"%s\" is not a valid domain name", out->s);
+    return 0;
+}
+
