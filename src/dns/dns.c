@@ -220,21 +220,8 @@ struct dns_answer *dns_cached(struct dns *d, const char *name, int type)
     if (a == NULL)
 	return NULL;
     d->stats.hits++;
-    /* a copy so that "cached" and the time are this lookup's */
-    struct dns_answer *c = xcalloc(1, sizeof(*c));
-
-    *c = *a;
-    c->refs = 1;
-    c->qname = xstrdup(a->qname);
-    c->rr = a->n ? xcalloc(a->n, sizeof(*c->rr)) : NULL;
-    for (size_t i = 0; i < a->n; i++) {
-	c->rr[i] = a->rr[i];
-	c->rr[i].name = a->rr[i].name ? xstrdup(a->rr[i].name) : NULL;
-	c->rr[i].text = a->rr[i].text ? xstrdup(a->rr[i].text) : NULL;
-    }
-    c->cached = 1;
-    c->ms = 0;
-    return c;
+    dns_answer_ref(a);
+    return a;
 }
 
 /* query_unlink - remove from the in-flight table */

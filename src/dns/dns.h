@@ -59,7 +59,6 @@ struct dns_answer {
     struct dns_rr *rr;
     char    why[160];			/* TEMPFAIL reason, else "" */
     double  ms;				/* time the query took */
-    int     cached;			/* served from the cache */
 };
 
 struct dns;

@@ -24,6 +24,7 @@ struct eval_lookup {
     int     type;
     struct dns_answer *a;		/* NULL while waiting */
     struct dns_wait *w;
+    int     cached;			/* answered from the resolver's cache */
 };
 
 /* find - this evaluation's lookup of (name, type), or NULL */
@@ -71,8 +72,10 @@ static struct eval_lookup *start(struct eval *e, const char *name, int type)
 	l->a = dns_answer_new(name, type, DNS_TEMPFAIL, "no resolver configured");
 	return l;
     }
-    if ((l->a = dns_cached(e->pol->dns, name, type)) != NULL)
+    if ((l->a = dns_cached(e->pol->dns, name, type)) != NULL) {
+	l->cached = 1;
 	return l;
+    }
     e->outstanding++;
     l->w = dns_lookup(e->pol->dns, name, type, lookup_done, l);
     return l;
@@ -125,13 +128,13 @@ static void trace_answer(struct eval *e, struct eval_lookup *l)
     }
     if (a->status == DNS_OK)
 	eval_trace_detail(e, "DNS %s %s: %s (ttl %u, %s)", dns_type_name(l->type), l->name,
-			  b.s, a->ttl, a->cached ? "cached" : "");
+			  b.s, a->ttl, l->cached ? "cached" : "");
     else
 	eval_trace_detail(e, "DNS %s %s: %s%s%s (%s)", dns_type_name(l->type), l->name,
 			  dns_status_name(a->status), *a->why ? ": " : "", a->why,
-			  a->cached ? "cached" : "");
+			  l->cached ? "cached" : "");
     /* the time taken, filled in after the parenthesis was opened */
-    if (!a->cached && e->tdetail.len > 0 && e->tdetail.s[e->tdetail.len - 1] == ')') {
+    if (!l->cached && e->tdetail.len > 0 && e->tdetail.s[e->tdetail.len - 1] == ')') {
 	e->tdetail.len--;
 	buf_printf(&e->tdetail, "%.1f ms)", a->ms);
     }
