@@ -233,6 +233,20 @@ class NSD:
         self.stop()
 
 
+_SHARED = None
+
+
+def shared_nsd():
+    """One NSD serving tests/data/dns for every test module of a run,
+    stopped when the run ends."""
+    global _SHARED
+    if _SHARED is None:
+        import atexit
+        _SHARED = NSD().start()
+        atexit.register(_SHARED.stop)
+    return _SHARED
+
+
 class Responder:
     """Scripted faults.  rules maps a query name (lower case, no final dot)
     to one of: "timeout", "servfail", "refused", "truncate:A.B.C.D",

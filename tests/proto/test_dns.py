@@ -14,12 +14,7 @@ NSD = None
 
 def setUpModule():
     global NSD
-    NSD = dnsserver.NSD().start()
-
-
-def tearDownModule():
-    if NSD:
-        NSD.stop()
+    NSD = dnsserver.shared_nsd()
 
 
 def req(**kw):

@@ -15,12 +15,7 @@ NSD = None
 
 def setUpModule():
     global NSD
-    NSD = dnsserver.NSD().start()
-
-
-def tearDownModule():
-    if NSD:
-        NSD.stop()
+    NSD = dnsserver.shared_nsd()
 
 
 MSG = "From: alice@good.test\r\nTo: bob@our.test\r\nSubject: %s\r\n\r\nhello\r\n"
