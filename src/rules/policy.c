@@ -409,6 +409,8 @@ struct policy *policy_compile(struct config *conf, struct buf *err)
 	goto bad;
     if (greylist_policy_compile(p, err) < 0)
 	goto bad;
+    if (spf_policy_compile(p, err) < 0)
+	goto bad;
     return p;
 
 bad:
@@ -434,6 +436,8 @@ void    policy_unref(struct policy *p)
 	rlist_free(&p->classes[i]);
     free(p->classes);
     free(p->rbl_maps);
+    cidr_list_free(&p->spf_skip);
+    cidr_list_free(&p->spf_whitelist);
     gl_whitelist_free(p->greylist_wl);
     free(p->mynetworks);
     domain_list_free(p->mynetworks_maps);

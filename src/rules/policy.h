@@ -66,7 +66,12 @@ struct policy {
     struct gl_whitelist *greylist_wl;	/* greylist_whitelist_* files */
     struct store *store;		/* state database (not owned), or NULL */
     int     store_absent;		/* no database yet (check): reads find nothing */
+    struct cidr_list spf_skip;		/* spf_skip_addresses */
+    struct cidr_list spf_whitelist;	/* spf_whitelist */
 };
+
+/* spfrestr.c: the SPF parameters compiled once */
+int     spf_policy_compile(struct policy *p, struct buf *err);
 
 /* greylisting.c: parameters, whitelists, and expiry in batches */
 int     greylist_policy_compile(struct policy *p, struct buf *err);

@@ -67,38 +67,6 @@ void    eval_spf_free(struct eval *e)
     }
 }
 
-/* in_cidrs - is the address in a CIDR list parameter? */
-static int in_cidrs(const char *list, const char *addr)
-{
-    struct strlist l;
-    struct inet_addr a;
-    int     hit = 0;
-
-    if (inet_parse(addr, &a) < 0)
-	return 0;
-    strlist_init(&l);
-    strlist_split(&l, list, LIST_SEPS);
-    for (size_t i = 0; i < l.n && !hit; i++) {
-	struct cidr cd;
-	char    why[200];
-	char   *word = l.v[i];
-
-	/* [ipv6]/len as in mynetworks */
-	if (word[0] == '[') {
-	    char   *close = strchr(word, ']');
-
-	    if (close) {
-		memmove(close, close + 1, strlen(close));
-		memmove(word, word + 1, strlen(word));
-	    }
-	}
-	if (cidr_parse(word, &cd, why, sizeof(why)) == 0)
-	    hit = cidr_match(&cd, &a);
-    }
-    strlist_free(&l);
-    return hit;
-}
-
 static int in_list(const char *list, const char *name)
 {
     struct strlist l;
@@ -226,8 +194,8 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
     (void) rc;
     if (*q->client_address == 0)
 	return RS_DUNNO;
-    if (in_cidrs(config_str(c, P_SPF_SKIP), q->client_address)
-	|| in_cidrs(config_str(c, P_SPF_WHITELIST), q->client_address)) {
+    if (cidr_list_match(&e->pol->spf_skip, q->client_address)
+	|| cidr_list_match(&e->pol->spf_whitelist, q->client_address)) {
 	eval_trace_detail(e, "client %s is not checked (spf_skip_addresses, spf_whitelist)",
 			  q->client_address);
 	return RS_DUNNO;
@@ -274,4 +242,21 @@ void    prefetch_spf(struct eval *e, const struct rule *r)
 	eval_prefetch(e, at + 1, DNS_T_TXT);
     if (*e->req->helo_name && *e->req->helo_name != '[')
 	eval_prefetch(e, e->req->helo_name, DNS_T_TXT);
+}
+
+/* spf_policy_compile - the address lists, parsed once (and checked) */
+int     spf_policy_compile(struct policy *p, struct buf *err)
+{
+    static const enum param_id ids[] = {P_SPF_SKIP, P_SPF_WHITELIST};
+    struct cidr_list *lists[] = {&p->spf_skip, &p->spf_whitelist};
+    char    why[300];
+
+    for (int i = 0; i < 2; i++) {
+	if (cidr_list_parse(config_str(p->conf, ids[i]), lists[i], why, sizeof(why)) < 0) {
+	    buf_printf(err, "%s: %s: %s", config_where(p->conf, ids[i]),
+		       param_table[ids[i]].name, why);
+	    return -1;
+	}
+    }
+    return 0;
 }

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 
 #include "util/inet.h"
+#include "util/mem.h"
+#include "util/str.h"
 
 static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -141,4 +143,60 @@ int     cidr_match(const struct cidr *c, const struct inet_addr *a)
 	return (a->b[full] & mask) == (c->net.b[full] & mask);
     }
     return 1;
+}
+
+/* cidr_list_parse - "a.b.c.d/len [ipv6]/len addr ..." */
+int     cidr_list_parse(const char *value, struct cidr_list *out, char *err, size_t errlen)
+{
+    struct strlist w;
+
+    out->v = NULL;
+    out->n = 0;
+    strlist_init(&w);
+    strlist_split(&w, value, LIST_SEPS);
+    out->v = xcalloc(w.n + 1, sizeof(*out->v));
+    for (size_t i = 0; i < w.n; i++) {
+	char    text[128], why[256];
+	const char *t = w.v[i];
+	const char *close = t[0] == '[' ? strchr(t, ']') : NULL;
+
+	if (t[0] == '[' && close == NULL) {
+	    snprintf(err, errlen, "missing ']' in \"%s\"", t);
+	    goto bad;
+	}
+	if (close)
+	    snprintf(text, sizeof(text), "%.*s%s", (int) (close - t - 1), t + 1, close + 1);
+	else
+	    snprintf(text, sizeof(text), "%s", t);
+	if (cidr_parse(text, &out->v[out->n], why, sizeof(why)) < 0) {
+	    snprintf(err, errlen, "bad network \"%s\": %s", t, why);
+	    goto bad;
+	}
+	out->n++;
+    }
+    strlist_free(&w);
+    return 0;
+bad:
+    strlist_free(&w);
+    cidr_list_free(out);
+    return -1;
+}
+
+int     cidr_list_match(const struct cidr_list *l, const char *addr)
+{
+    struct inet_addr a;
+
+    if (inet_parse(addr, &a) < 0)
+	return 0;
+    for (size_t i = 0; i < l->n; i++)
+	if (cidr_match(&l->v[i], &a))
+	    return 1;
+    return 0;
+}
+
+void    cidr_list_free(struct cidr_list *l)
+{
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
 }

@@ -34,4 +34,15 @@ int     cidr_parse(const char *text, struct cidr *c, char *err, size_t errlen);
 /* cidr_match - 1 if a is inside c */
 int     cidr_match(const struct cidr *c, const struct inet_addr *a);
 
+/* a parsed list of networks ("net/len", "[ipv6]/len", addresses) */
+struct cidr_list {
+    struct cidr *v;
+    size_t  n;
+};
+
+/* cidr_list_parse - every word of a list value; -1 with the bad word in err */
+int     cidr_list_parse(const char *value, struct cidr_list *out, char *err, size_t errlen);
+int     cidr_list_match(const struct cidr_list *l, const char *addr);
+void    cidr_list_free(struct cidr_list *l);
+
 #endif
