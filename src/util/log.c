@@ -5,6 +5,7 @@
  * control characters replaced, so that grep, logwatch and fail2ban filters
  * written for Postfix keep working.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,27 +67,85 @@ void    log_capture(void (*fn) (const char *, const char *, void *), void *ctx)
     log_capture_ctx = ctx;
 }
 
+/*
+ * Lines to stderr may be held in memory until log_flush(): the daemon
+ * flushes once per pass of its event loop, so a burst of decisions costs
+ * one write instead of one per line.  Nothing waits longer than that pass.
+ */
+#define LOG_HOLD_MAX	65536
+static char log_hold[LOG_HOLD_MAX];
+static size_t log_held;
+static int log_holding;
+
+/* log_write - all of a line (or of the held lines) to stderr */
+static void log_write(const char *s, size_t len)
+{
+    while (len > 0) {
+	ssize_t n = write(STDERR_FILENO, s, len);
+
+	if (n < 0 && errno == EINTR)
+	    continue;
+	if (n <= 0)
+	    return;				/* nowhere to complain */
+	s += n;
+	len -= (size_t) n;
+    }
+}
+
+/* log_flush - write out the held lines */
+void    log_flush(void)
+{
+    if (log_held > 0) {
+	log_write(log_hold, log_held);
+	log_held = 0;
+    }
+}
+
+/* log_hold_lines - hold stderr lines until log_flush() (0: write each) */
+void    log_hold_lines(int on)
+{
+    if (!on)
+	log_flush();
+    log_holding = on;
+}
+
 /* log_emit - format and write one line */
 static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
 {
-    char    text[2048];
-    char   *cp;
+    char    line[2300];
+    char   *text;
+    size_t  pre, len;
+    int     n;
 
-    vsnprintf(text, sizeof(text), fmt, ap);
-    for (cp = text; *cp; cp++)
-	if ((unsigned char) *cp < 0x20 || *cp == 0x7f)
-	    *cp = '?';
+    /* "mxshield/policy[1234]: warning: " then the text */
+    n = snprintf(line, sizeof(line), "%s%s%s[%ld]: %s%s", log_ident,
+		 *log_service ? "/" : "", log_service, (long) log_pid(),
+		 level, *level ? ": " : "");
+    pre = n < 0 ? 0 : (size_t) n < 200 ? (size_t) n : 200;
+    text = line + pre;
+    n = vsnprintf(text, 2048, fmt, ap);
+    len = n < 0 ? 0 : (size_t) n < 2047 ? (size_t) n : 2047;
+    for (size_t i = 0; i < len; i++)
+	if ((unsigned char) text[i] < 0x20 || text[i] == 0x7f)
+	    text[i] = '?';
     if (log_capture_fn) {
 	log_capture_fn(level, text, log_capture_ctx);
 	return;
     }
     if (log_syslog) {
 	syslog(prio, "%s%s%s", level, *level ? ": " : "", text);
-    } else {
-	fprintf(stderr, "%s%s%s[%ld]: %s%s%s\n", log_ident,
-		*log_service ? "/" : "", log_service, (long) log_pid(),
-		level, *level ? ": " : "", text);
+	return;
     }
+    text[len++] = '\n';
+    len += pre;
+    if (!log_holding) {
+	log_write(line, len);
+	return;
+    }
+    if (log_held + len > sizeof(log_hold))
+	log_flush();
+    memcpy(log_hold + log_held, line, len);
+    log_held += len;
 }
 
 #define LOG_BODY(prio, level) do { \
@@ -118,6 +177,7 @@ void    msg_error(const char *fmt,...)
 void    msg_fatal(const char *fmt,...)
 {
     LOG_BODY(LOG_CRIT, "fatal");
+    log_flush();
     exit(1);
 }
 
@@ -125,5 +185,6 @@ void    msg_fatal(const char *fmt,...)
 void    msg_panic(const char *fmt,...)
 {
     LOG_BODY(LOG_CRIT, "panic");
+    log_flush();
     abort();
 }

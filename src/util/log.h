@@ -16,6 +16,13 @@ void    log_set_service(const char *service);
 void    log_set_verbose(int level);
 extern int msg_verbose;
 
+/*
+ * log_hold_lines - hold stderr lines in memory until log_flush() (the
+ * daemon flushes after each pass of its event loop); 0 writes each line.
+ */
+void    log_hold_lines(int on);
+void    log_flush(void);
+
 /* Tests: send every formatted line (without prefix) to fn instead. */
 void    log_capture(void (*fn) (const char *level, const char *text, void *ctx),
 		            void *ctx);
