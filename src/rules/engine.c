@@ -145,6 +145,7 @@ void    eval_free(struct eval *e)
 	    free(f->owned);
 	}
     }
+    greylist_eval_free(e);
     eval_spf_free(e);
     eval_lookups_free(e);
     buf_free(&e->namaddr);

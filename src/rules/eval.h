@@ -91,6 +91,9 @@ struct eval {
     int     score_checked;
     struct buf score_hits;		/* "name +3, ..." */
 
+    /* a greylist decision waiting for its writes (greylisting.c) */
+    struct gl_wait *glw;
+
     /* SPF results of this transaction: [0] MAIL FROM, [1] HELO */
     struct spf_outcome *spf[2];
     int     spf_done[2];
@@ -135,6 +138,7 @@ void    prefetch_spf(struct eval *e, const struct rule *r);
 
 /* greylisting.c */
 enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, const char *rc);
+void    greylist_eval_free(struct eval *e);
 
 /* restrictions.c */
 int     eval_auth_destination(struct eval *e, const char *rcpt);

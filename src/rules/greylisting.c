@@ -2,10 +2,13 @@
  * greylisting.c - the greylist restriction: postgrey's algorithm
  * (src/greylist) over the state store (src/store).
  *
- * The store answers through a callback, which the LMDB backend calls at
- * once; a networked backend would answer later, and the restriction
- * would then return RS_PENDING and run again when woken, like a DNS
- * lookup.  Every write is committed before the answer is sent.
+ * The store answers through a callback.  Reads from LMDB answer at once;
+ * writes answer at once from command-line tools and, in the daemon, when
+ * the batch of the event loop's pass is committed (a networked backend
+ * would answer later too).  A restriction whose write has not been
+ * committed keeps its decision in a struct gl_wait, returns RS_PENDING
+ * and, woken like a DNS lookup, answers from that decision: every write
+ * is committed before the answer is sent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +97,55 @@ static enum rstatus store_trouble(struct eval *e, const char *what)
 		       e->req->recipient);
 }
 
+/* a decision whose writes are not committed yet */
+struct gl_wait {
+    struct eval *e;			/* NULL once the evaluation is gone */
+    int     left;			/* writes not yet committed */
+    int     waiting;			/* the walk waits: wake it */
+    int     failed;
+    int     known;			/* the triplet was in the database */
+    int64_t now;
+    struct gl_decision d;
+    char   *detail;			/* trace detail so far */
+};
+
+/* gl_write_done - one write was committed (or failed) */
+static void gl_write_done(void *arg, enum store_status st, const void *val, size_t len)
+{
+    struct gl_wait *w = arg;
+
+    (void) val;
+    (void) len;
+    if (st == STORE_ERROR)
+	w->failed = 1;
+    if (--w->left > 0 || !w->waiting)
+	return;
+    if (w->e == NULL) {
+	free(w->detail);
+	free(w);
+    } else if (w->e->wake) {
+	w->e->wake(w->e->wake_ctx);	/* may finish and free the evaluation */
+    }
+}
+
+/* greylist_eval_free - the evaluation is going away */
+void    greylist_eval_free(struct eval *e)
+{
+    struct gl_wait *w = e->glw;
+
+    if (w == NULL)
+	return;
+    e->glw = NULL;
+    if (w->left > 0) {
+	w->e = NULL;			/* freed by the last write's callback */
+	return;
+    }
+    free(w->detail);
+    free(w);
+}
+
+static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w);
+
 /* r_greylist - the greylist restriction */
 enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, const char *rc)
 {
@@ -101,7 +153,7 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     const struct config *c = e->pol->conf;
     struct gl_conf g;
     struct gl_decision d;
-    struct buf tkey, ckey, text;
+    struct buf tkey, ckey;
     struct rec t, cl;
     struct gl_triplet trip;
     struct gl_client client;
@@ -112,6 +164,18 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     (void) r;
     (void) rn;
     (void) rc;
+    if (e->glw) {
+	/* woken: the decision's writes are committed */
+	struct gl_wait *w = e->glw;
+
+	if (w->left > 0)
+	    return RS_PENDING;
+	if (w->detail)
+	    buf_puts(&e->tdetail, w->detail);
+	st = gl_answer(e, w);
+	greylist_eval_free(e);
+	return st;
+    }
     if (*q->client_address == 0 || *q->recipient == 0)
 	return RS_DUNNO;
     if (config_bool(c, P_GL_SELECTIVE) && e->score < config_int(c, P_GL_MIN_SCORE)) {
@@ -134,7 +198,6 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     greylist_conf(c, &g);
     buf_init(&tkey);
     buf_init(&ckey);
-    buf_init(&text);
     /* check_spf ran before and SPF passed: key on the authorised domain */
     const char *auth = NULL;
 
@@ -199,36 +262,73 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	      cl.st == STORE_OK && cl.len == sizeof(client) ? &client : NULL, &d);
 
     /* written before the answer goes out */
-    if (e->pol->store && !store_readonly(e->pol->store)) {
-	struct rec w1, w2;
+    struct gl_wait *w = xcalloc(1, sizeof(*w));
 
-	memset(&w1, 0, sizeof(w1));
-	memset(&w2, 0, sizeof(w2));
-	w1.done = w2.done = 1;
-	w1.st = w2.st = STORE_OK;
+    w->e = e;
+    w->now = now;
+    w->d = d;
+    w->known = t.st == STORE_OK;
+    if (e->pol->store && !store_readonly(e->pol->store)) {
+	w->left = 1;			/* until both writes are issued */
 	if (d.write_triplet) {
-	    w1.done = 0;
+	    w->left++;
 	    store_put(e->pol->store, "triplets", tkey.s, tkey.len, &d.triplet,
-		      sizeof(d.triplet), rec_cb, &w1);
+		      sizeof(d.triplet), gl_write_done, w);
 	}
 	if (d.write_client) {
-	    w2.done = 0;
+	    w->left++;
 	    store_put(e->pol->store, "clients", ckey.s, ckey.len, &d.client,
-		      sizeof(d.client), rec_cb, &w2);
+		      sizeof(d.client), gl_write_done, w);
 	}
-	if (!w1.done || !w2.done)
-	    goto pending;
-	if (w1.st == STORE_ERROR || w2.st == STORE_ERROR) {
-	    st = store_trouble(e, "write");
-	    goto done;
-	}
+	w->left--;
     } else {
 	eval_trace_detail(e, "database opened read-only: nothing recorded");
     }
-    if (d.newly_whitelisted)
-	msg_info("greylist: whitelisted: %s", e->namaddr.s);
+    if (w->left > 0) {
+	/* the batch commits at the end of this pass of the event loop */
+	w->waiting = 1;
+	if (e->trace)
+	    w->detail = xstrdup(e->tdetail.s);
+	e->glw = w;
+	goto pending;
+    }
+    st = gl_answer(e, w);
+    free(w);
+    goto done;
 
-    switch (d.verdict) {
+pending:
+    st = RS_PENDING;
+done:
+    buf_free(&tkey);
+    buf_free(&ckey);
+    return st;
+}
+
+/* host_name - this host's name for X-Greylist, asked once */
+static const char *host_name(void)
+{
+    static char host[256];
+
+    if (*host == 0 && gethostname(host, sizeof(host) - 1) < 0)
+	snprintf(host, sizeof(host), "localhost");
+    return host;
+}
+
+/* gl_answer - the reply of a decision whose writes are done */
+static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w)
+{
+    const struct request *q = e->req;
+    const struct config *c = e->pol->conf;
+    const struct gl_decision *d = &w->d;
+    enum rstatus st = RS_DUNNO;
+    struct buf text;
+
+    if (w->failed)
+	return store_trouble(e, "write");
+    if (d->newly_whitelisted)
+	msg_info("greylist: whitelisted: %s", e->namaddr.s);
+    buf_init(&text);
+    switch (d->verdict) {
     case GL_PASS_AWL:
 	eval_trace_detail(e, "pass: client auto-whitelisted");
 	break;
@@ -236,20 +336,14 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	eval_trace_detail(e, "pass: triplet found");
 	break;
     case GL_PASS_FIRST:
-	eval_trace_detail(e, "pass: triplet found, delayed %ld s", d.delayed);
-	buf_reset(&text);
-	buf_printf(&text, "greylisting passed after %ld seconds", d.delayed);
+	eval_trace_detail(e, "pass: triplet found, delayed %ld s", d->delayed);
+	buf_printf(&text, "greylisting passed after %ld seconds", d->delayed);
 	eval_log_whatsup(e, "info", text.s);
 	buf_reset(&text);
 	if (*config_str(c, P_GL_HEADER) && new_instance(q->instance) && e->prepend.len == 0) {
-	    char    host[256];
-
-	    if (gethostname(host, sizeof(host)) < 0)
-		snprintf(host, sizeof(host), "localhost");
-	    host[sizeof(host) - 1] = 0;
-	    gl_expand_header(config_str(c, P_GL_HEADER), d.delayed,
-			     *config_str(c, P_MYHOSTNAME) ? config_str(c, P_MYHOSTNAME) : host,
-			     (time_t) now, &text);
+	    gl_expand_header(config_str(c, P_GL_HEADER), d->delayed,
+			     *config_str(c, P_MYHOSTNAME) ? config_str(c, P_MYHOSTNAME)
+			     : host_name(), (time_t) w->now, &text);
 	    buf_puts(&e->prepend, text.s);
 	}
 	break;
@@ -258,8 +352,8 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	    char    dsn[16] = "4.2.0";
 
 	    eval_trace_detail(e, "greylist: %s (%ld s left)",
-			      t.st == STORE_OK ? "early retry" : "new triplet", d.wait);
-	    gl_expand_text(config_str(c, P_GL_TEXT), d.wait, q->recipient, &text);
+			      w->known ? "early retry" : "new triplet", d->wait);
+	    gl_expand_text(config_str(c, P_GL_TEXT), d->wait, q->recipient, &text);
 	    tx = text.s;
 	    /* a text that brings its own enhanced status code keeps it */
 	    size_t  dl = strspn(tx, "0123456789.");
@@ -276,14 +370,6 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	    break;
 	}
     }
-    goto done;
-
-pending:
-    /* a networked store answers later; LMDB never gets here */
-    st = RS_PENDING;
-done:
-    buf_free(&tkey);
-    buf_free(&ckey);
     buf_free(&text);
     return st;
 }

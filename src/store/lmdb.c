@@ -2,10 +2,12 @@
  * lmdb.c - the embedded store.
  *
  * One LMDB environment in a directory, one named database per table plus
- * "meta" holding the format version.  Each write is its own transaction,
- * committed before the caller is told (MDB_WRITEMAP, MDB_NOSYNC: the commit reaches the
- * kernel, which is what kill -9 needs; store_sync() or store_sync_commits
- * take it to the disk).  A database that cannot be opened or carries an
+ * "meta" holding the format version.  Every write is committed before the
+ * caller is told (MDB_WRITEMAP, MDB_NOSYNC: the commit reaches the kernel,
+ * which is what kill -9 needs; store_sync() or store_sync_commits take it
+ * to the disk).  Outside a batch each write is its own transaction; in a
+ * batch (the daemon) the writes of one pass of the event loop share one
+ * transaction and their callbacks run after its commit.  A database that cannot be opened or carries an
  * unknown format version is reported; by configuration the directory is
  * moved aside and a new one created, or the daemon refuses to start.
  */
@@ -35,7 +37,19 @@ struct store {
     int     sync_commits;
     char   *path;
     MDB_txn *rtxn;			/* reused read transaction (reset/renew) */
-    int     reading;			/* rtxn held open by store_read_begin() */
+    int     reading;			/* held open by store_read_begin() */
+    MDB_txn *rcur;			/* what reads use while reading */
+
+    /* group commit */
+    int     batching;
+    MDB_txn *wtxn;			/* the open batch */
+    int     wfailed;			/* a write failed: the batch is lost */
+    struct waiter {
+	store_cb cb;
+	void   *arg;
+	enum store_status st;
+    }      *waiters;
+    size_t  nwaiters, waiters_cap;
 };
 
 static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
@@ -184,9 +198,12 @@ void    store_close(struct store *s)
 {
     if (s == NULL)
 	return;
+    while (store_commit(s) > 0)
+	 /* void */ ;
     if (s->env && !s->readonly)
 	mdb_env_sync(s->env, 1);
     store_release(s);
+    free(s->waiters);
     free(s->path);
     free(s);
 }
@@ -204,15 +221,21 @@ void    store_get(struct store *s, const char *tname, const void *key, size_t kl
 	cb(arg, STORE_ERROR, NULL, 0);
 	return;
     }
-    /* a read transaction is renewed, not created, for each read */
-    rc = s->reading ? 0 : s->rtxn ? mdb_txn_renew(s->rtxn)
-	: mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
-    if (rc != 0) {
-	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
-	cb(arg, STORE_ERROR, NULL, 0);
-	return;
+    /* in a batch, reads see its writes; otherwise the read transaction
+     * is renewed, not created, for each read */
+    if (s->reading)
+	txn = s->rcur;
+    else if (s->wtxn)
+	txn = s->wtxn;
+    else {
+	rc = s->rtxn ? mdb_txn_renew(s->rtxn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+	if (rc != 0) {
+	    msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
+	    cb(arg, STORE_ERROR, NULL, 0);
+	    return;
+	}
+	txn = s->rtxn;
     }
-    txn = s->rtxn;
     rc = mdb_get(txn, dbi, &k, &v);
     if (rc == 0)
 	cb(arg, STORE_OK, v.mv_data, v.mv_size);	/* valid until the abort */
@@ -222,19 +245,24 @@ void    store_get(struct store *s, const char *tname, const void *key, size_t kl
 	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
 	cb(arg, STORE_ERROR, NULL, 0);
     }
-    if (!s->reading)
+    if (txn == s->rtxn && !s->reading)
 	mdb_txn_reset(txn);
 }
 
 /* store_read_begin - several reads from one snapshot, until store_read_end */
 int     store_read_begin(struct store *s)
 {
-    int     rc = s->rtxn ? mdb_txn_renew(s->rtxn)
-	: mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+    int     rc;
 
-    if (rc != 0) {
-	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
-	return -1;
+    if (s->wtxn) {
+	s->rcur = s->wtxn;
+    } else {
+	rc = s->rtxn ? mdb_txn_renew(s->rtxn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+	if (rc != 0) {
+	    msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
+	    return -1;
+	}
+	s->rcur = s->rtxn;
     }
     s->reading = 1;
     return 0;
@@ -242,9 +270,10 @@ int     store_read_begin(struct store *s)
 
 void    store_read_end(struct store *s)
 {
-    if (s->reading)
+    if (s->reading && s->rcur == s->rtxn)
 	mdb_txn_reset(s->rtxn);
     s->reading = 0;
+    s->rcur = NULL;
 }
 
 /* store_empty - 1 if a table has no records (inside store_read_begin) */
@@ -253,7 +282,7 @@ int     store_empty(struct store *s, const char *tname)
     MDB_dbi dbi;
     MDB_stat st;
 
-    if (!s->reading || table(s, tname, &dbi) < 0 || mdb_stat(s->rtxn, dbi, &st) != 0)
+    if (!s->reading || table(s, tname, &dbi) < 0 || mdb_stat(s->rcur, dbi, &st) != 0)
 	return 0;
     return st.ms_entries == 0;
 }
@@ -288,9 +317,57 @@ bad:
     return STORE_ERROR;
 }
 
+/* batch_write - a write joins the open batch; its callback waits */
+static void batch_write(struct store *s, const char *tname, const void *key, size_t klen,
+			        const void *val, size_t vlen, store_cb cb, void *arg)
+{
+    MDB_dbi dbi;
+    MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
+    enum store_status st = STORE_OK;
+    int     rc = 0;
+
+    if (s->readonly || table(s, tname, &dbi) < 0) {
+	if (cb)
+	    cb(arg, STORE_ERROR, NULL, 0);
+	return;
+    }
+    if (s->wtxn == NULL && !s->wfailed && (rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn)) != 0) {
+	msg_warn("store: %s: write: %s", s->path, mdb_strerror(rc));
+	s->wtxn = NULL;
+	if (cb)
+	    cb(arg, STORE_ERROR, NULL, 0);
+	return;
+    }
+    if (s->wfailed) {
+	st = STORE_ERROR;
+    } else {
+	rc = val ? mdb_put(s->wtxn, dbi, &k, &v, 0) : mdb_del(s->wtxn, dbi, &k, NULL);
+	if (rc == MDB_NOTFOUND) {
+	    st = STORE_NOTFOUND;
+	} else if (rc != 0) {
+	    /* LMDB: the transaction can now only be aborted */
+	    msg_warn("store: %s: write: %s", s->path, mdb_strerror(rc));
+	    s->wfailed = 1;
+	    st = STORE_ERROR;
+	}
+    }
+    if (s->nwaiters == s->waiters_cap) {
+	s->waiters_cap = s->waiters_cap ? 2 * s->waiters_cap : 64;
+	s->waiters = xrealloc(s->waiters, s->waiters_cap * sizeof(*s->waiters));
+    }
+    s->waiters[s->nwaiters].cb = cb;
+    s->waiters[s->nwaiters].arg = arg;
+    s->waiters[s->nwaiters].st = st;
+    s->nwaiters++;
+}
+
 void    store_put(struct store *s, const char *tname, const void *key, size_t klen,
 		          const void *val, size_t vlen, store_cb cb, void *arg)
 {
+    if (s->batching) {
+	batch_write(s, tname, key, klen, val ? val : "", val ? vlen : 0, cb, arg);
+	return;
+    }
     enum store_status st = write_one(s, tname, key, klen, val ? val : "", val ? vlen : 0);
 
     if (cb)
@@ -300,10 +377,58 @@ void    store_put(struct store *s, const char *tname, const void *key, size_t kl
 void    store_del(struct store *s, const char *tname, const void *key, size_t klen,
 		          store_cb cb, void *arg)
 {
+    if (s->batching) {
+	batch_write(s, tname, key, klen, NULL, 0, cb, arg);
+	return;
+    }
     enum store_status st = write_one(s, tname, key, klen, NULL, 0);
 
     if (cb)
 	cb(arg, st, NULL, 0);
+}
+
+/* store_batch - writes join one transaction per store_commit() */
+void    store_batch(struct store *s, int on)
+{
+    if (!on)
+	while (store_commit(s) > 0)
+	     /* void */ ;
+    s->batching = on;
+}
+
+/* store_commit - commit the batch, then tell its writers; 1 if any */
+int     store_commit(struct store *s)
+{
+    enum store_status fail = STORE_OK;
+    struct waiter *w;
+    size_t  n;
+    int     rc;
+
+    if (s->wtxn == NULL && s->nwaiters == 0)
+	return 0;
+    if (s->wtxn) {
+	if (s->reading && s->rcur == s->wtxn)
+	    msg_panic("store_commit: a read is in progress");
+	if (s->wfailed) {
+	    mdb_txn_abort(s->wtxn);
+	    fail = STORE_ERROR;
+	} else if ((rc = mdb_txn_commit(s->wtxn)) != 0) {
+	    msg_warn("store: %s: commit: %s", s->path, mdb_strerror(rc));
+	    fail = STORE_ERROR;
+	}
+	s->wtxn = NULL;
+    }
+    s->wfailed = 0;
+    /* the callbacks may start the next batch */
+    w = s->waiters;
+    n = s->nwaiters;
+    s->waiters = NULL;
+    s->nwaiters = s->waiters_cap = 0;
+    for (size_t i = 0; i < n; i++)
+	if (w[i].cb)
+	    w[i].cb(w[i].arg, fail != STORE_OK ? fail : w[i].st, NULL, 0);
+    free(w);
+    return 1;
 }
 
 /* store_scan - a batch of records from a cursor position */
@@ -319,6 +444,8 @@ long    store_scan(struct store *s, const char *tname, char *cursor, size_t curs
 
     if (table(s, tname, &dbi) < 0)
 	return -1;
+    while (store_commit(s) > 0)		/* one write transaction at a time */
+	 /* void */ ;
     if ((rc = mdb_txn_begin(s->env, NULL, writes ? 0 : MDB_RDONLY, &txn)) != 0
 	|| (rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 	msg_warn("store: %s: scan: %s", s->path, mdb_strerror(rc));

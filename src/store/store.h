@@ -4,13 +4,16 @@
  *
  * Records live in named tables ("triplets", "clients", ...).  Operations
  * complete through a callback so that a networked backend (Redis, several
- * MX hosts sharing state) fits the same interface; the LMDB backend calls
- * back before the call returns.  Callers handle both.
+ * MX hosts sharing state) fits the same interface.  LMDB answers reads
+ * before the call returns, and writes too unless batching (store_batch:
+ * then at store_commit).  Writers handle both; greylisting keeps its
+ * decision across the wait (a networked backend would need the same for
+ * reads).
  *
  * Durability (LMDB): every write is committed before its callback runs,
  * so a record acknowledged to a client survives kill -9 at any moment
  * (the commit is in the kernel's page cache).  The file is synced to disk
- * every store_sync_interval, or at every commit with store_sync = yes.
+ * every store_sync_interval, or at every commit with store_sync_commits = yes.
  */
 #ifndef MX_STORE_STORE_H
 #define MX_STORE_STORE_H
@@ -72,6 +75,18 @@ long    store_scan(struct store *s, const char *table, char *cursor, size_t curs
 int     store_read_begin(struct store *s);
 void    store_read_end(struct store *s);
 int     store_empty(struct store *s, const char *table);
+
+/*
+ * Group commit.  After store_batch(s, 1), writes join one open
+ * transaction and their callbacks wait for store_commit(), which commits
+ * it and then calls them (an answer still goes out only after its record
+ * is committed).  The daemon commits after each pass of its event loop,
+ * so a burst of decisions costs one commit.  Reads in between see the
+ * batch's writes.  store_commit returns 1 if there was a batch (its
+ * callbacks may have started the next one), 0 if not.
+ */
+void    store_batch(struct store *s, int on);
+int     store_commit(struct store *s);
 
 /* store_readonly - opened for reading only (mxshield check) */
 int     store_readonly(const struct store *s);
