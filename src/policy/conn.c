@@ -5,7 +5,8 @@
  * buffer: READING collects "name=value" lines into the request until an
  * empty line; EVALUATING waits for the engine (which may wait for DNS);
  * then the answer is queued and READING resumes with whatever the client
- * pipelined meanwhile.  CLOSING drains the output and closes.
+ * pipelined meanwhile (read while EVALUATING, up to one read's worth, so
+ * that a wait costs no epoll_ctl).  CLOSING drains the output and closes.
  *
  * I/O is done on the socket directly, not through a bufferevent: after
  * each batch of input the answers are written at once, and a write event
@@ -54,6 +55,7 @@ struct conn {
     struct policy *pol;			/* policy of the request in flight */
     struct eval *eval;
     int     shutdown;			/* close after the current answer */
+    int     eof;			/* the client sent all it will send */
 };
 
 /* conn_free - release a connection */
@@ -161,6 +163,17 @@ static void conn_answer(struct conn *c)
 
 static int conn_parse(struct conn *c);
 
+/* conn_eof - the client finished sending: answer what it asked, then close */
+static void conn_eof(struct conn *c)
+{
+    if (c->req.nattrs > 0 || c->in.len > c->in_off) {
+	msg_info("policy client %s: disconnected in the middle of a request", c->peer);
+	conn_free(c);
+	return;
+    }
+    (void) conn_close_after_write(c);
+}
+
 /* conn_wakeup - a lookup the evaluation waited for has completed */
 static void conn_wakeup(void *arg)
 {
@@ -177,7 +190,11 @@ static void conn_wakeup(void *arg)
 	return;
     if (conn_flush(c) < 0)
 	return;
-    if (c->state == CONN_READING)
+    if (c->state != CONN_READING)
+	return;
+    if (c->eof)
+	conn_eof(c);
+    else
 	conn_reading(c, 1);
 }
 
@@ -189,11 +206,8 @@ static int conn_evaluate(struct conn *c)
     c->eval = eval_new(c->pol, &c->req, NULL);
     eval_set_wakeup(c->eval, conn_wakeup, c);
     c->state = CONN_EVALUATING;
-    if (eval_run(c->eval) == EVAL_PENDING) {
-	/* answer in order: read nothing more until this one is answered */
-	conn_reading(c, 0);
-	return 0;
-    }
+    if (eval_run(c->eval) == EVAL_PENDING)
+	return 0;			/* answers go out in order */
     conn_answer(c);
     return 1;
 }
@@ -303,6 +317,11 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	conn_free(c);
 	return;
     }
+    if (c->state == CONN_EVALUATING && c->in.len - c->in_off >= CONN_READ_SIZE) {
+	/* enough pipelined: read more once the request in flight is answered */
+	conn_reading(c, 0);
+	return;
+    }
     n = conn_fill(c);
     if (n < 0) {
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -312,15 +331,15 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 	return;
     }
     if (n == 0) {
-	/* the client finished sending: answer what it asked, then close */
-	if (c->req.nattrs > 0 || c->in.len > c->in_off) {
-	    msg_info("policy client %s: disconnected in the middle of a request", c->peer);
-	    conn_free(c);
-	    return;
-	}
-	(void) conn_close_after_write(c);
+	c->eof = 1;
+	conn_reading(c, 0);
+	if (c->state == CONN_EVALUATING)
+	    return;			/* after the answer */
+	conn_eof(c);
 	return;
     }
+    if (c->state == CONN_EVALUATING)
+	return;				/* parsed after the answer */
     if (conn_parse(c) < 0)
 	return;
     (void) conn_flush(c);

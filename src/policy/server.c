@@ -348,8 +348,28 @@ static int store_attach(struct server_ctx *s, struct policy *pol, int fatal)
 	msg_warn("%s", why);
 	return -1;
     }
+    store_batch(s->store, 1);
     pol->store = s->store;
     return 0;
+}
+
+/*
+ * run_loop - the event loop, with work done once per pass: the writes of
+ * every decision of the pass are committed together (their answers go
+ * out right after), and the log lines of the pass are written together.
+ */
+static void run_loop(struct server_ctx *s)
+{
+    log_hold_lines(1);
+    while (!event_base_got_exit(s->base) && !event_base_got_break(s->base)) {
+	if (event_base_loop(s->base, EVLOOP_ONCE) != 0)
+	    break;
+	if (s->store)
+	    while (store_commit(s->store) > 0)
+		 /* answers whose records are now committed went out */ ;
+	log_flush();
+    }
+    log_hold_lines(0);
 }
 
 /* store_cb_timer - flush to disk, and one small step of expiry */
@@ -477,7 +497,7 @@ int     server_run(const char *config_path, struct policy *pol)
     event_add(ev_refresh, &tv);
     msg_info("mxshield ready: configuration %s", config_path ? config_path : "(embedded default)");
 
-    event_base_dispatch(s.base);
+    run_loop(&s);
 
     if (s.nconns)
 	msg_warn("stopped with %zu connections still open", s.nconns);

@@ -6,6 +6,7 @@ load, whitelists, the greylist command and a damaged database."""
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -223,6 +224,46 @@ class State(GreylistTest):
         c = self.client(d2)
         lost = [r for r in acked if not HEADER.match(c.ask(att(NOW + 300, recipient=r)))]
         self.assertEqual(lost, [], "%d of %d acknowledged triplets lost" % (len(lost), len(acked)))
+
+    def test_group_commit_pipelined_and_concurrent(self):
+        # many decisions in one pass of the event loop share one commit;
+        # each answer still comes after its record, in order per client
+        d = self.gl_daemon()
+        clients = [d.connect() for _ in range(4)]
+        for n, c in enumerate(clients):
+            c.send(b"".join(request(att(NOW, recipient="g%d-%d@our.example" % (n, i)))
+                            for i in range(150)))
+        for c in clients:
+            for i in range(150):
+                self.assertEqual(c.reply(), TEXT % "our.example")
+            c.close()
+        c = self.client(d)
+        for n in range(4):
+            for i in (0, 77, 149):
+                self.assertRegex(c.ask(att(NOW + 300, recipient="g%d-%d@our.example" % (n, i))),
+                                 HEADER)
+        rc, out, err = self.greylist_cli(d, "stats")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("triplets: 600\n", out)
+
+    def test_client_done_sending_while_its_record_is_written(self):
+        # the request and the end of input arrive together: the answer
+        # still goes out, then the connection closes
+        d = self.gl_daemon()
+        c = d.connect()
+        c.send(request(att(NOW, recipient="half@our.example")) * 2)
+        c.sock.shutdown(socket.SHUT_WR)
+        self.assertEqual(c.reply(), TEXT % "our.example")
+        self.assertEqual(c.reply(), TEXT % "our.example")
+        self.assertTrue(c.wait_closed())
+        # gone before its answer: the record is written all the same
+        c = d.connect()
+        c.send(request(att(NOW, recipient="gone@our.example")))
+        c.abort()
+        time.sleep(0.2)
+        self.assertDaemonServes(d, "after a client left mid-decision")
+        self.assertRegex(self.client(d).ask(att(NOW + 300, recipient="gone@our.example")),
+                         HEADER)
 
     def test_expiry_in_batches_under_load(self):
         d = self.gl_daemon("greylist_expire_batch = 200\n")
