@@ -164,7 +164,7 @@
     X(STORE_SYNC_INTERVAL, "store_sync_interval", TIME, "1s", 1, 3600, 0, \
       "How often the database is flushed to disk (writes survive kill -9 at once, power loss after this)") \
     X(STORE_SYNC_COMMITS, "store_sync_commits", BOOL, "no", 0, 0, 0, \
-      "Flush to disk before every answer that wrote (power-loss safe, much slower)") \
+      "Flush to disk before every answer that wrote (power-loss safe, slower); the writes of one pass of the event loop share one commit and one flush") \
     X(STORE_MAP_SIZE, "store_map_size", INT, "1024", 16, 1048576, 0, \
       "Largest database size in MB") \
     X(STORE_ON_CORRUPT, "store_on_corrupt", STR, "move", 0, 0, 0, \

@@ -348,7 +348,10 @@ static int store_attach(struct server_ctx *s, struct policy *pol, int fatal)
 	msg_warn("%s", why);
 	return -1;
     }
-    store_batch(s->store, 1);
+    /* a commit that flushes to disk is worth sharing (one fsync per pass of
+     * the event loop); one that only writes memory is cheaper at once,
+     * answering without waiting for the rest of the pass */
+    store_batch(s->store, o.sync_commits);
     pol->store = s->store;
     return 0;
 }

@@ -192,7 +192,13 @@ class State(GreylistTest):
         self.assertRegex(self.client(d2).ask(att(NOW + 300)), HEADER)
 
     def test_kill_9_during_a_burst_loses_nothing_acknowledged(self):
-        d = self.gl_daemon()
+        # commit per write, and group commit (with store_sync_commits)
+        for extra in ("", "store_sync_commits = yes\n"):
+            with self.subTest(extra=extra):
+                self.kill_9_during_a_burst(extra)
+
+    def kill_9_during_a_burst(self, extra):
+        d = self.gl_daemon(extra)
         acked = []
         lock = threading.Lock()
 
@@ -226,9 +232,10 @@ class State(GreylistTest):
         self.assertEqual(lost, [], "%d of %d acknowledged triplets lost" % (len(lost), len(acked)))
 
     def test_group_commit_pipelined_and_concurrent(self):
-        # many decisions in one pass of the event loop share one commit;
-        # each answer still comes after its record, in order per client
-        d = self.gl_daemon()
+        # with store_sync_commits the decisions of one pass of the event
+        # loop share one commit and one flush; each answer still comes
+        # after its record, in order per client
+        d = self.gl_daemon("store_sync_commits = yes\n")
         clients = [d.connect() for _ in range(4)]
         for n, c in enumerate(clients):
             c.send(b"".join(request(att(NOW, recipient="g%d-%d@our.example" % (n, i)))
@@ -247,9 +254,14 @@ class State(GreylistTest):
         self.assertIn("triplets: 600\n", out)
 
     def test_client_done_sending_while_its_record_is_written(self):
+        for extra in ("", "store_sync_commits = yes\n"):
+            with self.subTest(extra=extra):
+                self.client_done_sending(extra)
+
+    def client_done_sending(self, extra):
         # the request and the end of input arrive together: the answer
         # still goes out, then the connection closes
-        d = self.gl_daemon()
+        d = self.gl_daemon(extra)
         c = d.connect()
         c.send(request(att(NOW, recipient="half@our.example")) * 2)
         c.sock.shutdown(socket.SHUT_WR)
