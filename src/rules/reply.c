@@ -38,20 +38,37 @@ void    eval_trace_detail(struct eval *e, const char *fmt,...)
 void    eval_log_whatsup(struct eval *e, const char *whatsup, const char *text)
 {
     const struct request *r = e->req;
-    struct buf b;
+    static struct buf b;		/* one line at a time: kept, not freed */
 
-    buf_init(&b);
-    buf_printf(&b, "%s: %s: %s from %s: %s;", *r->queue_id ? r->queue_id : "NOQUEUE",
-	       whatsup, e->where, e->namaddr.s, text);
-    buf_printf(&b, " from=<%s>", r->sender);
-    if (*r->recipient)
-	buf_printf(&b, " to=<%s>", r->recipient);
-    if (*r->protocol_name)
-	buf_printf(&b, " proto=%s", r->protocol_name);
-    if (*r->helo_name)
-	buf_printf(&b, " helo=<%s>", r->helo_name);
-    msg_info("%s", b.s);
-    buf_free(&b);
+    /* "NOQUEUE: reject: RCPT from name[addr]: text; from=<> to=<> proto= helo=<>" */
+    buf_reset(&b);
+    buf_puts(&b, *r->queue_id ? r->queue_id : "NOQUEUE");
+    buf_puts(&b, ": ");
+    buf_puts(&b, whatsup);
+    buf_puts(&b, ": ");
+    buf_puts(&b, e->where);
+    buf_puts(&b, " from ");
+    buf_puts(&b, e->namaddr.s);
+    buf_puts(&b, ": ");
+    buf_puts(&b, text);
+    buf_puts(&b, "; from=<");
+    buf_puts(&b, r->sender);
+    buf_putc(&b, '>');
+    if (*r->recipient) {
+	buf_puts(&b, " to=<");
+	buf_puts(&b, r->recipient);
+	buf_putc(&b, '>');
+    }
+    if (*r->protocol_name) {
+	buf_puts(&b, " proto=");
+	buf_puts(&b, r->protocol_name);
+    }
+    if (*r->helo_name) {
+	buf_puts(&b, " helo=<");
+	buf_puts(&b, r->helo_name);
+	buf_putc(&b, '>');
+    }
+    msg_info_text(b.s);
 }
 
 /* dsn_ok - "d.ddd.ddd" with first digit 4 or 5 */

@@ -31,6 +31,8 @@ static int log_syslog;
 static char log_ident[64] = "mxshield";
 static char log_service[32] = "";
 static char log_syslog_ident[100] = "mxshield";
+static char log_prefix_text[200];
+static size_t log_prefix_len;
 static void (*log_capture_fn) (const char *, const char *, void *);
 static void *log_capture_ctx;
 
@@ -47,6 +49,7 @@ void    log_set_service(const char *service)
 {
     if (service != log_service)
 	snprintf(log_service, sizeof(log_service), "%s", service ? service : "");
+    log_prefix_len = 0;
     if (log_syslog) {
 	snprintf(log_syslog_ident, sizeof(log_syslog_ident), "%s%s%s", log_ident,
 		 *log_service ? "/" : "", log_service);
@@ -109,25 +112,40 @@ void    log_hold_lines(int on)
     log_holding = on;
 }
 
-/* log_emit - format and write one line */
-static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
+
+/* log_prefix_make - "mxshield/policy[1234]: ", made when the names change */
+static void log_prefix_make(void)
+{
+    int     n = snprintf(log_prefix_text, sizeof(log_prefix_text), "%s%s%s[%ld]: ", log_ident,
+			 *log_service ? "/" : "", log_service, (long) log_pid());
+
+    log_prefix_len = n < 0 ? 0 : (size_t) n < sizeof(log_prefix_text) ? (size_t) n
+	: sizeof(log_prefix_text) - 1;
+}
+
+/* log_emit_text - write one line of text (at most 2047 bytes of it) */
+static void log_emit_text(int prio, const char *level, const char *msg)
 {
     char    line[2300];
     char   *text;
     size_t  pre, len;
-    int     n;
 
-    /* "mxshield/policy[1234]: warning: " then the text */
-    n = snprintf(line, sizeof(line), "%s%s%s[%ld]: %s%s", log_ident,
-		 *log_service ? "/" : "", log_service, (long) log_pid(),
-		 level, *level ? ": " : "");
-    pre = n < 0 ? 0 : (size_t) n < 200 ? (size_t) n : 200;
+    if (log_prefix_len == 0)
+	log_prefix_make();
+    /* prefix, "warning: ", then the text with control characters made '?' */
+    memcpy(line, log_prefix_text, log_prefix_len);
+    pre = log_prefix_len;
+    if (*level) {
+	size_t  ll = strlen(level);
+
+	memcpy(line + pre, level, ll);
+	memcpy(line + pre + ll, ": ", 2);
+	pre += ll + 2;
+    }
     text = line + pre;
-    n = vsnprintf(text, 2048, fmt, ap);
-    len = n < 0 ? 0 : (size_t) n < 2047 ? (size_t) n : 2047;
-    for (size_t i = 0; i < len; i++)
-	if ((unsigned char) text[i] < 0x20 || text[i] == 0x7f)
-	    text[i] = '?';
+    for (len = 0; msg[len] && len < 2047; len++)
+	text[len] = (unsigned char) msg[len] < 0x20 || msg[len] == 0x7f ? '?' : msg[len];
+    text[len] = 0;
     if (log_capture_fn) {
 	log_capture_fn(level, text, log_capture_ctx);
 	return;
@@ -146,6 +164,21 @@ static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
 	log_flush();
     memcpy(log_hold + log_held, line, len);
     log_held += len;
+}
+
+/* log_emit - format and write one line */
+static void log_emit(int prio, const char *level, const char *fmt, va_list ap)
+{
+    char    text[2048];
+
+    vsnprintf(text, sizeof(text), fmt, ap);
+    log_emit_text(prio, level, text);
+}
+
+/* msg_info_text - msg_info of a finished text, without formatting it */
+void    msg_info_text(const char *text)
+{
+    log_emit_text(LOG_INFO, "", text);
 }
 
 #define LOG_BODY(prio, level) do { \

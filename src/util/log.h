@@ -28,6 +28,7 @@ void    log_capture(void (*fn) (const char *level, const char *text, void *ctx),
 		            void *ctx);
 
 void    msg_info(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+void    msg_info_text(const char *text);	/* msg_info("%s", text), cheaper */
 void    msg_warn(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 void    msg_error(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 void    msg_fatal(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
