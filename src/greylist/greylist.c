@@ -245,7 +245,7 @@ void    gl_expand_text(const char *tpl, long wait, const char *recipient, struct
     buf_reset(out);
     for (const char *cp = tpl; *cp; cp++) {
 	if (cp[0] == '%' && cp[1] == 's' && !did_s) {
-	    buf_printf(out, "%ld", wait);
+	    buf_put_long(out, wait);
 	    did_s = 1;
 	    cp++;
 	} else if (cp[0] == '%' && cp[1] == 'r' && !did_r) {

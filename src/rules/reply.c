@@ -95,8 +95,14 @@ static void format_reply(struct buf *out, int code, const char *dsn,
 			         const char *fmt, va_list ap)
 {
     buf_reset(out);
-    buf_printf(out, "%d %s ", code, dsn);
-    buf_vprintf(out, fmt, ap);
+    buf_put_long(out, code);
+    buf_putc(out, ' ');
+    buf_puts(out, dsn);
+    buf_putc(out, ' ');
+    if (strcmp(fmt, "%s") == 0)
+	buf_puts(out, va_arg(ap, const char *));	/* the usual case, without printf */
+    else
+	buf_vprintf(out, fmt, ap);
     if (code < 400 || code > 599 || !dsn_ok(out->s + 4)) {
 	msg_warn("SMTP reply code configuration error: %s", out->s);
 	buf_reset(out);

@@ -118,6 +118,21 @@ void    buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     b->len += (size_t) n;
 }
 
+/* buf_put_long - append a number in decimal, without printf */
+void    buf_put_long(struct buf *b, long v)
+{
+    char    tmp[24], *cp = tmp + sizeof(tmp);
+    unsigned long u = v < 0 ? 0UL - (unsigned long) v : (unsigned long) v;
+
+    do {
+	*--cp = (char) ('0' + u % 10);
+	u /= 10;
+    } while (u);
+    if (v < 0)
+	*--cp = '-';
+    buf_append(b, cp, (size_t) (tmp + sizeof(tmp) - cp));
+}
+
 /* buf_printf - append formatted text */
 void    buf_printf(struct buf *b, const char *fmt,...)
 {

@@ -25,6 +25,7 @@ void    buf_reserve(struct buf *b, size_t n);	/* room for n more bytes */
 void    buf_append(struct buf *b, const char *s, size_t len);
 void    buf_puts(struct buf *b, const char *s);
 void    buf_putc(struct buf *b, int c);
+void    buf_put_long(struct buf *b, long v);
 void    buf_printf(struct buf *b, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
 void    buf_vprintf(struct buf *b, const char *fmt, va_list ap);

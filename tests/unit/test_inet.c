@@ -168,6 +168,16 @@ static void test_format(void **state)
     assert_int_equal(inet_parse("10.20.30.40", &a), 0);
     inet_format(&a, out, sizeof(out));
     assert_string_equal(out, "10.20.30.40");
+    /* every width of octet, formatted by hand for IPv4 */
+    static const char *const quads[] = {
+	"0.0.0.0", "0.9.10.99", "100.199.200.255", "255.255.255.255", "1.20.255.4",
+    };
+    for (size_t i = 0; i < sizeof(quads) / sizeof(quads[0]); i++) {
+	assert_int_equal(inet_parse(quads[i], &a), 0);
+	inet_format(&a, out, sizeof(out));
+	assert_string_equal(out, quads[i]);
+    }
+    assert_int_equal(inet_parse("10.20.30.40", &a), 0);
     /* too small a buffer gives an empty string, not a truncated address */
     memset(tiny, 'x', sizeof(tiny));
     inet_format(&a, tiny, sizeof(tiny));
