@@ -117,8 +117,10 @@ struct eval *eval_new(struct policy *p, const struct request *req,
     e->reverse_name = *req->reverse_client_name ? req->reverse_client_name
 	: e->client_name;
     buf_init(&e->namaddr);
-    buf_printf(&e->namaddr, "%s[%s]", e->client_name,
-	       *req->client_address ? req->client_address : "unknown");
+    buf_puts(&e->namaddr, e->client_name);	/* name[address] */
+    buf_putc(&e->namaddr, '[');
+    buf_puts(&e->namaddr, *req->client_address ? req->client_address : "unknown");
+    buf_putc(&e->namaddr, ']');
     buf_init(&e->dip.reply);
     buf_init(&e->dir.reply);
     buf_init(&e->reply);

@@ -22,7 +22,7 @@ void    buf_init(struct buf *b)
 }
 
 /* buf_grow - make room for n more bytes plus a NUL */
-static void buf_grow(struct buf *b, size_t n)
+void    buf_grow(struct buf *b, size_t n)
 {
     if (b->len + n + 1 <= b->cap)
 	return;
@@ -65,28 +65,6 @@ void    buf_reset(struct buf *b)
 	b->s = buf_empty;
 }
 
-/* buf_append - append bytes */
-void    buf_append(struct buf *b, const char *s, size_t len)
-{
-    buf_grow(b, len);
-    memcpy(b->s + b->len, s, len);
-    b->len += len;
-    b->s[b->len] = 0;
-}
-
-/* buf_puts - append a string */
-void    buf_puts(struct buf *b, const char *s)
-{
-    buf_append(b, s, strlen(s));
-}
-
-/* buf_putc - append one byte */
-void    buf_putc(struct buf *b, int c)
-{
-    char    ch = (char) c;
-
-    buf_append(b, &ch, 1);
-}
 
 /* buf_vprintf - append formatted text */
 void    buf_vprintf(struct buf *b, const char *fmt, va_list ap)

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
     char   *s;
@@ -22,9 +23,31 @@ void    buf_init(struct buf *b);
 void    buf_free(struct buf *b);
 void    buf_reset(struct buf *b);
 void    buf_reserve(struct buf *b, size_t n);	/* room for n more bytes */
-void    buf_append(struct buf *b, const char *s, size_t len);
-void    buf_puts(struct buf *b, const char *s);
-void    buf_putc(struct buf *b, int c);
+void    buf_grow(struct buf *b, size_t n);	/* room for n more bytes plus a NUL */
+
+/* buf_append, buf_puts, buf_putc - append; inline, as parsing and log
+ * lines call them for every attribute and field */
+static inline void buf_append(struct buf *b, const char *s, size_t len)
+{
+    if (b->len + len + 1 > b->cap)
+	buf_grow(b, len);
+    memcpy(b->s + b->len, s, len);
+    b->len += len;
+    b->s[b->len] = 0;
+}
+
+static inline void buf_puts(struct buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
+
+static inline void buf_putc(struct buf *b, int c)
+{
+    if (b->len + 2 > b->cap)
+	buf_grow(b, 1);
+    b->s[b->len++] = (char) c;
+    b->s[b->len] = 0;
+}
 void    buf_put_long(struct buf *b, long v);
 void    buf_printf(struct buf *b, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
