@@ -25,7 +25,8 @@ static const char **field_of(struct request *r, const char *name, size_t len)
     };
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-	if (fields[i].len == len && memcmp(fields[i].name, name, len) == 0)
+	if (fields[i].len == len && fields[i].name[0] == name[0]
+	    && memcmp(fields[i].name, name, len) == 0)
 	    return (const char **) ((char *) r + fields[i].off);
     return NULL;
 }

@@ -77,7 +77,7 @@ void    log_capture(void (*fn) (const char *, const char *, void *), void *ctx)
  */
 #define LOG_HOLD_MAX	65536
 static char log_hold[LOG_HOLD_MAX];
-static size_t log_held;
+static size_t log_held_len;
 static int log_holding;
 
 /* log_write - all of a line (or of the held lines) to stderr */
@@ -98,10 +98,16 @@ static void log_write(const char *s, size_t len)
 /* log_flush - write out the held lines */
 void    log_flush(void)
 {
-    if (log_held > 0) {
-	log_write(log_hold, log_held);
-	log_held = 0;
+    if (log_held_len > 0) {
+	log_write(log_hold, log_held_len);
+	log_held_len = 0;
     }
+}
+
+/* log_held - bytes of lines held */
+size_t  log_held(void)
+{
+    return log_held_len;
 }
 
 /* log_hold_lines - hold stderr lines until log_flush() (0: write each) */
@@ -160,10 +166,10 @@ static void log_emit_text(int prio, const char *level, const char *msg)
 	log_write(line, len);
 	return;
     }
-    if (log_held + len > sizeof(log_hold))
+    if (log_held_len + len > sizeof(log_hold))
 	log_flush();
-    memcpy(log_hold + log_held, line, len);
-    log_held += len;
+    memcpy(log_hold + log_held_len, line, len);
+    log_held_len += len;
 }
 
 /* log_emit - format and write one line */

@@ -10,6 +10,7 @@
 #define MX_UTIL_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void    log_init(const char *ident, int use_syslog);
 void    log_set_service(const char *service);
@@ -18,10 +19,12 @@ extern int msg_verbose;
 
 /*
  * log_hold_lines - hold stderr lines in memory until log_flush() (the
- * daemon flushes after each pass of its event loop); 0 writes each line.
+ * daemon flushes within milliseconds, or when 64 KB have gathered);
+ * 0 writes each line.  log_held - bytes held.
  */
 void    log_hold_lines(int on);
 void    log_flush(void);
+size_t  log_held(void);
 
 /* Tests: send every formatted line (without prefix) to fn instead. */
 void    log_capture(void (*fn) (const char *level, const char *text, void *ctx),

@@ -217,8 +217,12 @@ class DnsLists(DnsTest):
         self.assertIn("dns_resolver", line)
         # logged once per interval, not per request
         c = self.client(d)
+        mark = d.log_size()
         for _ in range(3):
             c.ask(req(client_address="192.0.2.98"))
+        # log lines go out in order: once a later one is there, so is all before it
+        self.assertEqual(c.ask(req(client_address="192.0.2.94")), DENIED % "192.0.2.94")
+        self.assertIsNotNone(d.wait_log("[192.0.2.94]", after=mark))
         self.assertEqual(d.read_log().count("dnsbl.test answered 127.255.255.254"), 1)
 
     def test_reply_templates(self):
