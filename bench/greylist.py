@@ -128,6 +128,22 @@ def host_times():
     return sum(v[:8]), v[7]
 
 
+def quiet_load(pid, target, args, max_steal, tries):
+    """load(), repeated (up to tries times, a pause between) while the
+    hypervisor's steal exceeds max_steal percent; the quietest run wins.
+    Both daemons get the same treatment."""
+    best = None
+    for i in range(tries):
+        r = load(pid, target, args)
+        r["tries"] = i + 1
+        if best is None or r["steal"] < best["steal"]:
+            best = r
+        if r["steal"] <= max_steal:
+            break
+        time.sleep(2)
+    return best
+
+
 def load(pid, target, args):
     t0, s0, c0 = host_times() + (cpu_ticks(pid),)
     out = subprocess.run([BENCH, "--json"] + args + [target], capture_output=True, text=True)
@@ -147,6 +163,9 @@ def main():
     ap.add_argument("--million", type=int, default=1000000)
     ap.add_argument("--postgrey-n", type=int, default=100000)
     ap.add_argument("--transport", choices=("unix", "inet", "both"), default="both")
+    ap.add_argument("--max-steal", type=float, default=5.0,
+                    help="repeat a row measured while the hypervisor stole more (percent)")
+    ap.add_argument("--tries", type=int, default=5, help="at most this many runs per row")
     a = ap.parse_args()
     for f in (DAEMON, BENCH, POSTGREY):
         if not os.access(f, os.X_OK):
@@ -163,9 +182,10 @@ def main():
                 try:
                     for mode in ("fixed", "unique"):
                         for conns in (1, 8, 64):
-                            r = load(p.pid, target, ["-m", mode, "-c", str(conns),
-                                                     "-d", str(a.seconds), "-w", "100",
-                                                     "-s", str(conns + len(rows))])
+                            r = quiet_load(p.pid, target,
+                                           ["-m", mode, "-c", str(conns), "-d", str(a.seconds),
+                                            "-w", "100", "-s", str(conns + len(rows))],
+                                           a.max_steal, a.tries)
                             rows.append((name, transport, mode, conns, r))
                 finally:
                     stop(p)
@@ -185,16 +205,18 @@ def main():
                 stop(p)
     print("Greylisting: %d CPUs, %s, %d s per row; every request a greylist decision "
           "(unique: a new triplet, written before the answer); CPU: the daemon's own "
-          "time per request; steal: CPU time the hypervisor took meanwhile" %
-          (os.cpu_count(), os.uname().release, a.seconds))
+          "time per request; steal: CPU time the hypervisor took meanwhile (a row is "
+          "run again, up to %d times, while steal exceeds %.0f%%; the quietest run is "
+          "shown, tries counts the runs)" %
+          (os.cpu_count(), os.uname().release, a.seconds, a.tries, a.max_steal))
     print()
     print("| daemon | transport | triplets | conns | req/s | p50 (us) | p99 (us) | max (us) "
-          "| CPU (us/req) | steal | errors |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| CPU (us/req) | steal | tries | errors |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, transport, mode, conns, r in rows:
-        print("| %s | %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f%% | %d |"
+        print("| %s | %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f%% | %d | %d |"
               % (name, transport, mode, conns, r["rps"], r["p50_us"], r["p99_us"], r["max_us"],
-                 r["cpu_us"], r["steal"], r["errors"]))
+                 r["cpu_us"], r["steal"], r["tries"], r["errors"]))
     print()
     print("| daemon | distinct triplets | RSS (MB) | database (MB) | time to load (s) | errors |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -35,7 +35,7 @@
     X(IDLE_TIMEOUT, "policy_idle_timeout", TIME, "1200s", 1, 86400, 1, \
       "Close a policy connection idle this long (Postfix itself closes idle ones after 300s)") \
     X(LOG_DEST, "log_destination", STR, "stderr", 0, 0, 0, \
-      "Where log lines go: stderr or syslog (facility mail)") \
+      "Where log lines go: stderr (written in batches, at most 10 ms late) or syslog (facility mail)") \
     X(SYSLOG_NAME, "syslog_name", STR, "mxshield", 0, 0, 0, \
       "Program name at the start of each log line") \
     X(TABLE_CHECK, "table_check_interval", TIME, "1s", 1, 3600, 1, \
