@@ -220,13 +220,14 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	st = store_trouble(e, "read");
 	goto done;
     }
+    int     no_manual = e->pol->store && store_empty(e->pol->store, "whitelist");
+
     memset(&t, 0, sizeof(t));
-    if (e->pol->store && store_empty(e->pol->store, "whitelist"))
+    if (no_manual)
 	rec_cb(&t, STORE_NOTFOUND, NULL, 0);	/* no manual entries at all */
     else
 	sget(e, "whitelist", &ckey, &t);
-    if (t.done && t.st == STORE_NOTFOUND && !g.privacy
-	&& !(e->pol->store && store_empty(e->pol->store, "whitelist"))) {
+    if (t.done && t.st == STORE_NOTFOUND && !g.privacy && !no_manual) {
 	struct buf net;
 
 	buf_init(&net);
