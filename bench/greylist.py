@@ -135,9 +135,9 @@ def quiet_load(pid, target, args, max_steal, tries):
     best = None
     for i in range(tries):
         r = load(pid, target, args)
-        r["tries"] = i + 1
         if best is None or r["steal"] < best["steal"]:
             best = r
+        best["tries"] = i + 1           # runs made for this row
         if r["steal"] <= max_steal:
             break
         time.sleep(2)
