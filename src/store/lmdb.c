@@ -6,10 +6,11 @@
  * caller is told (MDB_WRITEMAP, MDB_NOSYNC: the commit reaches the kernel,
  * which is what kill -9 needs; store_sync() or store_sync_commits take it
  * to the disk).  Outside a batch each write is its own transaction; in a
- * batch (the daemon) the writes of one pass of the event loop share one
- * transaction and their callbacks run after its commit.  A database that cannot be opened or carries an
- * unknown format version is reported; by configuration the directory is
- * moved aside and a new one created, or the daemon refuses to start.
+ * batch (the daemon with store_sync_commits) the writes of one pass of the
+ * event loop share one transaction and their callbacks run after its
+ * commit.  A database that cannot be opened or carries an unknown format
+ * version is reported; by configuration the directory is moved aside and
+ * a new one created, or the daemon refuses to start.
  */
 #include <errno.h>
 #include <stdio.h>
