@@ -157,6 +157,16 @@ def load(pid, target, args):
     return r
 
 
+def print_rows(rows):
+    print("| daemon | transport | triplets | conns | req/s | p50 (us) | p99 (us) | max (us) "
+          "| CPU (us/req) | steal | tries | errors |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, transport, mode, conns, r in rows:
+        print("| %s | %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f%% | %d | %d |"
+              % (name, transport, mode, conns, r["rps"], r["p50_us"], r["p99_us"], r["max_us"],
+                 r["cpu_us"], r["steal"], r["tries"], r["errors"]))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=5)
@@ -166,6 +176,8 @@ def main():
     ap.add_argument("--max-steal", type=float, default=5.0,
                     help="repeat a row measured while the hypervisor stole more (percent)")
     ap.add_argument("--tries", type=int, default=5, help="at most this many runs per row")
+    ap.add_argument("--fill-only", action="store_true",
+                    help="only the memory and disk figures, no request rows")
     a = ap.parse_args()
     for f in (DAEMON, BENCH, POSTGREY):
         if not os.access(f, os.X_OK):
@@ -173,7 +185,7 @@ def main():
     transports = ("unix", "inet") if a.transport == "both" else (a.transport,)
     rows, mem = [], []
     with tempfile.TemporaryDirectory(prefix="mxglbench.") as tmp:
-        for transport in transports:
+        for transport in () if a.fill_only else transports:
             for name, start in (("mxshield", start_mxshield), ("postgrey", start_postgrey)):
                 sub = os.path.join(tmp, "%s-%s" % (name, transport))
                 os.makedirs(sub)
@@ -210,20 +222,15 @@ def main():
           "shown, tries counts the runs)" %
           (os.cpu_count(), os.uname().release, a.seconds, a.tries, a.max_steal))
     print()
-    print("| daemon | transport | triplets | conns | req/s | p50 (us) | p99 (us) | max (us) "
-          "| CPU (us/req) | steal | tries | errors |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, transport, mode, conns, r in rows:
-        print("| %s | %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f%% | %d | %d |"
-              % (name, transport, mode, conns, r["rps"], r["p50_us"], r["p99_us"], r["max_us"],
-                 r["cpu_us"], r["steal"], r["tries"], r["errors"]))
+    if not a.fill_only:
+        print_rows(rows)
     print()
     print("| daemon | distinct triplets | RSS (MB) | database (MB) | time to load (s) | errors |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, n, rss, db, took, err in mem:
         print("| %s | %d | %.1f | %.1f | %.0f | %d |" % (name, n, rss, db, took, err))
     print()
-    for transport in transports:
+    for transport in () if a.fill_only else transports:
         mx = {(m, c): r for nm, t, m, c, r in rows if nm == "mxshield" and t == transport}
         pg = {(m, c): r for nm, t, m, c, r in rows if nm == "postgrey" and t == transport}
         m8, p8 = mx[("unique", 8)], pg[("unique", 8)]
