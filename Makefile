@@ -23,7 +23,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
-.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install
+.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install \
+	fuzz fuzz-smoke fuzz-bins FORCE
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling
 
@@ -68,6 +69,7 @@ check: test-deps
 	$(MAKE) unit-asan
 	$(MAKE) proto
 	$(MAKE) proto-asan
+	$(MAKE) fuzz-smoke
 	$(MAKE) docs
 
 # The README's parameter table must match the program.
@@ -90,6 +92,48 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 proto-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build-asan/mxshield
 	/usr/bin/python3 tests/proto/run.py --binary build-asan/mxshield
+
+# Fuzzing (libFuzzer, clang): the parsers that read what others write.
+# `make fuzz` runs each target for FUZZ_SECONDS from the seeds in
+# tests/fuzz/corpus/<target>, adding what it finds to build-fuzz/corpus;
+# `make fuzz-smoke` (part of check) runs every target over the seeds only.
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES   := $(FUZZ_SRCS:tests/fuzz/%.c=%)
+FUZZ_BINS    := $(FUZZ_NAMES:%=build-fuzz/%)
+FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libmxshield.a
+	clang $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ $< \
+		build-fuzz/libmxshield.a $(LDLIBS)
+
+ifneq ($(BUILD),build-fuzz)
+build-fuzz/libmxshield.a: FORCE
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" $@
+endif
+
+FORCE:
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz-smoke: fuzz-bins
+	@for n in $(FUZZ_NAMES); do \
+		build-fuzz/$$n -runs=0 tests/fuzz/corpus/$$n 2>build-fuzz/$$n.log || \
+		{ tail -40 build-fuzz/$$n.log; echo "fuzz-smoke: $$n FAILED"; exit 1; }; \
+		echo "fuzz-smoke: $$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs ok"; \
+	done
+
+fuzz: fuzz-bins
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p build-fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=build-fuzz/$$n- \
+			build-fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>build-fuzz/$$n.log || \
+		{ tail -60 build-fuzz/$$n.log; echo "fuzz: $$n FAILED"; exit 1; }; \
+		grep -E '^(#[0-9]+.*DONE|Done)' build-fuzz/$$n.log | tail -1; \
+	done
 
 bench: all
 	@scripts/deps bench
@@ -119,6 +163,6 @@ install: all
 	@echo "edit $(SYSCONFDIR)/mxshield/mxshield.conf, then: systemctl enable --now mxshield"
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)
