@@ -110,6 +110,11 @@ def maps_seeds():
     put("fuzz_maps", "whitelist", k("whitelist") + b"# Debian's style\n"
         b"example.com\n/^mail\\d*\\.example\\.org$/\n192.0.2.0/24\n10.1\n"
         b"2001:db8::/32\npostmaster@\nabuse@example.net\n\n  spaced.example  # x\n")
+    for n in ("whitelist_clients", "whitelist_recipients"):
+        path = os.path.join("/etc/postgrey", n)     # Debian's postgrey package
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                put("fuzz_maps", "debian_" + n, k("whitelist") + f.read())
 
 
 def keys_seeds():
