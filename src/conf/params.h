@@ -33,7 +33,7 @@
     X(CONN_LIMIT, "policy_connection_limit", INT, "4096", 1, 1000000, 0, \
       "Most simultaneous policy client connections; more are refused") \
     X(IDLE_TIMEOUT, "policy_idle_timeout", TIME, "1200s", 1, 86400, 1, \
-      "Close a policy connection idle this long (Postfix itself closes idle ones after 300s)") \
+      "Close a policy connection idle this long; one waiting for its answer is not idle (Postfix itself closes idle ones after 300s)") \
     X(LOG_DEST, "log_destination", STR, "stderr", 0, 0, 0, \
       "Where log lines go: stderr (written in batches, at most 10 ms late) or syslog (facility mail)") \
     X(SYSLOG_NAME, "syslog_name", STR, "mxshield", 0, 0, 0, \

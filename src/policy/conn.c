@@ -312,6 +312,10 @@ static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
 
     (void) fd;
     if (what & EV_TIMEOUT) {
+	/* a client waiting for its answer is not idle (the lookups have
+	 * their own timeouts); the persistent event re-arms itself */
+	if (c->state == CONN_EVALUATING)
+	    return;
 	if (msg_verbose)
 	    msg_info("policy client %s: idle timeout", c->peer);
 	conn_free(c);

@@ -618,6 +618,23 @@ class SharedAndEarly(DnsTest):
         asked = [n for n, t in resp.seen if n == "44.2.0.192.dnsbl.test"]
         self.assertEqual(len(asked), 1, resp.seen)
 
+    def test_idle_timeout_does_not_cut_a_decision(self):
+        # the client waits for an answer: it is not idle, however long the
+        # lookups take (within dns_timeout)
+        resp = dnsserver.Responder({"47.2.0.192.dnsbl.test": "delay:1.2:127.0.0.2"}).start()
+        self.addCleanup(resp.stop)
+        d = self.dns_daemon("dns_timeout = 8s\npolicy_idle_timeout = 1s\n"
+                            "client_restrictions = reject_rbl_client dnsbl.test\n",
+                            resolver=resp.addr)
+        c = self.client(d)
+        started = time.monotonic()
+        self.assertEqual(c.ask(req(client_address="192.0.2.47")),
+                         "action=554 5.7.1 Service unavailable; Client host [192.0.2.47] "
+                         "blocked using dnsbl.test")
+        self.assertGreaterEqual(time.monotonic() - started, 1.1)
+        # and once answered, idle again: closed after the timeout
+        self.assertTrue(c.wait_closed(3.0), "idle connection not closed after 1s")
+
     def test_permit_before_a_slow_lookup_answers_at_once(self):
         resp = dnsserver.Responder({"46.2.0.192.dnsbl.test": "timeout",
                                     "1.0.0.127.dnsbl.test": "timeout"}).start()
