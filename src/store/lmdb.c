@@ -28,7 +28,8 @@
 
 #define MAX_TABLES	8
 
-struct store {
+struct lmdb {
+    struct store base;			/* first: the interface */
     MDB_env *env;
     MDB_dbi dbi[MAX_TABLES];
     char   *names[MAX_TABLES];
@@ -55,8 +56,31 @@ struct store {
 
 static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
 
+#define L(base) ((struct lmdb *) (base))
+
+static void lm_close(struct store *);
+static void lm_get(struct store *, const char *, const void *, size_t, store_cb, void *);
+static void lm_put(struct store *, const char *, const void *, size_t, const void *, size_t,
+		           store_cb, void *);
+static void lm_del(struct store *, const char *, const void *, size_t, store_cb, void *);
+static long lm_scan(struct store *, const char *, char *, size_t, size_t *, long,
+		            store_scan_fn, void *);
+static int lm_read_begin(struct store *);
+static void lm_read_end(struct store *);
+static int lm_empty(struct store *, const char *);
+static void lm_batch(struct store *, int);
+static int lm_commit(struct store *);
+static int lm_readonly(const struct store *);
+static int lm_sync(struct store *);
+static long lm_count(struct store *, const char *);
+
+static const struct store_ops lmdb_ops = {
+    "lmdb", lm_close, lm_get, lm_put, lm_del, lm_scan, lm_read_begin, lm_read_end, lm_empty,
+    lm_batch, lm_commit, lm_readonly, lm_sync, lm_count,
+};
+
 /* table - the dbi of a table name */
-static int table(struct store *s, const char *name, MDB_dbi *dbi)
+static int table(struct lmdb *s, const char *name, MDB_dbi *dbi)
 {
     for (int i = 0; i < s->ntables; i++) {
 	if (strcmp(s->names[i], name) == 0) {
@@ -69,7 +93,7 @@ static int table(struct store *s, const char *name, MDB_dbi *dbi)
 }
 
 /* open_env - environment, tables and version check; -1 + err */
-static int open_env(struct store *s, const struct store_opts *o, char *err, size_t errlen)
+static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_t errlen)
 {
     MDB_txn *txn;
     int     rc;
@@ -145,7 +169,7 @@ bad:
     return -1;
 }
 
-static void store_release(struct store *s)
+static void lmdb_release(struct lmdb *s)
 {
     if (s->rtxn)
 	mdb_txn_abort(s->rtxn);
@@ -159,23 +183,25 @@ static void store_release(struct store *s)
 }
 
 /* store_open - open or create; moves a bad database aside if told to */
-struct store *store_open(const struct store_opts *o, char *err, size_t errlen)
+struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errlen)
 {
-    struct store *s = xcalloc(1, sizeof(*s));
+    struct lmdb *s = xcalloc(1, sizeof(*s));
+
+    s->base.ops = &lmdb_ops;
 
     s->readonly = o->readonly;
     s->sync_commits = o->sync_commits;
     s->path = xstrdup(o->path);
     if (!o->readonly && mkdir(o->path, 0700) < 0 && errno != EEXIST) {
 	snprintf(err, errlen, "%s: cannot create directory: %s", o->path, strerror(errno));
-	store_close(s);
+	lm_close(&s->base);
 	return NULL;
     }
     if (open_env(s, o, err, errlen) == 0)
-	return s;
-    store_release(s);
+	return &s->base;
+    lmdb_release(s);
     if (o->readonly || o->on_corrupt != STORE_CORRUPT_MOVE) {
-	store_close(s);
+	lm_close(&s->base);
 	return NULL;
     }
     /* keep the evidence, start empty */
@@ -186,33 +212,37 @@ struct store *store_open(const struct store_opts *o, char *err, size_t errlen)
     if (rename(o->path, aside) < 0 || mkdir(o->path, 0700) < 0) {
 	snprintf(err, errlen, "%s: cannot move the damaged database aside: %s",
 		 o->path, strerror(errno));
-	store_close(s);
+	lm_close(&s->base);
 	return NULL;
     }
     if (open_env(s, o, err, errlen) == 0)
-	return s;
-    store_close(s);
+	return &s->base;
+    lm_close(&s->base);
     return NULL;
 }
 
-void    store_close(struct store *s)
+static void lm_close(struct store *base)
 {
+    struct lmdb *s = L(base);
+
     if (s == NULL)
 	return;
-    while (store_commit(s) > 0)
+    while (store_commit(&s->base) > 0)
 	 /* void */ ;
     if (s->env && !s->readonly)
 	mdb_env_sync(s->env, 1);
-    store_release(s);
+    lmdb_release(s);
     free(s->waiters);
     free(s->path);
     free(s);
 }
 
 /* store_get - read one record */
-void    store_get(struct store *s, const char *tname, const void *key, size_t klen,
+static void lm_get(struct store *base, const char *tname, const void *key, size_t klen,
 		          store_cb cb, void *arg)
 {
+    struct lmdb *s = L(base);
+
     MDB_txn *txn;
     MDB_dbi dbi;
     MDB_val k = {klen, (void *) key}, v;
@@ -251,8 +281,10 @@ void    store_get(struct store *s, const char *tname, const void *key, size_t kl
 }
 
 /* store_read_begin - several reads from one snapshot, until store_read_end */
-int     store_read_begin(struct store *s)
+static int lm_read_begin(struct store *base)
 {
+    struct lmdb *s = L(base);
+
     int     rc;
 
     if (s->wtxn) {
@@ -269,8 +301,10 @@ int     store_read_begin(struct store *s)
     return 0;
 }
 
-void    store_read_end(struct store *s)
+static void lm_read_end(struct store *base)
 {
+    struct lmdb *s = L(base);
+
     if (s->reading && s->rcur == s->rtxn)
 	mdb_txn_reset(s->rtxn);
     s->reading = 0;
@@ -278,8 +312,10 @@ void    store_read_end(struct store *s)
 }
 
 /* store_empty - 1 if a table has no records (inside store_read_begin) */
-int     store_empty(struct store *s, const char *tname)
+static int lm_empty(struct store *base, const char *tname)
 {
+    struct lmdb *s = L(base);
+
     MDB_dbi dbi;
     MDB_stat st;
 
@@ -289,7 +325,7 @@ int     store_empty(struct store *s, const char *tname)
 }
 
 /* write - put or delete in its own committed transaction */
-static int write_one(struct store *s, const char *tname, const void *key, size_t klen,
+static int write_one(struct lmdb *s, const char *tname, const void *key, size_t klen,
 		             const void *val, size_t vlen)
 {
     MDB_txn *txn;
@@ -319,7 +355,7 @@ bad:
 }
 
 /* batch_write - a write joins the open batch; its callback waits */
-static void batch_write(struct store *s, const char *tname, const void *key, size_t klen,
+static void batch_write(struct lmdb *s, const char *tname, const void *key, size_t klen,
 			        const void *val, size_t vlen, store_cb cb, void *arg)
 {
     MDB_dbi dbi;
@@ -362,9 +398,11 @@ static void batch_write(struct store *s, const char *tname, const void *key, siz
     s->nwaiters++;
 }
 
-void    store_put(struct store *s, const char *tname, const void *key, size_t klen,
+static void lm_put(struct store *base, const char *tname, const void *key, size_t klen,
 		          const void *val, size_t vlen, store_cb cb, void *arg)
 {
+    struct lmdb *s = L(base);
+
     if (s->batching) {
 	batch_write(s, tname, key, klen, val ? val : "", val ? vlen : 0, cb, arg);
 	return;
@@ -375,9 +413,11 @@ void    store_put(struct store *s, const char *tname, const void *key, size_t kl
 	cb(arg, st, NULL, 0);
 }
 
-void    store_del(struct store *s, const char *tname, const void *key, size_t klen,
+static void lm_del(struct store *base, const char *tname, const void *key, size_t klen,
 		          store_cb cb, void *arg)
 {
+    struct lmdb *s = L(base);
+
     if (s->batching) {
 	batch_write(s, tname, key, klen, NULL, 0, cb, arg);
 	return;
@@ -389,17 +429,21 @@ void    store_del(struct store *s, const char *tname, const void *key, size_t kl
 }
 
 /* store_batch - writes join one transaction per store_commit() */
-void    store_batch(struct store *s, int on)
+static void lm_batch(struct store *base, int on)
 {
+    struct lmdb *s = L(base);
+
     if (!on)
-	while (store_commit(s) > 0)
+	while (store_commit(&s->base) > 0)
 	     /* void */ ;
     s->batching = on;
 }
 
 /* store_commit - commit the batch, then tell its writers; 1 if any */
-int     store_commit(struct store *s)
+static int lm_commit(struct store *base)
 {
+    struct lmdb *s = L(base);
+
     enum store_status fail = STORE_OK;
     struct waiter *w;
     size_t  n;
@@ -433,9 +477,11 @@ int     store_commit(struct store *s)
 }
 
 /* store_scan - a batch of records from a cursor position */
-long    store_scan(struct store *s, const char *tname, char *cursor, size_t cursor_size,
+static long lm_scan(struct store *base, const char *tname, char *cursor, size_t cursor_size,
 		           size_t *cursor_len, long max, store_scan_fn fn, void *arg)
 {
+    struct lmdb *s = L(base);
+
     MDB_txn *txn;
     MDB_cursor *cur;
     MDB_dbi dbi;
@@ -445,7 +491,7 @@ long    store_scan(struct store *s, const char *tname, char *cursor, size_t curs
 
     if (table(s, tname, &dbi) < 0)
 	return -1;
-    while (store_commit(s) > 0)		/* one write transaction at a time */
+    while (store_commit(&s->base) > 0)		/* one write transaction at a time */
 	 /* void */ ;
     if ((rc = mdb_txn_begin(s->env, NULL, writes ? 0 : MDB_RDONLY, &txn)) != 0
 	|| (rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
@@ -494,8 +540,10 @@ long    store_scan(struct store *s, const char *tname, char *cursor, size_t curs
     return n;
 }
 
-int     store_sync(struct store *s)
+static int lm_sync(struct store *base)
 {
+    struct lmdb *s = L(base);
+
     int     rc = s->readonly ? 0 : mdb_env_sync(s->env, 1);
 
     if (rc != 0)
@@ -503,8 +551,10 @@ int     store_sync(struct store *s)
     return rc ? -1 : 0;
 }
 
-long    store_count(struct store *s, const char *tname)
+static long lm_count(struct store *base, const char *tname)
 {
+    struct lmdb *s = L(base);
+
     MDB_txn *txn;
     MDB_dbi dbi;
     MDB_stat st;
@@ -519,7 +569,9 @@ long    store_count(struct store *s, const char *tname)
     return (long) st.ms_entries;
 }
 
-int     store_readonly(const struct store *s)
+static int lm_readonly(const struct store *base)
 {
+    const struct lmdb *s = (const struct lmdb *) base;
+
     return s->readonly;
 }

@@ -4,11 +4,12 @@
  *
  * Records live in named tables ("triplets", "clients", ...).  Operations
  * complete through a callback so that a networked backend (Redis, several
- * MX hosts sharing state) fits the same interface.  LMDB answers reads
- * before the call returns, and writes too unless batching (store_batch:
- * then at store_commit).  Writers handle both; greylisting keeps its
- * decision across the wait (a networked backend would need the same for
- * reads).
+ * MX hosts sharing state) fits the same interface: a backend is a struct
+ * store_ops, and a callback may run before the call returns or later, from
+ * the event loop.  LMDB answers reads at once, and writes too unless
+ * batching (store_batch: then at store_commit).  Callers handle both:
+ * greylisting keeps its keys, reads and decision in one heap record across
+ * either wait, and a value passed to a callback is valid only during it.
  *
  * Durability (LMDB): every write is committed before its callback runs,
  * so a record acknowledged to a client survives kill -9 at any moment
@@ -30,6 +31,35 @@ enum store_status {
 struct store;
 
 typedef void (*store_cb) (void *arg, enum store_status st, const void *val, size_t len);
+typedef int (*store_scan_fn) (void *arg, const void *key, size_t klen,
+			              const void *val, size_t vlen);
+
+/* a backend: what the functions below dispatch to */
+struct store_ops {
+    const char *name;
+    void    (*close) (struct store *);
+    void    (*get) (struct store *, const char *table, const void *key, size_t klen,
+		            store_cb cb, void *arg);
+    void    (*put) (struct store *, const char *table, const void *key, size_t klen,
+		            const void *val, size_t vlen, store_cb cb, void *arg);
+    void    (*del) (struct store *, const char *table, const void *key, size_t klen,
+		            store_cb cb, void *arg);
+    long    (*scan) (struct store *, const char *table, char *cursor, size_t cursor_size,
+		             size_t *cursor_len, long max, store_scan_fn fn, void *arg);
+    int     (*read_begin) (struct store *);
+    void    (*read_end) (struct store *);
+    int     (*empty) (struct store *, const char *table);
+    void    (*batch) (struct store *, int on);
+    int     (*commit) (struct store *);
+    int     (*readonly) (const struct store *);
+    int     (*sync) (struct store *);
+    long    (*count) (struct store *, const char *table);
+};
+
+/* every backend's handle begins with this */
+struct store {
+    const struct store_ops *ops;
+};
 
 /* what to do with a database that cannot be read */
 enum store_corrupt {
@@ -46,6 +76,7 @@ struct store_opts {
 };
 
 struct store *store_open(const struct store_opts *o, char *err, size_t errlen);
+struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errlen);
 void    store_close(struct store *s);
 
 void    store_get(struct store *s, const char *table, const void *key, size_t klen,
@@ -62,8 +93,6 @@ void    store_del(struct store *s, const char *table, const void *key, size_t kl
  * the last record).  Returns records visited, or -1 on error.  Used for
  * expiry in small batches and for the command-line listing.
  */
-typedef int (*store_scan_fn) (void *arg, const void *key, size_t klen,
-			              const void *val, size_t vlen);
 long    store_scan(struct store *s, const char *table, char *cursor, size_t cursor_size,
 		           size_t *cursor_len, long max, store_scan_fn fn, void *arg);
 
