@@ -2,13 +2,14 @@
  * greylisting.c - the greylist restriction: postgrey's algorithm
  * (src/greylist) over the state store (src/store).
  *
- * The store answers through a callback.  Reads from LMDB answer at once;
- * writes answer at once from command-line tools and, in the daemon, when
- * the batch of the event loop's pass is committed (a networked backend
- * would answer later too).  A restriction whose write has not been
- * committed keeps its decision in a struct gl_wait, returns RS_PENDING
- * and, woken like a DNS lookup, answers from that decision: every write
- * is committed before the answer is sent.
+ * The store answers through a callback, at once or later: LMDB answers
+ * reads at once, and writes at once from command-line tools or, in the
+ * daemon with store_sync_commits, when the batch of the event loop's pass
+ * is committed; a networked backend answers both later.  A decision keeps
+ * its keys, reads and verdict in a struct gl_wait, returns RS_PENDING
+ * while a phase (reads, then writes) is outstanding and, woken like a DNS
+ * lookup, goes on from there: every write is committed before the answer
+ * is sent.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,13 +39,65 @@ void    greylist_conf(const struct config *c, struct gl_conf *g)
     g->privacy = config_bool(c, P_GL_PRIVACY);
 }
 
+/*
+ * One decision across its store operations.  Keys, reads and the decision
+ * live here, not on the stack: a backend may answer after r_greylist has
+ * returned RS_PENDING (LMDB answers reads at once, and writes at once or
+ * at the end of the event loop's pass).  The walk is woken when the last
+ * operation of a phase completes; if the evaluation has gone meanwhile,
+ * the last callback frees the record.
+ */
+struct gl_wait;
+
 /* one store read, kept until the restriction is done with it */
 struct rec {
+    struct gl_wait *w;
     int     done;
     enum store_status st;
     unsigned char val[64];
     size_t  len;
 };
+
+enum gl_phase {
+    GL_READING,				/* whitelist, client, triplet */
+    GL_WRITING,				/* the decision's records */
+};
+
+struct gl_wait {
+    struct eval *e;			/* NULL once the evaluation is gone */
+    enum gl_phase phase;
+    int     left;			/* store operations not yet complete */
+    int     waiting;			/* the walk waits: wake it */
+    int     failed;			/* a write failed */
+    int     known;			/* the triplet was in the database */
+    int     no_manual;			/* no manual whitelist entries at all */
+    int64_t now;
+    struct gl_conf g;
+    struct buf tkey, ckey, net;
+    struct rec wl_addr, wl_net, client, triplet;
+    struct gl_decision d;
+    char   *detail;			/* trace detail so far */
+};
+
+static void gl_wait_free(struct gl_wait *w)
+{
+    buf_free(&w->tkey);
+    buf_free(&w->ckey);
+    buf_free(&w->net);
+    free(w->detail);
+    free(w);
+}
+
+/* gl_op_done - one store operation completed */
+static void gl_op_done(struct gl_wait *w)
+{
+    if (--w->left > 0)
+	return;
+    if (w->e == NULL)
+	gl_wait_free(w);
+    else if (w->waiting && w->e->wake)
+	w->e->wake(w->e->wake_ctx);	/* may finish and free the evaluation */
+}
 
 static void rec_cb(void *arg, enum store_status st, const void *val, size_t len)
 {
@@ -54,17 +107,45 @@ static void rec_cb(void *arg, enum store_status st, const void *val, size_t len)
     r->st = st;
     r->len = len < sizeof(r->val) ? len : sizeof(r->val);
     if (st == STORE_OK && val)
-	memcpy(r->val, val, r->len);
+	memcpy(r->val, val, r->len);	/* val is valid only now */
+    if (r->w)
+	gl_op_done(r->w);
 }
 
-/* sget - a read; with no database yet (mxshield check) nothing is found */
-static void sget(struct eval *e, const char *table, const struct buf *key, struct rec *r)
+/* gl_write_done - one write was committed (or failed) */
+static void gl_write_done(void *arg, enum store_status st, const void *val, size_t len)
+{
+    struct gl_wait *w = arg;
+
+    (void) val;
+    (void) len;
+    if (st == STORE_ERROR)
+	w->failed = 1;
+    gl_op_done(w);
+}
+
+/* gl_read - a read into r; with no database yet (mxshield check) nothing
+ * is found */
+static void gl_read(struct eval *e, struct gl_wait *w, const char *table,
+		            const struct buf *key, struct rec *r)
 {
     memset(r, 0, sizeof(*r));
-    if (e->pol->store == NULL)
+    if (e->pol->store == NULL) {
 	rec_cb(r, STORE_NOTFOUND, NULL, 0);
-    else
-	store_get(e->pol->store, table, key->s, key->len, rec_cb, r);
+	return;
+    }
+    r->w = w;
+    w->left++;
+    store_get(e->pol->store, table, key->s, key->len, rec_cb, r);
+}
+
+/* gl_wait_for - the walk waits for the phase's operations */
+static enum rstatus gl_wait_for(struct eval *e, struct gl_wait *w)
+{
+    w->waiting = 1;
+    free(w->detail);
+    w->detail = e->trace ? xstrdup(e->tdetail.s) : NULL;
+    return RS_PENDING;
 }
 
 /* recent message instances, so that X-Greylist goes on a message once */
@@ -97,37 +178,6 @@ static enum rstatus store_trouble(struct eval *e, const char *what)
 		       e->req->recipient);
 }
 
-/* a decision whose writes are not committed yet */
-struct gl_wait {
-    struct eval *e;			/* NULL once the evaluation is gone */
-    int     left;			/* writes not yet committed */
-    int     waiting;			/* the walk waits: wake it */
-    int     failed;
-    int     known;			/* the triplet was in the database */
-    int64_t now;
-    struct gl_decision d;
-    char   *detail;			/* trace detail so far */
-};
-
-/* gl_write_done - one write was committed (or failed) */
-static void gl_write_done(void *arg, enum store_status st, const void *val, size_t len)
-{
-    struct gl_wait *w = arg;
-
-    (void) val;
-    (void) len;
-    if (st == STORE_ERROR)
-	w->failed = 1;
-    if (--w->left > 0 || !w->waiting)
-	return;
-    if (w->e == NULL) {
-	free(w->detail);
-	free(w);
-    } else if (w->e->wake) {
-	w->e->wake(w->e->wake_ctx);	/* may finish and free the evaluation */
-    }
-}
-
 /* greylist_eval_free - the evaluation is going away */
 void    greylist_eval_free(struct eval *e)
 {
@@ -136,45 +186,44 @@ void    greylist_eval_free(struct eval *e)
     if (w == NULL)
 	return;
     e->glw = NULL;
-    if (w->left > 0) {
-	w->e = NULL;			/* freed by the last write's callback */
-	return;
-    }
-    free(w->detail);
-    free(w);
+    if (w->left > 0)
+	w->e = NULL;			/* freed by the last operation's callback */
+    else
+	gl_wait_free(w);
 }
 
 static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w);
+static enum rstatus gl_decided(struct eval *e, struct gl_wait *w);
+
+/* gl_finish - the restriction's result; the decision record goes */
+static enum rstatus gl_finish(struct eval *e, enum rstatus st)
+{
+    greylist_eval_free(e);
+    return st;
+}
 
 /* r_greylist - the greylist restriction */
 enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, const char *rc)
 {
     const struct request *q = e->req;
     const struct config *c = e->pol->conf;
-    struct gl_conf g;
-    struct gl_decision d;
-    struct buf tkey, ckey;
-    struct rec t, cl;
-    struct gl_triplet trip;
-    struct gl_client client;
+    struct gl_wait *w;
     const char *why;
     int64_t now = time(NULL);
-    enum rstatus st = RS_DUNNO;
 
     (void) r;
     (void) rn;
     (void) rc;
-    if (e->glw) {
-	/* woken: the decision's writes are committed */
-	struct gl_wait *w = e->glw;
-
+    if ((w = e->glw) != NULL) {
+	/* woken: the phase's operations are complete */
 	if (w->left > 0)
 	    return RS_PENDING;
+	w->waiting = 0;
 	if (w->detail)
 	    buf_puts(&e->tdetail, w->detail);
-	st = gl_answer(e, w);
-	greylist_eval_free(e);
-	return st;
+	if (w->phase == GL_READING)
+	    return gl_decided(e, w);
+	return gl_finish(e, gl_answer(e, w));
     }
     if (*q->client_address == 0 || *q->recipient == 0)
 	return RS_DUNNO;
@@ -195,9 +244,15 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	if (tt && *tt)
 	    now = strtoll(tt, NULL, 10);
     }
-    greylist_conf(c, &g);
-    buf_init(&tkey);
-    buf_init(&ckey);
+    w = xcalloc(1, sizeof(*w));
+    w->e = e;
+    w->now = now;
+    greylist_conf(c, &w->g);
+    buf_init(&w->tkey);
+    buf_init(&w->ckey);
+    buf_init(&w->net);
+    e->glw = w;
+
     /* check_spf ran before and SPF passed: key on the authorised domain */
     const char *auth = NULL;
 
@@ -206,103 +261,86 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	auth = e->spf[0]->domain.s;
 	eval_trace_detail(e, "SPF passed for %s: keyed on the domain, not the network", auth);
     }
-    if (gl_triplet_key(&g, q->client_address, auth, q->sender, q->recipient, &tkey) < 0
-	|| gl_client_key(&g, q->client_address, &ckey) < 0)
-	goto done;			/* not an address: no opinion */
-    if (e->pol->store == NULL && !e->pol->store_absent) {
-	st = store_trouble(e, "open");
-	goto done;
-    }
+    if (gl_triplet_key(&w->g, q->client_address, auth, q->sender, q->recipient, &w->tkey) < 0
+	|| gl_client_key(&w->g, q->client_address, &w->ckey) < 0)
+	return gl_finish(e, RS_DUNNO);	/* not an address: no opinion */
+    if (e->pol->store == NULL && !e->pol->store_absent)
+	return gl_finish(e, store_trouble(e, "open"));
 
-    /* the manual whitelist: the client address or its key network */
-    /* one snapshot for every read of this decision */
-    if (e->pol->store && store_read_begin(e->pol->store) < 0) {
-	st = store_trouble(e, "read");
-	goto done;
+    /* every read at once, from one snapshot: the manual whitelist (the
+     * client address or its key network), the client, the triplet */
+    if (e->pol->store && store_read_begin(e->pol->store) < 0)
+	return gl_finish(e, store_trouble(e, "read"));
+    w->phase = GL_READING;
+    w->left = 1;			/* until every read is issued */
+    w->no_manual = e->pol->store && store_empty(e->pol->store, "whitelist");
+    if (!w->no_manual) {
+	gl_read(e, w, "whitelist", &w->ckey, &w->wl_addr);
+	if (!w->g.privacy) {
+	    gl_client_net(&w->g, q->client_address, &w->net);
+	    buf_printf(&w->net, "/%d", strchr(q->client_address, ':')
+		       ? w->g.ipv6_prefix : w->g.ipv4_prefix);
+	    gl_read(e, w, "whitelist", &w->net, &w->wl_net);
+	}
     }
-    int     no_manual = e->pol->store && store_empty(e->pol->store, "whitelist");
-
-    memset(&t, 0, sizeof(t));
-    if (no_manual)
-	rec_cb(&t, STORE_NOTFOUND, NULL, 0);	/* no manual entries at all */
-    else
-	sget(e, "whitelist", &ckey, &t);
-    if (t.done && t.st == STORE_NOTFOUND && !g.privacy && !no_manual) {
-	struct buf net;
-
-	buf_init(&net);
-	gl_client_net(&g, q->client_address, &net);
-	buf_printf(&net, "/%d", strchr(q->client_address, ':') ? g.ipv6_prefix : g.ipv4_prefix);
-	sget(e, "whitelist", &net, &t);
-	buf_free(&net);
-    }
-    if (!t.done || t.st == STORE_OK) {
-	if (e->pol->store)
-	    store_read_end(e->pol->store);
-	if (!t.done)
-	    goto pending;
-	eval_trace_detail(e, "pass: manual whitelist");
-	goto done;
-    }
-
-    sget(e, "clients", &ckey, &cl);
-    sget(e, "triplets", &tkey, &t);
+    gl_read(e, w, "clients", &w->ckey, &w->client);
+    gl_read(e, w, "triplets", &w->tkey, &w->triplet);
     if (e->pol->store)
 	store_read_end(e->pol->store);
-    if (!cl.done || !t.done)
-	goto pending;
-    if (cl.st == STORE_ERROR || t.st == STORE_ERROR) {
-	st = store_trouble(e, "read");
-	goto done;
+    if (--w->left > 0)
+	return gl_wait_for(e, w);
+    return gl_decided(e, w);
+}
+
+/* gl_decided - every read is in: decide, then write before answering */
+static enum rstatus gl_decided(struct eval *e, struct gl_wait *w)
+{
+    struct gl_triplet trip;
+    struct gl_client client;
+    const struct rec *t = &w->triplet, *cl = &w->client;
+
+    /* a read that failed is a temporary failure, never a pass */
+    if ((w->wl_addr.done && w->wl_addr.st == STORE_ERROR)
+	|| (w->wl_net.done && w->wl_net.st == STORE_ERROR)
+	|| cl->st == STORE_ERROR || t->st == STORE_ERROR)
+	return gl_finish(e, store_trouble(e, "read"));
+    if ((w->wl_addr.done && w->wl_addr.st == STORE_OK)
+	|| (w->wl_net.done && w->wl_net.st == STORE_OK)) {
+	eval_trace_detail(e, "pass: manual whitelist");
+	return gl_finish(e, RS_DUNNO);
     }
-    if (cl.st == STORE_OK && cl.len == sizeof(client))
-	memcpy(&client, cl.val, sizeof(client));
-    if (t.st == STORE_OK && t.len == sizeof(trip))
-	memcpy(&trip, t.val, sizeof(trip));
-    gl_decide(&g, now, t.st == STORE_OK && t.len == sizeof(trip) ? &trip : NULL,
-	      cl.st == STORE_OK && cl.len == sizeof(client) ? &client : NULL, &d);
+    int     have_t = t->st == STORE_OK && t->len == sizeof(trip);
+    int     have_c = cl->st == STORE_OK && cl->len == sizeof(client);
+
+    if (have_t)
+	memcpy(&trip, t->val, sizeof(trip));
+    if (have_c)
+	memcpy(&client, cl->val, sizeof(client));
+    gl_decide(&w->g, w->now, have_t ? &trip : NULL, have_c ? &client : NULL, &w->d);
+    w->known = t->st == STORE_OK;
 
     /* written before the answer goes out */
-    struct gl_wait *w = xcalloc(1, sizeof(*w));
+    struct store *s = e->pol->store;
 
-    w->e = e;
-    w->now = now;
-    w->d = d;
-    w->known = t.st == STORE_OK;
-    if (e->pol->store && !store_readonly(e->pol->store)) {
-	w->left = 1;			/* until both writes are issued */
-	if (d.write_triplet) {
-	    w->left++;
-	    store_put(e->pol->store, "triplets", tkey.s, tkey.len, &d.triplet,
-		      sizeof(d.triplet), gl_write_done, w);
-	}
-	if (d.write_client) {
-	    w->left++;
-	    store_put(e->pol->store, "clients", ckey.s, ckey.len, &d.client,
-		      sizeof(d.client), gl_write_done, w);
-	}
-	w->left--;
-    } else {
+    w->phase = GL_WRITING;
+    if (s == NULL || store_readonly(s)) {
 	eval_trace_detail(e, "database opened read-only: nothing recorded");
+	return gl_finish(e, gl_answer(e, w));
     }
-    if (w->left > 0) {
-	/* the batch commits at the end of this pass of the event loop */
-	w->waiting = 1;
-	if (e->trace)
-	    w->detail = xstrdup(e->tdetail.s);
-	e->glw = w;
-	goto pending;
+    w->left = 1;			/* until every write is issued */
+    if (w->d.write_triplet) {
+	w->left++;
+	store_put(s, "triplets", w->tkey.s, w->tkey.len, &w->d.triplet,
+		  sizeof(w->d.triplet), gl_write_done, w);
     }
-    st = gl_answer(e, w);
-    free(w);
-    goto done;
-
-pending:
-    st = RS_PENDING;
-done:
-    buf_free(&tkey);
-    buf_free(&ckey);
-    return st;
+    if (w->d.write_client) {
+	w->left++;
+	store_put(s, "clients", w->ckey.s, w->ckey.len, &w->d.client,
+		  sizeof(w->d.client), gl_write_done, w);
+    }
+    if (--w->left > 0)
+	return gl_wait_for(e, w);	/* the batch commits at the end of this pass */
+    return gl_finish(e, gl_answer(e, w));
 }
 
 /* host_name - this host's name for X-Greylist, asked once */

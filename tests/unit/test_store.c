@@ -3,6 +3,8 @@
  * store_commit(), reads see them before it, a failed write fails its whole
  * batch and nothing else; and a greylist decision through the engine that
  * waits for its commit, including an evaluation freed while it waits.
+ * Then the same decisions over a backend that answers later (every
+ * callback queued until the test delivers it), as a networked one would.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -270,6 +272,290 @@ static void test_evaluation_freed_while_waiting(void **state)
     store_close(s);
 }
 
+/*
+ * "later": a backend wrapped around LMDB whose callbacks all wait for
+ * later_deliver(), as a networked store's answers would; values are copied,
+ * since the inner store's are valid only during its callback.
+ */
+struct pending {
+    store_cb cb;
+    void   *arg;
+    enum store_status st;
+    unsigned char val[64];
+    size_t  len;
+};
+
+struct later {
+    struct store base;
+    struct store *inner;
+    int     fail_reads;			/* answer every read STORE_ERROR */
+    struct pending q[16];
+    size_t  n;
+    struct pending *cur;		/* being filled by the inner callback */
+};
+
+static void later_capture(void *arg, enum store_status st, const void *val, size_t len)
+{
+    struct later *l = arg;
+
+    l->cur->st = st;
+    l->cur->len = len < sizeof(l->cur->val) ? len : sizeof(l->cur->val);
+    if (st == STORE_OK && val)
+	memcpy(l->cur->val, val, l->cur->len);
+}
+
+static struct pending *later_queue(struct later *l, store_cb cb, void *arg)
+{
+    assert_true(l->n < sizeof(l->q) / sizeof(l->q[0]));
+    l->cur = &l->q[l->n++];
+    memset(l->cur, 0, sizeof(*l->cur));
+    l->cur->cb = cb;
+    l->cur->arg = arg;
+    return l->cur;
+}
+
+/* later_deliver - answer everything asked so far; how many */
+static size_t later_deliver(struct store *s)
+{
+    struct later *l = (struct later *) s;
+    struct pending q[16];
+    size_t  n = l->n;
+
+    memcpy(q, l->q, n * sizeof(q[0]));
+    l->n = 0;				/* callbacks may ask again */
+    for (size_t i = 0; i < n; i++)
+	if (q[i].cb)
+	    q[i].cb(q[i].arg, q[i].st, q[i].st == STORE_OK ? q[i].val : NULL, q[i].len);
+    return n;
+}
+
+static void later_get(struct store *s, const char *t, const void *k, size_t kl,
+		              store_cb cb, void *arg)
+{
+    struct later *l = (struct later *) s;
+    struct pending *p = later_queue(l, cb, arg);
+
+    if (l->fail_reads)
+	p->st = STORE_ERROR;
+    else
+	store_get(l->inner, t, k, kl, later_capture, l);
+}
+
+static void later_put(struct store *s, const char *t, const void *k, size_t kl,
+		              const void *v, size_t vl, store_cb cb, void *arg)
+{
+    struct later *l = (struct later *) s;
+
+    later_queue(l, cb, arg);
+    store_put(l->inner, t, k, kl, v, vl, later_capture, l);
+}
+
+static void later_del(struct store *s, const char *t, const void *k, size_t kl,
+		              store_cb cb, void *arg)
+{
+    struct later *l = (struct later *) s;
+
+    later_queue(l, cb, arg);
+    store_del(l->inner, t, k, kl, later_capture, l);
+}
+
+static void later_close(struct store *s)
+{
+    struct later *l = (struct later *) s;
+
+    store_close(l->inner);
+    free(l);
+}
+
+/* what a networked backend cannot promise: no snapshot, no emptiness */
+static int later_read_begin(struct store *s)
+{
+    (void) s;
+    return 0;
+}
+
+static void later_read_end(struct store *s)
+{
+    (void) s;
+}
+
+static int later_empty(struct store *s, const char *t)
+{
+    (void) s;
+    (void) t;
+    return 0;
+}
+
+static long later_scan(struct store *s, const char *t, char *c, size_t cs, size_t *cl,
+		               long max, store_scan_fn fn, void *arg)
+{
+    return store_scan(((struct later *) s)->inner, t, c, cs, cl, max, fn, arg);
+}
+
+static void later_batch(struct store *s, int on)
+{
+    (void) s;
+    (void) on;
+}
+
+static int later_commit(struct store *s)
+{
+    (void) s;
+    return 0;
+}
+
+static int later_readonly(const struct store *s)
+{
+    (void) s;
+    return 0;
+}
+
+static int later_sync(struct store *s)
+{
+    return store_sync(((struct later *) s)->inner);
+}
+
+static long later_count(struct store *s, const char *t)
+{
+    return store_count(((struct later *) s)->inner, t);
+}
+
+static const struct store_ops later_ops = {
+    "later", later_close, later_get, later_put, later_del, later_scan, later_read_begin,
+    later_read_end, later_empty, later_batch, later_commit, later_readonly, later_sync,
+    later_count,
+};
+
+static struct policy *later_policy(struct store **sp, const char *sub)
+{
+    struct policy *p = gl_policy(sp, sub);
+    struct later *l = calloc(1, sizeof(*l));
+
+    assert_non_null(l);
+    store_batch(*sp, 0);		/* the inner store answers at once */
+    l->base.ops = &later_ops;
+    l->inner = *sp;
+    *sp = &l->base;
+    p->store = *sp;
+    return p;
+}
+
+#define GREYLISTED "450 4.2.0 Greylisted, see http://postgrey.schweikert.ch/help/our.example.html"
+
+/* run - one request to its answer, delivering the backend's answers */
+static char *run(struct policy *p, struct store *s, const char *rcpt, int *rounds)
+{
+    struct request req;
+    struct eval *e;
+    char   *action;
+
+    fill(&req, rcpt);
+    e = eval_new(p, &req, NULL);
+    eval_set_wakeup(e, wake, NULL);
+    woken = 0;
+    *rounds = 0;
+    while (eval_run(e) == EVAL_PENDING) {
+	int     before = woken;
+
+	assert_true(later_deliver(s) > 0);	/* it waits for something asked */
+	assert_int_equal(woken, before + 1);	/* and is woken once for it */
+	++*rounds;
+    }
+    action = strdup(eval_action(e));
+    eval_free(e);
+    request_free(&req);
+    return action;
+}
+
+static void test_later_backend_decides(void **state)
+{
+    struct store *s;
+    struct policy *p = later_policy(&s, "f");
+    char   *a;
+    int     rounds;
+
+    (void) state;
+    /* reads, then the new triplet's write: two waits */
+    a = run(p, s, "dave@our.example", &rounds);
+    assert_string_equal(a, GREYLISTED);
+    assert_int_equal(rounds, 2);
+    free(a);
+    assert_int_equal(store_count(s, "triplets"), 1);
+    /* an early retry: found, still greylisted (its record is rewritten) */
+    a = run(p, s, "dave@our.example", &rounds);
+    assert_string_equal(a, GREYLISTED);
+    free(a);
+    /* a manual whitelist entry for the client: the reads alone decide */
+    int64_t now = 1;
+
+    store_put(s, "whitelist", "192.0.2.10", 10, &now, sizeof(now), NULL, NULL);
+    assert_int_equal(later_deliver(s), 1);
+    a = run(p, s, "erin@our.example", &rounds);
+    assert_string_equal(a, "DUNNO");
+    assert_int_equal(rounds, 1);
+    free(a);
+    assert_int_equal(store_count(s, "triplets"), 1);	/* nothing recorded */
+    policy_unref(p);
+    store_close(s);
+}
+
+static void test_later_backend_read_error_defers(void **state)
+{
+    struct store *s;
+    struct policy *p = later_policy(&s, "g");
+    char   *a;
+    int     rounds;
+
+    (void) state;
+    ((struct later *) s)->fail_reads = 1;
+    a = run(p, s, "frank@our.example", &rounds);
+    assert_string_equal(a, "451 4.3.0 <frank@our.example>: Temporary greylisting database error");
+    assert_int_equal(rounds, 1);
+    free(a);
+    assert_int_equal(store_count(s, "triplets"), 0);
+    policy_unref(p);
+    store_close(s);
+}
+
+static void test_later_backend_client_gone(void **state)
+{
+    struct store *s;
+    struct policy *p = later_policy(&s, "h");
+    struct request req;
+    struct eval *e;
+
+    (void) state;
+    /* gone while the reads are out: they land in freed-and-kept memory,
+     * nothing is decided or written */
+    fill(&req, "gina@our.example");
+    e = eval_new(p, &req, NULL);
+    eval_set_wakeup(e, wake, NULL);
+    woken = 0;
+    assert_int_equal(eval_run(e), EVAL_PENDING);
+    eval_free(e);
+    request_free(&req);
+    assert_true(later_deliver(s) >= 2);
+    assert_int_equal(woken, 0);
+    assert_int_equal(later_deliver(s), 0);
+    assert_int_equal(store_count(s, "triplets"), 0);
+
+    /* gone while the write is out: the triplet is recorded all the same */
+    fill(&req, "gina@our.example");
+    e = eval_new(p, &req, NULL);
+    eval_set_wakeup(e, wake, NULL);
+    assert_int_equal(eval_run(e), EVAL_PENDING);
+    later_deliver(s);			/* the reads */
+    assert_int_equal(woken, 1);
+    assert_int_equal(eval_run(e), EVAL_PENDING);	/* the write is out */
+    eval_free(e);
+    request_free(&req);
+    assert_int_equal(later_deliver(s), 1);
+    assert_int_equal(woken, 1);
+    assert_int_equal(store_count(s, "triplets"), 1);
+    policy_unref(p);
+    store_close(s);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +564,9 @@ int     main(void)
 	cmocka_unit_test(test_failed_write_fails_its_batch),
 	cmocka_unit_test(test_greylist_answers_after_commit),
 	cmocka_unit_test(test_evaluation_freed_while_waiting),
+	cmocka_unit_test(test_later_backend_decides),
+	cmocka_unit_test(test_later_backend_read_error_defers),
+	cmocka_unit_test(test_later_backend_client_gone),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
