@@ -252,12 +252,11 @@ static void lm_get(struct store *base, const char *tname, const void *key, size_
 	cb(arg, STORE_ERROR, NULL, 0);
 	return;
     }
-    /* in a batch, reads see its writes; otherwise the read transaction
-     * is renewed, not created, for each read */
+    /* reads see committed records only, never the open batch: an answer
+     * built on a write must wait for that write's commit, and only the
+     * writer's does.  The read transaction is renewed, not created. */
     if (s->reading)
 	txn = s->rcur;
-    else if (s->wtxn)
-	txn = s->wtxn;
     else {
 	rc = s->rtxn ? mdb_txn_renew(s->rtxn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
 	if (rc != 0) {
@@ -287,16 +286,12 @@ static int lm_read_begin(struct store *base)
 
     int     rc;
 
-    if (s->wtxn) {
-	s->rcur = s->wtxn;
-    } else {
-	rc = s->rtxn ? mdb_txn_renew(s->rtxn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
-	if (rc != 0) {
-	    msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
-	    return -1;
-	}
-	s->rcur = s->rtxn;
+    rc = s->rtxn ? mdb_txn_renew(s->rtxn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+    if (rc != 0) {
+	msg_warn("store: %s: read: %s", s->path, mdb_strerror(rc));
+	return -1;
     }
+    s->rcur = s->rtxn;
     s->reading = 1;
     return 0;
 }
@@ -381,6 +376,10 @@ static void batch_write(struct lmdb *s, const char *tname, const void *key, size
 	rc = val ? mdb_put(s->wtxn, dbi, &k, &v, 0) : mdb_del(s->wtxn, dbi, &k, NULL);
 	if (rc == MDB_NOTFOUND) {
 	    st = STORE_NOTFOUND;
+	} else if (rc == MDB_BAD_VALSIZE) {
+	    /* refused before anything changed: this write fails, not the batch */
+	    msg_warn("store: %s: write: %s (key of %zu bytes)", s->path, mdb_strerror(rc), klen);
+	    st = STORE_ERROR;
 	} else if (rc != 0) {
 	    /* LMDB: the transaction can now only be aborted */
 	    msg_warn("store: %s: write: %s", s->path, mdb_strerror(rc));
@@ -452,8 +451,6 @@ static int lm_commit(struct store *base)
     if (s->wtxn == NULL && s->nwaiters == 0)
 	return 0;
     if (s->wtxn) {
-	if (s->reading && s->rcur == s->wtxn)
-	    msg_panic("store_commit: a read is in progress");
 	if (s->wfailed) {
 	    mdb_txn_abort(s->wtxn);
 	    fail = STORE_ERROR;
@@ -482,7 +479,7 @@ static long lm_scan(struct store *base, const char *tname, char *cursor, size_t 
 {
     struct lmdb *s = L(base);
 
-    MDB_txn *txn;
+    MDB_txn *txn = NULL;		/* mdb_txn_begin leaves it alone on failure */
     MDB_cursor *cur;
     MDB_dbi dbi;
     MDB_val k, v;

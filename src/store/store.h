@@ -110,9 +110,11 @@ int     store_empty(struct store *s, const char *table);
  * transaction and their callbacks wait for store_commit(), which commits
  * it and then calls them (an answer still goes out only after its record
  * is committed).  The daemon commits after each pass of its event loop,
- * so a burst of decisions costs one commit.  Reads in between see the
- * batch's writes.  store_commit returns 1 if there was a batch (its
- * callbacks may have started the next one), 0 if not.
+ * so a burst of decisions costs one commit.  Reads see committed records
+ * only, never the open batch (as with a networked backend): a decision
+ * read from a write not yet committed could be answered before that
+ * write is safe, or lost with it.  store_commit returns 1 if there was a
+ * batch (its callbacks may have started the next one), 0 if not.
  */
 void    store_batch(struct store *s, int on);
 int     store_commit(struct store *s);

@@ -89,16 +89,19 @@ static void test_batch_waits_for_commit(void **state)
     store_put(s, "triplets", "k2", 2, "v2", 2, told_cb, &w2);
     assert_int_equal(w1.calls, 0);		/* not committed: not told */
     assert_int_equal(w2.calls, 0);
-    /* reads in the batch see its writes */
+    /* reads see committed records only: not the batch's writes */
     store_get(s, "triplets", "k1", 2, told_cb, &r);
     assert_int_equal(r.calls, 1);
-    assert_int_equal(r.st, STORE_OK);
-    assert_string_equal(r.val, "v1");
+    assert_int_equal(r.st, STORE_NOTFOUND);
     assert_int_equal(store_commit(s), 1);
     assert_int_equal(w1.calls, 1);
     assert_int_equal(w1.st, STORE_OK);
     assert_int_equal(w2.calls, 1);
     assert_int_equal(w2.st, STORE_OK);
+    store_get(s, "triplets", "k1", 2, told_cb, &r);	/* now they are there */
+    assert_int_equal(r.calls, 2);
+    assert_int_equal(r.st, STORE_OK);
+    assert_string_equal(r.val, "v1");
     assert_int_equal(store_commit(s), 0);	/* nothing left */
     /* a delete of a missing key says so, after the commit */
     store_del(s, "triplets", "nope", 4, told_cb, &w1);
@@ -179,6 +182,33 @@ static void test_failed_write_fails_its_batch(void **state)
     store_close(s);
 }
 
+/* a key LMDB refuses (over 511 bytes) fails its write, not the batch */
+static void test_long_key_fails_alone(void **state)
+{
+    struct store *s = open_store("k", 1 << 20);
+    struct told a = {0}, b = {0}, c = {0};
+    char    key[600];
+
+    (void) state;
+    memset(key, 'k', sizeof(key));
+    store_batch(s, 1);
+    store_put(s, "triplets", "before", 6, "1", 1, told_cb, &a);
+    store_put(s, "triplets", key, sizeof(key), "2", 1, told_cb, &b);
+    store_put(s, "triplets", "after", 5, "3", 1, told_cb, &c);
+    assert_int_equal(store_commit(s), 1);
+    assert_int_equal(a.st, STORE_OK);
+    assert_int_equal(b.calls, 1);
+    assert_int_equal(b.st, STORE_ERROR);
+    assert_int_equal(c.st, STORE_OK);
+    assert_int_equal(store_count(s, "triplets"), 2);
+    /* and alone, outside a batch */
+    store_batch(s, 0);
+    store_put(s, "triplets", key, sizeof(key), "2", 1, told_cb, &b);
+    assert_int_equal(b.calls, 2);
+    assert_int_equal(b.st, STORE_ERROR);
+    store_close(s);
+}
+
 /* the greylist restriction through the engine, answering after the commit */
 static int woken;
 
@@ -188,7 +218,7 @@ static void wake(void *arg)
     woken++;
 }
 
-static struct policy *gl_policy(struct store **sp, const char *sub)
+static struct policy *gl_policy_with(struct store **sp, const char *sub, const char *more)
 {
     struct buf err, text;
     struct config *c;
@@ -196,7 +226,8 @@ static struct policy *gl_policy(struct store **sp, const char *sub)
 
     buf_init(&err);
     buf_init(&text);
-    buf_printf(&text, "data_directory = %s/%s\nrecipient_restrictions = greylist\n", dir, sub);
+    buf_printf(&text, "data_directory = %s/%s\nrecipient_restrictions = greylist\n%s",
+	       dir, sub, more);
     c = config_parse_text(text.s, "test.cf", &err);
     if (c == NULL)
 	fail_msg("config: %s", err.s);
@@ -209,6 +240,11 @@ static struct policy *gl_policy(struct store **sp, const char *sub)
     buf_free(&err);
     buf_free(&text);
     return p;
+}
+
+static struct policy *gl_policy(struct store **sp, const char *sub)
+{
+    return gl_policy_with(sp, sub, "");
 }
 
 static void fill(struct request *req, const char *rcpt)
@@ -268,6 +304,67 @@ static void test_evaluation_freed_while_waiting(void **state)
     assert_int_equal(store_commit(s), 1);	/* no one to wake; nothing freed twice */
     assert_int_equal(woken, 0);
     assert_int_equal(store_count(s, "triplets"), 1);	/* recorded all the same */
+    policy_unref(p);
+    store_close(s);
+}
+
+/* start - a request at a test time, evaluated up to its first wait */
+static struct eval *start(struct policy *p, struct request *req, const char *rcpt, long when)
+{
+    char    line[64];
+    struct eval *e;
+
+    fill(req, rcpt);
+    snprintf(line, sizeof(line), "policy_test_time=%ld", when);
+    request_add_line(req, line, strlen(line));
+    e = eval_new(p, req, NULL);
+    eval_set_wakeup(e, wake, NULL);
+    return e;
+}
+
+/*
+ * A decision in the same pass as a write it would build on does not see
+ * that write: here the write that auto-whitelists the client.  The second
+ * triplet is decided from the committed state (a new triplet), so its
+ * answer, too, waits for the commit; it is never sent ahead of a record
+ * that could still be lost.
+ */
+static void test_no_answer_from_an_uncommitted_write(void **state)
+{
+    struct store *s;
+    struct policy *p = gl_policy_with(&s, "w", "greylist_allow_test_time = yes\n"
+				      "greylist_auto_whitelist_clients = 1\n");
+    struct request r1, r2, r3;
+    struct eval *a, *b;
+
+    (void) state;
+    a = start(p, &r1, "one@our.example", 1000000);
+    assert_int_equal(eval_run(a), EVAL_PENDING);
+    assert_int_equal(store_commit(s), 1);
+    assert_int_equal(eval_run(a), EVAL_DONE);
+    assert_string_equal(eval_action(a), "450 4.2.0 Greylisted, see "
+			"http://postgrey.schweikert.ch/help/our.example.html");
+    eval_free(a);
+    request_free(&r1);
+
+    /* one pass: the retry passes and whitelists the client ... */
+    a = start(p, &r2, "one@our.example", 1000400);
+    assert_int_equal(eval_run(a), EVAL_PENDING);
+    /* ... and a new triplet of the same client does not see it */
+    b = start(p, &r3, "two@our.example", 1000400);
+    woken = 0;
+    assert_int_equal(eval_run(b), EVAL_PENDING);
+    assert_int_equal(store_commit(s), 1);
+    assert_int_equal(woken, 2);
+    assert_int_equal(eval_run(a), EVAL_DONE);
+    assert_true(strncmp(eval_action(a), "PREPEND X-Greylist: delayed 400 seconds", 39) == 0);
+    assert_int_equal(eval_run(b), EVAL_DONE);
+    assert_string_equal(eval_action(b), "450 4.2.0 Greylisted, see "
+			"http://postgrey.schweikert.ch/help/our.example.html");
+    eval_free(a);
+    eval_free(b);
+    request_free(&r2);
+    request_free(&r3);
     policy_unref(p);
     store_close(s);
 }
@@ -562,8 +659,10 @@ int     main(void)
 	cmocka_unit_test(test_batch_waits_for_commit),
 	cmocka_unit_test(test_close_commits_the_batch),
 	cmocka_unit_test(test_failed_write_fails_its_batch),
+	cmocka_unit_test(test_long_key_fails_alone),
 	cmocka_unit_test(test_greylist_answers_after_commit),
 	cmocka_unit_test(test_evaluation_freed_while_waiting),
+	cmocka_unit_test(test_no_answer_from_an_uncommitted_write),
 	cmocka_unit_test(test_later_backend_decides),
 	cmocka_unit_test(test_later_backend_read_error_defers),
 	cmocka_unit_test(test_later_backend_client_gone),
