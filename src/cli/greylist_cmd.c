@@ -202,6 +202,14 @@ static int purge_all_fn(void *arg, const void *key, size_t klen, const void *val
     return 1;
 }
 
+/* status_cb - what a write came to */
+static void status_cb(void *arg, enum store_status st, const void *val, size_t len)
+{
+    (void) val;
+    (void) len;
+    *(enum store_status *) arg = st;
+}
+
 /* whitelist_key - an address, or the client network as the keys use it */
 static int whitelist_key(const struct gl_conf *g, const char *entry, struct buf *out)
 {
@@ -224,9 +232,7 @@ static int whitelist_key(const struct gl_conf *g, const char *entry, struct buf 
 	return -1;
     }
     inet_format(&c.net, text, sizeof(text));
-    buf_reset(out);
-    buf_printf(out, "%s/%d", text, c.len);
-    return 0;
+    return gl_whitelist_net_key(g, text, out);	/* as greylisting looks it up */
 }
 
 int     cmd_greylist(struct policy *pol, int argc, char **argv)
@@ -318,16 +324,25 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	    return 2;
 	}
 	s = open_db(c, 0);
+	enum store_status st = STORE_ERROR;
+
 	if (strcmp(argv[1], "add") == 0) {
 	    int64_t now = time(NULL);
 
-	    store_put(s, "whitelist", key.s, key.len, &now, sizeof(now), NULL, NULL);
-	    printf("whitelisted: %s\n", key.s);
+	    store_put(s, "whitelist", key.s, key.len, &now, sizeof(now), status_cb, &st);
 	} else {
-	    store_del(s, "whitelist", key.s, key.len, NULL, NULL);
-	    printf("removed: %s\n", key.s);
+	    store_del(s, "whitelist", key.s, key.len, status_cb, &st);
 	}
-	store_close(s);
+	store_close(s);			/* commits whatever is pending */
+	if (st == STORE_OK) {
+	    printf("%s: %s\n", strcmp(argv[1], "add") == 0 ? "whitelisted" : "removed", key.s);
+	} else if (st == STORE_NOTFOUND) {
+	    fprintf(stderr, "mxshield greylist: not whitelisted: %s\n", argv[2]);
+	    rc = 1;
+	} else {
+	    fprintf(stderr, "mxshield greylist: %s %s: database write failed\n", argv[1], argv[2]);
+	    rc = 1;
+	}
 	buf_free(&key);
 	return rc;
     }
@@ -348,14 +363,19 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	} else {
 	    struct greylist_cursor cur;
 	    long    n, total = 0;
+	    int     done[2] = {0, 0};
 
+	    /* each step goes on in both tables; stop once each has reached
+	     * its end (a table that has wraps around, its records kept) */
 	    memset(&cur, 0, sizeof(cur));
 	    do {
 		n = greylist_expire_step(s, c, (long long) time(NULL), &cur, 10000);
 		if (n < 0)
 		    msg_fatal("purge failed");
 		total += n;
-	    } while (cur.len[0] > 0 || cur.len[1] > 0);
+		for (int i = 0; i < 2; i++)
+		    done[i] |= cur.len[i] == 0;
+	    } while (!done[0] || !done[1]);
 	    printf("expired: %ld records\n", total);
 	}
 	store_sync(s);

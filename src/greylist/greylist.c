@@ -214,7 +214,7 @@ int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *au
     buf_puts(out, recipient);
     str_lower(out->s);
     buf_free(&s);
-    if (c->privacy)
+    if (c->privacy || out->len > GL_KEY_MAX)
 	hash_key(out);
     return 0;
 }
@@ -230,6 +230,21 @@ int     gl_client_key(const struct gl_conf *c, const char *addr, struct buf *out
 	return -1;
     inet_format(&a, text, sizeof(text));
     buf_puts(out, text);
+    if (c->privacy)
+	hash_key(out);
+    return 0;
+}
+
+/* gl_whitelist_net_key - "net/len" at the configured prefix */
+int     gl_whitelist_net_key(const struct gl_conf *c, const char *addr, struct buf *out)
+{
+    struct gl_conf net = *c;
+
+    net.by_host = 0;			/* the network, whatever the triplets use */
+    buf_reset(out);
+    if (gl_client_net(&net, addr, out) < 0)
+	return -1;
+    buf_printf(out, "/%d", strchr(out->s, ':') ? c->ipv6_prefix : c->ipv4_prefix);
     if (c->privacy)
 	hash_key(out);
     return 0;

@@ -71,10 +71,18 @@ int     gl_client_expired(const struct gl_conf *c, int64_t now, const struct gl_
 /* keys */
 void    gl_sender_normalise(const char *sender, struct buf *out);
 int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out);
-/* auth_domain: SPF passed for this sender domain: it replaces the network */
+/*
+ * auth_domain: SPF passed for this sender domain: it replaces the network.
+ * A key longer than GL_KEY_MAX (a long address; LMDB keys end at 511
+ * bytes) is stored as its SHA-1, as every key is with privacy.
+ */
+#define GL_KEY_MAX	400
 int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *auth_domain,
 		               const char *sender, const char *recipient, struct buf *out);
 int     gl_client_key(const struct gl_conf *c, const char *addr, struct buf *out);
+/* gl_whitelist_net_key - the manual whitelist's key for the client's
+ * network ("192.0.2.0/24"), whatever the triplets key on; hashed with privacy */
+int     gl_whitelist_net_key(const struct gl_conf *c, const char *addr, struct buf *out);
 
 /* reply texts: postgrey's %s (seconds) and %r (recipient domain) */
 void    gl_expand_text(const char *tpl, long wait, const char *recipient, struct buf *out);

@@ -276,12 +276,8 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     w->no_manual = e->pol->store && store_empty(e->pol->store, "whitelist");
     if (!w->no_manual) {
 	gl_read(e, w, "whitelist", &w->ckey, &w->wl_addr);
-	if (!w->g.privacy) {
-	    gl_client_net(&w->g, q->client_address, &w->net);
-	    buf_printf(&w->net, "/%d", strchr(q->client_address, ':')
-		       ? w->g.ipv6_prefix : w->g.ipv4_prefix);
+	if (gl_whitelist_net_key(&w->g, q->client_address, &w->net) == 0)
 	    gl_read(e, w, "whitelist", &w->net, &w->wl_net);
-	}
     }
     gl_read(e, w, "clients", &w->ckey, &w->client);
     gl_read(e, w, "triplets", &w->tkey, &w->triplet);

@@ -181,6 +181,33 @@ class Whitelists(GreylistTest):
         self.assertIn("/24", err)
 
 
+    def test_manual_network_entries_in_every_key_mode(self):
+        # a network entry applies whether triplets key on the network, the
+        # host, or hashes (privacy)
+        for extra in ("", "greylist_lookup_by_host = yes\n", "greylist_privacy = yes\n"):
+            with self.subTest(extra=extra):
+                d = self.gl_daemon(extra)
+                c = self.client(d)
+                ask = att(NOW, client_name="y.test", client_address="198.51.100.3")
+                self.assertEqual(c.ask(ask), TEXT % "our.example")
+                rc, out, err = self.greylist_cli(d, "whitelist", "add", "198.51.100.0/24")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(c.ask(ask), "action=DUNNO")
+                rc, out, err = self.greylist_cli(d, "whitelist", "add", "198.51.100.7")
+                self.assertEqual(rc, 0, err)
+                rc, out, err = self.greylist_cli(d, "whitelist", "del", "198.51.100.0/24")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(c.ask(ask), TEXT % "our.example")
+                self.assertEqual(c.ask(att(NOW, client_name="y.test",
+                                           client_address="198.51.100.7")), "action=DUNNO")
+                # removing what is not there says so
+                rc, out, err = self.greylist_cli(d, "whitelist", "del", "198.51.100.0/24")
+                self.assertEqual(rc, 1, out)
+                self.assertIn("not whitelisted", err)
+                d.stop()
+                d.expect_exit = True
+
+
 class State(GreylistTest):
 
     def test_persistence_across_restart(self):

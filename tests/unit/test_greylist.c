@@ -190,6 +190,32 @@ static void test_keys(void **state)
     assert_string_equal(b.s, "spf:big.example/a@big.example/c@d");
     assert_int_equal(gl_client_key(&conf, "::ffff:192.0.2.77", &b), 0);
     assert_string_equal(b.s, "192.0.2.77");
+
+    /* a key LMDB could not hold is stored as its hash */
+    char    longuser[600];
+
+    memset(longuser, 'u', sizeof(longuser));
+    strcpy(longuser + 500, "@example.org");
+    assert_int_equal(gl_triplet_key(&conf, "192.0.2.77", NULL, longuser, "c@d", &b), 0);
+    assert_int_equal(b.len, 40);
+    longuser[GL_KEY_MAX - 40] = 0;		/* well below: kept as it is */
+    strcat(longuser, "@example.org");
+    assert_int_equal(gl_triplet_key(&conf, "192.0.2.77", NULL, longuser, "c@d", &b), 0);
+    assert_non_null(strstr(b.s, "@example.org/c@d"));
+
+    /* the manual whitelist's network key: the configured prefix, whatever
+     * the triplets key on; hashed with privacy; IPv4-mapped is IPv4 */
+    assert_int_equal(gl_whitelist_net_key(&conf, "192.0.2.77", &b), 0);
+    assert_string_equal(b.s, "192.0.2.0/24");
+    assert_int_equal(gl_whitelist_net_key(&host, "192.0.2.77", &b), 0);
+    assert_string_equal(b.s, "192.0.2.0/24");
+    assert_int_equal(gl_whitelist_net_key(&conf, "::ffff:192.0.2.77", &b), 0);
+    assert_string_equal(b.s, "192.0.2.0/24");
+    assert_int_equal(gl_whitelist_net_key(&conf, "2001:db8:1:2:3::9", &b), 0);
+    assert_string_equal(b.s, "2001:db8:1:2::/64");
+    assert_int_equal(gl_whitelist_net_key(&priv, "192.0.2.77", &b), 0);
+    assert_int_equal(b.len, 40);
+    assert_int_equal(gl_whitelist_net_key(&conf, "nonsense", &b), -1);
     buf_free(&b);
 }
 
