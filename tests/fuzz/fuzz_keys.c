@@ -50,6 +50,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf_reset(&out);
     gl_client_key(&g, f[0], &out);
     buf_reset(&out);
+    gl_whitelist_net_key(&g, f[0], &out);
+    buf_reset(&out);
     gl_expand_text(f[3], 299, f[2], &out);
     buf_reset(&out);
     gl_expand_header(f[3], 301, f[0], 1700000000, &out);
