@@ -46,6 +46,7 @@ struct dns_rr {
     uint16_t pref;			/* MX */
     char   *name;			/* MX exchange, PTR target (lower case) */
     char   *text;			/* TXT: character-strings concatenated */
+    int     text_altered;		/* TXT: bytes outside printable ASCII, shown as '?' */
     struct inet_addr addr;		/* A, AAAA */
 };
 

@@ -5,8 +5,10 @@
  * and offset is checked: names may be compressed only backwards, with a
  * bounded number of jumps, labels of at most 63 bytes and names of at
  * most 255.  Bytes that cannot appear in a host name ('.' inside a label,
- * control characters, white space) are shown as '?', which no later
- * syntax check accepts.  A malformed packet is a temporary failure.
+ * control characters, white space) are shown as '?', which no host name
+ * syntax check accepts; in TXT text, bytes outside printable ASCII are
+ * shown as '?' and the record says so (SPF refuses such a record).  A
+ * malformed packet is a temporary failure.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -168,7 +170,11 @@ static int add_rr(struct dns_answer *a, const unsigned char *pkt, size_t len,
 		for (size_t i = 0; i < sl && t.len < DNS_MAX_TEXT; i++) {
 		    unsigned char ch = pkt[off + i];
 
-		    buf_putc(&t, ch < ' ' || ch >= 0x7f ? '?' : (char) ch);
+		    if (ch < ' ' || ch >= 0x7f) {
+			rr.text_altered = 1;
+			ch = '?';
+		    }
+		    buf_putc(&t, (char) ch);
 		}
 		off += sl;
 	    }

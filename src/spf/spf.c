@@ -2,6 +2,7 @@
  * spf.c - RFC 7208 check_host(): record selection, mechanisms, modifiers,
  * macros, limits, explanations.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,71 @@ static int cidr_len(const char *s, size_t n, int max)
     return v > max ? -1 : v;
 }
 
+static int name_is(const struct term *t, const char *n)
+{
+    return t->nlen == strlen(n) && strncasecmp(t->name, n, t->nlen) == 0;
+}
+
+/* cidr_suffix - where a trailing "/n", "//n" or "/n//n" begins, else n */
+static size_t cidr_suffix(const char *s, size_t n)
+{
+    size_t  start = n, j = n;
+
+    while (j > 0 && isdigit((unsigned char) s[j - 1]))
+	j--;
+    if (j < n && j >= 2 && s[j - 1] == '/' && s[j - 2] == '/') {
+	start = j - 2;			/* "//n" */
+	n = j = start;
+	while (j > 0 && isdigit((unsigned char) s[j - 1]))
+	    j--;
+    }
+    if (j < n && j >= 1 && s[j - 1] == '/' && !(j >= 2 && s[j - 2] == '/'))
+	start = j - 1;			/* "/n" */
+    return start;
+}
+
+/* ip_syntax - ip4:/ip6: argument, strictly: an address, an optional /n */
+static int ip_syntax(const struct term *t, int v6)
+{
+    char    net[64];
+    unsigned char bin[16];
+    const char *slash = memchr(t->arg, '/', t->alen);
+    size_t  al = slash ? (size_t) (slash - t->arg) : t->alen;
+
+    if (al == 0 || al >= sizeof(net))
+	return -1;
+    memcpy(net, t->arg, al);
+    net[al] = 0;
+    if (inet_pton(v6 ? AF_INET6 : AF_INET, net, bin) != 1)
+	return -1;
+    if (slash && cidr_len(slash + 1, t->alen - al - 1, v6 ? 128 : 32) < 0)
+	return -1;
+    return 0;
+}
+
+/* term_syntax - RFC 7208 4.6: every term's syntax, before any is evaluated */
+static int term_syntax(struct spf_ctx *c, const struct term *t, const char *w)
+{
+    char    why[300];
+    int     dspec;
+
+    if (t->modifier) {
+	dspec = name_is(t, "redirect") || name_is(t, "exp");
+	if (spf_macro_syntax(t->arg, t->alen, 0, dspec, why, sizeof(why)) < 0)
+	    return spf_permerror(c, "%s: %s", w, why);
+	return 0;
+    }
+    if (name_is(t, "ip4") || name_is(t, "ip6")) {
+	if (ip_syntax(t, name_is(t, "ip6")) < 0)
+	    return spf_permerror(c, "bad %s network \"%.*s\"", name_is(t, "ip6") ? "ip6" : "ip4",
+				 (int) t->alen, t->arg);
+	return 0;
+    }
+    if (t->arg && spf_macro_syntax(t->arg, t->alen, 0, 1, why, sizeof(why)) < 0)
+	return spf_permerror(c, "%s: %s", w, why);
+    return 0;
+}
+
 static int parse_term(struct spf_ctx *c, const char *w, size_t wl, struct term *t)
 {
     size_t  i = 0;
@@ -148,23 +214,10 @@ static int parse_term(struct spf_ctx *c, const char *w, size_t wl, struct term *
     if (rl && rest[0] == ':') {
 	t->arg = rest + 1;
 	t->alen = rl - 1;
-	/* the domain-spec ends at the first '/' outside a %{...} */
+	/* a '/' may be part of the domain-spec: the dual cidr is what ends it */
 	if (am) {
-	    size_t  k = 0;
+	    size_t  k = cidr_suffix(t->arg, t->alen);
 
-	    while (k < t->alen) {
-		if (t->arg[k] == '%' && k + 1 < t->alen && t->arg[k + 1] == '{') {
-		    const char *cl = memchr(t->arg + k, '}', t->alen - k);
-
-		    if (cl == NULL)
-			break;
-		    k = (size_t) (cl - t->arg) + 1;
-		    continue;
-		}
-		if (t->arg[k] == '/')
-		    break;
-		k++;
-	    }
 	    rest = t->arg + k;
 	    rl = t->alen - k;
 	    t->alen = k;
@@ -196,11 +249,6 @@ static int parse_term(struct spf_ctx *c, const char *w, size_t wl, struct term *
 	return spf_permerror(c, "bad term \"%.*s\"", (int) wl, w);
     }
     return 0;
-}
-
-static int name_is(const struct term *t, const char *n)
-{
-    return t->nlen == strlen(n) && strncasecmp(t->name, n, t->nlen) == 0;
 }
 
 static int check_host(struct spf_ctx *c, const char *domain, int depth, int want_exp);
@@ -268,16 +316,17 @@ static int explain(struct spf_ctx *c, const char *spec, size_t len, const char *
     buf_init(&text);
     buf_init(&saved);
     buf_puts(&saved, o->problem.s);
-    if (spf_domain_spec(c, spec, len, domain, &name) != 0)
+    if (spf_domain_spec(c, spec, len, domain, &name) != 0 || !spf_valid_domain(name.s))
 	goto done;			/* as if there were no exp= */
     if ((a = spf_lookup(c, name.s, DNS_T_TXT)) == NULL) {
 	rc = R_PENDING;
 	goto done;
     }
-    if (a->status != DNS_OK || a->n != 1)
-	goto done;
-    if (spf_expand(c, a->rr[0].text, strlen(a->rr[0].text), domain, 1, &text) == R_PENDING) {
-	rc = R_PENDING;
+    if (a->status != DNS_OK || a->n != 1 || a->rr[0].text_altered)
+	goto done;			/* none, several, or not ASCII: the default */
+    if ((rc = spf_expand(c, a->rr[0].text, strlen(a->rr[0].text), domain, 1, &text)) != 0) {
+	if (rc != R_PENDING)
+	    rc = 0;			/* a broken explanation: the default */
 	goto done;
     }
     if (text.len) {
@@ -334,6 +383,10 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
     }
     if (count > 1)
 	return spf_permerror(c, "%s has %d SPF records", domain, count);
+    for (size_t i = 0; i < txt->n; i++)
+	if (txt->rr[i].text == record && txt->rr[i].text_altered)
+	    return spf_permerror(c, "%s: the SPF record holds bytes outside printable ASCII",
+				 domain);
     trace(c, depth, "%s: \"%s\"", domain, record);
 
     strlist_init(&w);
@@ -365,8 +418,13 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 		result = spf_permerror(c, "bad term \"%s\"", w.v[i]);
 		goto out;
 	    }
-	    continue;
 	}
+	if ((rc = term_syntax(c, &tm, w.v[i])) != 0) {
+	    result = rc;
+	    goto out;
+	}
+	if (!tm.modifier)
+	    continue;
 	if (name_is(&tm, "redirect") || name_is(&tm, "exp")) {
 	    int     is_r = name_is(&tm, "redirect");
 
@@ -435,6 +493,12 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 		    goto wait_or_out;
 		}
 		tgt = target.s;
+		if (!name_is(&tm, "include") && !spf_valid_domain(tgt)) {
+		    /* expanded to no domain: nothing to look up, no match */
+		    trace(c, depth, "%s: \"%s\" is not a domain: no match", w.v[i], tgt);
+		    m = 0;
+		    goto decided;
+		}
 	    }
 	    if (name_is(&tm, "include")) {
 		struct buf sub;

@@ -39,6 +39,9 @@ int     spf_addr_in(const struct dns_answer *a, const struct inet_addr *ip, int 
 int     spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
 		           int exp, struct buf *out);
 /* a mechanism's target, expanded, truncated, checked */
+/* RFC 7208 7.1 syntax before expansion; 0, or -1 and why */
+int     spf_macro_syntax(const char *spec, size_t len, int exp, int domain_end,
+			         char *why, size_t whylen);
 int     spf_domain_spec(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
 			        struct buf *out);
 

@@ -266,6 +266,107 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
     return 0;
 }
 
+/* toplabel - RFC 7208 7.1: letters, digits, inner hyphens; not all digits */
+static int toplabel(const char *s, size_t n)
+{
+    int     alpha = 0, hyphen = 0;
+
+    if (n == 0 || !isalnum((unsigned char) s[0]) || !isalnum((unsigned char) s[n - 1]))
+	return 0;
+    for (size_t i = 0; i < n; i++) {
+	if (isalpha((unsigned char) s[i]))
+	    alpha = 1;
+	else if (s[i] == '-')
+	    hyphen = 1;
+	else if (!isdigit((unsigned char) s[i]))
+	    return 0;
+    }
+    return alpha || hyphen;
+}
+
+/*
+ * spf_macro_syntax - RFC 7208 7.1 syntax of a macro-string as written in
+ * a record, before anything is expanded: literals are visible ASCII (and
+ * spaces in explanation text), macros are %{letter digits [r] delimiters},
+ * %%, %_ or %-; c, r and t only in explanations.  With domain_end, it is a
+ * domain-spec: it ends with a macro or with "." and a top label.  0 or -1
+ * with the reason in why.
+ */
+int     spf_macro_syntax(const char *spec, size_t len, int exp, int domain_end,
+			         char *why, size_t whylen)
+{
+    const char *cp = spec, *end = spec + len;
+    int     ends_macro = 0;
+
+    if (len == 0 && domain_end) {
+	snprintf(why, whylen, "empty domain-spec");
+	return -1;
+    }
+    while (cp < end) {
+	unsigned char ch = (unsigned char) *cp;
+
+	ends_macro = 0;
+	if (ch != '%') {
+	    if (ch < 0x21 || ch > 0x7e) {
+		if (!(exp && ch == ' ')) {
+		    snprintf(why, whylen, "character 0x%02x in \"%.*s\"", ch, (int) len, spec);
+		    return -1;
+		}
+	    }
+	    cp++;
+	    continue;
+	}
+	if (cp + 1 < end && (cp[1] == '%' || cp[1] == '_' || cp[1] == '-')) {
+	    cp += 2;
+	    ends_macro = 1;
+	    continue;
+	}
+	const char *close = cp + 1 < end && cp[1] == '{' ? memchr(cp, '}', (size_t) (end - cp)) : NULL;
+
+	if (close == NULL || close - cp < 3
+	    || strchr("slodiphcrtvSLODIPHCRTV", cp[2]) == NULL) {
+	    snprintf(why, whylen, "bad macro in \"%.*s\"", (int) len, spec);
+	    return -1;
+	}
+	if (!exp && strchr("crtCRT", cp[2]) != NULL) {
+	    snprintf(why, whylen, "macro %%{%c} is allowed only in explanations", cp[2]);
+	    return -1;
+	}
+	const char *t = cp + 3;
+
+	while (t < close && isdigit((unsigned char) *t))
+	    t++;
+	if (t < close && (*t == 'r' || *t == 'R'))
+	    t++;
+	for (; t < close; t++)
+	    if (strchr(".-+,/_=", *t) == NULL) {
+		snprintf(why, whylen, "bad macro delimiter '%c' in \"%.*s\"", *t, (int) len, spec);
+		return -1;
+	    }
+	cp = close + 1;
+	ends_macro = 1;
+    }
+    if (!domain_end || ends_macro)
+	return 0;
+    /* "." toplabel [ "." ] */
+    size_t  n = len;
+
+    if (n > 0 && spec[n - 1] == '.')
+	n--;
+    const char *dot = NULL;
+
+    for (size_t i = n; i-- > 0;)
+	if (spec[i] == '.') {
+	    dot = spec + i;
+	    break;
+	}
+    if (dot == NULL || !toplabel(dot + 1, (size_t) (spec + n - dot - 1))) {
+	snprintf(why, whylen, "\"%.*s\" does not end in a top-level domain name", (int) len, spec);
+	return -1;
+    }
+    return 0;
+}
+
 /* domain_spec - expand a mechanism's target; R_PENDING, PERMERROR or 0 */
 int spf_domain_spec(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
 		               struct buf *out)
@@ -279,8 +380,8 @@ int spf_domain_spec(struct spf_ctx *c, const char *spec, size_t len, const char 
     truncate_domain(out);
     if (out->len > 0 && out->s[out->len - 1] == '.')
 	out->s[--out->len] = 0;
-    if (!spf_valid_domain(out->s))
-	return spf_permerror(c, "\"%s\" is not a valid domain name", out->s);
+    /* the syntax was checked before expansion; a name that expands to no
+     * domain is not an error: it matches nothing (the caller sees it) */
     return 0;
 }
 

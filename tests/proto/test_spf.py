@@ -146,6 +146,31 @@ class Spf(DaemonTest):
         self.assertEqual(self.result("192.0.2.9", "badmech"), "permerror")
         # unknown modifiers are ignored
         self.assertEqual(self.result("192.0.2.9", "unknownmod"), "fail")
+        # the whole record's syntax is checked first, also after a match:
+        # domain-specs must end in a top label or a macro, ip4/ip6 take
+        # plain addresses, modifiers' arguments are macro-strings
+        for bad in ("endport", "numtop", "existscidr", "lateip4", "latemacro", "lateempty",
+                    "redirsyntax", "expsyntax", "expempty", "expmacro", "modsyntax",
+                    "ip4bracket", "nonascii"):
+            with self.subTest(record=bad):
+                self.assertEqual(self.result("192.0.2.9", bad), "permerror")
+        out = self.spf("192.0.2.9", "u@ip4bracket.spf.test")
+        self.assertIn("bad ip4 network", out["problem"])
+        out = self.spf("192.0.2.9", "u@nonascii.spf.test")
+        self.assertIn("outside printable ASCII", out["problem"])
+        # a '/' inside the domain-spec; only the trailing /24 is a cidr
+        self.assertEqual(self.result("192.0.2.71", "colon"), "pass")
+        self.assertEqual(self.result("192.0.3.71", "colon"), "fail")
+        # a HELO that expands to no domain: no match, no permerror
+        self.assertEqual(self.spf("192.0.2.9", "u@helomacro.spf.test",
+                                  helo="JUMPIN' JUPITER")["result"], "fail")
+        # explanations that are bad macro text or not ASCII: the default
+        for name in ("badexp", "naexp"):
+            with self.subTest(exp=name):
+                out = self.spf("198.51.100.9", "u@%s.spf.test" % name)
+                self.assertEqual(out["result"], "fail")
+                self.assertEqual(out["explanation"], "198.51.100.9 is not a designated mail "
+                                                     "server for %s.spf.test" % name)
 
     def test_identities(self):
         # the null sender is checked as postmaster@helo
