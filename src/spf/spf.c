@@ -552,9 +552,9 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 		    result = spf_permerror(c, "%s has more than %d MX records", tgt, MAX_MX_PTR);
 		    goto out;
 		}
-		int     pending = 0;
-
-		/* ask for every exchange's addresses at once */
+		/* ask for every exchange's addresses at once, then look at
+		 * them in order, waiting where one is missing: the result is
+		 * the same whatever order the answers come in */
 		for (size_t k = 0; mx->status == DNS_OK && k < mx->n; k++)
 		    if (*mx->rr[k].name)
 			c->dns->prefetch(c->dns->ctx, mx->rr[k].name, addr_type);
@@ -564,18 +564,14 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 		    struct dns_answer *a = spf_lookup(c, mx->rr[k].name, addr_type);
 
 		    if (a == NULL) {
-			pending = 1;
-			continue;
+			result = R_PENDING;
+			goto wait_or_out;
 		    }
 		    if (a->status == DNS_TEMPFAIL) {
 			result = temperror(c, mx->rr[k].name, a);
 			goto out;
 		    }
 		    m = spf_addr_in(a, &c->ip, tm.len4, tm.len6);
-		}
-		if (!m && pending) {
-		    result = R_PENDING;
-		    goto wait_or_out;
 		}
 	    } else if (name_is(&tm, "ptr")) {
 		struct buf q;

@@ -250,7 +250,8 @@ def shared_nsd():
 class Responder:
     """Scripted faults.  rules maps a query name (lower case, no final dot)
     to one of: "timeout", "servfail", "refused", "truncate:A.B.C.D",
-    "delay:SECONDS:A.B.C.D", "garbage", or "a:A.B.C.D".  Other names:
+    "delay:SECONDS:A.B.C.D", "garbage", "a:A.B.C.D", "txt:TEXT",
+    "mx:NAME,NAME...", or "delayservfail:SECONDS".  Other names:
     NXDOMAIN (or, with default_ptr, a PTR record for PTR queries); delay
     holds every answer back that long.  Every query seen is appended to .seen as (name, qtype)."""
 
@@ -327,6 +328,25 @@ class Responder:
             return reply(0, a_record(arg), 1) if qtype == T_A else reply(0)
         if kind == "a":
             return reply(0, a_record(arg), 1) if qtype == T_A else reply(0)
+        if kind == "txt":
+            if qtype != T_TXT:
+                return reply(0)
+            data = arg.encode()
+            rdata = b"".join(bytes([len(data[i:i + 255])]) + data[i:i + 255]
+                             for i in range(0, len(data), 255))
+            return reply(0, struct.pack(">HHHIH", 0xC00C, T_TXT, 1, 60, len(rdata)) + rdata, 1)
+        if kind == "mx":
+            if qtype != T_MX:
+                return reply(0)
+            names = arg.split(",")
+            ans = b""
+            for i, n in enumerate(names):
+                rdata = struct.pack(">H", 10 * (i + 1)) + encode_name(n)
+                ans += struct.pack(">HHHIH", 0xC00C, T_MX, 1, 60, len(rdata)) + rdata
+            return reply(0, ans, len(names))
+        if kind == "delayservfail":
+            time.sleep(float(arg))
+            return reply(2)
         return reply(3)
 
     def _udp_loop(self):

@@ -203,6 +203,18 @@ class Spf(DaemonTest):
         out = self.spf("192.0.2.9", "u@servfail.test", resolver=resp.addr)
         self.assertEqual(out["result"], "temperror")
 
+    def test_mx_exchanges_in_order(self):
+        # the first exchange fails (late), the second matches (at once):
+        # taken in order, whatever order the answers arrive in
+        resp = dnsserver.Responder({"mxo.test": "txt:v=spf1 mx:mxs.test -all",
+                                    "mxs.test": "mx:m1.test,m2.test",
+                                    "m1.test": "delayservfail:0.3",
+                                    "m2.test": "a:192.0.2.9"}).start()
+        self.addCleanup(resp.stop)
+        out = self.spf("192.0.2.9", "u@mxo.test", resolver=resp.addr)
+        self.assertEqual(out["result"], "temperror", out)
+        self.assertIn("m1.test", out["problem"])
+
 
 class CheckSpf(DaemonTest):
     """check_spf in the daemon: policyd-spf's options, replies and headers."""
