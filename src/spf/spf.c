@@ -119,6 +119,17 @@ static int name_is(const struct term *t, const char *n)
     return t->nlen == strlen(n) && strncasecmp(t->name, n, t->nlen) == 0;
 }
 
+/* mx_order - exchanges by preference, then name */
+static int mx_order(const void *a, const void *b)
+{
+    const struct dns_rr *x = *(const struct dns_rr *const *) a;
+    const struct dns_rr *y = *(const struct dns_rr *const *) b;
+
+    if (x->pref != y->pref)
+	return x->pref < y->pref ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
 /* cidr_suffix - where a trailing "/n", "//n" or "/n//n" begins, else n */
 static size_t cidr_suffix(const char *s, size_t n)
 {
@@ -553,22 +564,27 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 		    goto out;
 		}
 		/* ask for every exchange's addresses at once, then look at
-		 * them in order, waiting where one is missing: the result is
-		 * the same whatever order the answers come in */
+		 * them by preference (resolvers rotate the records), waiting
+		 * where one is missing: the result does not depend on the
+		 * order the records or the answers come in */
+		const struct dns_rr *ex[MAX_MX_PTR];
+		size_t  nex = 0;
+
 		for (size_t k = 0; mx->status == DNS_OK && k < mx->n; k++)
-		    if (*mx->rr[k].name)
+		    if (*mx->rr[k].name) {
+			ex[nex++] = &mx->rr[k];
 			c->dns->prefetch(c->dns->ctx, mx->rr[k].name, addr_type);
-		for (size_t k = 0; mx->status == DNS_OK && k < mx->n && !m; k++) {
-		    if (!*mx->rr[k].name)
-			continue;
-		    struct dns_answer *a = spf_lookup(c, mx->rr[k].name, addr_type);
+		    }
+		qsort(ex, nex, sizeof(ex[0]), mx_order);
+		for (size_t k = 0; k < nex && !m; k++) {
+		    struct dns_answer *a = spf_lookup(c, ex[k]->name, addr_type);
 
 		    if (a == NULL) {
 			result = R_PENDING;
 			goto wait_or_out;
 		    }
 		    if (a->status == DNS_TEMPFAIL) {
-			result = temperror(c, mx->rr[k].name, a);
+			result = temperror(c, ex[k]->name, a);
 			goto out;
 		    }
 		    m = spf_addr_in(a, &c->ip, tm.len4, tm.len6);
