@@ -56,6 +56,7 @@ struct conn {
     struct eval *eval;
     int     shutdown;			/* close after the current answer */
     int     eof;			/* the client sent all it will send */
+    int     blocked;			/* the client does not read its answers */
 };
 
 /* conn_free - release a connection */
@@ -101,7 +102,14 @@ static int conn_flush(struct conn *c)
 	    if (errno == EINTR)
 		continue;
 	    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		event_add(c->wev, c->idle);
+		/* the client is not reading: read nothing more from it until
+		 * it has taken its answers, so that what is queued for it
+		 * stays bounded; it has policy_idle_timeout to do so */
+		if (!c->blocked) {
+		    c->blocked = 1;
+		    conn_reading(c, 0);
+		    event_add(c->wev, c->idle);
+		}
 		return 0;
 	    }
 	    if (msg_verbose || c->state != CONN_CLOSING)
@@ -113,8 +121,10 @@ static int conn_flush(struct conn *c)
     }
     buf_reset(&c->out);
     c->out_off = 0;
-    if (event_pending(c->wev, EV_WRITE, NULL))
+    if (c->blocked) {
+	c->blocked = 0;
 	event_del(c->wev);
+    }
     if (c->state == CONN_CLOSING) {
 	conn_free(c);
 	return -1;
@@ -174,6 +184,23 @@ static void conn_eof(struct conn *c)
     (void) conn_close_after_write(c);
 }
 
+/*
+ * conn_resume - after an answer went out: end the connection if the
+ * client has finished, else read on; the idle time counts from now
+ * (re-adding the armed event restarts its timeout).
+ */
+static void conn_resume(struct conn *c)
+{
+    if (c->state != CONN_READING || c->blocked)
+	return;
+    if (c->eof) {
+	conn_eof(c);
+	return;
+    }
+    event_add(c->rev, c->idle);
+    c->reading = 1;
+}
+
 /* conn_wakeup - a lookup the evaluation waited for has completed */
 static void conn_wakeup(void *arg)
 {
@@ -190,12 +217,7 @@ static void conn_wakeup(void *arg)
 	return;
     if (conn_flush(c) < 0)
 	return;
-    if (c->state != CONN_READING)
-	return;
-    if (c->eof)
-	conn_eof(c);
-    else
-	conn_reading(c, 1);
+    conn_resume(c);
 }
 
 /* conn_evaluate - start evaluating the request just completed */
@@ -360,7 +382,12 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 	conn_free(c);
 	return;
     }
-    (void) conn_flush(c);
+    if (conn_flush(c) < 0 || c->blocked)
+	return;
+    /* the client took its answers: the requests it sent meanwhile */
+    if (conn_parse(c) < 0 || conn_flush(c) < 0)
+	return;
+    conn_resume(c);
 }
 
 /* conn_new - serve a new client */

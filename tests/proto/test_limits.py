@@ -7,6 +7,14 @@ import time
 
 from harness import DaemonTest, attrs_list, raise_nofile, request
 
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
 LINE = 512
 ATTRS = 30
 REQ = 4096
@@ -225,6 +233,63 @@ class Connections(DaemonTest):
             for s in socks:
                 s.close()
         self.assertDaemonServes(d, "after 1000 connections")
+
+    def test_client_that_does_not_read_its_answers(self):
+        # a client that sends and sends but never reads: the daemon stops
+        # reading from it once its answers back up, so neither its memory
+        # nor what the client can push grows; the answers all arrive when
+        # the client reads at last, and other clients are served meanwhile
+        d = self.daemon("")
+        req = request(ASK)
+        family, addr = d.ready
+        s = socket.socket(family, socket.SOCK_STREAM)
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(addr)
+        s.setblocking(False)
+        rss0 = rss_kb(d.proc.pid)
+        chunk = req * 256
+        sent, stalled_since, t0 = 0, None, time.monotonic()
+        while time.monotonic() - t0 < 3.0:
+            try:
+                sent += s.send(chunk[sent % len(req):])
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 0.5:
+                    break
+                time.sleep(0.01)
+        grown = rss_kb(d.proc.pid) - rss0
+        # (what the kernel's buffers hold is all the client could push)
+        self.assertIsNotNone(stalled_since, "the daemon kept reading (%d bytes)" % sent)
+        self.assertLess(grown, 24 << 10, "daemon grew by %d kB" % grown)
+        self.assertDaemonServes(d, "while one client does not read")
+        # finish the last request, then read every answer
+        rest = (len(req) - sent % len(req)) % len(req)
+        want, got, buf = (sent + rest) // len(req), 0, b""
+        tail = req[len(req) - rest:] if rest else b""
+        sel = selectors.DefaultSelector()
+        sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        deadline = time.monotonic() + 30
+        while (got < want or tail) and time.monotonic() < deadline:
+            for _, ev in sel.select(1.0):
+                if ev & selectors.EVENT_WRITE and tail:
+                    try:
+                        tail = tail[s.send(tail):]
+                    except BlockingIOError:
+                        pass
+                if ev & selectors.EVENT_READ:
+                    data = s.recv(1 << 16)
+                    self.assertTrue(data, "closed after %d of %d answers" % (got, want))
+                    buf += data
+                    *answers, buf = buf.split(b"\n\n")
+                    for a in answers:
+                        self.assertEqual(a, b"action=DUNNO")
+                    got += len(answers)
+            if not tail:
+                sel.modify(s, selectors.EVENT_READ)
+        sel.close()
+        self.assertEqual((got, buf), (want, b""))
 
     def test_idle_timeout(self):
         d = self.daemon("policy_idle_timeout = 1s\n")
