@@ -95,7 +95,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	evutil_closesocket(fd);
 	return;
     }
-    if (s->nconns >= (size_t) config_int(s->pol->conf, P_CONN_LIMIT)) {
+    if (s->nconns >= (size_t) s->conn_limit) {
 	msg_warn("policy client %s: connection refused: %zu connections"
 		 " reached policy_connection_limit", peer, s->nconns);
 	evutil_closesocket(fd);
@@ -105,12 +105,53 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     (void) conn_new(s, fd, peer);
 }
 
-/* accept_error_cb - accept(2) failed (e.g. out of descriptors) */
+#define ACCEPT_PAUSE_MS	250
+
+/* accept_resume_cb - try accepting again after a pause */
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server_ctx *s = arg;
+
+    (void) fd;
+    (void) what;
+    for (size_t i = 0; !s->stopping && i < s->nlisteners; i++)
+	evconnlistener_enable(s->listeners[i]);
+}
+
+/*
+ * accept_error_cb - accept(2) failed.  Out of descriptors (or kernel
+ * memory) the waiting connection stays queued and the listener would be
+ * ready again at once: stop accepting for a moment instead of spinning,
+ * and say so at most every 10 seconds.
+ */
 static void accept_error_cb(struct evconnlistener *l, void *arg)
 {
+    struct server_ctx *s = arg;
+    int     err = EVUTIL_SOCKET_ERROR();
+    time_t  now = time(NULL);
+
     (void) l;
-    (void) arg;
-    msg_warn("accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+	msg_warn("accept: %s", evutil_socket_error_to_string(err));
+	return;
+    }
+    for (size_t i = 0; i < s->nlisteners; i++)
+	evconnlistener_disable(s->listeners[i]);
+    if (s->accept_resume == NULL
+	&& (s->accept_resume = evtimer_new(s->base, accept_resume_cb, s)) == NULL)
+	msg_fatal("cannot create a timer");
+    struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+
+    evtimer_add(s->accept_resume, &tv);
+    s->accept_pauses++;
+    if (now - s->accept_warned >= 10) {
+	msg_warn("accept: %s; not accepting new connections for %d ms"
+		 " (%lu pauses since the last warning; %zu connections open)",
+		 evutil_socket_error_to_string(err), ACCEPT_PAUSE_MS, s->accept_pauses,
+		 s->nconns);
+	s->accept_warned = now;
+	s->accept_pauses = 0;
+    }
 }
 
 /* listen_unix - bind a unix socket with the configured mode and owner */
@@ -488,7 +529,8 @@ int     server_run(const char *config_path, struct policy *pol)
     s.config_path = config_path;
     s.pol = pol;
     signal(SIGPIPE, SIG_IGN);
-    raise_nofile(config_int(pol->conf, P_CONN_LIMIT) + 64);
+    s.conn_limit = config_int(pol->conf, P_CONN_LIMIT);	/* not reloadable */
+    raise_nofile(s.conn_limit + 64);
     if ((s.base = event_base_new()) == NULL)
 	msg_fatal("cannot create event base");
     open_listeners(&s);
@@ -527,6 +569,8 @@ int     server_run(const char *config_path, struct policy *pol)
     msg_info("stopped after %lu requests", s.requests);
     if (!s.stopping)
 	close_listeners(&s);
+    if (s.accept_resume)
+	event_free(s.accept_resume);
     event_free(ev_hup);
     event_free(ev_term);
     event_free(ev_int);

@@ -4,6 +4,8 @@
 #ifndef MX_POLICY_SERVER_CTX_H
 #define MX_POLICY_SERVER_CTX_H
 
+#include <time.h>
+
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -27,6 +29,10 @@ struct server_ctx {
     int     stopping;
     unsigned long requests;		/* answered since start */
     unsigned long limit_drops;		/* connections closed for a limit */
+    long    conn_limit;			/* policy_connection_limit at start */
+    struct event *accept_resume;	/* accepting paused: out of descriptors */
+    time_t  accept_warned;		/* last warning about it */
+    unsigned long accept_pauses;	/* since that warning */
     long    idle_secs;			/* policy_idle_timeout of idle_tv */
     const struct timeval *idle_tv;	/* a common timeout: O(1) re-arming */
 };

@@ -23,6 +23,13 @@ import time
 import unittest
 
 BINARY = None          # set by run.py (--binary)
+
+
+def sanitized():
+    """The daemon under test is built with AddressSanitizer (whose
+    quarantine of freed memory makes its RSS no measure of leaks)."""
+    with open(BINARY, "rb") as f:
+        return b"__asan_init" in f.read()
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(REPO, "tests", "data", "proto")
 
@@ -207,6 +214,7 @@ class Daemon:
         self.unix_path = None
         self.expect_exit = False
         self.exit_status = None
+        self.nofile = None                  # RLIMIT_NOFILE for the daemon
 
     def subst(self, text):
         return (text.replace("@TMP@", self.tmp)
@@ -240,9 +248,16 @@ class Daemon:
             self.write_conf(self.conf_text_final)
             self._find_ready_addr()
             self.log = open(self.log_path, "ab")
+            limit = self.nofile
+
+            def preexec():
+                if limit:
+                    import resource
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
             self.proc = subprocess.Popen([BINARY, "serve", "-c", self.conf_path],
                                          stdin=subprocess.DEVNULL,
-                                         stdout=self.log, stderr=self.log)
+                                         stdout=self.log, stderr=self.log,
+                                         preexec_fn=preexec if limit else None)
             try:
                 self._wait_ready()
                 return self
@@ -367,10 +382,12 @@ class DaemonTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, d, True)
         return d
 
-    def daemon(self, conf, files=None, common=True, host="127.0.0.1"):
+    def daemon(self, conf, files=None, common=True, host="127.0.0.1", nofile=None):
         """Start `mxshield serve` with COMMON_CONF + conf and table files
-        (name -> text; @TMP@ and @PORT@ are substituted everywhere)."""
+        (name -> text; @TMP@ and @PORT@ are substituted everywhere);
+        nofile: the daemon's limit on open files."""
         d = Daemon(self.tmpdir(), (COMMON_CONF if common else "") + conf, files, host)
+        d.nofile = nofile
         ALL_DAEMONS.append(d)
         self.addCleanup(d.stop)
         d.start()
