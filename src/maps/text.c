@@ -249,12 +249,26 @@ static void *inline_load(const char *text, char *err, size_t errlen)
 const struct map_ops map_inline_ops = {"inline", 0, inline_load, text_get, text_free};
 
 /*
- * static:VALUE - every lookup finds VALUE.
+ * static:VALUE - every lookup finds VALUE; static:{ text with spaces } is
+ * the text inside the braces, trimmed, as Postfix's dict_static reads it.
  */
 static void *static_load(const char *value, char *err, size_t errlen)
 {
-    (void) err;
-    (void) errlen;
+    size_t  len = strlen(value);
+
+    if (len >= 2 && value[0] == '{' && value[len - 1] == '}') {
+	const char *b = value + 1, *e = value + len - 1;
+
+	while (b < e && (*b == ' ' || *b == '\t'))
+	    b++;
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+	    e--;
+	if (b == e) {
+	    snprintf(err, errlen, "table \"static:%s\": empty value", value);
+	    return NULL;
+	}
+	return xstrndup(b, (size_t) (e - b));
+    }
     return xstrdup(value);
 }
 

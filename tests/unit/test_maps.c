@@ -388,6 +388,11 @@ static void test_static(void **state)
     assert_int_equal(map_refresh(m), 0);
     map_free(m);
     spec_err("static:", "table \"static:\": missing table name");
+    /* braces hold a value with spaces, as in Postfix */
+    m = open_spec("static:{ REJECT go away }");
+    expect(m, "anything", "REJECT go away");
+    map_free(m);
+    spec_err("static:{ }", "table \"static:{ }\": empty value");
 }
 
 static void test_types_and_names(void **state)
