@@ -46,7 +46,8 @@ struct dns_rr {
     uint16_t pref;			/* MX */
     char   *name;			/* MX exchange, PTR target (lower case) */
     char   *text;			/* TXT: character-strings concatenated */
-    int     text_altered;		/* TXT: bytes outside printable ASCII, shown as '?' */
+    int     text_altered;		/* TXT: bytes outside printable ASCII shown as
+					 * '?', or the text cut at DNS_MAX_TEXT */
     struct inet_addr addr;		/* A, AAAA */
 };
 

@@ -167,6 +167,8 @@ static int add_rr(struct dns_answer *a, const unsigned char *pkt, size_t len,
 		    buf_free(&t);
 		    return -1;
 		}
+		if (t.len + sl > DNS_MAX_TEXT)
+		    rr.text_altered = 1;	/* cut: SPF must not read it */
 		for (size_t i = 0; i < sl && t.len < DNS_MAX_TEXT; i++) {
 		    unsigned char ch = pkt[off + i];
 

@@ -427,6 +427,12 @@ void    conn_shutdown(struct conn *c)
 	(void) conn_close_after_write(c);
 }
 
+/* conn_abort - close at once: the server is going away */
+void    conn_abort(struct conn *c)
+{
+    conn_free(c);
+}
+
 /* conn_next - the next connection in the server's list */
 struct conn *conn_next(const struct conn *c)
 {

@@ -20,5 +20,7 @@ struct conn *conn_new(struct server_ctx *s, evutil_socket_t fd, const char *peer
 /* conn_shutdown - close now if idle, else after the answer in flight */
 void    conn_shutdown(struct conn *c);
 struct conn *conn_next(const struct conn *c);
+/* conn_abort - close at once, the request in flight unanswered (exit) */
+void    conn_abort(struct conn *c);
 
 #endif

@@ -567,6 +567,11 @@ int     server_run(const char *config_path, struct policy *pol)
     if (s.nconns)
 	msg_warn("stopped with %zu connections still open", s.nconns);
     msg_info("stopped after %lu requests", s.requests);
+    /* their evaluations go first: nothing may resume once the store,
+     * the policy or the resolver is gone (deleting unbound's context
+     * answers every query still out) */
+    while (s.conns)
+	conn_abort(s.conns);
     if (!s.stopping)
 	close_listeners(&s);
     if (s.accept_resume)

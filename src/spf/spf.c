@@ -396,8 +396,8 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 	return spf_permerror(c, "%s has %d SPF records", domain, count);
     for (size_t i = 0; i < txt->n; i++)
 	if (txt->rr[i].text == record && txt->rr[i].text_altered)
-	    return spf_permerror(c, "%s: the SPF record holds bytes outside printable ASCII",
-				 domain);
+	    return spf_permerror(c, "%s: the SPF record holds bytes outside printable ASCII"
+				 " or is too long to read whole", domain);
     trace(c, depth, "%s: \"%s\"", domain, record);
 
     strlist_init(&w);

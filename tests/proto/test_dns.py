@@ -4,6 +4,7 @@ will not produce, the scripted responder.  The daemon is always pointed at
 them with dns_resolver; nothing leaves 127.0.0.1."""
 
 import os
+import signal
 import time
 
 import dnsserver
@@ -636,6 +637,31 @@ class SharedAndEarly(DnsTest):
         # and once answered, idle again: closed a timeout after the answer
         self.assertTrue(c.wait_closed(3.0), "idle connection not closed after 1s")
         self.assertGreater(time.monotonic() - answered, 0.8, "idle time counted the wait")
+
+    def test_stop_with_lookups_out(self):
+        # SIGTERM while a decision waits for a lookup that outlives the
+        # grace period: the connection is dropped unanswered and nothing
+        # resumes once the store and resolver are gone (deleting
+        # unbound's context answers every query still out)
+        resp = dnsserver.Responder({"48.2.0.192.dnsbl.test": "timeout"}).start()
+        self.addCleanup(resp.stop)
+        d = self.dns_daemon("dns_timeout = 60s\ndata_directory = @TMP@/db\n"
+                            "recipient_restrictions = reject_rbl_client dnsbl.test, greylist\n",
+                            resolver=resp.addr)
+        c = self.client(d)
+        c.send(request(req(client_address="192.0.2.48")))
+        deadline = time.monotonic() + 3
+        while ("48.2.0.192.dnsbl.test", 1) not in resp.seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        d.expect_exit = True
+        d.signal(signal.SIGTERM)
+        status = d.wait_exit(20)
+        log = d.read_log()
+        self.assertEqual(status, 0, log[-3000:])
+        self.assertNotIn("AddressSanitizer", log)
+        self.assertIn("stopped with 1 connections still open", log)
+        self.assertTrue(c.wait_closed(2.0))
+        self.assertEqual(c.buf, b"", "answered after the stop")
 
     def test_permit_before_a_slow_lookup_answers_at_once(self):
         resp = dnsserver.Responder({"46.2.0.192.dnsbl.test": "timeout",

@@ -158,6 +158,10 @@ class Spf(DaemonTest):
         self.assertIn("bad ip4 network", out["problem"])
         out = self.spf("192.0.2.9", "u@nonascii.spf.test")
         self.assertIn("outside printable ASCII", out["problem"])
+        # cut at 2048 bytes it would end "ip4:198.0.0.0/1" and pass this
+        out = self.spf("198.51.100.20", "u@toolong.spf.test")
+        self.assertEqual(out["result"], "permerror")
+        self.assertIn("too long", out["problem"])
         # a '/' inside the domain-spec; only the trailing /24 is a cidr
         self.assertEqual(self.result("192.0.2.71", "colon"), "pass")
         self.assertEqual(self.result("192.0.3.71", "colon"), "fail")
