@@ -378,13 +378,14 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 	return R_PENDING;
     if (txt->status == DNS_TEMPFAIL)
 	return temperror(c, domain, txt);
-    int     count = 0;
+    int     count = 0, altered = 0;
 
     for (size_t i = 0; txt->status == DNS_OK && i < txt->n; i++) {
 	const char *t = txt->rr[i].text;
 
 	if (strncasecmp(t, "v=spf1", 6) == 0 && (t[6] == 0 || t[6] == ' ')) {
 	    record = t;
+	    altered = txt->rr[i].text_altered;
 	    count++;
 	}
     }
@@ -394,10 +395,9 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
     }
     if (count > 1)
 	return spf_permerror(c, "%s has %d SPF records", domain, count);
-    for (size_t i = 0; i < txt->n; i++)
-	if (txt->rr[i].text == record && txt->rr[i].text_altered)
-	    return spf_permerror(c, "%s: the SPF record holds bytes outside printable ASCII"
-				 " or is too long to read whole", domain);
+    if (altered)
+	return spf_permerror(c, "%s: the SPF record holds bytes outside printable ASCII"
+			     " or is too long to read whole", domain);
     trace(c, depth, "%s: \"%s\"", domain, record);
 
     strlist_init(&w);

@@ -38,10 +38,10 @@ int     spf_addr_in(const struct dns_answer *a, const struct inet_addr *ip, int 
 /* macro-string into out; exp: c, r, t allowed.  0, SPF_PERMERROR or R_PENDING */
 int     spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
 		           int exp, struct buf *out);
-/* a mechanism's target, expanded, truncated, checked */
 /* RFC 7208 7.1 syntax before expansion; 0, or -1 and why */
 int     spf_macro_syntax(const char *spec, size_t len, int exp, int domain_end,
 			         char *why, size_t whylen);
+/* a mechanism's target, expanded and truncated (its syntax checked before) */
 int     spf_domain_spec(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
 			        struct buf *out);
 

@@ -111,6 +111,70 @@ static int validated_name(struct spf_ctx *c, const char *domain, struct buf *out
     return 0;
 }
 
+/* one macro: %%, %_, %- (letter is that character) or %{...} */
+struct macro {
+    char    letter;
+    long    keep;			/* digit transformer, 0: all */
+    int     reverse;
+    char    delims[16];
+    const char *next;			/* after the macro */
+};
+
+/*
+ * macro_parse - RFC 7208 7.1 macro at cp (a '%'): the letter (c, r and t
+ * only with exp), the transformers, the delimiters.  0, or -1 and why.
+ */
+static int macro_parse(const char *cp, const char *end, int exp, struct macro *m,
+		               char *why, size_t whylen)
+{
+    memset(m, 0, sizeof(*m));
+    if (cp + 1 < end && (cp[1] == '%' || cp[1] == '_' || cp[1] == '-')) {
+	m->letter = cp[1];
+	m->next = cp + 2;
+	return 0;
+    }
+    const char *close = cp + 1 < end && cp[1] == '{' ? memchr(cp, '}', (size_t) (end - cp)) : NULL;
+
+    if (close == NULL || close - cp < 3 || strchr("slodiphcrtvSLODIPHCRTV", cp[2]) == NULL) {
+	snprintf(why, whylen, "bad macro at \"%.*s\"", (int) (end - cp), cp);
+	return -1;
+    }
+    m->letter = cp[2];
+    if (!exp && strchr("crtCRT", m->letter) != NULL) {
+	snprintf(why, whylen, "macro %%{%c} is allowed only in explanations", m->letter);
+	return -1;
+    }
+    const char *t = cp + 3;
+
+    while (t < close && isdigit((unsigned char) *t)) {
+	m->keep = m->keep * 10 + (*t - '0');
+	if (m->keep > 128)
+	    m->keep = 128;
+	t++;
+    }
+    if (t > cp + 3 && m->keep == 0) {
+	snprintf(why, whylen, "a zero digit transformer at \"%.*s\"", (int) (end - cp), cp);
+	return -1;
+    }
+    if (t < close && (*t == 'r' || *t == 'R')) {
+	m->reverse = 1;
+	t++;
+    }
+    for (size_t dn = 0; t < close; t++) {
+	if (strchr(".-+,/_=", *t) == NULL) {
+	    snprintf(why, whylen, "bad macro delimiter '%c' at \"%.*s\"", *t,
+		     (int) (end - cp), cp);
+	    return -1;
+	}
+	if (dn < sizeof(m->delims) - 1)
+	    m->delims[dn++] = *t, m->delims[dn] = 0;
+    }
+    if (!*m->delims)
+	strcpy(m->delims, ".");
+    m->next = close + 1;
+    return 0;
+}
+
 /*
  * expand - RFC 7208 7: macro-string into out.  exp: the c, r, t letters
  * are allowed (explanations).  0, SPF_PERMERROR (bad syntax) or R_PENDING.
@@ -126,47 +190,20 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 	    buf_putc(out, *cp++);
 	    continue;
 	}
-	if (cp + 1 >= end)
-	    return spf_permerror(c, "a '%%' at the end of \"%.*s\"", (int) len, spec);
-	if (cp[1] == '%' || cp[1] == '_' || cp[1] == '-') {
-	    buf_puts(out, cp[1] == '%' ? "%" : cp[1] == '_' ? " " : "%20");
-	    cp += 2;
+	struct macro m;
+	char    why[300];
+
+	if (macro_parse(cp, end, exp, &m, why, sizeof(why)) < 0)
+	    return spf_permerror(c, "%s", why);
+	if (m.letter == '%' || m.letter == '_' || m.letter == '-') {
+	    buf_puts(out, m.letter == '%' ? "%" : m.letter == '_' ? " " : "%20");
+	    cp = m.next;
 	    continue;
 	}
-	if (cp[1] != '{')
-	    return spf_permerror(c, "bad macro \"%%%c\" in \"%.*s\"", cp[1], (int) len, spec);
-	const char *close = memchr(cp, '}', (size_t) (end - cp));
-
-	if (close == NULL || close - cp < 3)
-	    return spf_permerror(c, "bad macro in \"%.*s\"", (int) len, spec);
-	char    letter = cp[2];
+	char    letter = m.letter;
 	int     upper = isupper((unsigned char) letter);
-	const char *t = cp + 3;
-	long    keep = 0;
-	int     reverse = 0;
-	char    delims[16] = "";
 	struct buf val;
 
-	while (t < close && isdigit((unsigned char) *t)) {
-	    keep = keep * 10 + (*t - '0');
-	    if (keep > 128)
-		keep = 128;
-	    t++;
-	}
-	if (t > cp + 3 && keep == 0)
-	    return spf_permerror(c, "a zero digit transformer in \"%.*s\"", (int) len, spec);
-	if (t < close && (*t == 'r' || *t == 'R')) {
-	    reverse = 1;
-	    t++;
-	}
-	for (size_t dn = 0; t < close; t++) {
-	    if (strchr(".-+,/_=", *t) == NULL)
-		return spf_permerror(c, "bad macro delimiter '%c' in \"%.*s\"", *t, (int) len, spec);
-	    if (dn < sizeof(delims) - 1)
-		delims[dn++] = *t, delims[dn] = 0;
-	}
-	if (!*delims)
-	    strcpy(delims, ".");
 	buf_init(&val);
 	switch (tolower((unsigned char) letter)) {
 	case 's':
@@ -204,13 +241,7 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 	case 'h':
 	    buf_puts(&val, c->rq->helo);
 	    break;
-	case 'c':
-	case 'r':
-	case 't':
-	    if (!exp) {
-		buf_free(&val);
-		return spf_permerror(c, "macro %%{%c} is allowed only in explanations", letter);
-	    }
+	default:			/* c, r, t: only with exp (macro_parse) */
 	    if (tolower((unsigned char) letter) == 'c') {
 		char    text[64];
 
@@ -222,30 +253,27 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 		buf_printf(&val, "%lld", (long long) c->rq->now);
 	    }
 	    break;
-	default:
-	    buf_free(&val);
-	    return spf_permerror(c, "unknown macro letter '%c' in \"%.*s\"", letter, (int) len, spec);
 	}
 	/* split on the delimiters, reverse, keep the right-hand parts, join with '.' */
 	struct strlist parts;
 
 	strlist_init(&parts);
 	for (const char *p = val.s;;) {
-	    size_t  n = strcspn(p, delims);
+	    size_t  n = strcspn(p, m.delims);
 
 	    strlist_addn(&parts, p, n);
 	    if (p[n] == 0)
 		break;
 	    p += n + 1;
 	}
-	if (reverse)
+	if (m.reverse)
 	    for (size_t i = 0; i < parts.n / 2; i++) {
 		char   *tmp = parts.v[i];
 
 		parts.v[i] = parts.v[parts.n - 1 - i];
 		parts.v[parts.n - 1 - i] = tmp;
 	    }
-	size_t  first = keep > 0 && (size_t) keep < parts.n ? parts.n - (size_t) keep : 0;
+	size_t  first = m.keep > 0 && (size_t) m.keep < parts.n ? parts.n - (size_t) m.keep : 0;
 
 	for (size_t i = first; i < parts.n; i++) {
 	    const char *p = parts.v[i];
@@ -261,7 +289,7 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 	}
 	strlist_free(&parts);
 	buf_free(&val);
-	cp = close + 1;
+	cp = m.next;
     }
     return 0;
 }
@@ -316,34 +344,11 @@ int     spf_macro_syntax(const char *spec, size_t len, int exp, int domain_end,
 	    cp++;
 	    continue;
 	}
-	if (cp + 1 < end && (cp[1] == '%' || cp[1] == '_' || cp[1] == '-')) {
-	    cp += 2;
-	    ends_macro = 1;
-	    continue;
-	}
-	const char *close = cp + 1 < end && cp[1] == '{' ? memchr(cp, '}', (size_t) (end - cp)) : NULL;
+	struct macro m;
 
-	if (close == NULL || close - cp < 3
-	    || strchr("slodiphcrtvSLODIPHCRTV", cp[2]) == NULL) {
-	    snprintf(why, whylen, "bad macro in \"%.*s\"", (int) len, spec);
+	if (macro_parse(cp, end, exp, &m, why, whylen) < 0)
 	    return -1;
-	}
-	if (!exp && strchr("crtCRT", cp[2]) != NULL) {
-	    snprintf(why, whylen, "macro %%{%c} is allowed only in explanations", cp[2]);
-	    return -1;
-	}
-	const char *t = cp + 3;
-
-	while (t < close && isdigit((unsigned char) *t))
-	    t++;
-	if (t < close && (*t == 'r' || *t == 'R'))
-	    t++;
-	for (; t < close; t++)
-	    if (strchr(".-+,/_=", *t) == NULL) {
-		snprintf(why, whylen, "bad macro delimiter '%c' in \"%.*s\"", *t, (int) len, spec);
-		return -1;
-	    }
-	cp = close + 1;
+	cp = m.next;
 	ends_macro = 1;
     }
     if (!domain_end || ends_macro)
