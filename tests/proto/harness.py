@@ -25,6 +25,22 @@ import unittest
 BINARY = None          # set by run.py (--binary)
 
 
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def rss_kb(pid):
+    """Resident set size of a process, kB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def sanitized():
     """The daemon under test is built with AddressSanitizer (whose
     quarantine of freed memory makes its RSS no measure of leaks)."""

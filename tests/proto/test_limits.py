@@ -7,21 +7,8 @@ import socket
 import time
 
 import harness
-from harness import DaemonTest, attrs_list, raise_nofile, request
+from harness import DaemonTest, attrs_list, cpu_ticks, raise_nofile, request, rss_kb
 
-
-def cpu_ticks(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 LINE = 512
 ATTRS = 30
