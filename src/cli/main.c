@@ -23,7 +23,8 @@
 #include "util/version.h"
 #include "conf/config.h"
 #include "maps/map.h"
-#include "policy/server.h"
+#include "daemon/daemon.h"
+#include "policy/service.h"
 #include "rules/engine.h"
 #include "rules/policy.h"
 #include "util/log.h"
@@ -108,7 +109,10 @@ static int cmd_serve(int argc, char **argv)
 	msg_fatal("%s: log_destination: \"%s\" is neither stderr nor syslog",
 		  config_where(pol->conf, P_LOG_DEST), config_str(pol->conf, P_LOG_DEST));
     log_set_service("policy");
-    return server_run(path, pol);
+    struct daemon *d = daemon_new(path, pol);
+
+    policy_service_attach(d);
+    return daemon_run(d);
 }
 
 /* cmd_check - evaluate one request and explain it */

@@ -23,7 +23,8 @@
 #include "conf/config.h"
 #include "policy/conn.h"
 #include "policy/request.h"
-#include "policy/server_ctx.h"
+#include "daemon/daemon.h"
+#include "policy/service.h"
 #include "rules/engine.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -38,7 +39,7 @@ enum conn_state {
 
 struct conn {
     struct conn *prev, *next;
-    struct server_ctx *srv;
+    struct policy_service *svc;
     evutil_socket_t fd;
     struct event *rev;			/* readable, or idle timeout */
     struct event *wev;			/* writable, armed when output waits */
@@ -75,10 +76,10 @@ static void conn_free(struct conn *c)
     if (c->prev)
 	c->prev->next = c->next;
     else
-	c->srv->conns = c->next;
+	c->svc->conns = c->next;
     if (c->next)
 	c->next->prev = c->prev;
-    server_conn_gone(c->srv, c);
+    service_conn_gone(c->svc, c);
     free(c);
 }
 
@@ -146,7 +147,7 @@ static int conn_limit(struct conn *c, const char *what, size_t got,
 {
     msg_warn("policy client %s: %s (%zu > %s %ld); closing connection",
 	     c->peer, what, got, param, limit);
-    c->srv->limit_drops++;
+    c->svc->limit_drops++;
     (void) conn_close_after_write(c);	/* answers already due still go out */
     return -1;
 }
@@ -167,7 +168,7 @@ static void conn_answer(struct conn *c)
     c->pol = NULL;
     request_reset(&c->req);
     c->req_bytes = 0;
-    c->srv->requests++;
+    c->svc->requests++;
     c->state = CONN_READING;
 }
 
@@ -223,7 +224,7 @@ static void conn_wakeup(void *arg)
 /* conn_evaluate - start evaluating the request just completed */
 static int conn_evaluate(struct conn *c)
 {
-    c->pol = c->srv->pol;
+    c->pol = daemon_policy(c->svc->d);
     policy_ref(c->pol);
     c->eval = eval_new(c->pol, &c->req, NULL);
     eval_set_wakeup(c->eval, conn_wakeup, c);
@@ -240,7 +241,7 @@ static int conn_evaluate(struct conn *c)
  */
 static int conn_parse(struct conn *c)
 {
-    const struct config *conf = c->srv->pol->conf;
+    const struct config *conf = daemon_config(c->svc->d);
     size_t  line_limit = (size_t) config_int(conf, P_LINE_LIMIT);
     size_t  attr_limit = (size_t) config_int(conf, P_ATTR_LIMIT);
     size_t  req_limit = (size_t) config_int(conf, P_REQ_LIMIT);
@@ -391,11 +392,11 @@ static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* conn_new - serve a new client */
-struct conn *conn_new(struct server_ctx *s, evutil_socket_t fd, const char *peer)
+struct conn *conn_new(struct policy_service *s, evutil_socket_t fd, const char *peer)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
 
-    c->srv = s;
+    c->svc = s;
     c->fd = fd;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     request_init(&c->req);
@@ -406,7 +407,7 @@ struct conn *conn_new(struct server_ctx *s, evutil_socket_t fd, const char *peer
     c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
     if (c->rev == NULL || c->wev == NULL)
 	msg_fatal("policy client %s: cannot create events", peer);
-    c->idle = server_idle_timeout(s);
+    c->idle = service_idle_timeout(s);
     conn_reading(c, 1);
     c->next = s->conns;
     if (s->conns)

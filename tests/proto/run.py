@@ -32,6 +32,7 @@ MODULES = [
     "test_restrictions",
     "test_tables",
     "test_lifecycle",
+    "test_daemon",
     "test_cli",
     "test_seed004",
     "test_dns",

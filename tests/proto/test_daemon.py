@@ -1,0 +1,183 @@
+"""The daemon skeleton: privilege drop, tables the run-as user cannot read,
+reload semantics of each class of parameter, the stop grace time, loop
+stall warnings."""
+
+import os
+import pwd
+import signal
+import stat
+import subprocess
+import time
+
+import harness
+from harness import COMMON_CONF, DaemonTest, request
+
+NOW = int(time.time())
+GREYLISTED = "action=450 4.2.0 Greylisted, see http://postgrey.schweikert.ch/help/our.example.html"
+
+
+def attempt(t):
+    return {"client_address": "192.0.2.5", "client_name": "mail.sender.example",
+            "sender": "alice@sender.example", "recipient": "bob@our.example",
+            "instance": "m%d" % t, "policy_test_time": str(t)}
+
+
+class AsUser(DaemonTest):
+    """Started as root with user = nobody."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        self.nobody = pwd.getpwnam("nobody")
+        self.tmp = self.tmpdir()
+        os.chmod(self.tmp, 0o755)       # nobody may reach what is meant for him
+
+    def serve(self, conf, timeout=5):
+        """Run serve; (status or None if it kept running, stderr)."""
+        path = os.path.join(self.tmp, "c.conf")
+        with open(path, "w") as f:
+            f.write(COMMON_CONF + "listen = inet:127.0.0.1:%d\n" % harness.free_port() + conf)
+        p = subprocess.Popen([harness.BINARY, "serve", "-c", path], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+            return p.returncode, err
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate()
+            return None, err
+
+    def test_planted_symlink_in_data_directory(self):
+        """The user owns data_directory: a link he plants there is never
+        followed by root's hand-over of the database files."""
+        victim = os.path.join(self.tmp, "victim")
+        with open(victim, "w") as f:
+            f.write("root's file\n")
+        os.chmod(victim, 0o600)
+        db = os.path.join(self.tmp, "db")
+        os.mkdir(db, 0o700)
+        os.chown(db, self.nobody.pw_uid, self.nobody.pw_gid)
+        os.symlink(victim, os.path.join(db, "data.mdb"))
+        rc, err = self.serve("user = nobody\ndata_directory = %s\n"
+                             "recipient_restrictions = greylist\n" % db, timeout=3)
+        st = os.stat(victim)
+        self.assertEqual((st.st_uid, st.st_gid), (0, 0), "root chowned the link's target")
+        self.assertIsNotNone(rc, "daemon started with a planted link")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("%s/data.mdb: is a symbolic link" % db, err)
+
+    def test_data_directory_handed_over(self):
+        """A database left by a run as root is the user's afterwards."""
+        db = os.path.join(self.tmp, "db")
+        os.mkdir(db, 0o700)
+        with open(os.path.join(db, "lock.mdb"), "w"):
+            pass
+        d = self.daemon("user = nobody\ndata_directory = %s\n"
+                        "recipient_restrictions = greylist\n" % db)
+        self.assertEqual(self.client(d).ask(), GREYLISTED)
+        for name in ("", "data.mdb", "lock.mdb"):
+            st = os.stat(os.path.join(db, name))
+            self.assertEqual(st.st_uid, self.nobody.pw_uid, name or db)
+
+    def test_table_the_user_cannot_read_is_refused_at_start(self):
+        table = os.path.join(self.tmp, "access")
+        with open(table, "w") as f:
+            f.write("bob@our.example REJECT\n")
+        os.chmod(table, 0o600)
+        rc, err = self.serve("user = nobody\ndata_directory = %s/db\n"
+                             "recipient_restrictions = check_recipient_access hash:%s\n"
+                             % (self.tmp, table), timeout=3)
+        self.assertIsNotNone(rc, "started with a table its user cannot read")
+        self.assertNotEqual(rc, 0)
+        self.assertIn(table, err)
+        self.assertIn("as user nobody", err)
+
+
+class Reload(DaemonTest):
+
+    def test_restart_parameter_keeps_its_value(self):
+        """greylist_privacy needs a restart: after SIGHUP a triplet that
+        passed still passes (its key is still the plain one)."""
+        db = os.path.join(self.tmpdir(), "db")
+        d = self.daemon("data_directory = %s\ngreylist_allow_test_time = yes\n"
+                        "recipient_restrictions = greylist\n" % db)
+        c = self.client(d)
+        self.assertEqual(c.ask(attempt(NOW)), GREYLISTED)
+        self.assertTrue(c.ask(attempt(NOW + 400)).startswith("action=PREPEND X-Greylist"))
+        d.write_conf(d.conf_text_final + "greylist_privacy = yes\n")
+        mark = d.log_size()
+        d.signal(signal.SIGHUP)
+        self.assertIsNotNone(d.wait_log("greylist_privacy changed; this takes effect at the"
+                                        " next restart", after=mark))
+        self.assertIsNotNone(d.wait_log("reloaded configuration", after=mark))
+        self.assertEqual(c.ask(attempt(NOW + 500)), "action=DUNNO")
+        c2 = self.client(d)
+        self.assertEqual(c2.ask(attempt(NOW + 600)), "action=DUNNO")
+
+    def test_reloadable_timer_is_armed_again(self):
+        """table_check_interval is reloadable: 1h at start, 1s after SIGHUP."""
+        d = self.daemon("table_check_interval = 1h\n"
+                        "recipient_restrictions = check_recipient_access hash:@TMP@/t\n",
+                        {"t": "bob@our.example REJECT first\n"})
+        c = self.client(d)
+        first = "action=554 5.7.1 <bob@our.example>: Recipient address rejected: first"
+        self.assertEqual(c.ask(), first)
+        d.write_conf(d.conf_text_final.replace("table_check_interval = 1h",
+                                               "table_check_interval = 1s"))
+        mark = d.log_size()
+        d.signal(signal.SIGHUP)
+        self.assertIsNotNone(d.wait_log("reloaded configuration", after=mark))
+        time.sleep(0.2)
+        d.write_file("t", "bob@our.example REJECT second, longer text\n")
+        deadline = time.monotonic() + 4
+        got = None
+        while time.monotonic() < deadline:
+            got = c.ask()
+            if got != first:
+                break
+            time.sleep(0.1)
+        self.assertEqual(got, "action=554 5.7.1 <bob@our.example>: Recipient address "
+                              "rejected: second, longer text")
+
+
+class Stop(DaemonTest):
+
+    def test_stop_grace_time(self):
+        """A request waiting for DNS holds the exit for stop_grace_time, no
+        longer; the exit status is still 0."""
+        import dnsserver
+        resp = dnsserver.Responder({"timeout.test": "timeout"}).start()
+        self.addCleanup(resp.stop)
+        d = self.daemon("dns_resolver = %s\ndns_timeout = 30s\nstop_grace_time = 1s\n"
+                        "helo_restrictions = reject_unknown_helo_hostname\n" % resp.addr)
+        c = self.client(d)
+        c.send(request({"helo_name": "timeout.test"}))
+        deadline = time.monotonic() + 3
+        while not any(q[0] == "timeout.test" for q in resp.seen) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        d.expect_exit = True
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        status = d.wait_exit(5)
+        took = time.monotonic() - t0
+        self.assertEqual(status, 0)
+        self.assertGreater(took, 0.9)
+        self.assertLess(took, 2.5)
+        self.assertIsNotNone(d.wait_log("still open after stop_grace_time"))
+
+
+class Stalls(DaemonTest):
+
+    def test_slow_reload_is_named(self):
+        """A pass of the loop longer than event_loop_stall_limit is logged
+        with what took the time."""
+        big = "".join("user%d@big.example REJECT\n" % i for i in range(60000))
+        d = self.daemon("event_loop_stall_limit = 5\n"
+                        "recipient_restrictions = check_recipient_access hash:@TMP@/big\n",
+                        {"big": big})
+        mark = d.log_size()
+        d.signal(signal.SIGHUP)
+        line = d.wait_log("event loop stalled", "slowest: reload", after=mark)
+        self.assertIsNotNone(line, d.read_log()[mark:])
+        self.assertIn("slowest: reload", line)
+        self.assertDaemonServes(d)
