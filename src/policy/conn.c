@@ -1,35 +1,33 @@
 /*
- * conn.c - one policy client connection.
+ * conn.c - the policy delegation protocol on one client stream.
  *
- * The parser is a small state machine over the bytes in the input
- * buffer: READING collects "name=value" lines into the request until an
- * empty line; EVALUATING waits for the engine (which may wait for DNS);
+ * The parser is a small state machine over the bytes in the stream's
+ * input: READING collects "name=value" lines into the request until an
+ * empty line; EVALUATING waits for the engine (which may wait for DNS),
+ * with the stream held (it reads ahead one read's worth, then stops);
  * then the answer is queued and READING resumes with whatever the client
- * pipelined meanwhile (read while EVALUATING, up to one read's worth, so
- * that a wait costs no epoll_ctl).  CLOSING drains the output and closes.
+ * pipelined meanwhile.  CLOSING: the stream drains its output and ends.
  *
- * I/O is done on the socket directly, not through a bufferevent: after
- * each batch of input the answers are written at once, and a write event
- * is armed only when the kernel did not take everything.  A request then
- * costs one read and one write system call, with no epoll_ctl calls.
+ * The I/O, back-pressure and timeouts are the stream's (net/stream.h);
+ * every callback here is labelled for the daemon's stall warning.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "conf/config.h"
+#include "daemon/daemon.h"
+#include "net/stream.h"
 #include "policy/conn.h"
 #include "policy/request.h"
-#include "daemon/daemon.h"
 #include "policy/service.h"
 #include "rules/engine.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define CONN_READ_SIZE	16384		/* bytes per read(2) */
+#define CONN_WORK	"policy client I/O and evaluation"
 
 enum conn_state {
     CONN_READING,
@@ -40,15 +38,7 @@ enum conn_state {
 struct conn {
     struct conn *prev, *next;
     struct policy_service *svc;
-    evutil_socket_t fd;
-    struct event *rev;			/* readable, or idle timeout */
-    struct event *wev;			/* writable, armed when output waits */
-    struct buf in;			/* bytes read, parsed from in_off */
-    size_t  in_off;
-    struct buf out;			/* answers, written from out_off */
-    size_t  out_off;
-    const struct timeval *idle;		/* a common timeout of the base */
-    int     reading;			/* rev is armed */
+    struct stream *st;
     char    peer[128];
     enum conn_state state;
     struct request req;
@@ -56,8 +46,6 @@ struct conn {
     struct policy *pol;			/* policy of the request in flight */
     struct eval *eval;
     int     shutdown;			/* close after the current answer */
-    int     eof;			/* the client sent all it will send */
-    int     blocked;			/* the client does not read its answers */
 };
 
 /* conn_free - release a connection */
@@ -68,11 +56,7 @@ static void conn_free(struct conn *c)
     if (c->pol)
 	policy_unref(c->pol);
     request_free(&c->req);
-    event_free(c->rev);
-    event_free(c->wev);
-    buf_free(&c->in);
-    buf_free(&c->out);
-    evutil_closesocket(c->fd);
+    stream_free(c->st);
     if (c->prev)
 	c->prev->next = c->next;
     else
@@ -83,62 +67,36 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
-/* conn_reading - arm or disarm the read event */
-static void conn_reading(struct conn *c, int on)
+/* conn_gone - the stream ended: log why, free the connection */
+static void conn_gone(void *ctx, enum stream_end why, int err)
 {
-    if (on && !c->reading)
-	event_add(c->rev, c->idle);
-    else if (!on && c->reading)
-	event_del(c->rev);
-    c->reading = on;
-}
+    struct conn *c = ctx;
 
-/* conn_flush - write what is queued; 0 ok, -1 connection freed */
-static int conn_flush(struct conn *c)
-{
-    while (c->out_off < c->out.len) {
-	ssize_t n = write(c->fd, c->out.s + c->out_off, c->out.len - c->out_off);
-
-	if (n < 0) {
-	    if (errno == EINTR)
-		continue;
-	    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		/* the client is not reading: read nothing more from it until
-		 * it has taken its answers, so that what is queued for it
-		 * stays bounded; it has policy_idle_timeout to do so */
-		if (!c->blocked) {
-		    c->blocked = 1;
-		    conn_reading(c, 0);
-		    event_add(c->wev, c->idle);
-		}
-		return 0;
-	    }
-	    if (msg_verbose || c->state != CONN_CLOSING)
-		msg_info("policy client %s: write error: %s", c->peer, strerror(errno));
-	    conn_free(c);
-	    return -1;
-	}
-	c->out_off += (size_t) n;
+    switch (why) {
+    case STREAM_DONE:
+	break;
+    case STREAM_IDLE_TIMEOUT:
+	if (msg_verbose)
+	    msg_info("policy client %s: idle timeout", c->peer);
+	break;
+    case STREAM_WRITE_TIMEOUT:
+	msg_info("policy client %s: write timeout", c->peer);
+	break;
+    case STREAM_READ_ERROR:
+	msg_info("policy client %s: connection error: %s", c->peer, strerror(err));
+	break;
+    case STREAM_WRITE_ERROR:
+	msg_info("policy client %s: write error: %s", c->peer, strerror(err));
+	break;
     }
-    buf_reset(&c->out);
-    c->out_off = 0;
-    if (c->blocked) {
-	c->blocked = 0;
-	event_del(c->wev);
-    }
-    if (c->state == CONN_CLOSING) {
-	conn_free(c);
-	return -1;
-    }
-    return 0;
+    conn_free(c);
 }
 
 /* conn_close_after_write - stop reading; close once the output is out */
 static int conn_close_after_write(struct conn *c)
 {
     c->state = CONN_CLOSING;
-    conn_reading(c, 0);
-    return conn_flush(c);
+    return stream_close_after_write(c->st);
 }
 
 /* conn_limit - a client broke a limit: log it, drop the connection */
@@ -157,9 +115,9 @@ static void conn_answer(struct conn *c)
 {
     const char *action = eval_action(c->eval);
 
-    buf_append(&c->out, "action=", 7);
-    buf_puts(&c->out, action);
-    buf_append(&c->out, "\n\n", 2);
+    stream_write(c->st, "action=", 7);
+    stream_write(c->st, action, strlen(action));
+    stream_write(c->st, "\n\n", 2);
     if (msg_verbose)
 	msg_info("policy client %s: action=%s", c->peer, action);
     eval_free(c->eval);
@@ -175,53 +133,46 @@ static void conn_answer(struct conn *c)
 static int conn_parse(struct conn *c);
 
 /* conn_eof - the client finished sending: answer what it asked, then close */
-static void conn_eof(struct conn *c)
+static int conn_eof(void *ctx)
 {
-    if (c->req.nattrs > 0 || c->in.len > c->in_off) {
+    struct conn *c = ctx;
+    size_t  pending;
+
+    (void) stream_in(c->st, &pending);
+    if (c->req.nattrs > 0 || pending > 0) {
 	msg_info("policy client %s: disconnected in the middle of a request", c->peer);
 	conn_free(c);
-	return;
+	return -1;
     }
-    (void) conn_close_after_write(c);
+    return conn_close_after_write(c);
 }
 
-/*
- * conn_resume - after an answer went out: end the connection if the
- * client has finished, else read on; the idle time counts from now
- * (re-adding the armed event restarts its timeout).
- */
-static void conn_resume(struct conn *c)
+/* conn_resume - after answers went out: read on (or end) */
+static int conn_resume(struct conn *c)
 {
-    if (c->state != CONN_READING || c->blocked)
-	return;
-    if (c->eof) {
-	conn_eof(c);
-	return;
-    }
-    event_add(c->rev, c->idle);
-    c->reading = 1;
+    if (c->state != CONN_READING)
+	return 0;
+    return stream_resume(c->st);
 }
 
 /* conn_wakeup - a lookup the evaluation waited for has completed */
 static void conn_wakeup(void *arg)
 {
     struct conn *c = arg;
+    struct daemon_work w;
 
     if (c->state != CONN_EVALUATING || eval_run(c->eval) != EVAL_DONE)
 	return;
+    daemon_work_begin(&w, CONN_WORK);
     conn_answer(c);
-    if (c->shutdown) {
+    if (c->shutdown)
 	(void) conn_close_after_write(c);
-	return;
-    }
-    if (conn_parse(c) < 0)
-	return;
-    if (conn_flush(c) < 0)
-	return;
-    conn_resume(c);
+    else if (conn_parse(c) == 0 && stream_flush(c->st) == 0)
+	(void) conn_resume(c);
+    daemon_work_end(&w);
 }
 
-/* conn_evaluate - start evaluating the request just completed */
+/* conn_evaluate - evaluate the request just completed; 1 answered, 0 pending */
 static int conn_evaluate(struct conn *c)
 {
     c->pol = daemon_policy(c->svc->d);
@@ -229,14 +180,16 @@ static int conn_evaluate(struct conn *c)
     c->eval = eval_new(c->pol, &c->req, NULL);
     eval_set_wakeup(c->eval, conn_wakeup, c);
     c->state = CONN_EVALUATING;
-    if (eval_run(c->eval) == EVAL_PENDING)
-	return 0;			/* answers go out in order */
+    if (eval_run(c->eval) == EVAL_PENDING) {
+	stream_hold(c->st);		/* answers go out in order */
+	return 0;
+    }
     conn_answer(c);
     return 1;
 }
 
 /*
- * conn_parse - answer the complete requests in the input buffer.
+ * conn_parse - answer the complete requests in the input.
  * Returns 0, or -1 when the connection was closed or freed.
  */
 static int conn_parse(struct conn *c)
@@ -247,8 +200,8 @@ static int conn_parse(struct conn *c)
     size_t  req_limit = (size_t) config_int(conf, P_REQ_LIMIT);
 
     while (c->state == CONN_READING) {
-	char   *line = c->in.s + c->in_off;
-	size_t  pending = c->in.len - c->in_off;
+	size_t  pending;
+	char   *line = stream_in(c->st, &pending);
 	char   *nl = memchr(line, '\n', pending);
 
 	if (nl == NULL) {
@@ -270,7 +223,7 @@ static int conn_parse(struct conn *c)
 	if (c->req_bytes > req_limit)
 	    return conn_limit(c, "request too large", c->req_bytes,
 			      "policy_request_size_limit", (long) req_limit);
-	c->in_off += linelen + 1;
+	stream_consume(c->st, linelen + 1);
 
 	/* strip a CR before the LF, as Postfix's reader tolerates */
 	size_t  textlen = linelen;
@@ -305,110 +258,61 @@ static int conn_parse(struct conn *c)
     return 0;
 }
 
-/* conn_fill - read once into the input buffer; bytes read, 0 EOF, -1 */
-static ssize_t conn_fill(struct conn *c)
+/* conn_input - the stream read something */
+static int conn_input(void *ctx)
 {
-    ssize_t n;
+    struct conn *c = ctx;
+    struct daemon_work w;
+    int     rc;
 
-    /* drop what was parsed, then make room for one read */
-    if (c->in_off > 0) {
-	memmove(c->in.s, c->in.s + c->in_off, c->in.len - c->in_off);
-	c->in.len -= c->in_off;
-	c->in_off = 0;
-    }
-    buf_reserve(&c->in, CONN_READ_SIZE);
-    do {
-	n = read(c->fd, c->in.s + c->in.len, c->in.cap - c->in.len - 1);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0) {
-	c->in.len += (size_t) n;
-	c->in.s[c->in.len] = 0;
-    }
-    return n;
+    daemon_work_begin(&w, CONN_WORK);
+    rc = conn_parse(c);
+    daemon_work_end(&w);
+    return rc;
 }
 
-/* conn_read_cb - input, end of input, or the idle timeout */
-static void conn_read_cb(evutil_socket_t fd, short what, void *arg)
+/* conn_drained - the client took its answers: the requests it sent meanwhile */
+static int conn_drained(void *ctx)
 {
-    struct conn *c = arg;
-    ssize_t n;
+    struct conn *c = ctx;
+    struct daemon_work w;
+    int     rc;
 
-    (void) fd;
-    if (what & EV_TIMEOUT) {
-	/* a client waiting for its answer is not idle (the lookups have
-	 * their own timeouts); the persistent event re-arms itself */
-	if (c->state == CONN_EVALUATING)
-	    return;
-	if (msg_verbose)
-	    msg_info("policy client %s: idle timeout", c->peer);
-	conn_free(c);
-	return;
-    }
-    if (c->state == CONN_EVALUATING && c->in.len - c->in_off >= CONN_READ_SIZE) {
-	/* enough pipelined: read more once the request in flight is answered */
-	conn_reading(c, 0);
-	return;
-    }
-    n = conn_fill(c);
-    if (n < 0) {
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-	    return;
-	msg_info("policy client %s: connection error: %s", c->peer, strerror(errno));
-	conn_free(c);
-	return;
-    }
-    if (n == 0) {
-	c->eof = 1;
-	conn_reading(c, 0);
-	if (c->state == CONN_EVALUATING)
-	    return;			/* after the answer */
-	conn_eof(c);
-	return;
-    }
-    if (c->state == CONN_EVALUATING)
-	return;				/* parsed after the answer */
-    if (conn_parse(c) < 0)
-	return;
-    (void) conn_flush(c);
+    daemon_work_begin(&w, CONN_WORK);
+    rc = conn_parse(c);
+    if (rc == 0)
+	rc = stream_flush(c->st);
+    if (rc == 0)
+	rc = conn_resume(c);
+    daemon_work_end(&w);
+    return rc;
 }
 
-/* conn_write_cb - the socket can take more output, or the write timed out */
-static void conn_write_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
+static const struct stream_ops conn_stream_ops = {
+    .input = conn_input,
+    .drained = conn_drained,
+    .eof = conn_eof,
+    .gone = conn_gone,
+};
 
-    (void) fd;
-    if (what & EV_TIMEOUT) {
-	msg_info("policy client %s: write timeout", c->peer);
-	conn_free(c);
-	return;
-    }
-    if (conn_flush(c) < 0 || c->blocked)
-	return;
-    /* the client took its answers: the requests it sent meanwhile */
-    if (conn_parse(c) < 0 || conn_flush(c) < 0)
-	return;
-    conn_resume(c);
-}
-
-/* conn_new - serve a new client */
+/* conn_new - serve a new client; NULL (fd closed) when it cannot be */
 struct conn *conn_new(struct policy_service *s, evutil_socket_t fd, const char *peer)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
+    struct stream_limits lim;
 
     c->svc = s;
-    c->fd = fd;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    lim.idle = service_idle_timeout(s);
+    lim.write = lim.idle;		/* a client has as long to read as to write */
+    lim.read_size = CONN_READ_SIZE;
+    if ((c->st = stream_new(s->base, fd, &lim, &conn_stream_ops, c)) == NULL) {
+	msg_warn("policy client %s: cannot set up its events; closing connection", peer);
+	evutil_closesocket(fd);
+	free(c);
+	return NULL;
+    }
     request_init(&c->req);
-    evutil_make_socket_nonblocking(fd);
-    buf_init(&c->in);
-    buf_init(&c->out);
-    c->rev = event_new(s->base, fd, EV_READ | EV_PERSIST, conn_read_cb, c);
-    c->wev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, conn_write_cb, c);
-    if (c->rev == NULL || c->wev == NULL)
-	msg_fatal("policy client %s: cannot create events", peer);
-    c->idle = service_idle_timeout(s);
-    conn_reading(c, 1);
     c->next = s->conns;
     if (s->conns)
 	s->conns->prev = c;
@@ -428,13 +332,13 @@ void    conn_shutdown(struct conn *c)
 	(void) conn_close_after_write(c);
 }
 
-/* conn_abort - close at once: the server is going away */
+/* conn_abort - close at once: the daemon is going away */
 void    conn_abort(struct conn *c)
 {
     conn_free(c);
 }
 
-/* conn_next - the next connection in the server's list */
+/* conn_next - the next connection in the service's list */
 struct conn *conn_next(const struct conn *c)
 {
     return c->next;
