@@ -124,6 +124,10 @@ struct dns_answer *eval_lookup(struct eval *e, const char *name, int type);
 void    eval_prefetch(struct eval *e, const char *name, int type);
 void    eval_lookups_free(struct eval *e);
 
+/* counters.c: mxshield_decisions_total and mxshield_requests_total */
+void    eval_count_decision(const struct eval *e, int stage, const struct rule *r, int st);
+void    eval_count_result(const struct eval *e);
+
 /* engine.c */
 int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
 		          const char *reply_name, const char *reply_class, int def_acl);
