@@ -321,32 +321,42 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 }
 
 /* daemon_listen - bind every listener of a list value for a handler */
-void    daemon_listen(struct daemon *d, const char *listen_value,
-		              const struct daemon_handler_ops *ops, void *ctx)
+int     daemon_listen(struct daemon *d, const char *listen_value, const struct listen_unix *lu,
+		              const struct daemon_handler_ops *ops, void *ctx, struct buf *err)
 {
     const struct config *conf = d->pol->conf;
     struct listen_spec *specs;
-    struct listen_unix lu;
-    struct buf err;
-    size_t  hi;
-    int     n;
+    struct listen_unix conf_lu;
+    struct listen_fd fds[LISTEN_MAX_ADDRS];
+    size_t  first = d->nlisteners;
+    int     n, nfd;
 
-    buf_init(&err);
-    add_handler(d, ops, ctx);
-    hi = d->nhandlers - 1;
-    if ((n = listen_parse_list(listen_value, &specs, &err)) < 0)
-	msg_fatal("%s", err.s);
-    if (n == 0)
-	msg_fatal("%s: no sockets to listen on", ops->name);
-    if (listen_unix_parse(config_str(conf, P_UNIX_MODE), config_str(conf, P_UNIX_OWNER),
-			  config_str(conf, P_UNIX_GROUP), &lu, &err) < 0)
-	msg_fatal("%s: %s", config_where(conf, P_UNIX_MODE), err.s);
+    if ((n = listen_parse_list(listen_value, &specs, err)) < 0)
+	return -1;
+    if (n == 0) {
+	buf_printf(err, "%s: no sockets to listen on", ops->name);
+	free(specs);
+	return -1;
+    }
+    if (lu == NULL) {
+	if (listen_unix_parse(config_str(conf, P_UNIX_MODE), config_str(conf, P_UNIX_OWNER),
+			      config_str(conf, P_UNIX_GROUP), &conf_lu, err) < 0) {
+	    free(specs);
+	    return -1;
+	}
+	lu = &conf_lu;
+    }
     for (int i = 0; i < n; i++) {
-	struct listen_fd fds[LISTEN_MAX_ADDRS];
-	int     nfd;
-
-	if ((nfd = listen_open(&specs[i], &lu, fds, &err)) < 0)
-	    msg_fatal("%s", err.s);
+	if ((nfd = listen_open(&specs[i], lu, fds, err)) < 0) {
+	    /* undo this handler's listeners: nothing half-bound */
+	    while (d->nlisteners > first) {
+		d->nlisteners--;
+		close(d->listeners[d->nlisteners].lf.fd);
+		listen_unlink(&d->listeners[d->nlisteners].spec, &d->listeners[d->nlisteners].lf);
+	    }
+	    free(specs);
+	    return -1;
+	}
 	d->listeners = xrealloc(d->listeners, (d->nlisteners + (size_t) nfd)
 				* sizeof(*d->listeners));
 	for (int j = 0; j < nfd; j++) {
@@ -354,14 +364,16 @@ void    daemon_listen(struct daemon *d, const char *listen_value,
 
 	    memset(dl, 0, sizeof(*dl));
 	    dl->d = d;
-	    dl->handler = hi;
+	    dl->handler = d->nhandlers;
 	    dl->spec = specs[i];
 	    dl->lf = fds[j];
 	}
-	msg_info("%s: listening on %s", ops->name, specs[i].text);
     }
+    for (int i = 0; i < n; i++)
+	msg_info("%s: listening on %s", ops->name, specs[i].text);
     free(specs);
-    buf_free(&err);
+    add_handler(d, ops, ctx);
+    return 0;
 }
 
 /* enable_listeners - create the libevent listeners once the array is final */
@@ -630,6 +642,7 @@ struct daemon *daemon_new(const char *config_path, struct policy *pol)
 	msg_fatal("%s", why);
     pol->dns = d->dns;
     d->sync_interval = config_int(pol->conf, P_STORE_SYNC_INTERVAL);
+    privs_prepare(pol->conf);
     return d;
 }
 

@@ -8,12 +8,17 @@
  * a handler:
  *
  *	struct daemon *d = daemon_new(config_path, pol);	as root
- *	daemon_listen(d, "inet:127.0.0.1:10023", &policy_ops, ctx);
+ *	if (daemon_listen(d, "inet:127.0.0.1:10023", NULL, &policy_ops, ctx, err) < 0)
+ *	    msg_fatal("%s", err->s);
  *	daemon_source(d, &follower_ops, ctx);		no socket of its own
  *	return daemon_run(d);				drop, serve, stop
  *
- * daemon_listen() binds at once (still root; a bad or busy listener is
- * fatal) and hands every accepted connection, non-blocking, to ops->accept.
+ * daemon_listen() binds at once (still root) and hands every accepted
+ * connection, non-blocking, to ops->accept; unix sockets are created with
+ * lu, or with unix_socket_mode/owner/group when lu is NULL.  A bad or busy
+ * listener is an error for the caller to judge (fatal for the policy
+ * service, a warning for the control socket); nothing stays half-bound.
+ * Every handler registers before daemon_run().
  * A source (the coming mail-log follower) registers the same ops without a
  * socket and arms its own events on daemon_base() or a daemon timer.
  *
@@ -70,9 +75,12 @@ struct daemon_handler_ops {
 /* daemon_new - event loop and resolver for pol (taken over); fatal on error */
 struct daemon *daemon_new(const char *config_path, struct policy *pol);
 
-/* daemon_listen - bind every listener of a list value for a handler */
-void    daemon_listen(struct daemon *d, const char *listen_value,
-		              const struct daemon_handler_ops *ops, void *ctx);
+struct listen_unix;
+
+/* daemon_listen - bind every listener of a list value for a handler;
+ * 0, or -1 with the reason in err */
+int     daemon_listen(struct daemon *d, const char *listen_value, const struct listen_unix *lu,
+		              const struct daemon_handler_ops *ops, void *ctx, struct buf *err);
 
 /* daemon_source - a handler without a listener */
 void    daemon_source(struct daemon *d, const struct daemon_handler_ops *ops, void *ctx);

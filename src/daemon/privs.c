@@ -54,8 +54,6 @@ static void hand_over_data_dir(const char *dir, const struct passwd *pw)
 {
     int     dirfd;
 
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-	msg_fatal("data_directory %s: %s", dir, strerror(errno));
     /* the directory itself: not a link (its parent is root's to write) */
     dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dirfd < 0)
@@ -65,6 +63,18 @@ static void hand_over_data_dir(const char *dir, const struct passwd *pw)
     hand_over(dirfd, dir, "data.mdb", 0, pw);
     hand_over(dirfd, dir, "lock.mdb", 0, pw);
     (void) close(dirfd);
+}
+
+/* privs_prepare - before the listeners: create data_directory (root's,
+ * 0700) when there is a user to hand it to, so that sockets can live in it */
+void    privs_prepare(const struct config *conf)
+{
+    const char *dir = config_str(conf, P_DATA_DIR);
+
+    if (*config_str(conf, P_RUN_USER) == 0 || geteuid() != 0)
+	return;
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	msg_fatal("data_directory %s: %s", dir, strerror(errno));
 }
 
 /* privs_drop - become the "user" of the configuration, if any */

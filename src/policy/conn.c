@@ -23,6 +23,7 @@
 #include "policy/request.h"
 #include "policy/service.h"
 #include "rules/engine.h"
+#include "stats/stats.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -106,6 +107,7 @@ static int conn_limit(struct conn *c, const char *what, size_t got,
     msg_warn("policy client %s: %s (%zu > %s %ld); closing connection",
 	     c->peer, what, got, param, limit);
     c->svc->limit_drops++;
+    stat_inc_l(STAT_LIMIT_DROPS, param);
     (void) conn_close_after_write(c);	/* answers already due still go out */
     return -1;
 }
@@ -127,6 +129,7 @@ static void conn_answer(struct conn *c)
     request_reset(&c->req);
     c->req_bytes = 0;
     c->svc->requests++;
+    stat_inc(STAT_ANSWERS);
     c->state = CONN_READING;
 }
 

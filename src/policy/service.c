@@ -10,6 +10,7 @@
 #include "daemon/daemon.h"
 #include "policy/conn.h"
 #include "policy/service.h"
+#include "stats/stats.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -18,6 +19,7 @@ void    service_conn_gone(struct policy_service *s, struct conn *c)
 {
     (void) c;
     s->nconns--;
+    stat_set(STAT_CONNECTIONS_OPEN, (int64_t) s->nconns);
     if (s->stopping && s->nconns == 0)
 	daemon_drained(s->d);
 }
@@ -52,10 +54,14 @@ static void policy_accept(void *ctx, int fd, const char *peer)
     if (s->nconns >= (size_t) s->conn_limit) {
 	msg_warn("policy client %s: connection refused: %zu connections"
 		 " reached policy_connection_limit", peer, s->nconns);
+	stat_inc(STAT_CONNECTIONS_REFUSED);
 	close(fd);
 	return;
     }
-    (void) conn_new(s, fd, peer);
+    if (conn_new(s, fd, peer) != NULL) {
+	stat_inc(STAT_CONNECTIONS);
+	stat_set(STAT_CONNECTIONS_OPEN, (int64_t) s->nconns);
+    }
 }
 
 /* policy_drain - stop: close idle clients, answer those in flight */
@@ -122,5 +128,10 @@ void    policy_service_attach(struct daemon *d)
     s->base = daemon_base(d);
     s->conn_limit = config_int(conf, P_CONN_LIMIT);	/* not reloadable */
     raise_nofile(s->conn_limit + 64);
-    daemon_listen(d, config_str(conf, P_LISTEN), &policy_ops, s);
+    struct buf err;
+
+    buf_init(&err);
+    if (daemon_listen(d, config_str(conf, P_LISTEN), NULL, &policy_ops, s, &err) < 0)
+	msg_fatal("%s", err.s);
+    buf_free(&err);
 }

@@ -181,3 +181,81 @@ class Stalls(DaemonTest):
         self.assertIsNotNone(line, d.read_log()[mark:])
         self.assertIn("slowest: reload", line)
         self.assertDaemonServes(d)
+
+
+class Control(DaemonTest):
+
+    def ctl(self, d, data):
+        import socket
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(os.path.join(d.tmp, "ctl"))
+        s.sendall(data)
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+        s.close()
+        return out.decode()
+
+    def test_status_prints_the_counters(self):
+        d = self.daemon("control_socket = @TMP@/ctl\npolicy_connection_limit = 2\n"
+                        "policy_line_length_limit = 64\n")
+        st = os.lstat(os.path.join(d.tmp, "ctl"))
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
+        c = self.client(d)
+        for _ in range(3):
+            self.assertEqual(c.ask(), "action=DUNNO")
+        bad = self.client(d)
+        bad.send(b"x" * 65 + b"\n")
+        self.assertTrue(bad.wait_closed())
+        second = self.client(d)
+        self.assertEqual(second.ask(), "action=DUNNO")
+        third = self.client(d)              # the limit is 2: refused
+        self.assertTrue(third.wait_closed())
+        rc, out, err = self.run_cli("status", "-c", d.conf_path)
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertIn("mxshield_answers_total 4", lines)
+        self.assertIn("mxshield_connections_total 3", lines)
+        self.assertIn("mxshield_connections_open 2", lines)
+        self.assertIn("mxshield_connections_refused_total 1", lines)
+        self.assertIn('mxshield_limit_drops_total{limit="policy_line_length_limit"} 1', lines)
+        self.assertIn('mxshield_requests_total{action="dunno"} 4', lines)
+
+    def test_control_protocol_errors(self):
+        d = self.daemon("control_socket = @TMP@/ctl\n")
+        self.assertEqual(self.ctl(d, b"bogus\n"),
+                         "error: unknown command (expected status)\n")
+        self.assertEqual(self.ctl(d, b"x" * 256 + b"\n"),
+                         "error: unknown command (expected status)\n")
+        self.assertEqual(self.ctl(d, b"x" * 257),
+                         "error: command longer than 256 bytes\n")
+        self.assertTrue(self.ctl(d, b"status\n").startswith("mxshield-control 1\n"))
+        self.assertDaemonServes(d)
+
+    def test_status_without_a_daemon(self):
+        tmp = self.tmpdir()
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("control_socket = %s/none\n" % tmp)
+        rc, out, err = self.run_cli("status", "-c", conf)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("cannot connect to %s/none" % tmp, err)
+
+    def test_busy_control_socket_does_not_stop_the_service(self):
+        d = self.daemon("control_socket = @TMP@/ctl\n")
+        d2 = harness.Daemon(d.tmp, COMMON_CONF + "control_socket = %s/ctl\n" % d.tmp)
+        d2.log_path += ".2"
+        d2.conf_path += ".2"
+        harness.ALL_DAEMONS.append(d2)
+        self.addCleanup(d2.stop)
+        d2.start()
+        self.assertIsNotNone(d2.wait_log("control_socket", "address already in use",
+                                         "running without a control socket"))
+        self.assertDaemonServes(d2)
+        rc, out, err = self.run_cli("status", "-c", d.conf_path)
+        self.assertEqual(rc, 0, err)
