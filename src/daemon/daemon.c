@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -75,6 +76,12 @@ struct daemon {
     struct event *accept_resume;	/* accepting paused: out of descriptors */
     struct greylist_cursor gl_cursor;
     long    sync_ticks;
+    /* reload: a compile in a worker thread */
+    struct reload_job *reload_job;	/* running, or NULL */
+    pthread_t reload_tid;
+    int     reload_pipe[2];		/* the worker says it is done */
+    struct event *reload_ev;
+    int     reload_again;		/* SIGHUP during the compile */
     time_t  accept_warned;
     unsigned long accept_pauses;
 };
@@ -451,52 +458,133 @@ static void apply_reloadable(struct daemon *d)
 }
 
 /*
- * reload - SIGHUP: compile the new configuration, keep the old on error.
- * Parameters that need a restart keep their running values in the new
- * configuration (with a warning), so that what is in force is what the
- * documentation says; the reloadable ones take effect now.
+ * Reload.  SIGHUP starts a worker thread that reads the configuration and
+ * compiles the policy (every table loaded) while the loop goes on
+ * answering with the running one; the thread's log lines wait in its own
+ * buffer.  When it is done it writes one byte to a pipe, and the loop
+ * swaps the new policy in.  Parameters that need a restart keep their
+ * running values in the new configuration (with a warning), so that what
+ * is in force is what the documentation says; the reloadable ones take
+ * effect at the swap.  A SIGHUP during a compile runs one more after it.
+ * The thread reads only the running configuration (which the loop frees
+ * only at a swap, after the thread is joined) and what it allocates.
  */
-static void reload(struct daemon *d)
+struct reload_job {
+    const char *config_path;
+    const struct config *running;
+    struct policy *pol;			/* the result, or NULL */
+    struct buf err;			/* why not */
+    struct buf log;			/* the thread's log lines */
+    int     notify;			/* pipe to the loop */
+};
+
+/* reload_thread - load and compile; never touches the loop's state */
+static void *reload_thread(void *arg)
 {
-    struct buf err;
+    struct reload_job *job = arg;
     struct config *conf;
+    char    one = 1;
+
+    log_defer(&job->log);
+    if ((conf = config_load(job->config_path, &job->err)) != NULL) {
+	for (int id = 0; id < P_COUNT; id++) {
+	    if (param_table[id].reloadable
+		|| strcmp(config_str(conf, id), config_str(job->running, id)) == 0)
+		continue;
+	    msg_warn("reload: %s changed; this takes effect at the next restart",
+		     param_table[id].name);
+	    config_keep(conf, job->running, id);
+	}
+	if ((job->pol = policy_compile(conf, &job->err)) == NULL)
+	    config_free(conf);
+    }
+    log_defer(NULL);
+    while (write(job->notify, &one, 1) < 0 && errno == EINTR)
+	 /* the loop wakes up */ ;
+    return NULL;
+}
+
+/* reload_start - SIGHUP: compile in a worker thread */
+static void reload_start(struct daemon *d)
+{
+    struct reload_job *job;
+
+    if (d->reload_job) {
+	d->reload_again = 1;
+	return;
+    }
+    job = xcalloc(1, sizeof(*job));
+    job->config_path = d->config_path;
+    job->running = d->pol->conf;
+    job->notify = d->reload_pipe[1];
+    buf_init(&job->err);
+    buf_init(&job->log);
+    if ((errno = pthread_create(&d->reload_tid, NULL, reload_thread, job)) != 0) {
+	msg_warn("reload refused, previous configuration stays in force:"
+		 " cannot start the compile thread: %s", strerror(errno));
+	buf_free(&job->err);
+	buf_free(&job->log);
+	free(job);
+	return;
+    }
+    d->reload_job = job;
+}
+
+/* reload_collect - join the worker; its policy (NULL: none) */
+static struct policy *reload_collect(struct daemon *d)
+{
+    struct reload_job *job = d->reload_job;
     struct policy *pol;
 
-    buf_init(&err);
-    if ((conf = config_load(d->config_path, &err)) == NULL) {
-	msg_warn("reload refused, previous configuration stays in force: %s", err.s);
-	buf_free(&err);
+    if (job == NULL)
+	return NULL;
+    if ((errno = pthread_join(d->reload_tid, NULL)) != 0)
+	msg_panic("pthread_join: %s", strerror(errno));
+    log_replay(&job->log);
+    if ((pol = job->pol) == NULL)
+	msg_warn("reload refused, previous configuration stays in force: %s", job->err.s);
+    buf_free(&job->err);
+    buf_free(&job->log);
+    free(job);
+    d->reload_job = NULL;
+    return pol;
+}
+
+/* reload_done_cb - the worker finished: swap its policy in */
+static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct daemon *d = arg;
+    struct daemon_work w;
+    struct policy *pol;
+    char    drain[16];
+
+    (void) what;
+    while (read(fd, drain, sizeof(drain)) > 0)
+	 /* one byte per finished compile */ ;
+    if (d->reload_job == NULL)
 	return;
+    daemon_work_begin(&w, "reload (swapping the new configuration in)");
+    if ((pol = reload_collect(d)) != NULL) {
+	pol->dns = d->dns;
+	if (store_attach(d, pol, 0) < 0) {
+	    msg_warn("reload refused, previous configuration stays in force");
+	    policy_unref(pol);
+	} else {
+	    policy_unref(d->pol);
+	    d->pol = pol;
+	    apply_reloadable(d);
+	    for (size_t i = 0; i < d->nhandlers; i++)
+		if (d->handlers[i].ops->reload)
+		    d->handlers[i].ops->reload(d->handlers[i].ctx);
+	    msg_info("reloaded configuration from %s",
+		     d->config_path ? d->config_path : "(embedded default)");
+	}
     }
-    for (int id = 0; id < P_COUNT; id++) {
-	if (param_table[id].reloadable
-	    || strcmp(config_str(conf, id), config_str(d->pol->conf, id)) == 0)
-	    continue;
-	msg_warn("reload: %s changed; this takes effect at the next restart",
-		 param_table[id].name);
-	config_keep(conf, d->pol->conf, id);
+    daemon_work_end(&w);
+    if (d->reload_again && !d->stopping) {
+	d->reload_again = 0;
+	reload_start(d);
     }
-    if ((pol = policy_compile(conf, &err)) == NULL) {
-	msg_warn("reload refused, previous configuration stays in force: %s", err.s);
-	config_free(conf);
-	buf_free(&err);
-	return;
-    }
-    buf_free(&err);
-    pol->dns = d->dns;
-    if (store_attach(d, pol, 0) < 0) {
-	msg_warn("reload refused, previous configuration stays in force");
-	policy_unref(pol);
-	return;
-    }
-    policy_unref(d->pol);
-    d->pol = pol;
-    apply_reloadable(d);
-    for (size_t i = 0; i < d->nhandlers; i++)
-	if (d->handlers[i].ops->reload)
-	    d->handlers[i].ops->reload(d->handlers[i].ctx);
-    msg_info("reloaded configuration from %s",
-	     d->config_path ? d->config_path : "(embedded default)");
 }
 
 /* busy - work still open in every handler */
@@ -546,8 +634,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
     (void) what;
     if (sig == SIGHUP) {
-	daemon_work_begin(&w, "reload (configuration compile and table loads)");
-	reload(d);
+	daemon_work_begin(&w, "reload (starting the compile)");
+	reload_start(d);
 	daemon_work_end(&w);
 	return;
     }
@@ -679,6 +767,7 @@ static void recompile_as_user(struct daemon *d)
 int     daemon_run(struct daemon *d)
 {
     static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
+    struct policy *pol_left;
 
     if (privs_drop(d->pol->conf))
 	recompile_as_user(d);
@@ -694,6 +783,11 @@ int     daemon_run(struct daemon *d)
     }
     if ((d->flush_ev = evtimer_new(d->base, log_flush_cb, NULL)) == NULL)
 	msg_fatal("cannot create the log flush timer");
+    if (pipe2(d->reload_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+	msg_fatal("pipe: %s", strerror(errno));
+    d->reload_ev = event_new(d->base, d->reload_pipe[0], EV_READ | EV_PERSIST,
+			     reload_done_cb, d);
+    add_or_die(d->reload_ev, NULL, "reload");
     msg_info("mxshield ready: configuration %s",
 	     d->config_path ? d->config_path : "(embedded default)");
 
@@ -708,6 +802,11 @@ int     daemon_run(struct daemon *d)
 	if (d->handlers[i].ops->close)
 	    d->handlers[i].ops->close(d->handlers[i].ctx);
     close_listeners(d);
+    if ((pol_left = reload_collect(d)) != NULL)
+	policy_unref(pol_left);		/* stopped during a compile */
+    event_free(d->reload_ev);
+    close(d->reload_pipe[0]);
+    close(d->reload_pipe[1]);
     if (d->accept_resume)
 	event_free(d->accept_resume);
     for (int i = 0; i < 3; i++)

@@ -37,7 +37,11 @@
  * Resources: daemon_policy() is the current compiled policy (requests in
  * flight keep a reference to the one they started with), daemon_config()
  * its configuration; parameters that need a restart keep their start-up
- * values across reloads.  daemon_dns() and daemon_store() stay the same
+ * values across reloads.  A reload compiles in a worker thread while the
+ * loop answers with the running policy, and swaps the new one in on the
+ * loop: policy_compile() and what it calls must therefore touch nothing
+ * but the configuration it is given and what it allocates (its log lines
+ * are deferred to the loop by log_defer()).  daemon_dns() and daemon_store() stay the same
  * for the life of the process.
  *
  * Loop stalls: the skeleton adds up the time each pass of the loop spends
