@@ -193,7 +193,9 @@ static int conn_evaluate(struct conn *c)
 
 /*
  * conn_parse - answer the complete requests in the input.
- * Returns 0, or -1 when the connection was closed or freed.
+ * Returns 0, or -1 when the connection was closed or freed.  The input
+ * is walked with a local offset and consumed once, before anything else
+ * can look at it.
  */
 static int conn_parse(struct conn *c)
 {
@@ -201,13 +203,18 @@ static int conn_parse(struct conn *c)
     size_t  line_limit = (size_t) config_int(conf, P_LINE_LIMIT);
     size_t  attr_limit = (size_t) config_int(conf, P_ATTR_LIMIT);
     size_t  req_limit = (size_t) config_int(conf, P_REQ_LIMIT);
+    size_t  avail, used = 0;
+    char   *in = stream_in(c->st, &avail);
+
+#define CONSUMED() (stream_consume(c->st, used), used = 0)
 
     while (c->state == CONN_READING) {
-	size_t  pending;
-	char   *line = stream_in(c->st, &pending);
+	char   *line = in + used;
+	size_t  pending = avail - used;
 	char   *nl = memchr(line, '\n', pending);
 
 	if (nl == NULL) {
+	    CONSUMED();
 	    /* no newline yet: an over-long line is refused before it ends */
 	    if (pending > line_limit)
 		return conn_limit(c, "line too long", pending, "policy_line_length_limit",
@@ -219,14 +226,18 @@ static int conn_parse(struct conn *c)
 	}
 	size_t  linelen = (size_t) (nl - line);
 
-	if (linelen > line_limit)
+	if (linelen > line_limit) {
+	    CONSUMED();
 	    return conn_limit(c, "line too long", linelen, "policy_line_length_limit",
 			      (long) line_limit);
+	}
 	c->req_bytes += linelen + 1;
-	if (c->req_bytes > req_limit)
+	if (c->req_bytes > req_limit) {
+	    CONSUMED();
 	    return conn_limit(c, "request too large", c->req_bytes,
 			      "policy_request_size_limit", (long) req_limit);
-	stream_consume(c->st, linelen + 1);
+	}
+	used += linelen + 1;
 
 	/* strip a CR before the LF, as Postfix's reader tolerates */
 	size_t  textlen = linelen;
@@ -234,6 +245,7 @@ static int conn_parse(struct conn *c)
 	if (textlen > 0 && line[textlen - 1] == '\r')
 	    textlen--;
 	if (textlen == 0) {
+	    CONSUMED();
 	    if (c->req.nattrs == 0) {
 		/* an empty request: nothing to evaluate, as Postfix never sends */
 		msg_warn("policy client %s: empty request; closing connection", c->peer);
@@ -246,19 +258,25 @@ static int conn_parse(struct conn *c)
 		(void) conn_close_after_write(c);
 		return -1;
 	    }
+	    in = stream_in(c->st, &avail);
 	    continue;
 	}
 	if (memchr(line, 0, textlen) != NULL || request_add_line(&c->req, line, textlen) < 0) {
+	    CONSUMED();
 	    msg_warn("policy client %s: malformed attribute line (expected name=value);"
 		     " closing connection", c->peer);
 	    (void) conn_close_after_write(c);
 	    return -1;
 	}
-	if (c->req.nattrs > attr_limit)
+	if (c->req.nattrs > attr_limit) {
+	    CONSUMED();
 	    return conn_limit(c, "too many attributes", c->req.nattrs, "policy_attribute_limit",
 			      (long) attr_limit);
+	}
     }
+    CONSUMED();
     return 0;
+#undef CONSUMED
 }
 
 /* conn_input - the stream read something */
