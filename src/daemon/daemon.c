@@ -341,7 +341,7 @@ int     daemon_listen(struct daemon *d, const char *listen_value, const struct l
     if ((n = listen_parse_list(listen_value, &specs, err)) < 0)
 	return -1;
     if (n == 0) {
-	buf_printf(err, "%s: no sockets to listen on", ops->name);
+	buf_printf(err, "%s: listen: no sockets to listen on", ops->name);
 	free(specs);
 	return -1;
     }
@@ -674,10 +674,14 @@ static void store_tick(void *arg)
 /* log_flush_cb - held log lines go out at most LOG_HOLD_MS late */
 static void log_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct daemon_work w;
+
     (void) fd;
     (void) what;
     (void) arg;
+    daemon_work_begin(&w, "log write (a slow reader of standard error?)");
     log_flush();
+    daemon_work_end(&w);
 }
 
 /*

@@ -51,11 +51,13 @@ static int check_process_params(const struct config *conf, struct buf *err)
     struct listen_unix lu;
     struct buf why;
     const char *v;
+    int     n;
 
     /* the parsers `serve` uses: what passes here binds there */
     buf_init(&why);
-    if (listen_parse_list(config_str(conf, P_LISTEN), &ls, &why) < 0) {
-	buf_printf(err, "%s: listen: %s", config_where(conf, P_LISTEN), why.s);
+    if ((n = listen_parse_list(config_str(conf, P_LISTEN), &ls, &why)) <= 0) {
+	buf_printf(err, "%s: listen: %s", config_where(conf, P_LISTEN),
+		   n < 0 ? why.s : "no sockets to listen on");
 	buf_free(&why);
 	return -1;
     }
