@@ -79,6 +79,59 @@ class AsUser(DaemonTest):
             st = os.stat(os.path.join(db, name))
             self.assertEqual(st.st_uid, self.nobody.pw_uid, name or db)
 
+    def test_nothing_changed_by_name_at_start(self):
+        """Under strace: the unix socket gets its owner and mode without
+        chown/chmod by path, and the data directory's files are handed over
+        through descriptors (fchownat with AT_EMPTY_PATH)."""
+        import shutil
+        if shutil.which("strace") is None:
+            self.skipTest("strace is not installed")
+        sockdir = os.path.join(self.tmp, "spool")
+        os.mkdir(sockdir, 0o700)
+        os.chown(sockdir, self.nobody.pw_uid, self.nobody.pw_gid)
+        db = os.path.join(self.tmp, "db")
+        os.mkdir(db, 0o700)
+        with open(os.path.join(db, "lock.mdb"), "w"):
+            pass
+        conf = os.path.join(self.tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write(COMMON_CONF + "listen = unix:%s/p.sock\nunix_socket_mode = 0600\n"
+                    "unix_socket_owner = nobody\nuser = nobody\ndata_directory = %s\n"
+                    "recipient_restrictions = greylist\n" % (sockdir, db))
+        trace = os.path.join(self.tmp, "trace")
+        log = open(os.path.join(self.tmp, "log"), "w")
+        p = subprocess.Popen(["strace", "-f", "-o", trace, "-e",
+                              "trace=chown,lchown,fchown,fchownat,chmod,fchmod,fchmodat",
+                              harness.BINARY, "serve", "-c", conf],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        import re
+        pid = None
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and p.poll() is None:
+                with open(log.name) as f:
+                    text = f.read()
+                m = re.search(r"\[(\d+)\]: mxshield ready", text)
+                if m:
+                    pid = int(m.group(1))
+                    break
+                time.sleep(0.05)
+        finally:
+            # the daemon, not strace: it stops and strace follows
+            os.kill(pid, signal.SIGTERM) if pid else p.kill()
+            p.wait(10)
+            log.close()
+        with open(log.name) as f:
+            self.assertIn("mxshield ready", f.read())
+        st = os.lstat(os.path.join(db, "lock.mdb"))
+        self.assertEqual(st.st_uid, self.nobody.pw_uid)
+        with open(trace) as f:
+            calls = [l for l in f.read().splitlines() if "(" in l and "resumed" not in l]
+        by_name = [l for l in calls
+                   if not ("fchownat(" in l and "AT_EMPTY_PATH" in l)
+                   and not ("fchown(" in l or "fchmod(" in l)]
+        self.assertEqual(by_name, [], "changed by name")
+
     def test_table_the_user_cannot_read_is_refused_at_start(self):
         table = os.path.join(self.tmp, "access")
         with open(table, "w") as f:
