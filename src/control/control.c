@@ -165,7 +165,6 @@ static void ctl_close(void *ctx)
 {
     struct control *ctl = ctx;
 
-    ctl->stopping = 0;
     while (ctl->conns)
 	ctl_free(ctl->conns);
     free(ctl);

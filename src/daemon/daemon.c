@@ -66,6 +66,7 @@ struct daemon {
     struct daemon_listener *listeners;
     size_t  nlisteners;
     int     stopping;
+    int     closing;			/* handlers are being closed (exit) */
     /* start-up values of what a reload does not change */
     long    sync_interval;		/* store_sync_interval */
     /* timers and signals */
@@ -601,7 +602,7 @@ static size_t busy(struct daemon *d)
 /* daemon_drained - a handler finished work while stopping */
 void    daemon_drained(struct daemon *d)
 {
-    if (d->stopping && busy(d) == 0)
+    if (d->stopping && !d->closing && busy(d) == 0)
 	event_base_loopexit(d->base, NULL);
 }
 
@@ -802,6 +803,7 @@ int     daemon_run(struct daemon *d)
     /* handlers go first: nothing may resume once the store, the policy
      * or the resolver is gone (deleting unbound's context answers every
      * query still out) */
+    d->closing = 1;			/* no more daemon_drained() */
     for (size_t i = 0; i < d->nhandlers; i++)
 	if (d->handlers[i].ops->close)
 	    d->handlers[i].ops->close(d->handlers[i].ctx);
