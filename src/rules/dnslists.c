@@ -125,7 +125,7 @@ struct rbl_ctx {
 static const char *rbl_lookup(const char *name, void *arg)
 {
     struct rbl_ctx *c = arg;
-    const struct request *r = c->e->req;
+    const struct txn *r = c->e->txn;
 
     if (strcmp(name, "rbl_code") == 0)
 	return c->code;
@@ -241,7 +241,7 @@ static enum rstatus rbl_temp(struct eval *e, const struct dnsxl *xl, const char 
 /* client_xl_name - the DNSxL query name for the client address */
 static int client_xl_name(const struct eval *e, const struct dnsxl *xl, char *out, size_t len)
 {
-    return dns_reverse_name(e->req->client_address, xl->domain, out, len);
+    return dns_reverse_name(e->txn->client_address, xl->domain, out, len);
 }
 
 static void prefetch_rbl_client(struct eval *e, const struct rule *r)
@@ -266,17 +266,17 @@ static enum rstatus r_rbl_client(struct eval *e, const struct rule *r,
     if (xl_query(e, r->xl, q, &res) == PENDING)
 	return RS_PENDING;
     if (res == XL_TEMP)
-	return rbl_temp(e, r->xl, e->req->client_address, "Client host");
+	return rbl_temp(e, r->xl, e->txn->client_address, "Client host");
     if (res == XL_NOT_LISTED)
 	return RS_DUNNO;
-    return rbl_reply(e, r->xl, q, e->req->client_address, "Client host");
+    return rbl_reply(e, r->xl, q, e->txn->client_address, "Client host");
 }
 
 /* dnswl_safe - never allowlist a recipient we do not accept mail for */
 static int dnswl_safe(struct eval *e)
 {
-    if (strcasecmp(e->where, "RCPT") == 0 && *e->req->recipient
-	&& eval_auth_destination(e, e->req->recipient) != 1) {
+    if (strcasecmp(e->where, "RCPT") == 0 && *e->txn->recipient
+	&& eval_auth_destination(e, e->txn->recipient) != 1) {
 	eval_trace_detail(e, "not for an unauthorised destination");
 	return 0;
     }
@@ -299,7 +299,7 @@ static enum rstatus r_dnswl_client(struct eval *e, const struct rule *r,
     if (res == XL_TEMP) {
 	e->temp_failure = 1;
 	return eval_defer_if(e, &e->dir, 450, "4.7.1", "<%s>: %s rejected: %s",
-			     e->req->client_address, "Client host", "Service unavailable");
+			     e->txn->client_address, "Client host", "Service unavailable");
     }
     if (res == XL_LISTED)
 	return eval_permit(e, r->name);
@@ -352,33 +352,33 @@ static void prefetch_rhs(struct eval *e, const struct rule *r, const char *what)
 
 static void prefetch_rhsbl_client(struct eval *e, const struct rule *r)
 {
-    if (dns_postfix_name_ok(e, e->req->client_name))
-	prefetch_rhs(e, r, e->req->client_name);
+    if (dns_postfix_name_ok(e, e->txn->client_name))
+	prefetch_rhs(e, r, e->txn->client_name);
     else
 	dns_prefetch_client(e, r);
 }
 
 static void prefetch_rhsbl_reverse(struct eval *e, const struct rule *r)
 {
-    if (dns_postfix_name_ok(e, e->req->reverse_client_name))
-	prefetch_rhs(e, r, e->req->reverse_client_name);
+    if (dns_postfix_name_ok(e, e->txn->reverse_client_name))
+	prefetch_rhs(e, r, e->txn->reverse_client_name);
     else
 	dns_prefetch_client(e, r);
 }
 
 static void prefetch_rhsbl_helo(struct eval *e, const struct rule *r)
 {
-    prefetch_rhs(e, r, e->req->helo_name);
+    prefetch_rhs(e, r, e->txn->helo_name);
 }
 
 static void prefetch_rhsbl_sender(struct eval *e, const struct rule *r)
 {
-    prefetch_rhs(e, r, e->req->sender);
+    prefetch_rhs(e, r, e->txn->sender);
 }
 
 static void prefetch_rhsbl_rcpt(struct eval *e, const struct rule *r)
 {
-    prefetch_rhs(e, r, e->req->recipient);
+    prefetch_rhs(e, r, e->txn->recipient);
 }
 
 /* r_rhsbl_client - reject_rhsbl_client: the verified client name */
@@ -390,7 +390,7 @@ static enum rstatus r_rhsbl_client(struct eval *e, const struct rule *r,
 
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0)
+    if (*e->txn->client_address == 0)
 	return RS_DUNNO;
     if (dns_forward_status(e, &st, &name) == PENDING)
 	return RS_PENDING;
@@ -407,7 +407,7 @@ static enum rstatus r_rhsbl_reverse(struct eval *e, const struct rule *r,
 
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0)
+    if (*e->txn->client_address == 0)
 	return RS_DUNNO;
     if (dns_reverse_status(e, &st, &a, &name) == PENDING)
 	return RS_PENDING;
@@ -419,7 +419,7 @@ static enum rstatus r_rhsbl_helo(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    return *e->req->helo_name ? rhsbl(e, r, e->req->helo_name, "Helo command") : RS_DUNNO;
+    return *e->txn->helo_name ? rhsbl(e, r, e->txn->helo_name, "Helo command") : RS_DUNNO;
 }
 
 static enum rstatus r_rhsbl_sender(struct eval *e, const struct rule *r,
@@ -427,7 +427,7 @@ static enum rstatus r_rhsbl_sender(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    return *e->req->sender ? rhsbl(e, r, e->req->sender, "Sender address") : RS_DUNNO;
+    return *e->txn->sender ? rhsbl(e, r, e->txn->sender, "Sender address") : RS_DUNNO;
 }
 
 static enum rstatus r_rhsbl_rcpt(struct eval *e, const struct rule *r,
@@ -435,7 +435,7 @@ static enum rstatus r_rhsbl_rcpt(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    return *e->req->recipient ? rhsbl(e, r, e->req->recipient, "Recipient address") : RS_DUNNO;
+    return *e->txn->recipient ? rhsbl(e, r, e->txn->recipient, "Recipient address") : RS_DUNNO;
 }
 
 /* r_rhswl_client - permit_rhswl_client */
@@ -449,7 +449,7 @@ static enum rstatus r_rhswl_client(struct eval *e, const struct rule *r,
 
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0 || !dnswl_safe(e))
+    if (*e->txn->client_address == 0 || !dnswl_safe(e))
 	return RS_DUNNO;
     if (dns_forward_status(e, &st, &name) == PENDING)
 	return RS_PENDING;

@@ -50,9 +50,9 @@ static int client_ptr_name(const struct eval *e, char *out, size_t len)
 {
     struct inet_addr a;
 
-    if (inet_parse(e->req->client_address, &a) < 0)
+    if (inet_parse(e->txn->client_address, &a) < 0)
 	return -1;
-    return dns_reverse_name(e->req->client_address,
+    return dns_reverse_name(e->txn->client_address,
 			    a.family == AF_INET ? "in-addr.arpa" : "ip6.arpa", out, len);
 }
 
@@ -65,9 +65,9 @@ int dns_reverse_status(struct eval *e, enum peer *st, const struct dns_answer **
 
     *ans = NULL;
     *name = NULL;
-    if (dns_postfix_name_ok(e, e->req->reverse_client_name)) {
+    if (dns_postfix_name_ok(e, e->txn->reverse_client_name)) {
 	*st = PEER_OK;
-	*name = e->req->reverse_client_name;
+	*name = e->txn->reverse_client_name;
 	eval_trace_detail(e, "reverse name %s (from Postfix)", *name);
 	return 0;
     }
@@ -110,9 +110,9 @@ int dns_forward_status(struct eval *e, enum peer *st, const char **name)
     int     temp = 0, tried = 0;
 
     *name = NULL;
-    if (dns_postfix_name_ok(e, e->req->client_name)) {
+    if (dns_postfix_name_ok(e, e->txn->client_name)) {
 	*st = PEER_OK;
-	*name = e->req->client_name;
+	*name = e->txn->client_name;
 	eval_trace_detail(e, "client name %s (from Postfix)", *name);
 	return 0;
     }
@@ -120,7 +120,7 @@ int dns_forward_status(struct eval *e, enum peer *st, const char **name)
 	return PENDING;
     if (*st != PEER_OK)
 	return 0;
-    if (inet_parse(e->req->client_address, &client) < 0) {
+    if (inet_parse(e->txn->client_address, &client) < 0) {
 	*st = PEER_PERM;
 	return 0;
     }
@@ -147,7 +147,7 @@ int dns_forward_status(struct eval *e, enum peer *st, const char **name)
     }
     *st = temp ? PEER_TEMP : PEER_FORGED;
     if (!temp)
-	eval_trace_detail(e, "no PTR name resolves back to %s", e->req->client_address);
+	eval_trace_detail(e, "no PTR name resolves back to %s", e->txn->client_address);
     return 0;
 }
 
@@ -157,7 +157,7 @@ void dns_prefetch_client(struct eval *e, const struct rule *r)
     char    q[128];
 
     (void) r;
-    if (dns_postfix_name_ok(e, e->req->client_name))
+    if (dns_postfix_name_ok(e, e->txn->client_name))
 	return;
     if (client_ptr_name(e, q, sizeof(q)) == 0)
 	eval_prefetch(e, q, DNS_T_PTR);
@@ -203,7 +203,7 @@ static enum rstatus r_unknown_client(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0)
+    if (*e->txn->client_address == 0)
 	return RS_DUNNO;
     if (dns_forward_status(e, &st, &name) == PENDING)
 	return RS_PENDING;
@@ -212,7 +212,7 @@ static enum rstatus r_unknown_client(struct eval *e, const struct rule *r,
     e->temp_failure = st == PEER_TEMP;
     return eval_reject(e, st >= PEER_PERM ? code(e, P_UNK_CLIENT_CODE) : 450, "4.7.25",
 		       "Client host rejected: cannot find your hostname, [%s]",
-		       e->req->client_address);
+		       e->txn->client_address);
 }
 
 /* r_unknown_reverse - reject_unknown_reverse_client_hostname */
@@ -226,7 +226,7 @@ static enum rstatus r_unknown_reverse(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0)
+    if (*e->txn->client_address == 0)
 	return RS_DUNNO;
     if (dns_reverse_status(e, &st, &a, &name) == PENDING)
 	return RS_PENDING;
@@ -235,13 +235,13 @@ static enum rstatus r_unknown_reverse(struct eval *e, const struct rule *r,
     e->temp_failure = st == PEER_TEMP;
     return eval_reject(e, st >= PEER_PERM ? code(e, P_UNK_CLIENT_CODE) : 450, "4.7.1",
 		       "Client host rejected: cannot find your reverse hostname, [%s]",
-		       e->req->client_address);
+		       e->txn->client_address);
 }
 
 /* prefetch_helo - A, AAAA and MX of the HELO name */
 static void prefetch_helo(struct eval *e, const struct rule *r)
 {
-    const char *h = e->req->helo_name;
+    const char *h = e->txn->helo_name;
 
     (void) r;
     if (*h && *h != '[' && valid_hostname(h)) {
@@ -255,7 +255,7 @@ static void prefetch_helo(struct eval *e, const struct rule *r)
 static enum rstatus r_unknown_helo(struct eval *e, const struct rule *r,
 				           const char *rn, const char *rc)
 {
-    const char *h = e->req->helo_name;
+    const char *h = e->txn->helo_name;
     static const int types[] = {DNS_T_A, DNS_T_AAAA, DNS_T_MX};
     int     temp = 0;
 
@@ -323,13 +323,13 @@ static void prefetch_domain(struct eval *e, const char *addr)
 static void prefetch_sender_domain(struct eval *e, const struct rule *r)
 {
     (void) r;
-    prefetch_domain(e, e->req->sender);
+    prefetch_domain(e, e->txn->sender);
 }
 
 static void prefetch_rcpt_domain(struct eval *e, const struct rule *r)
 {
     (void) r;
-    prefetch_domain(e, e->req->recipient);
+    prefetch_domain(e, e->txn->recipient);
 }
 
 /* unknown_domain - reject_unknown_{sender,recipient}_domain */
@@ -402,7 +402,7 @@ static enum rstatus r_unknown_sender_domain(struct eval *e, const struct rule *r
     (void) r;
     (void) rn;
     (void) rc;
-    return unknown_domain(e, e->req->sender, "Sender address");
+    return unknown_domain(e, e->txn->sender, "Sender address");
 }
 
 static enum rstatus r_unknown_rcpt_domain(struct eval *e, const struct rule *r,
@@ -411,7 +411,7 @@ static enum rstatus r_unknown_rcpt_domain(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return unknown_domain(e, e->req->recipient, "Recipient address");
+    return unknown_domain(e, e->txn->recipient, "Recipient address");
 }
 
 /* r_check_score - apply the score thresholds here */

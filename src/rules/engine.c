@@ -71,7 +71,7 @@ static const char *status_name(struct eval *e, int st)
 /* stages_for - which lists apply at this protocol state */
 static void stages_for(struct eval *e)
 {
-    const struct request *r = e->req;
+    const struct txn *r = e->txn;
     const char *ps = r->protocol_state;
 
     e->nstages = 0;
@@ -103,23 +103,22 @@ static void stages_for(struct eval *e)
     }
 }
 
-/* eval_new - prepare the evaluation of one request */
-struct eval *eval_new(struct policy *p, const struct request *req,
-		              struct trace *trace)
+/* eval_start - prepare the evaluation of one transaction */
+struct eval *eval_start(struct policy *p, struct txn *t, struct trace *trace)
 {
     struct eval *e = xcalloc(1, sizeof(*e));
 
     policy_ref(p);
     e->pol = p;
-    e->req = req;
+    e->txn = t;
     e->trace = trace;
-    e->client_name = *req->client_name ? req->client_name : "unknown";
-    e->reverse_name = *req->reverse_client_name ? req->reverse_client_name
+    e->client_name = *t->client_name ? t->client_name : "unknown";
+    e->reverse_name = *t->reverse_client_name ? t->reverse_client_name
 	: e->client_name;
     buf_init(&e->namaddr);
     buf_puts(&e->namaddr, e->client_name);	/* name[address] */
     buf_putc(&e->namaddr, '[');
-    buf_puts(&e->namaddr, *req->client_address ? req->client_address : "unknown");
+    buf_puts(&e->namaddr, *t->client_address ? t->client_address : "unknown");
     buf_putc(&e->namaddr, ']');
     buf_init(&e->dip.reply);
     buf_init(&e->dir.reply);
@@ -227,19 +226,19 @@ static void stage_begin(struct eval *e, enum stage s)
 	break;
     case STAGE_HELO:
 	e->dip.active = e->dip_client;
-	rn = e->req->helo_name;
+	rn = e->txn->helo_name;
 	rc = "Helo command";
 	break;
     case STAGE_SENDER:
 	e->dip.active = e->dip_client || e->dip_helo;
-	rn = e->req->sender;
+	rn = e->txn->sender;
 	rc = "Sender address";
 	break;
     case STAGE_RELAY:
     case STAGE_RCPT:
 	if (s == STAGE_RELAY)
 	    e->dip.active = e->dip_sender;
-	rn = e->req->recipient;
+	rn = e->txn->recipient;
 	rc = "Recipient address";
 	break;
     case STAGE_DATA:
@@ -374,7 +373,7 @@ static void finish(struct eval *e)
 /* eval_run - evaluate until done or waiting for a lookup */
 enum eval_status eval_run(struct eval *e)
 {
-    const struct request *r = e->req;
+    const struct txn *r = e->txn;
 
     if (e->done)
 	return EVAL_DONE;
@@ -447,14 +446,14 @@ const char *eval_action(const struct eval *e)
     return e->done ? e->action.s : "DUNNO";
 }
 
-/* eval_request - evaluate a request that needs no lookups */
-char   *eval_request(struct policy *p, const struct request *req, struct trace *trace)
+/* eval_sync - evaluate a transaction that needs no lookups */
+char   *eval_sync(struct policy *p, struct txn *txn, struct trace *trace)
 {
-    struct eval *e = eval_new(p, req, trace);
+    struct eval *e = eval_start(p, txn, trace);
     char   *action;
 
     if (eval_run(e) != EVAL_DONE)
-	msg_panic("eval_request: evaluation is waiting for a lookup");
+	msg_panic("eval_sync: evaluation is waiting for a lookup");
     action = xstrdup(eval_action(e));
     eval_free(e);
     return action;

@@ -35,7 +35,7 @@ struct defer_flag {
 
 struct eval {
     struct policy *pol;
-    const struct request *req;
+    struct txn *txn;			/* what is evaluated (not owned) */
     struct trace *trace;
 
     /* request facts, derived once */

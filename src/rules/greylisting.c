@@ -175,7 +175,7 @@ static enum rstatus store_trouble(struct eval *e, const char *what)
 	return RS_DUNNO;
     e->temp_failure = 1;
     return eval_reject(e, 451, "4.3.0", "<%s>: Temporary greylisting database error",
-		       e->req->recipient);
+		       e->txn->recipient);
 }
 
 /* greylist_eval_free - the evaluation is going away */
@@ -205,7 +205,7 @@ static enum rstatus gl_finish(struct eval *e, enum rstatus st)
 /* r_greylist - the greylist restriction */
 enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, const char *rc)
 {
-    const struct request *q = e->req;
+    const struct txn *q = e->txn;
     const struct config *c = e->pol->conf;
     struct gl_wait *w;
     const char *why;
@@ -239,10 +239,8 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	return RS_DUNNO;
     }
     if (config_bool(c, P_GL_TEST_TIME)) {
-	const char *tt = request_get(q, "policy_test_time");
-
-	if (tt && *tt)
-	    now = strtoll(tt, NULL, 10);
+	if (*q->test_time)
+	    now = strtoll(q->test_time, NULL, 10);
     }
     w = xcalloc(1, sizeof(*w));
     w->e = e;
@@ -256,9 +254,11 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     /* check_spf ran before and SPF passed: key on the authorised domain */
     const char *auth = NULL;
 
-    if (config_bool(c, P_GL_SPF_KEY) && e->spf_done[0] && e->spf[0]
-	&& e->spf[0]->result == SPF_PASS && *q->sender) {
-	auth = e->spf[0]->domain.s;
+    const struct txn_spf *spf = &q->spf[TXN_SPF_MAIL_FROM];
+
+    if (config_bool(c, P_GL_SPF_KEY) && spf->known && spf->result == SPF_PASS
+	&& *spf->domain && *q->sender) {
+	auth = spf->domain;
 	eval_trace_detail(e, "SPF passed for %s: keyed on the domain, not the network", auth);
     }
     if (gl_triplet_key(&w->g, q->client_address, auth, q->sender, q->recipient, &w->tkey) < 0
@@ -352,7 +352,7 @@ static const char *host_name(void)
 /* gl_answer - the reply of a decision whose writes are done */
 static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w)
 {
-    const struct request *q = e->req;
+    const struct txn *q = e->txn;
     const struct config *c = e->pol->conf;
     const struct gl_decision *d = &w->d;
     enum rstatus st = RS_DUNNO;

@@ -37,7 +37,7 @@ void    eval_trace_detail(struct eval *e, const char *fmt,...)
 /* eval_log_whatsup - one Postfix-style decision log line */
 void    eval_log_whatsup(struct eval *e, const char *whatsup, const char *text)
 {
-    const struct request *r = e->req;
+    const struct txn *r = e->txn;
     static struct buf b;		/* one line at a time: kept, not freed */
 
     /* "NOQUEUE: reject: RCPT from name[addr]: text; from=<> to=<> proto= helo=<>" */

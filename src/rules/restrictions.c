@@ -74,12 +74,12 @@ static enum rstatus r_permit_mynetworks(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    int     m = policy_mynetworks(e->pol, e->req->client_address);
+    int     m = policy_mynetworks(e->pol, e->txn->client_address);
 
-    eval_trace_detail(e, "client %s %s mynetworks", e->req->client_address,
+    eval_trace_detail(e, "client %s %s mynetworks", e->txn->client_address,
 		      m > 0 ? "is in" : m == 0 ? "is not in" : "lookup failed for");
     if (m < 0) {
-	msg_warn("%s: mynetworks lookup error for %s", r->name, e->req->client_address);
+	msg_warn("%s: mynetworks lookup error for %s", r->name, e->txn->client_address);
 	return eval_server_error(e);
     }
     return m ? eval_permit(e, r->name) : RS_DUNNO;
@@ -91,8 +91,8 @@ static enum rstatus r_permit_sasl(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    if (*e->req->sasl_username || *e->req->sasl_method) {
-	eval_trace_detail(e, "sasl_username=%s", e->req->sasl_username);
+    if (*e->txn->sasl_username || *e->txn->sasl_method) {
+	eval_trace_detail(e, "sasl_username=%s", e->txn->sasl_username);
 	return eval_permit(e, r->name);
     }
     eval_trace_detail(e, "not authenticated");
@@ -130,29 +130,29 @@ static enum rstatus r_permit_auth_dest(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    if (*e->req->recipient == 0)
+    if (*e->txn->recipient == 0)
 	return RS_DUNNO;
-    int     a = eval_auth_destination(e, e->req->recipient);
+    int     a = eval_auth_destination(e, e->txn->recipient);
 
     if (a < 0)
 	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
-			   e->req->recipient);
+			   e->txn->recipient);
     return a ? eval_permit(e, r->name) : RS_DUNNO;
 }
 
 /* unauth_dest - reject or defer relaying to other destinations */
 static enum rstatus unauth_dest(struct eval *e, int rcode, const char *dsn)
 {
-    if (*e->req->recipient == 0)
+    if (*e->txn->recipient == 0)
 	return RS_DUNNO;
-    int     a = eval_auth_destination(e, e->req->recipient);
+    int     a = eval_auth_destination(e, e->txn->recipient);
 
     if (a < 0)
 	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
-			   e->req->recipient);
+			   e->txn->recipient);
     if (a)
 	return RS_DUNNO;
-    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->req->recipient);
+    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->txn->recipient);
 }
 
 /* r_reject_unauth_dest - Relay access denied */
@@ -199,7 +199,7 @@ enum rstatus eval_invalid_hostaddr(struct eval *e, const char *name)
 static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
 				           const char *rn, const char *rc)
 {
-    const char *helo = e->req->helo_name;
+    const char *helo = e->txn->helo_name;
 
     (void) r;
     (void) rn;
@@ -220,7 +220,7 @@ static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
 static enum rstatus r_non_fqdn_helo(struct eval *e, const struct rule *r,
 				            const char *rn, const char *rc)
 {
-    const char *helo = e->req->helo_name;
+    const char *helo = e->txn->helo_name;
 
     (void) r;
     (void) rn;
@@ -264,7 +264,7 @@ static enum rstatus r_non_fqdn_sender(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return non_fqdn_address(e, e->req->sender, "Sender address");
+    return non_fqdn_address(e, e->txn->sender, "Sender address");
 }
 
 /* r_non_fqdn_rcpt - reject_non_fqdn_recipient */
@@ -274,7 +274,7 @@ static enum rstatus r_non_fqdn_rcpt(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return non_fqdn_address(e, e->req->recipient, "Recipient address");
+    return non_fqdn_address(e, e->txn->recipient, "Recipient address");
 }
 
 /* table_outcome - act on a lookup result */
@@ -315,7 +315,7 @@ static enum rstatus r_check_client(struct eval *e, const struct rule *r,
     (void) rc;
     buf_init(&matched);
     enum map_result res = access_client(r->map, &e->pol->access, e->client_name,
-					e->req->client_address, &value, &matched);
+					e->txn->client_address, &value, &matched);
 
     st = table_outcome(e, r, res, value, &matched, e->namaddr.s, e->namaddr.s,
 		       "Client host", STAGE_CLIENT);
@@ -335,7 +335,7 @@ static enum rstatus r_check_rev_client(struct eval *e, const struct rule *r,
     (void) rc;
     buf_init(&matched);
     enum map_result res = access_client(r->map, &e->pol->access, e->reverse_name,
-					e->req->client_address, &value, &matched);
+					e->txn->client_address, &value, &matched);
 
     st = table_outcome(e, r, res, value, &matched, e->reverse_name, e->reverse_name,
 		       "Unverified Client host", STAGE_CLIENT);
@@ -350,7 +350,7 @@ static enum rstatus r_check_helo(struct eval *e, const struct rule *r,
     struct buf matched;
     const char *value = NULL;
     enum rstatus st;
-    const char *helo = e->req->helo_name;
+    const char *helo = e->txn->helo_name;
 
     (void) rn;
     (void) rc;
@@ -408,7 +408,7 @@ static enum rstatus r_check_sender(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    return mail_access(e, r, e->req->sender, "Sender address", STAGE_SENDER);
+    return mail_access(e, r, e->txn->sender, "Sender address", STAGE_SENDER);
 }
 
 /* r_check_recipient - check_recipient_access */
@@ -417,9 +417,9 @@ static enum rstatus r_check_recipient(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    if (*e->req->recipient == 0)
+    if (*e->txn->recipient == 0)
 	return RS_DUNNO;
-    return mail_access(e, r, e->req->recipient, "Recipient address", STAGE_RCPT);
+    return mail_access(e, r, e->txn->recipient, "Recipient address", STAGE_RCPT);
 }
 
 /* r_postfix_only - enforced by Postfix itself; no opinion here */

@@ -45,14 +45,17 @@ const struct spf_outcome *eval_spf(struct eval *e, int helo_identity)
 	spf_outcome_init(e->spf[helo_identity]);
     }
     memset(&rq, 0, sizeof(rq));
-    rq.ip = e->req->client_address;
-    rq.sender = e->req->sender;
-    rq.helo = e->req->helo_name;
+    rq.ip = e->txn->client_address;
+    rq.sender = e->txn->sender;
+    rq.helo = e->txn->helo_name;
     rq.receiver = config_str(c, P_MYHOSTNAME);
     rq.now = time(NULL);
     if (spf_check(&ops, &rq, helo_identity, e->spf[helo_identity]) == SPF_PENDING)
 	return NULL;
     e->spf_done[helo_identity] = 1;
+    /* the transaction's fact, for later checks of it */
+    txn_set_spf(e->txn, helo_identity ? TXN_SPF_HELO : TXN_SPF_MAIL_FROM,
+		e->spf[helo_identity]->result, e->spf[helo_identity]->domain.s);
     return e->spf[helo_identity];
 }
 
@@ -98,7 +101,7 @@ static void header(struct eval *e, const struct spf_outcome *o, int helo_identit
     const struct config *c = e->pol->conf;
     const char *type = config_str(c, P_SPF_HEADER);
     const char *rcv = config_str(c, P_MYHOSTNAME);
-    const char *ip = e->req->client_address;
+    const char *ip = e->txn->client_address;
     const char *who = o->sender.s;
     const char *res = spf_result_name(o->result);
     struct buf h;
@@ -109,7 +112,7 @@ static void header(struct eval *e, const struct spf_outcome *o, int helo_identit
     if (strcasecmp(type, "ar") == 0) {
 	buf_printf(&h, "Authentication-Results: %s; spf=%s smtp.%s=%s", rcv, res,
 		   helo_identity ? "helo" : "mailfrom",
-		   helo_identity ? e->req->helo_name : who);
+		   helo_identity ? e->txn->helo_name : who);
     } else {
 	buf_printf(&h, "Received-SPF: %s (%s: ", res, rcv);
 	switch (o->result) {
@@ -137,8 +140,8 @@ static void header(struct eval *e, const struct spf_outcome *o, int helo_identit
 	    break;
 	}
 	buf_printf(&h, ") client-ip=%s; envelope-from=%s; helo=%s; receiver=%s; identity=%s;",
-		   ip, helo_identity ? who : (*e->req->sender ? e->req->sender : who),
-		   e->req->helo_name, rcv, helo_identity ? "helo" : "mailfrom");
+		   ip, helo_identity ? who : (*e->txn->sender ? e->txn->sender : who),
+		   e->txn->helo_name, rcv, helo_identity ? "helo" : "mailfrom");
     }
     buf_puts(&e->prepend, h.s);
     buf_free(&h);
@@ -183,7 +186,7 @@ static enum rstatus verdict(struct eval *e, const struct spf_outcome *o, int hel
 enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, const char *rc)
 {
     const struct config *c = e->pol->conf;
-    const struct request *q = e->req;
+    const struct txn *q = e->txn;
     const char *helo_set = config_str(c, P_SPF_HELO_REJECT);
     const char *mail_set = config_str(c, P_SPF_MAIL_REJECT);
     const struct spf_outcome *ho = NULL, *mo = NULL;
@@ -235,13 +238,13 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
 /* prefetch_spf - the SPF records of the sender domain and the HELO name */
 void    prefetch_spf(struct eval *e, const struct rule *r)
 {
-    const char *at = strrchr(e->req->sender, '@');
+    const char *at = strrchr(e->txn->sender, '@');
 
     (void) r;
     if (at && at[1])
 	eval_prefetch(e, at + 1, DNS_T_TXT);
-    if (*e->req->helo_name && *e->req->helo_name != '[')
-	eval_prefetch(e, e->req->helo_name, DNS_T_TXT);
+    if (*e->txn->helo_name && *e->txn->helo_name != '[')
+	eval_prefetch(e, e->txn->helo_name, DNS_T_TXT);
 }
 
 /* spf_policy_compile - the address lists, parsed once (and checked) */
