@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/lookupset.h"
 #include "rules/eval.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -148,7 +149,7 @@ void    eval_free(struct eval *e)
     }
     greylist_eval_free(e);
     eval_spf_free(e);
-    eval_lookups_free(e);
+    lookupset_free(e->lookups);
     buf_free(&e->namaddr);
     buf_free(&e->dip.reply);
     buf_free(&e->dir.reply);
@@ -168,6 +169,56 @@ void    eval_set_wakeup(struct eval *e, void (*fn) (void *), void *ctx)
 {
     e->wake = fn;
     e->wake_ctx = ctx;
+}
+
+/* lookups_woken - an answer the walk waits for arrived */
+static void lookups_woken(void *arg)
+{
+    struct eval *e = arg;
+
+    if (e->wake)
+	e->wake(e->wake_ctx);		/* may finish and free e */
+}
+
+/* lookups - the evaluation's lookup set, made on first use */
+static struct lookupset *lookups(struct eval *e)
+{
+    if (e->lookups == NULL) {
+	e->lookups = lookupset_new(e->pol->dns);
+	lookupset_set_wakeup(e->lookups, lookups_woken, e);
+    }
+    return e->lookups;
+}
+
+/* eval_prefetch - start a lookup that a later restriction may need */
+void    eval_prefetch(struct eval *e, const char *name, int type)
+{
+    lookupset_start(lookups(e), name, type);
+}
+
+/* eval_lookup - the answer, or NULL: the restriction returns RS_PENDING */
+struct dns_answer *eval_lookup(struct eval *e, const char *name, int type)
+{
+    struct dns_answer *a;
+    int     cached;
+
+    if ((a = lookupset_get(lookups(e), name, type, &cached)) == NULL)
+	return NULL;
+    if (e->trace != NULL) {
+	struct buf b;
+
+	/* a restriction runs again from the start after each wait: show
+	 * each answer once per run */
+	buf_init(&b);
+	buf_printf(&b, "DNS %s %s:", dns_type_name(type), name);
+	if (strstr(e->tdetail.s, b.s) == NULL) {
+	    buf_reset(&b);
+	    lookupset_describe(&b, name, type, a, cached);
+	    eval_trace_detail(e, "%s", b.s);
+	}
+	buf_free(&b);
+    }
+    return a;
 }
 
 /* eval_push - start evaluating a nested list */
