@@ -22,11 +22,6 @@
 
 #define RBL_TXT_LIMIT	500		/* as Postfix */
 
-static int code(const struct eval *e, enum param_id id)
-{
-    return (int) config_int(e->pol->conf, id);
-}
-
 /*
  * List health: answers that mean "refused" are never a listing.  Each
  * list's trouble is logged at most once per dnsxl_error_log_interval,
@@ -60,7 +55,7 @@ static void list_error(struct eval *e, const struct dnsxl *xl, const char *answe
     h->unlogged++;
     eval_trace_detail(e, "list %s unavailable: answered %s (an error code, not a listing; "
 		      "%lu such answers since start)", xl->domain, answer, h->errors);
-    if (h->last_log == 0 || now - h->last_log >= config_int(e->pol->conf, P_DNSXL_ERROR_INTERVAL)) {
+    if (h->last_log == 0 || now - h->last_log >= e->pol->dnsxl_error_interval) {
 	msg_warn("DNS list %s answered %s, which means the list refused the query, "
 		 "not that the client is listed (%lu such answers since the last message); "
 		 "mail is NOT being checked against it. Cause: most lists (Spamhaus, "
@@ -192,14 +187,14 @@ static enum rstatus rbl_reply(struct eval *e, const struct dnsxl *xl, const char
     c.what = what;
     c.rclass = rclass;
     c.txt = txt.s;
-    snprintf(c.code, sizeof(c.code), "%d", code(e, P_RBL_CODE));
+    snprintf(c.code, sizeof(c.code), "%d", e->pol->code.rbl);
     buf_init(&out);
     if (tpl == NULL || template_expand(tpl, &out, rbl_lookup, &c, 0) < 0) {
 	if (tpl != NULL)
 	    msg_warn("bad rbl reply template for domain %s: %s", xl->domain, tpl);
 	buf_reset(&out);
-	if (template_expand(config_str(e->pol->conf, P_DEF_RBL_REPLY), &out, rbl_lookup, &c, 0) < 0) {
-	    msg_warn("bad default_rbl_reply template: %s", config_str(e->pol->conf, P_DEF_RBL_REPLY));
+	if (template_expand(e->pol->default_rbl_reply, &out, rbl_lookup, &c, 0) < 0) {
+	    msg_warn("bad default_rbl_reply template: %s", e->pol->default_rbl_reply);
 	    buf_reset(&out);
 	    buf_printf(&out, "%s Service unavailable; %s [%s] blocked using %s",
 		       c.code, rclass, what, xl->domain);

@@ -34,14 +34,9 @@
 
 #define MAX_PTR_NAMES	5		/* PTR names tried for confirmation */
 
-static int code(const struct eval *e, enum param_id id)
-{
-    return (int) config_int(e->pol->conf, id);
-}
-
 int dns_postfix_name_ok(const struct eval *e, const char *name)
 {
-    return config_bool(e->pol->conf, P_DNS_POSTFIX_NAMES)
+    return e->pol->dns_postfix_names
 	&& *name && strcasecmp(name, "unknown") != 0;
 }
 
@@ -171,7 +166,9 @@ enum rstatus dns_tempfail(struct eval *e, enum param_id act, const char *dsn,
 enum rstatus dns_tempfail(struct eval *e, enum param_id act, const char *dsn,
 			             const char *fmt,...)
 {
-    const char *how = config_str(e->pol->conf, act);
+    enum tf_action how = act == P_REJECT_TF_ACT ? e->pol->reject_tf
+	: act == P_UNK_HELO_TF_ACT ? e->pol->unknown_helo_tf
+	: act == P_UNK_ADDR_TF_ACT ? e->pol->unknown_address_tf : e->pol->rbl_tf;
     struct buf text;
     va_list ap;
     enum rstatus st;
@@ -181,10 +178,10 @@ enum rstatus dns_tempfail(struct eval *e, enum param_id act, const char *dsn,
     buf_vprintf(&text, fmt, ap);
     va_end(ap);
     e->temp_failure = 1;
-    if (strcasecmp(how, "dunno") == 0) {
+    if (how == TF_DUNNO) {
 	eval_trace_detail(e, "temporary failure ignored (%s = dunno)", param_table[act].name);
 	st = RS_DUNNO;
-    } else if (strcasecmp(how, "defer") == 0 || e->warn_level != 0) {
+    } else if (how == TF_DEFER || e->warn_level != 0) {
 	st = eval_reject(e, 450, dsn, "%s", text.s);
     } else {
 	st = eval_defer_if(e, &e->dip, 450, dsn, "%s", text.s);
@@ -210,7 +207,7 @@ static enum rstatus r_unknown_client(struct eval *e, const struct rule *r,
     if (st == PEER_OK)
 	return RS_DUNNO;
     e->temp_failure = st == PEER_TEMP;
-    return eval_reject(e, st >= PEER_PERM ? code(e, P_UNK_CLIENT_CODE) : 450, "4.7.25",
+    return eval_reject(e, st >= PEER_PERM ? e->pol->code.unknown_client : 450, "4.7.25",
 		       "Client host rejected: cannot find your hostname, [%s]",
 		       e->txn->client_address);
 }
@@ -233,7 +230,7 @@ static enum rstatus r_unknown_reverse(struct eval *e, const struct rule *r,
     if (st == PEER_OK)
 	return RS_DUNNO;
     e->temp_failure = st == PEER_TEMP;
-    return eval_reject(e, st >= PEER_PERM ? code(e, P_UNK_CLIENT_CODE) : 450, "4.7.1",
+    return eval_reject(e, st >= PEER_PERM ? e->pol->code.unknown_client : 450, "4.7.1",
 		       "Client host rejected: cannot find your reverse hostname, [%s]",
 		       e->txn->client_address);
 }
@@ -283,7 +280,7 @@ static enum rstatus r_unknown_helo(struct eval *e, const struct rule *r,
     if (temp)
 	return dns_tempfail(e, P_UNK_HELO_TF_ACT, "4.7.1",
 			"<%s>: Helo command rejected: Host not found", h);
-    return eval_reject(e, code(e, P_UNK_NAME_CODE), "4.7.1",
+    return eval_reject(e, e->pol->code.unknown_name, "4.7.1",
 		       "<%s>: Helo command rejected: Host not found", h);
 }
 
@@ -390,7 +387,7 @@ static enum rstatus unknown_domain(struct eval *e, const char *addr, const char 
     else if (temp)
 	st = dns_tempfail(e, P_UNK_ADDR_TF_ACT, dsn, "<%s>: %s rejected: Domain not found", addr, rc);
     else
-	st = eval_reject(e, code(e, P_UNK_ADDR_CODE), dsn,
+	st = eval_reject(e, e->pol->code.unknown_address, dsn,
 			 "<%s>: %s rejected: Domain not found", addr, rc);
     buf_free(&res.addr);
     return st;
@@ -448,24 +445,38 @@ const struct rdef *dns_rdef_find(const char *name)
     return NULL;
 }
 
-/* dns_policy_compile - check the DNS parameters, open rbl_reply_maps */
+/* dns_policy_compile - the DNS parameters, checked and resolved; rbl_reply_maps */
 int     dns_policy_compile(struct policy *p, struct buf *err)
 {
     static const enum param_id acts[] = {P_REJECT_TF_ACT, P_UNK_HELO_TF_ACT,
     P_UNK_ADDR_TF_ACT, P_RBL_TF_ACT};
+    enum tf_action *how[] = {&p->reject_tf, &p->unknown_helo_tf, &p->unknown_address_tf,
+    &p->rbl_tf};
     struct strlist maps;
 
     for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
 	const char *v = config_str(p->conf, acts[i]);
 
-	if (strcasecmp(v, "defer_if_permit") != 0 && strcasecmp(v, "defer") != 0
-	    && !(acts[i] == P_RBL_TF_ACT && strcasecmp(v, "dunno") == 0)) {
+	if (strcasecmp(v, "defer_if_permit") == 0)
+	    *how[i] = TF_DEFER_IF_PERMIT;
+	else if (strcasecmp(v, "defer") == 0)
+	    *how[i] = TF_DEFER;
+	else if (acts[i] == P_RBL_TF_ACT && strcasecmp(v, "dunno") == 0)
+	    *how[i] = TF_DUNNO;
+	else {
 	    buf_printf(err, "%s: %s: bad value \"%s\" (expected defer_if_permit or defer%s)",
 		       config_where(p->conf, acts[i]), param_table[acts[i]].name, v,
 		       acts[i] == P_RBL_TF_ACT ? " or dunno" : "");
 	    return -1;
 	}
     }
+    p->code.unknown_client = (int) config_int(p->conf, P_UNK_CLIENT_CODE);
+    p->code.unknown_name = (int) config_int(p->conf, P_UNK_NAME_CODE);
+    p->code.unknown_address = (int) config_int(p->conf, P_UNK_ADDR_CODE);
+    p->code.rbl = (int) config_int(p->conf, P_RBL_CODE);
+    p->dns_postfix_names = config_bool(p->conf, P_DNS_POSTFIX_NAMES);
+    p->dnsxl_error_interval = config_int(p->conf, P_DNSXL_ERROR_INTERVAL);
+    p->default_rbl_reply = config_str(p->conf, P_DEF_RBL_REPLY);
     strlist_init(&maps);
     strlist_split(&maps, config_str(p->conf, P_RBL_REPLY_MAPS), LIST_SEPS);
     for (size_t i = 0; i < maps.n; i++) {

@@ -226,7 +226,7 @@ int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
 		          const char *reply_name, const char *reply_class, int def_acl)
 {
     if (e->depth >= EVAL_MAX_DEPTH
-	|| e->depth > config_int(e->pol->conf, P_MAX_RECURSION)) {
+	|| e->depth > e->pol->max_recursion) {
 	msg_warn("restriction %s causes unreasonable recursion", l->name);
 	if (owned) {
 	    rlist_free(owned);
@@ -444,7 +444,7 @@ enum eval_status eval_run(struct eval *e)
 	    finish(e);
 	    return EVAL_DONE;
 	}
-	if (config_bool(e->pol->conf, P_HELO_REQUIRED) && *r->helo_name == 0
+	if (e->pol->helo_required && *r->helo_name == 0
 	    && e->nstages > 0 && e->stages[e->nstages - 1] >= STAGE_SENDER) {
 	    int     saved = e->warn_level;
 

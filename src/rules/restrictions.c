@@ -17,12 +17,6 @@
 
 #define NOT_YET_DNS	"not yet supported by mxshield: keep it in Postfix's main.cf"
 
-/* code - a reply-code parameter */
-static int code(const struct eval *e, enum param_id id)
-{
-    return (int) config_int(e->pol->conf, id);
-}
-
 /* r_permit - permit */
 static enum rstatus r_permit(struct eval *e, const struct rule *r,
 			             const char *rn, const char *rc)
@@ -37,7 +31,7 @@ static enum rstatus r_reject(struct eval *e, const struct rule *r,
 			             const char *rn, const char *rc)
 {
     (void) r;
-    return eval_reject(e, code(e, P_REJECT_CODE), "5.7.1",
+    return eval_reject(e, e->pol->code.reject, "5.7.1",
 		       "<%s>: %s rejected: Access denied", rn, rc);
 }
 
@@ -46,7 +40,7 @@ static enum rstatus r_defer(struct eval *e, const struct rule *r,
 			            const char *rn, const char *rc)
 {
     (void) r;
-    return eval_reject(e, code(e, P_DEFER_CODE), "4.3.2",
+    return eval_reject(e, e->pol->code.defer, "4.3.2",
 		       "<%s>: %s rejected: Try again later", rn, rc);
 }
 
@@ -115,7 +109,7 @@ int     eval_auth_destination(struct eval *e, const char *rcpt)
 
     eval_trace_detail(e, "<%s> resolves to <%s>: %s%s", rcpt, res.addr.s,
 		      cls[res.cls], res.routed ? ", sender-routed" : "");
-    if (res.routed && !config_bool(e->pol->conf, P_UNTRUST_ROUTE)
+    if (res.routed && !e->pol->untrust_route
 	&& res.cls != RESOLVE_LOCAL)
 	rc = 0;
     else
@@ -162,7 +156,7 @@ static enum rstatus r_reject_unauth_dest(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return unauth_dest(e, code(e, P_RELAY_CODE), "5.7.1");
+    return unauth_dest(e, e->pol->code.relay, "5.7.1");
 }
 
 /* r_defer_unauth_dest - Relay access denied, temporarily */
@@ -172,7 +166,7 @@ static enum rstatus r_defer_unauth_dest(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return unauth_dest(e, code(e, P_DEFER_CODE), "4.7.1");
+    return unauth_dest(e, e->pol->code.defer, "4.7.1");
 }
 
 /* eval_invalid_hostaddr - "[addr]" must hold a valid address */
@@ -191,7 +185,7 @@ enum rstatus eval_invalid_hostaddr(struct eval *e, const char *name)
     buf_free(&a);
     if (ok)
 	return RS_DUNNO;
-    return eval_reject(e, code(e, P_BAD_NAME_CODE), "5.5.2",
+    return eval_reject(e, e->pol->code.bad_name, "5.5.2",
 		       "<%s>: Helo command rejected: invalid ip address", name);
 }
 
@@ -212,7 +206,7 @@ static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
 
     if (valid_hostname(t) || valid_hostaddr(t))
 	return RS_DUNNO;
-    return eval_reject(e, code(e, P_BAD_NAME_CODE), "5.5.2",
+    return eval_reject(e, e->pol->code.bad_name, "5.5.2",
 		       "<%s>: Helo command rejected: Invalid name", helo);
 }
 
@@ -233,7 +227,7 @@ static enum rstatus r_non_fqdn_helo(struct eval *e, const struct rule *r,
 
     if (valid_hostname(t) && strchr(t, '.'))
 	return RS_DUNNO;
-    return eval_reject(e, code(e, P_NON_FQDN_CODE), "5.5.2",
+    return eval_reject(e, e->pol->code.non_fqdn, "5.5.2",
 		       "<%s>: Helo command rejected: need fully-qualified hostname", helo);
 }
 
@@ -253,7 +247,7 @@ static enum rstatus non_fqdn_address(struct eval *e, const char *addr,
 
     if (*t && valid_hostname(t) && strchr(t, '.'))
 	return RS_DUNNO;
-    return eval_reject(e, code(e, P_NON_FQDN_CODE), "4.5.2",
+    return eval_reject(e, e->pol->code.non_fqdn, "4.5.2",
 		       "<%s>: %s rejected: need fully-qualified address", addr, rc);
 }
 
@@ -393,7 +387,7 @@ static enum rstatus mail_access(struct eval *e, const struct rule *r,
     st = table_outcome(e, r, mr, value, &matched, *addr ? res.addr.s : "<>", addr, rc, def_acl);
     /* Sender-routed recipients are too suspicious for an OK. */
     if (st == RS_OK && res.routed && def_acl == STAGE_RCPT
-	&& !config_bool(e->pol->conf, P_UNTRUST_ROUTE)) {
+	&& !e->pol->untrust_route) {
 	eval_trace_detail(e, "OK ignored: sender-specified routing in <%s>", addr);
 	st = RS_DUNNO;
     }
