@@ -90,12 +90,30 @@ static void test_last_wins_and_growth(void **state)
     request_free(&r);
 }
 
+/* policy_test_time fills the transaction's test clock; reset clears it */
+static void test_test_time(void **state)
+{
+    struct request r;
+
+    (void) state;
+    request_init(&r);
+    assert_string_equal(r.txn.test_time, "");
+    assert_int_equal(request_add_line(&r, "policy_test_time=1700000000", 27), 0);
+    assert_string_equal(r.txn.test_time, "1700000000");
+    assert_int_equal(request_add_line(&r, "policy_test_times=1", 19), 0);
+    assert_string_equal(r.txn.test_time, "1700000000");
+    request_reset(&r);
+    assert_string_equal(r.txn.test_time, "");
+    request_free(&r);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_every_field),
 	cmocka_unit_test(test_near_misses),
 	cmocka_unit_test(test_last_wins_and_growth),
+	cmocka_unit_test(test_test_time),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
