@@ -46,8 +46,9 @@ struct dns_answer *spf_lookup(struct spf_ctx *c, const char *name, int type);
 void    spf_ptr_name(const struct inet_addr *a, struct buf *out);
 int     spf_addr_in(const struct dns_answer *a, const struct inet_addr *ip, int len4, int len6);
 /* macro-string into out, at most SPF_EXPAND_MAX bytes; exp: c, r, t
- * allowed.  0, SPF_PERMERROR or R_PENDING.  c->oversized: it used a
- * local-part, sender or HELO name longer than RFC 5321 allows */
+ * allowed.  0, SPF_PERMERROR or R_PENDING.  A local-part, sender or HELO
+ * name longer than RFC 5321 allows stops it: c->oversized and "" (exp:
+ * SPF_PERMERROR, the default explanation is given) */
 int     spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
 		           int exp, struct buf *out);
 /* RFC 7208 7.1 syntax before expansion; 0, or -1 and why */

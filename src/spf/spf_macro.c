@@ -246,9 +246,12 @@ static int put_part(struct buf *out, const char *p, size_t n, int upper)
 static int transform(const struct macro *m, const char *v, size_t vlen, int upper,
 		             struct buf *out)
 {
-    size_t  dlen = strlen(m->delims), nparts = 1, keep;
+    unsigned char delim[256] = {0};
+    size_t  nparts = 1, keep;
 
-#define IS_DELIM(ch) (memchr(m->delims, (ch), dlen) != NULL)
+    for (const char *d = m->delims; *d; d++)
+	delim[(unsigned char) *d] = 1;
+#define IS_DELIM(ch) (delim[(unsigned char) (ch)])
     for (size_t i = 0; i < vlen; i++)
 	nparts += IS_DELIM(v[i]);
     keep = m->keep > 0 && (size_t) m->keep < nparts ? (size_t) m->keep : nparts;
@@ -341,11 +344,11 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 	switch (tolower((unsigned char) m.letter)) {
 	case 's':
 	    v = c->sender.s, vlen = c->sender.len;
-	    c->oversized |= c->sender_long;
+	    c->oversized = c->sender_long;
 	    break;
 	case 'l':
 	    v = c->local, vlen = c->local_len;
-	    c->oversized |= c->local_long;
+	    c->oversized = c->local_long;
 	    break;
 	case 'o':
 	    v = c->sdomain;
@@ -370,7 +373,7 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 	    break;
 	case 'h':
 	    v = c->rq->helo;
-	    c->oversized |= c->helo_long;
+	    c->oversized = c->helo_long;
 	    break;
 	case 'c':{				/* c, r, t: only with exp (macro_parse) */
 		char    text[64];
@@ -385,6 +388,14 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 	default:
 	    buf_printf(&val, "%lld", (long long) c->rq->now);
 	    break;
+	}
+	if (c->oversized) {
+	    /* longer than RFC 5321 allows: no name is made of it (the caller
+	     * sees c->oversized), nor an explanation (the default is given) */
+	    buf_reset(out);
+	    if (exp)
+		rc = spf_permerror(c, "%%{%c} is longer than RFC 5321 allows", m.letter);
+	    goto done;
 	}
 	if (v == NULL)
 	    v = val.s, vlen = val.len;
