@@ -44,8 +44,10 @@ void    spf_outcome_free(struct spf_outcome *o)
     buf_free(&o->trace);
 }
 
-/* spf_trace - one line of the trace, indented by the include depth */
-void    spf_trace(struct spf_ctx *c, int depth, const char *fmt,...)
+static void trace(struct spf_ctx *c, int depth, const char *fmt,...)
+    __attribute__((format(printf, 3, 4)));
+
+static void trace(struct spf_ctx *c, int depth, const char *fmt,...)
 {
     va_list ap;
 
@@ -374,7 +376,7 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
     if (depth > MAX_DEPTH)
 	return spf_permerror(c, "include/redirect nesting too deep");
     if (!spf_valid_domain(domain)) {
-	spf_trace(c, depth, "%s: not a valid domain: none", domain);
+	trace(c, depth, "%s: not a valid domain: none", domain);
 	return SPF_NONE;
     }
     if ((txt = spf_lookup(c, domain, DNS_T_TXT)) == NULL)
@@ -393,7 +395,7 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 	}
     }
     if (count == 0) {
-	spf_trace(c, depth, "%s: no SPF record: none", domain);
+	trace(c, depth, "%s: no SPF record: none", domain);
 	return SPF_NONE;
     }
     if (count > 1)
@@ -401,7 +403,7 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
     if (altered)
 	return spf_permerror(c, "%s: the SPF record holds bytes outside printable ASCII"
 			     " or is too long to read whole", domain);
-    spf_trace(c, depth, "%s: \"%s\"", domain, record);
+    trace(c, depth, "%s: \"%s\"", domain, record);
 
     strlist_init(&w);
     strlist_split(&w, record + 6, " ");
@@ -515,13 +517,13 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 			result = spf_permerror(c, "%s %s", w.v[i], why);
 			goto out;
 		    }
-		    spf_trace(c, depth, "%s %s: no domain, no match", w.v[i], why);
+		    trace(c, depth, "%s %s: no domain, no match", w.v[i], why);
 		    m = 0;
 		    goto decided;
 		}
 		if (!name_is(&tm, "include") && !spf_valid_domain(tgt)) {
 		    /* expanded to no domain: nothing to look up, no match */
-		    spf_trace(c, depth, "%s: \"%s\" is not a domain: no match", w.v[i], tgt);
+		    trace(c, depth, "%s: \"%s\" is not a domain: no match", w.v[i], tgt);
 		    m = 0;
 		    goto decided;
 		}
@@ -643,7 +645,7 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 	    }
 	}
 decided:
-	spf_trace(c, depth, "%s: %s", w.v[i], m ? "match" : "no match");
+	trace(c, depth, "%s: %s", w.v[i], m ? "match" : "no match");
 	if (m) {
 	    matched = 1;
 	    result = qualifier(tm.qual);
@@ -669,7 +671,7 @@ decided:
 
 	buf_init(&sub);
 	buf_puts(&sub, target.s);
-	spf_trace(c, depth, "redirect=%s", sub.s);
+	trace(c, depth, "redirect=%s", sub.s);
 	rc = check_host(c, sub.s, depth + 1, want_exp);
 	buf_free(&sub);
 	if (rc == SPF_NONE)
@@ -750,12 +752,12 @@ int     spf_check(const struct spf_dns *dns, const struct spf_request *rq,
     if (!spf_valid_domain(c.sdomain)) {
 	size_t  dl = strlen(c.sdomain);
 
-	spf_trace(&c, 0, "%.64s%s: not a valid domain name (%zu characters; RFC 7208 4.3): none",
+	trace(&c, 0, "%.64s%s: not a valid domain name (%zu characters; RFC 7208 4.3): none",
 		  c.sdomain, dl > 64 ? "..." : "", dl);
 	rc = SPF_NONE;
     } else {
 	if (c.local_long || c.sender_long)
-	    spf_trace(&c, 0, "the local-part (%zu) or the sender (%zu) is longer than RFC 5321's"
+	    trace(&c, 0, "the local-part (%zu) or the sender (%zu) is longer than RFC 5321's"
 		      " %d or %d: %%{l} and %%{s} make no domain", c.local_len, c.sender.len,
 		      ADDR_LOCAL_MAX, ADDR_TEXT_MAX);
 	rc = check_host(&c, c.sdomain, 0, 1);

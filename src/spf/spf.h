@@ -60,7 +60,7 @@ struct spf_outcome {
  * explanation) may expand to, in bytes, before the RFC 7208 7.3
  * truncation of a domain name to 253.  Ours, not the RFC's: no sensible
  * record comes near it (a target of four %{S} of a 254-octet sender is
- * about 3 KB), and it bounds the work a record can make of each term.
+ * at most about 3 KB), and it bounds the work a record can make of each term.
  * Past it: permerror (RFC 7208 4.6.4 allows limits on processing).
  */
 #define SPF_EXPAND_MAX	4096

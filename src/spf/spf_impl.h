@@ -37,8 +37,6 @@ struct spf_ctx {
 };
 
 /* spf.c */
-void    spf_trace(struct spf_ctx *c, int depth, const char *fmt,...)
-    __attribute__((format(printf, 3, 4)));
 int     spf_permerror(struct spf_ctx *c, const char *fmt,...) __attribute__((format(printf, 2, 3)));
 struct dns_answer *spf_lookup(struct spf_ctx *c, const char *name, int type);
 
