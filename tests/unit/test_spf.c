@@ -25,6 +25,7 @@
  * Every name asked is counted.
  */
 static const char *txt_suffix, *txt_record;
+static const char *exp_name = "exp.test", *exp_text = "%{l} may not send for %{d}";
 static struct dns_answer *made[4096];
 static size_t nmade, asked;
 
@@ -43,7 +44,10 @@ static struct dns_answer *get(void *ctx, const char *name, int type)
     (void) ctx;
     asked++;
     memset(&rr, 0, sizeof(rr));
-    if (type == DNS_T_TXT && txt_suffix && ends_with(name, txt_suffix)) {
+    if (type == DNS_T_TXT && strcmp(name, exp_name) == 0) {
+	a = dns_answer_new(name, type, DNS_OK, NULL);
+	rr.text = xstrdup(exp_text);
+    } else if (type == DNS_T_TXT && txt_suffix && ends_with(name, txt_suffix)) {
 	a = dns_answer_new(name, type, DNS_OK, NULL);
 	rr.text = xstrdup(txt_record);
     } else if (type == DNS_T_A && ends_with(name, ".ok.test")) {
@@ -362,6 +366,22 @@ static void test_local_part_and_sender_sizes(void **state)
 	assert_int_equal(check(".s.test", "v=spf1 exists:%{s}.ok.test -all", sender, "mx.test",
 			       0, &o), extra ? SPF_FAIL : SPF_PASS);
 	free(domain);
+    }
+    /* an explanation of %{l}: given for 64, the default for 65 */
+    for (int extra = 0; extra <= 1; extra++) {
+	char   *local = labels(ADDR_LOCAL_MAX + (size_t) extra, "z");
+
+	snprintf(sender, sizeof(sender), "%s@l.test", local);
+	assert_int_equal(check("l.test", "v=spf1 -all exp=exp.test", sender, "mx.test", 0, &o),
+			 SPF_FAIL);
+	if (extra)
+	    assert_string_equal(o.explanation.s,
+				"192.0.2.3 is not a designated mail server for l.test");
+	else
+	    assert_true(strncmp(o.explanation.s, local, ADDR_LOCAL_MAX) == 0
+			&& strcmp(o.explanation.s + ADDR_LOCAL_MAX, " may not send for l.test") == 0);
+	assert_int_equal(o.problem.len, 0);
+	free(local);
     }
     spf_outcome_free(&o);
 }
