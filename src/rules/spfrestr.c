@@ -233,15 +233,16 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
     return RS_DUNNO;
 }
 
-/* prefetch_spf - the SPF records of the sender domain and the HELO name */
+/* prefetch_spf - the SPF records of the sender domain and the HELO name
+ * (only names check_host() looks up: no query for a malformed one) */
 void    prefetch_spf(struct eval *e, const struct rule *r)
 {
     const char *at = strrchr(e->txn->sender, '@');
 
     (void) r;
-    if (at && at[1])
+    if (at && spf_valid_domain(at + 1))
 	eval_prefetch(e, at + 1, DNS_T_TXT);
-    if (*e->txn->helo_name && *e->txn->helo_name != '[')
+    if (*e->txn->helo_name != '[' && spf_valid_domain(e->txn->helo_name))
 	eval_prefetch(e, e->txn->helo_name, DNS_T_TXT);
 }
 

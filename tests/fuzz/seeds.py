@@ -67,6 +67,20 @@ def spf_seeds():
     for i, r in enumerate(recs):
         others = recs[i + 1:i + 4] + recs[:2]
         put("fuzz_spf", "rec%02d" % i, bytes([i % 32]) + "\n".join([r] + others).encode())
+    # "@sender" / "@helo" lines: names past RFC 5321's sizes reach the macros
+    local = "abcdefghi." * 192 + "x"
+    sized = {
+        "hostile-macros": "v=spf1 a:" + "%{s}" * 505 + " -all\n@sender " + local + "@example.com",
+        "long-local-exists": "v=spf1 exists:%{l}.%{d} exists:%{lr-}.x.%{d2} -all\n@sender "
+                             + "a." * 33 + "@example.com",
+        "long-helo": "v=spf1 exists:%{h}.%{d} a:%{H}.%{d} -all\n@helo " + "h." * 130
+                     + "example.com",
+        "long-domain": "v=spf1 -all\n@sender u@" + "d." * 127 + "example.com",
+        "exp-long": "v=spf1 -all exp=%{l}.example.com\n%{s}%{l}%{h}%{S}%{L}%{c}%{r}%{t}\n"
+                    "@sender " + "q" * 70 + "@example.com",
+    }
+    for name, text in sized.items():
+        put("fuzz_spf", name, b"\0" + text.encode())
 
 
 def request_seeds():

@@ -39,6 +39,7 @@ MODULES = [
     "test_postfix_config",
     "test_postfix",
     "test_spf",
+    "test_names",
     "test_install",
 ]
 
