@@ -11,9 +11,14 @@
 #include "util/log.h"
 #include "util/mem.h"
 
+/* the age list: next is newer, prev older; the cache's head links both ends */
+struct link {
+    struct link *next, *prev;
+};
+
 struct entry {
+    struct link age;			/* first: an entry is its link */
     struct entry *hnext;		/* bucket chain */
-    struct entry *next, *prev;		/* age list: next is newer, prev older */
     struct dns_answer *a;
     time_t  expires;
     size_t  bytes;			/* what this entry is charged */
@@ -24,7 +29,7 @@ struct entry {
 struct dns_cache {
     struct entry **bucket;
     size_t  mask;			/* buckets - 1, a power of two less one */
-    struct entry age;			/* list head: age.next the oldest, age.prev the newest */
+    struct link age;			/* age.next the oldest, age.prev the newest */
     size_t  count;
     size_t  bytes;
     size_t  max_bytes;
@@ -102,16 +107,16 @@ static unsigned long key_hash(const struct dns_cache *c, const char *s)
 /* age_unlink / age_push - take an entry off the age list, put it at the new end */
 static void age_unlink(struct entry *e)
 {
-    e->prev->next = e->next;
-    e->next->prev = e->prev;
+    e->age.prev->next = e->age.next;
+    e->age.next->prev = e->age.prev;
 }
 
 static void age_push(struct dns_cache *c, struct entry *e)
 {
-    e->next = &c->age;
-    e->prev = c->age.prev;
-    c->age.prev->next = e;
-    c->age.prev = e;
+    e->age.next = &c->age;
+    e->age.prev = c->age.prev;
+    c->age.prev->next = &e->age;
+    c->age.prev = &e->age;
 }
 
 /* find - the entry of key and the link that points at it */
@@ -141,9 +146,9 @@ static void drop(struct dns_cache *c, struct entry **pp)
 /* evict_oldest - the least recently used entry goes */
 static void evict_oldest(struct dns_cache *c)
 {
-    struct entry *e = c->age.next;
+    struct entry *e = (struct entry *) c->age.next;
 
-    if (e == &c->age)
+    if (c->age.next == &c->age)
 	msg_panic("dns cache: over its bound with no entries");
     drop(c, find(c, e->key, e->hash));
 }

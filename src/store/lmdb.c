@@ -8,7 +8,9 @@
  * to the disk).  Outside a batch each write is its own transaction; in a
  * batch (the daemon with store_sync_commits) the writes of one pass of the
  * event loop share one transaction and their callbacks run after its
- * commit.  A database that cannot be opened or carries an unknown format
+ * commit.  Values are stored as store/encode.h's bytes (format 2); a
+ * format 1 database is read as it is and its records rewritten as they
+ * change.  A database that cannot be opened or carries an unknown format
  * version is reported; by configuration the directory is moved aside and
  * a new one created, or the daemon refuses to start.
  */
@@ -130,33 +132,50 @@ static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_
 	s->names[i] = xstrdup(tables[i]);
 	s->ntables = i + 1;
     }
-    /* the format version: written when new, checked when not */
+    /*
+     * The format version: written when new, checked when not.  Format 2
+     * writes it as 4 bytes big-endian; format 1 wrote the host's uint32.
+     * A format 1 database is read as it is (its values are told apart by
+     * length, store/encode.h) and marked format 2 when opened for writing,
+     * so that an older mxshield, which cannot read the new values, refuses
+     * it rather than taking them for damaged records.
+     */
     MDB_val k = {7, (void *) "version"}, v;
-    uint32_t want = STORE_FORMAT_VERSION;
+    unsigned char want[4] = {0, 0, 0, STORE_FORMAT_VERSION};
 
     rc = mdb_get(txn, s->meta, &k, &v);
-    if (rc == MDB_NOTFOUND && !o->readonly) {
-	v.mv_size = sizeof(want);
-	v.mv_data = &want;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-	    goto bad;
-    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+    if (rc != 0 && rc != MDB_NOTFOUND)
 	goto bad;
-    } else if (rc == 0) {
-	uint32_t have;
+    if (rc == 0) {
+	uint32_t have, host;
 
 	if (v.mv_size != sizeof(have)) {
 	    mdb_txn_abort(txn);
 	    snprintf(err, errlen, "%s: database format record is damaged", o->path);
 	    return -1;
 	}
-	memcpy(&have, v.mv_data, sizeof(have));
-	if (have != want) {
+	memcpy(&host, v.mv_data, sizeof(host));
+	have = (uint32_t) ((const unsigned char *) v.mv_data)[0] << 24
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[1] << 16
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[2] << 8
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[3];
+	if (have != STORE_FORMAT_VERSION && host == 1)
+	    have = 1;
+	if (have != STORE_FORMAT_VERSION && have != 1) {
 	    mdb_txn_abort(txn);
-	    snprintf(err, errlen, "%s: database format version %u, this mxshield reads %u",
-		     o->path, (unsigned) have, (unsigned) want);
+	    snprintf(err, errlen, "%s: database format version %u, this mxshield reads 1 and %u",
+		     o->path, (unsigned) have, (unsigned) STORE_FORMAT_VERSION);
 	    return -1;
 	}
+	if (have == 1 && !o->readonly)
+	    msg_info("%s: database format 1: its records are read, and rewritten in "
+		     "format %d as they change", o->path, STORE_FORMAT_VERSION);
+    }
+    if ((rc == MDB_NOTFOUND || memcmp(v.mv_data, want, sizeof(want)) != 0) && !o->readonly) {
+	v.mv_size = sizeof(want);
+	v.mv_data = want;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+	    goto bad;
     }
     if ((rc = mdb_txn_commit(txn)) != 0) {
 	snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));

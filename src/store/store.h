@@ -128,6 +128,11 @@ int     store_sync(struct store *s);
 /* store_count - records in a table, -1 on error */
 long    store_count(struct store *s, const char *table);
 
-#define STORE_FORMAT_VERSION	1
+/*
+ * The database format: 2 since values are store/encode.h's bytes (1: the
+ * host's structs, still read).  Every backend keeps it, as a 4-byte
+ * big-endian number under "version" in its meta table.
+ */
+#define STORE_FORMAT_VERSION	2
 
 #endif

@@ -5,6 +5,8 @@
  * waits for its commit, including an evaluation freed while it waits.
  * Then the same decisions over a backend that answers later (every
  * callback queued until the test delivers it), as a networked one would.
+ * And a database written by mxshield 0.3 (format 1: the host's structs)
+ * read by this one, its records rewritten in the portable encoding.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,12 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "conf/config.h"
+#include "greylist/greylist.h"
 #include "policy/request.h"
 #include "rules/engine.h"
 #include "rules/policy.h"
+#include "store/encode.h"
 #include "store/store.h"
 #include "util/str.h"
 
@@ -653,6 +660,190 @@ static void test_later_backend_client_gone(void **state)
     store_close(s);
 }
 
+/*
+ * A database written the way mxshield 0.3 wrote it: the format version a
+ * host-order uint32 1, each value the host's struct.  (raw: LMDB itself.)
+ */
+struct raw_rec {
+    const char *table, *key;
+    const void *val;
+    size_t  len;
+};
+
+static void raw_write(const char *sub, const void *version, size_t vlen,
+		              const struct raw_rec *recs, size_t n)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k, v;
+    char    path[128];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 9), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 1 << 20), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_WRITEMAP, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    for (const char *const *t = (const char *const[]) {"meta", "triplets", "clients",
+	 "whitelist", NULL}; *t; t++)
+	assert_int_equal(mdb_dbi_open(txn, *t, MDB_CREATE, &dbi), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    k.mv_data = (void *) "version";
+    k.mv_size = 7;
+    v.mv_data = (void *) version;
+    v.mv_size = vlen;
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    for (size_t i = 0; i < n; i++) {
+	assert_int_equal(mdb_dbi_open(txn, recs[i].table, 0, &dbi), 0);
+	k.mv_data = (void *) recs[i].key;
+	k.mv_size = strlen(recs[i].key);
+	v.mv_data = (void *) recs[i].val;
+	v.mv_size = recs[i].len;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* raw_get - a value as stored, into out; its length (0: none) */
+static size_t raw_get(const char *sub, const char *table, const char *key,
+		              unsigned char *out, size_t size)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {strlen(key), (void *) key}, v;
+    char    path[128];
+    size_t  len = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 9), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
+    if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size <= size) {
+	memcpy(out, v.mv_data, v.mv_size);
+	len = v.mv_size;
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return len;
+}
+
+/* be64 - 8 bytes big-endian at p */
+static void be64(unsigned char *p, int64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+	p[i] = (unsigned char) (v & 0xff);
+}
+
+/* decide - one request at a test time, its writes committed; its action */
+static char *decide(struct policy *p, struct store *s, const char *rcpt, long when)
+{
+    struct request req;
+    struct eval *e = start(p, &req, rcpt, when);
+    char   *action;
+
+    while (eval_run(e) == EVAL_PENDING)
+	assert_int_equal(store_commit(s), 1);
+    action = strdup(eval_action(e));
+    eval_free(e);
+    request_free(&req);
+    return action;
+}
+
+static void test_format1_database_is_read_and_rewritten(void **state)
+{
+    uint32_t one = 1;
+    struct gl_triplet t = {1000000, 1000000};
+    struct gl_client cl = {4, 990000};
+    struct gl_conf g;
+    struct buf tkey, ckey;
+    struct store *s;
+    struct store_opts o;
+    struct policy *p;
+    unsigned char raw[64], want[18];
+    char    err[256], path[128], *a;
+
+    (void) state;
+    memset(&g, 0, sizeof(g));
+    g.ipv4_prefix = 24;
+    g.ipv6_prefix = 64;
+    buf_init(&tkey);
+    buf_init(&ckey);
+    assert_int_equal(gl_triplet_key(&g, "192.0.2.10", NULL, "alice@example.net",
+				    "one@our.example", &tkey), 0);
+    assert_int_equal(gl_client_key(&g, "192.0.2.10", &ckey), 0);
+    struct raw_rec recs[] = {
+	{"triplets", tkey.s, &t, sizeof(t)},
+	{"clients", ckey.s, &cl, sizeof(cl)},
+    };
+
+    raw_write("v1", &one, sizeof(one), recs, 2);
+
+    /* read-only (mxshield greylist list before the daemon restarts):
+     * readable, left as it is */
+    snprintf(path, sizeof(path), "%s/v1", dir);
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.map_size = 1 << 20;
+    o.readonly = 1;
+    assert_non_null(s = store_open(&o, err, sizeof(err)));
+    assert_int_equal(store_count(s, "triplets"), 1);
+    store_close(s);
+    assert_int_equal(raw_get("v1", "meta", "version", raw, sizeof(raw)), 4);
+    assert_memory_equal(raw, &one, 4);
+
+    /* the daemon: the old triplet's retry passes after 400 s, and the
+     * old client count (4) reaches the auto-whitelist (5) */
+    p = gl_policy_with(&s, "v1", "greylist_allow_test_time = yes\n");
+    a = decide(p, s, "one@our.example", 1000400);
+    assert_true(strncmp(a, "PREPEND X-Greylist: delayed 400 seconds", 39) == 0);
+    free(a);
+    a = decide(p, s, "two@our.example", 1000500);
+    assert_string_equal(a, "DUNNO");	/* auto-whitelisted */
+    free(a);
+    policy_unref(p);
+    store_close(s);
+
+    /* both records rewritten portably; the database marked format 2 */
+    want[0] = STORE_VALUE_VERSION;
+    want[1] = STORE_KIND_TRIPLET;
+    be64(want + 2, 1000000);
+    be64(want + 10, 1000400);
+    assert_int_equal(raw_get("v1", "triplets", tkey.s, raw, sizeof(raw)), 18);
+    assert_memory_equal(raw, want, 18);
+    want[1] = STORE_KIND_CLIENT;
+    be64(want + 2, 5);
+    be64(want + 10, 1000400);
+    assert_int_equal(raw_get("v1", "clients", ckey.s, raw, sizeof(raw)), 18);
+    assert_memory_equal(raw, want, 18);
+    assert_int_equal(raw_get("v1", "meta", "version", raw, sizeof(raw)), 4);
+    assert_memory_equal(raw, "\0\0\0\2", 4);
+    buf_free(&tkey);
+    buf_free(&ckey);
+}
+
+/* a format this mxshield does not know is refused, with its number */
+static void test_unknown_format_refused(void **state)
+{
+    struct store_opts o;
+    char    err[256], path[128];
+
+    (void) state;
+    raw_write("v3", "\0\0\0\3", 4, NULL, 0);
+    snprintf(path, sizeof(path), "%s/v3", dir);
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.map_size = 1 << 20;
+    o.on_corrupt = STORE_CORRUPT_REFUSE;
+    assert_null(store_open(&o, err, sizeof(err)));
+    assert_non_null(strstr(err, "database format version 3"));
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +857,8 @@ int     main(void)
 	cmocka_unit_test(test_later_backend_decides),
 	cmocka_unit_test(test_later_backend_read_error_defers),
 	cmocka_unit_test(test_later_backend_client_gone),
+	cmocka_unit_test(test_format1_database_is_read_and_rewritten),
+	cmocka_unit_test(test_unknown_format_refused),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
