@@ -6,17 +6,21 @@
  * Then the same decisions over a backend that answers later (every
  * callback queued until the test delivers it), as a networked one would.
  * And a database written by mxshield 0.3 (format 1: the host's structs)
- * read by this one, its records rewritten in the portable encoding.
+ * read by this one, its records rewritten in the portable encoding; and
+ * store_sync, which must not wait for the disk.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -844,6 +848,84 @@ static void test_unknown_format_refused(void **state)
     assert_non_null(strstr(err, "database format version 3"));
 }
 
+/*
+ * A flush that takes as long as the test likes: it records the thread it
+ * runs on and waits (at most 5 s) to be released.
+ */
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hook_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t hook_caller;
+static int hook_calls, hook_on_caller, hook_release, hook_result;
+
+static void hook_wait(int *flag, int want)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (*flag < want)
+	if (pthread_cond_timedwait(&hook_cond, &hook_lock, &until) == ETIMEDOUT)
+	    break;
+}
+
+static int slow_flush(void *env)
+{
+    (void) env;
+    pthread_mutex_lock(&hook_lock);
+    hook_calls++;
+    hook_on_caller |= pthread_equal(pthread_self(), hook_caller);
+    pthread_cond_broadcast(&hook_cond);
+    hook_wait(&hook_release, 1);
+    pthread_mutex_unlock(&hook_lock);
+    return hook_result;
+}
+
+/* store_sync asks for a flush and returns while the disk is still busy;
+ * the flush runs on another thread; a second ask meanwhile returns at
+ * once too; a failed flush is reported by the next call */
+static void test_sync_does_not_wait_for_the_disk(void **state)
+{
+    struct store *s;
+    struct told w = {0};
+
+    (void) state;
+    hook_caller = pthread_self();
+    hook_calls = hook_on_caller = hook_release = hook_result = 0;
+    store_lmdb_flush_hook(slow_flush);
+    s = open_store("sync", 1 << 20);
+    store_put(s, "triplets", "k", 1, "v", 1, told_cb, &w);
+    assert_int_equal(w.st, STORE_OK);
+
+    assert_int_equal(store_sync(s), 0);	/* returned: the flush waits for us */
+    pthread_mutex_lock(&hook_lock);
+    hook_wait(&hook_calls, 1);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_on_caller, 0);
+    pthread_mutex_unlock(&hook_lock);
+    assert_int_equal(store_sync(s), 0);	/* absorbed by the one running */
+    store_put(s, "triplets", "k2", 2, "v", 1, told_cb, &w);	/* the loop goes on */
+    assert_int_equal(w.st, STORE_OK);
+
+    /* released, the second flush runs and fails: the next ask says so */
+    pthread_mutex_lock(&hook_lock);
+    hook_result = EIO;
+    hook_release = 1;
+    pthread_cond_broadcast(&hook_cond);
+    hook_wait(&hook_calls, 2);
+    assert_int_equal(hook_calls, 2);
+    pthread_mutex_unlock(&hook_lock);
+    int     rc = 0;
+
+    for (int i = 0; i < 500 && rc == 0; i++) {
+	usleep(10000);
+	rc = store_sync(s);
+    }
+    assert_int_equal(rc, -1);
+    assert_int_equal(hook_on_caller, 0);
+    store_close(s);			/* waits for the thread; flushes itself */
+    store_lmdb_flush_hook(NULL);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -859,6 +941,7 @@ int     main(void)
 	cmocka_unit_test(test_later_backend_client_gone),
 	cmocka_unit_test(test_format1_database_is_read_and_rewritten),
 	cmocka_unit_test(test_unknown_format_refused),
+	cmocka_unit_test(test_sync_does_not_wait_for_the_disk),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
