@@ -161,14 +161,15 @@ static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_
     }
     /*
      * The format version: written when new, checked when not.  Format 2
-     * writes it as 4 bytes big-endian; format 1 wrote the host's uint32.
-     * A format 1 database is read as it is (its values are told apart by
+     * writes it as 4 bytes little-endian, whatever the host; format 1
+     * wrote the host's uint32 (little-endian where it ran, so that 0.3
+     * reads "2" and names the version it cannot read).  A format 1 database is read as it is (its values are told apart by
      * length, store/encode.h) and marked format 2 when opened for writing,
      * so that an older mxshield, which cannot read the new values, refuses
      * it rather than taking them for damaged records.
      */
     MDB_val k = {7, (void *) "version"}, v;
-    unsigned char want[4] = {0, 0, 0, STORE_FORMAT_VERSION};
+    unsigned char want[4] = {STORE_FORMAT_VERSION, 0, 0, 0};
 
     rc = mdb_get(txn, s->meta, &k, &v);
     if (rc != 0 && rc != MDB_NOTFOUND)
@@ -182,10 +183,10 @@ static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_
 	    return -1;
 	}
 	memcpy(&host, v.mv_data, sizeof(host));
-	have = (uint32_t) ((const unsigned char *) v.mv_data)[0] << 24
-	    | (uint32_t) ((const unsigned char *) v.mv_data)[1] << 16
-	    | (uint32_t) ((const unsigned char *) v.mv_data)[2] << 8
-	    | (uint32_t) ((const unsigned char *) v.mv_data)[3];
+	have = (uint32_t) ((const unsigned char *) v.mv_data)[3] << 24
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[2] << 16
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[1] << 8
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[0];
 	if (have != STORE_FORMAT_VERSION && host == 1)
 	    have = 1;
 	if (have != STORE_FORMAT_VERSION && have != 1) {

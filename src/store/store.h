@@ -142,7 +142,7 @@ long    store_count(struct store *s, const char *table);
 /*
  * The database format: 2 since values are store/encode.h's bytes (1: the
  * host's structs, still read).  Every backend keeps it, as a 4-byte
- * big-endian number under "version" in its meta table.
+ * little-endian number under "version" in its meta table.
  */
 #define STORE_FORMAT_VERSION	2
 

@@ -826,7 +826,7 @@ static void test_format1_database_is_read_and_rewritten(void **state)
     assert_int_equal(raw_get("v1", "clients", ckey.s, raw, sizeof(raw)), 18);
     assert_memory_equal(raw, want, 18);
     assert_int_equal(raw_get("v1", "meta", "version", raw, sizeof(raw)), 4);
-    assert_memory_equal(raw, "\0\0\0\2", 4);
+    assert_memory_equal(raw, "\2\0\0\0", 4);
     buf_free(&tkey);
     buf_free(&ckey);
 }
@@ -838,7 +838,7 @@ static void test_unknown_format_refused(void **state)
     char    err[256], path[128];
 
     (void) state;
-    raw_write("v3", "\0\0\0\3", 4, NULL, 0);
+    raw_write("v3", "\3\0\0\0", 4, NULL, 0);
     snprintf(path, sizeof(path), "%s/v3", dir);
     memset(&o, 0, sizeof(o));
     o.path = path;
