@@ -19,6 +19,34 @@ static size_t fields_of(enum store_kind kind)
     return 0;
 }
 
+enum store_kind store_kind_of_table(const char *table)
+{
+    static const struct {
+	const char *table;
+	enum store_kind kind;
+    } kinds[] = {
+	{"triplets", STORE_KIND_TRIPLET},
+	{"clients", STORE_KIND_CLIENT},
+	{"whitelist", STORE_KIND_WHITELIST},
+    };
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+	if (strcmp(kinds[i].table, table) == 0)
+	    return kinds[i].kind;
+    return 0;
+}
+
+size_t  store_value_upgrade(enum store_kind kind, const void *val, size_t len,
+			            unsigned char out[STORE_VALUE_MAX])
+{
+    int64_t f[STORE_FIELDS_MAX];
+    size_t  n = fields_of(kind);
+
+    if (n == 0 || store_value_decode(val, len, kind, f, n) != STORE_VALUE_LEGACY)
+	return 0;
+    return store_value_encode(out, kind, f, n);
+}
+
 size_t  store_value_encode(unsigned char out[STORE_VALUE_MAX], enum store_kind kind,
 			           const int64_t *fields, size_t n)
 {

@@ -22,8 +22,10 @@
  *	Values written by format 1 (mxshield 0.3 and before) are the host's
  *	struct: the fields in native byte order, no header, 8 bytes each.
  *	Their lengths (8 and 16) are never those of an encoded value (10 and
- *	18), so they are told apart by length, read as this host's integers,
- *	and replaced by the next write of the record.
+ *	18), so they are told apart by length and read as this host's
+ *	integers.  A backend upgrades them (store_value_upgrade) when it
+ *	first opens a format 1 database for writing; until then (read-only
+ *	tools, an upgrade cut short) they are read as they are.
  *
  * DIAGNOSTICS
  *	Values come from disk or from a server: store_value_decode() refuses
@@ -53,6 +55,14 @@ enum store_decoded {
     STORE_VALUE_OK = 0,
     STORE_VALUE_LEGACY = 1,		/* format 1: read; rewrite when convenient */
 };
+
+/* store_kind_of_table - what a table holds; 0: a table of no known kind */
+enum store_kind store_kind_of_table(const char *table);
+
+/* store_value_upgrade - a format 1 value in format 2, into out; its
+ * length, or 0 if val is not a format 1 value of that kind */
+size_t  store_value_upgrade(enum store_kind kind, const void *val, size_t len,
+			            unsigned char out[STORE_VALUE_MAX]);
 
 /* store_value_encode - the bytes of a record into out; their number */
 size_t  store_value_encode(unsigned char out[STORE_VALUE_MAX], enum store_kind kind,

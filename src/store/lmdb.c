@@ -9,9 +9,9 @@
  * batch (the daemon with store_sync_commits) the writes of one pass of the
  * event loop share one transaction and their callbacks run after its
  * commit.  The periodic flush (store_sync) runs on a thread of its own
- * and never makes the event loop wait for the disk.  Values are stored as store/encode.h's bytes (format 2); a
- * format 1 database is read as it is and its records rewritten as they
- * change.  A database that cannot be opened or carries an unknown format
+ * and never makes the event loop wait for the disk.  Values are stored
+ * as store/encode.h's bytes (format 2); a format 1 database is upgraded
+ * when first opened for writing.  A database that cannot be opened or carries an unknown format
  * version is reported; by configuration the directory is moved aside and
  * a new one created, or the daemon refuses to start.
  */
@@ -27,6 +27,7 @@
 
 #include <lmdb.h>
 
+#include "store/encode.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -121,6 +122,80 @@ static int table(struct lmdb *s, const char *name, MDB_dbi *dbi)
     return -1;
 }
 
+/*
+ * upgrade_values - rewrite every format 1 value in format 2, 10,000
+ * records per transaction (a large database never makes one huge
+ * transaction); values already in format 2, or not decodable, are left.
+ */
+#define UPGRADE_BATCH	10000
+
+static int upgrade_values(struct lmdb *s, const char *path, char *err, size_t errlen)
+{
+    long    total = 0;
+    int     rc = 0;
+
+    for (int i = 0; i < s->ntables; i++) {
+	enum store_kind kind = store_kind_of_table(s->names[i]);
+	unsigned char from[512];	/* where the next batch starts (LMDB keys: 511) */
+	size_t  fromlen = 0;
+	int     more = kind != 0;
+
+	while (more) {
+	    MDB_txn *txn;
+	    MDB_cursor *cur;
+	    MDB_val k, v;
+	    int     op = fromlen ? MDB_SET_RANGE : MDB_FIRST;
+	    long    n = 0;
+
+	    more = 0;
+	    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto bad;
+	    if ((rc = mdb_cursor_open(txn, s->dbi[i], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		goto bad;
+	    }
+	    k.mv_size = fromlen;
+	    k.mv_data = from;
+	    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		unsigned char val[STORE_VALUE_MAX], key[512];
+		size_t  len;
+
+		op = MDB_NEXT;
+		if (k.mv_size > sizeof(key))
+		    continue;			/* LMDB never has one */
+		memcpy(key, k.mv_data, k.mv_size);
+		if (n++ == UPGRADE_BATCH) {
+		    memcpy(from, key, k.mv_size);
+		    fromlen = k.mv_size;
+		    more = 1;
+		    break;
+		}
+		if ((len = store_value_upgrade(kind, v.mv_data, v.mv_size, val)) == 0)
+		    continue;
+		MDB_val nk = {k.mv_size, key}, nv = {len, val};
+
+		if ((rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT)) != 0)
+		    break;
+		total++;
+	    }
+	    mdb_cursor_close(cur);
+	    if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		goto bad;
+	    }
+	    if ((rc = mdb_txn_commit(txn)) != 0)
+		goto bad;
+	}
+    }
+    msg_info("%s: database format 1 upgraded to format %d: %ld records rewritten",
+	     path, STORE_FORMAT_VERSION, total);
+    return 0;
+bad:
+    snprintf(err, errlen, "%s: cannot upgrade the database to format %d: %s",
+	     path, STORE_FORMAT_VERSION, mdb_strerror(rc));
+    return -1;
+}
+
 /* open_env - environment, tables and version check; -1 + err */
 static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_t errlen)
 {
@@ -163,13 +238,15 @@ static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_
      * The format version: written when new, checked when not.  Format 2
      * writes it as 4 bytes little-endian, whatever the host; format 1
      * wrote the host's uint32 (little-endian where it ran, so that 0.3
-     * reads "2" and names the version it cannot read).  A format 1 database is read as it is (its values are told apart by
-     * length, store/encode.h) and marked format 2 when opened for writing,
-     * so that an older mxshield, which cannot read the new values, refuses
-     * it rather than taking them for damaged records.
+     * reads "2" and names the version it cannot read).  A format 1
+     * database opened for writing has its values rewritten in format 2
+     * (upgrade_values) and is then marked format 2, after which an older
+     * mxshield refuses it rather than take its values for damaged ones.
+     * Opened read-only it is read as it is (store/encode.h reads both).
      */
     MDB_val k = {7, (void *) "version"}, v;
     unsigned char want[4] = {STORE_FORMAT_VERSION, 0, 0, 0};
+    int     upgrade = 0;
 
     rc = mdb_get(txn, s->meta, &k, &v);
     if (rc != 0 && rc != MDB_NOTFOUND)
@@ -195,9 +272,22 @@ static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_
 		     o->path, (unsigned) have, (unsigned) STORE_FORMAT_VERSION);
 	    return -1;
 	}
-	if (have == 1 && !o->readonly)
-	    msg_info("%s: database format 1: its records are read, and rewritten in "
-		     "format %d as they change", o->path, STORE_FORMAT_VERSION);
+	upgrade = have == 1 && !o->readonly;
+    }
+    if (upgrade) {
+	/* every value first, then the version: an upgrade cut short is
+	 * taken up again at the next start (done records are skipped) */
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+	    snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
+	    return -1;
+	}
+	if (upgrade_values(s, o->path, err, errlen) < 0)
+	    return -1;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+	    snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
+	    return -1;
+	}
+	rc = MDB_NOTFOUND;		/* the version is written below */
     }
     if ((rc == MDB_NOTFOUND || memcmp(v.mv_data, want, sizeof(want)) != 0) && !o->readonly) {
 	v.mv_size = sizeof(want);

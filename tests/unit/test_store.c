@@ -687,7 +687,7 @@ static void raw_write(const char *sub, const void *version, size_t vlen,
     assert_int_equal(mkdir(path, 0700), 0);
     assert_int_equal(mdb_env_create(&env), 0);
     assert_int_equal(mdb_env_set_maxdbs(env, 9), 0);
-    assert_int_equal(mdb_env_set_mapsize(env, 1 << 20), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 16 << 20), 0);
     assert_int_equal(mdb_env_open(env, path, MDB_WRITEMAP, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     for (const char *const *t = (const char *const[]) {"meta", "triplets", "clients",
@@ -759,7 +759,7 @@ static char *decide(struct policy *p, struct store *s, const char *rcpt, long wh
     return action;
 }
 
-static void test_format1_database_is_read_and_rewritten(void **state)
+static void test_format1_database_is_read_and_upgraded(void **state)
 {
     uint32_t one = 1;
     struct gl_triplet t = {1000000, 1000000};
@@ -926,6 +926,75 @@ static void test_sync_does_not_wait_for_the_disk(void **state)
     store_lmdb_flush_hook(NULL);
 }
 
+/* scan_check - every triplet "tNNNNN" is format 2 with first NNNNN */
+struct scan_tally {
+    long    ok, legacy, bad;
+};
+
+static int scan_check(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct scan_tally *x = arg;
+    struct gl_triplet t;
+    enum store_decoded rc = gl_triplet_decode(val, vlen, &t);
+
+    if (rc == STORE_VALUE_LEGACY)
+	x->legacy++;
+    else if (rc == STORE_VALUE_BAD)
+	x->bad++;
+    else if (klen == 6 && ((const char *) key)[0] == 't'
+	     && t.first == atol((const char *) key + 1) && t.last == t.first + 1)
+	x->ok++;
+    return 0;
+}
+
+/* the upgrade at open rewrites every format 1 value, over several batches;
+ * a format 2 value and an undecodable one are left as they are */
+static void test_format1_upgrade_in_batches(void **state)
+{
+    enum { N = 25003 };
+    static char keys[N][8];
+    static struct gl_triplet vals[N];
+    static struct raw_rec recs[N + 3];
+    struct gl_triplet done = {7, 8};
+    unsigned char enc[STORE_VALUE_MAX], raw[64];
+    int64_t added = 1700000000;
+    struct scan_tally x = {0, 0, 0};
+    struct store *s;
+    char    cursor[512];
+    size_t  clen = 0;
+    uint32_t one = 1;
+
+    (void) state;
+    for (int i = 0; i < N; i++) {
+	snprintf(keys[i], sizeof(keys[i]), "t%05d", i);
+	vals[i].first = i;
+	vals[i].last = i + 1;
+	recs[i] = (struct raw_rec) {"triplets", keys[i], &vals[i], sizeof(vals[i])};
+    }
+    recs[N] = (struct raw_rec) {"triplets", "z-new", enc, gl_triplet_encode(&done, enc)};
+    recs[N + 1] = (struct raw_rec) {"whitelist", "192.0.2.0/24", &added, sizeof(added)};
+    recs[N + 2] = (struct raw_rec) {"clients", "junk", "12345", 5};
+    raw_write("up", &one, sizeof(one), recs, N + 3);
+
+    s = open_store("up", 16 << 20);
+    do {
+	assert_true(store_scan(s, "triplets", cursor, sizeof(cursor), &clen, 100000,
+			       scan_check, &x) >= 0);
+    } while (clen > 0);
+    store_close(s);
+    assert_int_equal(x.ok, N);
+    assert_int_equal(x.legacy, 0);
+    assert_int_equal(x.bad, 0);
+    assert_int_equal(raw_get("up", "triplets", "z-new", raw, sizeof(raw)), 18);
+    assert_memory_equal(raw, enc, 18);
+    assert_int_equal(raw_get("up", "whitelist", "192.0.2.0/24", raw, sizeof(raw)), 10);
+    assert_int_equal(gl_wl_entry_decode(raw, 10, &added), STORE_VALUE_OK);
+    assert_true(added == 1700000000);
+    assert_int_equal(raw_get("up", "clients", "junk", raw, sizeof(raw)), 5);
+    assert_int_equal(raw_get("up", "meta", "version", raw, sizeof(raw)), 4);
+    assert_memory_equal(raw, "\2\0\0\0", 4);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -939,7 +1008,8 @@ int     main(void)
 	cmocka_unit_test(test_later_backend_decides),
 	cmocka_unit_test(test_later_backend_read_error_defers),
 	cmocka_unit_test(test_later_backend_client_gone),
-	cmocka_unit_test(test_format1_database_is_read_and_rewritten),
+	cmocka_unit_test(test_format1_database_is_read_and_upgraded),
+	cmocka_unit_test(test_format1_upgrade_in_batches),
 	cmocka_unit_test(test_unknown_format_refused),
 	cmocka_unit_test(test_sync_does_not_wait_for_the_disk),
     };
