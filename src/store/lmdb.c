@@ -16,8 +16,6 @@
  * a new one created, or the daemon refuses to start.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,31 +26,12 @@
 #include <lmdb.h>
 
 #include "store/encode.h"
+#include "store/flush.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define MAX_TABLES	8
-
-/*
- * The flusher: mdb_env_sync() on a thread of its own, so that the event
- * loop never waits for the disk.  The loop only asks (store_sync) and,
- * at its next ask, learns how the last flush went; everything shared is
- * under the lock.  The thread touches nothing but the environment, whose
- * sync only msyncs the map (safe beside the loop's transactions).
- */
-struct flusher {
-    pthread_t thread;
-    int     started;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    int     want;			/* a flush was asked for */
-    int     running;			/* one is in progress */
-    int     stop;
-    int     finished;			/* a flush ended since the loop last looked */
-    int     result;			/* how the last one ended: LMDB error, 0 */
-    int     slow_logged;		/* "still running" logged for this flush */
-};
 
 static int (*flush_fn) (void *env);	/* test knob: instead of mdb_env_sync */
 
@@ -81,7 +60,7 @@ struct lmdb {
     }      *waiters;
     size_t  nwaiters, waiters_cap;
 
-    struct flusher fl;
+    struct store_flush *flusher;	/* store_sync's thread, once asked */
 };
 
 static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
@@ -358,17 +337,17 @@ struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errl
     return NULL;
 }
 
-static void flusher_stop(struct lmdb *s);
-
 static void lm_close(struct store *base)
 {
     struct lmdb *s = L(base);
+    int     rc;
 
     if (s == NULL)
 	return;
     while (store_commit(&s->base) > 0)
 	 /* void */ ;
-    flusher_stop(s);			/* waits for a flush in progress */
+    if (s->flusher && (rc = store_flush_stop(s->flusher)) != 0)	/* waits for it */
+	msg_warn("store: %s: sync: %s", s->path, mdb_strerror(rc));
     if (s->env && !s->readonly)
 	mdb_env_sync(s->env, 1);
     lmdb_release(s);
@@ -684,116 +663,41 @@ void    store_lmdb_flush_hook(int (*fn) (void *env))
     flush_fn = fn;
 }
 
-/* flusher_main - flush whenever asked, until told to stop */
-static void *flusher_main(void *arg)
+/* lm_flush - the flush the helper thread runs */
+static int lm_flush(void *ctx)
 {
-    struct lmdb *s = arg;
-    struct flusher *f = &s->fl;
-    int     rc;
+    struct lmdb *s = ctx;
 
-    pthread_mutex_lock(&f->lock);
-    for (;;) {
-	while (!f->want && !f->stop)
-	    pthread_cond_wait(&f->wake, &f->lock);
-	if (f->stop)
-	    break;			/* lm_close flushes last, itself */
-	f->want = 0;
-	f->running = 1;
-	pthread_mutex_unlock(&f->lock);
-	rc = flush_fn ? flush_fn(s->env) : mdb_env_sync(s->env, 1);
-	pthread_mutex_lock(&f->lock);
-	f->running = 0;
-	f->finished = 1;
-	f->result = rc;
-    }
-    pthread_mutex_unlock(&f->lock);
-    return NULL;
-}
-
-/* flusher_start - the thread, with every signal blocked (they are the
- * loop's); -1 if it cannot be had */
-static int flusher_start(struct lmdb *s)
-{
-    struct flusher *f = &s->fl;
-    sigset_t all, old;
-    int     err;
-
-    pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->wake, NULL);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = pthread_create(&f->thread, NULL, flusher_main, s);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
-	pthread_cond_destroy(&f->wake);
-	pthread_mutex_destroy(&f->lock);
-	msg_warn("store: %s: cannot start the flush thread: %s; flushing on the "
-		 "event loop instead", s->path, strerror(err));
-	return -1;
-    }
-    f->started = 1;
-    return 0;
-}
-
-/* flusher_stop - wait for a flush in progress, end the thread */
-static void flusher_stop(struct lmdb *s)
-{
-    struct flusher *f = &s->fl;
-
-    if (!f->started)
-	return;
-    pthread_mutex_lock(&f->lock);
-    f->stop = 1;
-    pthread_cond_signal(&f->wake);
-    pthread_mutex_unlock(&f->lock);
-    pthread_join(f->thread, NULL);
-    if (f->finished && f->result != 0)
-	msg_warn("store: %s: sync: %s", s->path, mdb_strerror(f->result));
-    pthread_cond_destroy(&f->wake);
-    pthread_mutex_destroy(&f->lock);
-    f->started = 0;
+    return flush_fn ? flush_fn(s->env) : mdb_env_sync(s->env, 1);
 }
 
 /*
- * store_sync - ask for a flush to disk and return at once.  A flush still
- * running when the next is asked for is logged once; the next starts when
- * it ends (writes made meanwhile are in it).  A flush that failed is
- * reported (warning, -1) at the next call.  With store_sync_commits every
+ * store_sync - ask for a flush to disk and return at once (flush.h).  A
+ * flush still running when the next is asked for is logged once; one that
+ * failed is reported at the next call.  With store_sync_commits every
  * commit is already on the disk: nothing to do.
  */
 static int lm_sync(struct store *base)
 {
     struct lmdb *s = L(base);
-    struct flusher *f = &s->fl;
-    int     failed = 0, busy;
+    int     rc, busy = 0;
+    char    why[256];
 
     if (s->readonly || s->sync_commits)
 	return 0;
-    if (!f->started && flusher_start(s) < 0) {
-	int     rc = mdb_env_sync(s->env, 1);
-
-	if (rc != 0)
-	    msg_warn("store: %s: sync: %s", s->path, mdb_strerror(rc));
-	return rc ? -1 : 0;
+    if (s->flusher == NULL
+	&& (s->flusher = store_flush_start(lm_flush, s, why, sizeof(why))) == NULL) {
+	msg_warn("store: %s: %s; flushing on the event loop", s->path, why);
+	rc = mdb_env_sync(s->env, 1);
+    } else {
+	rc = store_flush_ask(s->flusher, &busy);
     }
-    pthread_mutex_lock(&f->lock);
-    if (f->finished && f->result != 0)
-	failed = f->result;
-    if (f->finished)
-	f->slow_logged = 0;
-    f->finished = 0;
-    busy = f->running && !f->slow_logged;
-    if (busy)
-	f->slow_logged = 1;
-    f->want = 1;
-    pthread_cond_signal(&f->wake);
-    pthread_mutex_unlock(&f->lock);
-    if (failed)
-	msg_warn("store: %s: sync: %s", s->path, mdb_strerror(failed));
+    if (rc != 0)
+	msg_warn("store: %s: sync: %s", s->path, mdb_strerror(rc));
     if (busy)
 	msg_warn("store: %s: the last flush to disk has not finished yet (slow disk?)",
 		 s->path);
-    return failed ? -1 : 0;
+    return rc ? -1 : 0;
 }
 
 static long lm_count(struct store *base, const char *tname)
