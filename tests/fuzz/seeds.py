@@ -136,6 +136,9 @@ def records_seeds():
     put("fuzz_records", "client_v1", b"\x01" + old(4, 990000))
     put("fuzz_records", "whitelist_v1", b"\x02" + old(1700000000))
     put("fuzz_records", "triplet_negative", b"\x80" + enc(1, -(1 << 62), 1700000000))
+    # found by this target before fields were range-checked: last - first overflowed
+    put("fuzz_records", "triplet_v1_overflow",
+        bytes.fromhex("7eff00f153196500" "8000f15300000000" "65"))
 
 
 if __name__ == "__main__":
