@@ -43,6 +43,9 @@ $(BUILD)/mxshield-bench: bench/loadgen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) $(LDLIBS) -lm
 
+$(BUILD)/mxshield-dnscache: bench/dnscache.c $(BUILD)/libmxshield.a
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/mxshield-ceiling: bench/ceiling.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<

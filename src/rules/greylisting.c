@@ -76,6 +76,7 @@ struct gl_wait {
     struct buf tkey, ckey, net;
     struct rec wl_addr, wl_net, client, triplet;
     struct gl_decision d;
+    unsigned char tval[STORE_VALUE_MAX], cval[STORE_VALUE_MAX];	/* as written */
     char   *detail;			/* trace detail so far */
 };
 
@@ -305,13 +306,13 @@ static enum rstatus gl_decided(struct eval *e, struct gl_wait *w)
 	eval_trace_detail(e, "pass: manual whitelist");
 	return gl_finish(e, RS_DUNNO);
     }
-    int     have_t = t->st == STORE_OK && t->len == sizeof(trip);
-    int     have_c = cl->st == STORE_OK && cl->len == sizeof(client);
+    /* a record that does not decode is as if never written: the write
+     * below replaces it (a format 1 record is read, and rewritten) */
+    int     have_t = t->st == STORE_OK
+	&& gl_triplet_decode(t->val, t->len, &trip) != STORE_VALUE_BAD;
+    int     have_c = cl->st == STORE_OK
+	&& gl_client_decode(cl->val, cl->len, &client) != STORE_VALUE_BAD;
 
-    if (have_t)
-	memcpy(&trip, t->val, sizeof(trip));
-    if (have_c)
-	memcpy(&client, cl->val, sizeof(client));
     gl_decide(&w->g, w->now, have_t ? &trip : NULL, have_c ? &client : NULL, &w->d);
     w->known = t->st == STORE_OK;
 
@@ -326,13 +327,13 @@ static enum rstatus gl_decided(struct eval *e, struct gl_wait *w)
     w->left = 1;			/* until every write is issued */
     if (w->d.write_triplet) {
 	w->left++;
-	store_put(s, "triplets", w->tkey.s, w->tkey.len, &w->d.triplet,
-		  sizeof(w->d.triplet), gl_write_done, w);
+	store_put(s, "triplets", w->tkey.s, w->tkey.len, w->tval,
+		  gl_triplet_encode(&w->d.triplet, w->tval), gl_write_done, w);
     }
     if (w->d.write_client) {
 	w->left++;
-	store_put(s, "clients", w->ckey.s, w->ckey.len, &w->d.client,
-		  sizeof(w->d.client), gl_write_done, w);
+	store_put(s, "clients", w->ckey.s, w->ckey.len, w->cval,
+		  gl_client_encode(&w->d.client, w->cval), gl_write_done, w);
     }
     if (--w->left > 0)
 	return gl_wait_for(e, w);	/* the batch commits at the end of this pass */
@@ -430,18 +431,16 @@ static int expire_fn(void *arg, const void *key, size_t klen, const void *val, s
     if (x->clients) {
 	struct gl_client cl;
 
-	if (vlen != sizeof(cl))
+	if (gl_client_decode(val, vlen, &cl) == STORE_VALUE_BAD)
 	    return x->deleted++, 1;
-	memcpy(&cl, val, sizeof(cl));
 	if (gl_client_expired(&x->g, x->now, &cl))
 	    return x->deleted++, 1;
 	return 0;
     }
     struct gl_triplet t;
 
-    if (vlen != sizeof(t))
+    if (gl_triplet_decode(val, vlen, &t) == STORE_VALUE_BAD)
 	return x->deleted++, 1;
-    memcpy(&t, val, sizeof(t));
     if (gl_triplet_expired(&x->g, x->now, &t))
 	return x->deleted++, 1;
     return 0;

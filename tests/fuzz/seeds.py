@@ -137,6 +137,24 @@ def keys_seeds():
     put("fuzz_keys", "cidr", b"\x02" + b"192.0.2.0/24\0192.0.2.1\0" + b"10.0.0.0/8, [2001:db8::]/32 !192.0.2.0/24\0")
 
 
+def records_seeds():
+    """fuzz_records: first byte kind (0 triplet, 1 client, 2 whitelist;
+    0x80: a current clock), then a value: encoded, format 1 (little-endian
+    host structs), and one with a negative field."""
+    enc = lambda kind, *f: bytes([1, kind]) + b"".join(struct.pack(">q", v) for v in f)
+    old = lambda *f: b"".join(struct.pack("<q", v) for v in f)
+    put("fuzz_records", "triplet", b"\x80" + enc(1, 1700000000, 1700000300))
+    put("fuzz_records", "client", b"\x81" + enc(2, 7, 1700000000))
+    put("fuzz_records", "whitelist", b"\x82" + enc(3, 1700000000))
+    put("fuzz_records", "triplet_v1", b"\x80" + old(1700000000, 1700000000))
+    put("fuzz_records", "client_v1", b"\x01" + old(4, 990000))
+    put("fuzz_records", "whitelist_v1", b"\x02" + old(1700000000))
+    put("fuzz_records", "triplet_negative", b"\x80" + enc(1, -(1 << 62), 1700000000))
+    # found by this target before fields were range-checked: last - first overflowed
+    put("fuzz_records", "triplet_v1_overflow",
+        bytes.fromhex("7eff00f153196500" "8000f15300000000" "65"))
+
+
 if __name__ == "__main__":
     dns_seeds()
     spf_seeds()
@@ -144,3 +162,4 @@ if __name__ == "__main__":
     config_seeds()
     maps_seeds()
     keys_seeds()
+    records_seeds()
