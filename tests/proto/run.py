@@ -369,7 +369,9 @@ def main():
     ap.add_argument("-k", action="append", default=[],
                     help="run only tests whose name contains this (repeatable)")
     ap.add_argument("-v", action="store_true", help="more detail")
-    ap.add_argument("-j", type=int, default=os.cpu_count() or 1,
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1
+    ap.add_argument("-j", type=int, default=cpus,
                     help="modules run at once, each in a worker process (default: CPUs)")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     ap.add_argument("--dir", default=HERE, help=argparse.SUPPRESS)
