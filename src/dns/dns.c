@@ -15,6 +15,7 @@
 
 #include "dns/cache.h"
 #include "dns/dns.h"
+#include "stats/stats.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -141,6 +142,7 @@ struct dns_answer *dns_cached(struct dns *d, const char *name, int type)
     if (a == NULL)
 	return NULL;
     d->stats.hits++;
+    stat_inc(STAT_DNS_CACHE_HITS);
     dns_answer_ref(a);
     return a;
 }
@@ -154,6 +156,7 @@ static void query_unlink(struct dns_query *q)
 	if (*pp == q) {
 	    *pp = q->hnext;
 	    q->d->stats.inflight--;
+	    stat_set(STAT_DNS_INFLIGHT, (int64_t) q->d->stats.inflight);
 	    return;
 	}
     }
@@ -178,6 +181,8 @@ static void query_finish(struct dns_query *q, struct dns_answer *a)
     a->ms = (double) (now.tv_sec - q->start.tv_sec) * 1000.0
 	+ (double) (now.tv_usec - q->start.tv_usec) / 1000.0;
     dns_cache_put(q->d->cache, q->key, a, time(NULL));
+    stat_inc_l(STAT_DNS_ANSWERS, a->status == DNS_OK ? "ok" : a->status == DNS_NXDOMAIN
+	       ? "nxdomain" : a->status == DNS_NODATA ? "nodata" : "tempfail");
     query_unlink(q);
     evtimer_del(q->timer);
     while (q->waiters) {
@@ -209,6 +214,8 @@ static void ub_callback(void *arg, int rcode, void *pkt, int len, int sec,
 	query_free(q);			/* its waiters had a timeout */
 	return;
     }
+    if (rcode == 2)
+	stat_inc(STAT_DNS_SERVFAILS);
     if (pkt == NULL || len <= 0) {
 	char    why[160];
 
@@ -239,6 +246,7 @@ static void query_timer(evutil_socket_t fd, short what, void *arg)
     q->early = NULL;
     if (a == NULL) {
 	q->d->stats.timeouts++;
+	stat_inc(STAT_DNS_TIMEOUTS);
 	snprintf(why, sizeof(why), "timed out after %d ms", q->d->timeout_ms);
 	a = dns_answer_new(q->name, q->type, DNS_TEMPFAIL, why);
 	msg_warn("dns: %s %s: %s", dns_type_name(q->type), q->name, why);
@@ -265,6 +273,7 @@ struct dns_wait *dns_lookup(struct dns *d, const char *name, int type,
     if (q != NULL) {
 	free(key);
 	d->stats.shared++;
+	stat_inc(STAT_DNS_SHARED);
 	w->q = q;
 	w->next = q->waiters;
 	q->waiters = w;
@@ -280,6 +289,8 @@ struct dns_wait *dns_lookup(struct dns *d, const char *name, int type,
     d->inflight[h] = q;
     d->stats.inflight++;
     d->stats.queries++;
+    stat_inc(STAT_DNS_QUERIES);
+    stat_set(STAT_DNS_INFLIGHT, (int64_t) d->stats.inflight);
     w->q = q;
     q->waiters = w;
     q->timer = evtimer_new(d->base, query_timer, q);

@@ -17,6 +17,7 @@
 #include "rules/dnscheck.h"
 #include "rules/dnsxl.h"
 #include "rules/eval.h"
+#include "stats/stats.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -85,23 +86,30 @@ static int xl_query(struct eval *e, const struct dnsxl *xl, const char *qname,
     *res = XL_NOT_LISTED;
     if (a->status == DNS_TEMPFAIL) {
 	msg_warn("%s: RBL lookup error: %s", qname, a->why);
+	stat_inc_l(STAT_DNSLIST_CHECKS, xl->domain, "tempfail");
 	*res = XL_TEMP;
 	return 0;
     }
-    if (a->status != DNS_OK)
+    if (a->status != DNS_OK) {
+	stat_inc_l(STAT_DNSLIST_CHECKS, xl->domain, "not_listed");
 	return 0;
+    }
     for (size_t i = 0; i < a->n; i++) {
 	if (dnsxl_error_code(&a->rr[i].addr)) {
 	    char    ip[64];
 
 	    inet_format(&a->rr[i].addr, ip, sizeof(ip));
 	    list_error(e, xl, ip);
+	    stat_inc_l(STAT_DNSLIST_CHECKS, xl->domain, "refused");
 	    return 0;
 	}
     }
     for (size_t i = 0; i < a->n; i++)
 	if (dnsxl_match(xl, &a->rr[i].addr))
 	    *res = XL_LISTED;
+    /* a listing is counted where it is acted on: a reject waits for TXT */
+    if (*res != XL_LISTED)
+	stat_inc_l(STAT_DNSLIST_CHECKS, xl->domain, "not_listed");
     if (*res != XL_LISTED)
 	eval_trace_detail(e, "%s: answer does not pass the filter %s", qname, xl->spec);
     return 0;
@@ -161,6 +169,7 @@ static enum rstatus rbl_reply(struct eval *e, const struct dnsxl *xl, const char
 
     if (t == NULL)
 	return RS_PENDING;
+    stat_inc_l(STAT_DNSLIST_CHECKS, xl->domain, "listed");
     buf_init(&txt);
     for (size_t i = 0; t->status == DNS_OK && i < t->n && txt.len < RBL_TXT_LIMIT; i++) {
 	if (i)
@@ -296,8 +305,10 @@ static enum rstatus r_dnswl_client(struct eval *e, const struct rule *r,
 	return eval_defer_if(e, &e->dir, 450, "4.7.1", "<%s>: %s rejected: %s",
 			     e->txn->client_address, "Client host", "Service unavailable");
     }
-    if (res == XL_LISTED)
+    if (res == XL_LISTED) {
+	stat_inc_l(STAT_DNSLIST_CHECKS, r->xl->domain, "listed");
 	return eval_permit(e, r->name);
+    }
     return RS_DUNNO;
 }
 
@@ -457,8 +468,10 @@ static enum rstatus r_rhswl_client(struct eval *e, const struct rule *r,
 	return eval_defer_if(e, &e->dir, 450, "4.7.1", "<%s>: %s rejected: %s",
 			     name, "Client host", "Service unavailable");
     }
-    if (res == XL_LISTED)
+    if (res == XL_LISTED) {
+	stat_inc_l(STAT_DNSLIST_CHECKS, r->xl->domain, "listed");
 	return eval_permit(e, r->name);
+    }
     return RS_DUNNO;
 }
 

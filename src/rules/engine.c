@@ -387,6 +387,7 @@ static int walk(struct eval *e)
 	    continue;
 	}
 	/* A definitive answer ends this list and every list it is nested in. */
+	eval_count_decision(e, (int) e->stages[e->cur], r, st);
 	while (e->depth > 0)
 	    pop(e);
 	e->warn_level = 0;
@@ -418,6 +419,7 @@ static void finish(struct eval *e)
     else
 	buf_puts(&e->action, "DUNNO");
     trace_add(e, 0, "result", NULL, e->action.s);
+    eval_count_result(e);
     e->done = 1;
 }
 

@@ -115,6 +115,10 @@ int     eval_table_result(struct eval *e, const char *table, const char *value,
 void    eval_trace_detail(struct eval *e, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
 
+/* counters.c: mxshield_decisions_total and mxshield_requests_total */
+void    eval_count_decision(const struct eval *e, int stage, const struct rule *r, int st);
+void    eval_count_result(const struct eval *e);
+
 /* engine.c */
 struct dns_answer;
 /* eval_lookup - an answer from the evaluation's lookup set, traced; NULL:

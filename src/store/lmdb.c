@@ -25,6 +25,7 @@
 
 #include <lmdb.h>
 
+#include "stats/stats.h"
 #include "store/encode.h"
 #include "store/flush.h"
 #include "store/store.h"
@@ -438,6 +439,23 @@ static int lm_empty(struct store *base, const char *tname)
     return st.ms_entries == 0;
 }
 
+/* timed_commit - mdb_txn_commit, counted and timed when it succeeds */
+static int timed_commit(MDB_txn *txn)
+{
+    struct timespec t0, t1;
+    int     rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = mdb_txn_commit(txn);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc == 0) {
+	stat_inc(STAT_STORE_COMMITS);
+	stat_observe(STAT_STORE_COMMIT_SECONDS, (double) (t1.tv_sec - t0.tv_sec)
+		     + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    }
+    return rc;
+}
+
 /* write - put or delete in its own committed transaction */
 static int write_one(struct lmdb *s, const char *tname, const void *key, size_t klen,
 		             const void *val, size_t vlen)
@@ -447,8 +465,11 @@ static int write_one(struct lmdb *s, const char *tname, const void *key, size_t 
     MDB_val k = {klen, (void *) key}, v = {vlen, (void *) val};
     int     rc;
 
-    if (s->readonly || table(s, tname, &dbi) < 0)
+    stat_inc(STAT_STORE_WRITES);
+    if (s->readonly || table(s, tname, &dbi) < 0) {
+	stat_inc(STAT_STORE_ERRORS);
 	return STORE_ERROR;
+    }
     if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 	goto bad;
     rc = val ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
@@ -460,10 +481,11 @@ static int write_one(struct lmdb *s, const char *tname, const void *key, size_t 
 	mdb_txn_abort(txn);
 	goto bad;
     }
-    if ((rc = mdb_txn_commit(txn)) != 0)
+    if ((rc = timed_commit(txn)) != 0)
 	goto bad;
     return STORE_OK;
 bad:
+    stat_inc(STAT_STORE_ERRORS);
     msg_warn("store: %s: write: %s", s->path, mdb_strerror(rc));
     return STORE_ERROR;
 }
@@ -477,13 +499,16 @@ static void batch_write(struct lmdb *s, const char *tname, const void *key, size
     enum store_status st = STORE_OK;
     int     rc = 0;
 
+    stat_inc(STAT_STORE_WRITES);
     if (s->readonly || table(s, tname, &dbi) < 0) {
+	stat_inc(STAT_STORE_ERRORS);
 	if (cb)
 	    cb(arg, STORE_ERROR, NULL, 0);
 	return;
     }
     if (s->wtxn == NULL && !s->wfailed && (rc = mdb_txn_begin(s->env, NULL, 0, &s->wtxn)) != 0) {
 	msg_warn("store: %s: write: %s", s->path, mdb_strerror(rc));
+	stat_inc(STAT_STORE_ERRORS);
 	s->wtxn = NULL;
 	if (cb)
 	    cb(arg, STORE_ERROR, NULL, 0);
@@ -506,6 +531,8 @@ static void batch_write(struct lmdb *s, const char *tname, const void *key, size
 	    st = STORE_ERROR;
 	}
     }
+    if (st == STORE_ERROR)
+	stat_inc(STAT_STORE_ERRORS);
     if (s->nwaiters == s->waiters_cap) {
 	s->waiters_cap = s->waiters_cap ? 2 * s->waiters_cap : 64;
 	s->waiters = xrealloc(s->waiters, s->waiters_cap * sizeof(*s->waiters));
@@ -573,7 +600,8 @@ static int lm_commit(struct store *base)
 	if (s->wfailed) {
 	    mdb_txn_abort(s->wtxn);
 	    fail = STORE_ERROR;
-	} else if ((rc = mdb_txn_commit(s->wtxn)) != 0) {
+	} else if ((rc = timed_commit(s->wtxn)) != 0) {
+	    stat_inc(STAT_STORE_ERRORS);
 	    msg_warn("store: %s: commit: %s", s->path, mdb_strerror(rc));
 	    fail = STORE_ERROR;
 	}
@@ -646,7 +674,8 @@ static long lm_scan(struct store *base, const char *tname, char *cursor, size_t 
     }
     mdb_cursor_close(cur);
     if (writes) {
-	if ((rc = mdb_txn_commit(txn)) != 0) {
+	if ((rc = timed_commit(txn)) != 0) {
+	    stat_inc(STAT_STORE_ERRORS);
 	    msg_warn("store: %s: commit: %s", s->path, mdb_strerror(rc));
 	    return -1;
 	}
