@@ -24,7 +24,7 @@ PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
 .PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install \
-	fuzz fuzz-smoke fuzz-bins FORCE
+	fuzz fuzz-smoke fuzz-bins FORCE check-build-normal check-build-asan check-build-fuzz
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling
 
@@ -42,6 +42,9 @@ $(BUILD)/mxshield: $(MAIN_OBJ) $(BUILD)/libmxshield.a
 $(BUILD)/mxshield-bench: bench/loadgen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $< $(LDFLAGS) $(LDLIBS) -lm
+
+$(BUILD)/mxshield-dnscache: bench/dnscache.c $(BUILD)/libmxshield.a
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/mxshield-ceiling: bench/ceiling.c
 	@mkdir -p $(dir $@)
@@ -63,14 +66,24 @@ run: deps
 
 # Unit tests (cmocka), then the same tests under ASan+UBSan, then the
 # protocol / scenario tests against the real daemon over real sockets.
+# The three builds (normal, ASan, fuzz) run at once; then the unit tests,
+# the fuzz seeds and the docs check; then the protocol tests against both
+# daemons in one pool of CHECK_JOBS workers (tests/proto/run.py -j).
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+
 check: test-deps
+	$(MAKE) -j$(CHECK_JOBS) --output-sync=recurse check-build-normal check-build-asan check-build-fuzz
+	$(MAKE) -j$(CHECK_JOBS) --output-sync=target unit unit-asan fuzz-smoke docs
+	/usr/bin/python3 tests/proto/run.py -j $(CHECK_JOBS) \
+		--binary $(BUILD)/mxshield --binary build-asan/mxshield
+
+check-build-normal:
 	$(MAKE) all unit-bins
-	$(MAKE) unit
-	$(MAKE) unit-asan
-	$(MAKE) proto
-	$(MAKE) proto-asan
-	$(MAKE) fuzz-smoke
-	$(MAKE) docs
+check-build-asan:
+	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+		unit-bins build-asan/mxshield
+check-build-fuzz:
+	$(MAKE) fuzz-bins
 
 # The README's parameter table must match the program.
 docs: $(BUILD)/mxshield

@@ -86,7 +86,7 @@ static void check_wake(void *arg)
 }
 
 /* check_evaluate - run the engine to the end, with DNS on a private loop */
-char   *check_evaluate(struct policy *pol, const struct request *req, struct trace *t)
+char   *check_evaluate(struct policy *pol, struct txn *txn, struct trace *t)
 {
     struct event_base *base = event_base_new();
     struct dns *dns;
@@ -113,7 +113,7 @@ char   *check_evaluate(struct policy *pol, const struct request *req, struct tra
 	if ((pol->store = store_open(&o, why, sizeof(why))) == NULL)
 	    pol->store_absent = 1;	/* no database yet: nothing is known */
     }
-    e = eval_new(pol, req, t);
+    e = eval_start(pol, txn, t);
     eval_set_wakeup(e, check_wake, base);
     while (eval_run(e) == EVAL_PENDING)
 	event_base_dispatch(base);

@@ -68,9 +68,8 @@ static int list_fn(void *arg, const void *key, size_t klen, const void *val, siz
     struct gl_triplet t;
     char    k[1024];
 
-    if (vlen != sizeof(t) || klen >= sizeof(k))
+    if (gl_triplet_decode(val, vlen, &t) == STORE_VALUE_BAD || klen >= sizeof(k))
 	return 0;
-    memcpy(&t, val, sizeof(t));
     memcpy(k, key, klen);
     k[klen] = 0;
     /* net/sender/recipient (the sender has no '/' once normalised) */
@@ -107,9 +106,8 @@ static int stats_fn(void *arg, const void *key, size_t klen, const void *val, si
     struct stats_ctx *x = arg;
     struct gl_triplet t;
 
-    if (vlen != sizeof(t))
+    if (gl_triplet_decode(val, vlen, &t) == STORE_VALUE_BAD)
 	return 0;
-    memcpy(&t, val, sizeof(t));
     x->triplets++;
     if (t.last - t.first >= x->g->delay) {
 	x->passed++;
@@ -140,9 +138,8 @@ static int clients_fn(void *arg, const void *key, size_t klen, const void *val, 
 
     (void) key;
     (void) klen;
-    if (vlen != sizeof(c))
+    if (gl_client_decode(val, vlen, &c) == STORE_VALUE_BAD)
 	return 0;
-    memcpy(&c, val, sizeof(c));
     x->clients++;
     if (x->g->awl_clients > 0 && c.count >= x->g->awl_clients)
 	x->awl++;
@@ -327,9 +324,10 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	enum store_status st = STORE_ERROR;
 
 	if (strcmp(argv[1], "add") == 0) {
-	    int64_t now = time(NULL);
+	    unsigned char val[STORE_VALUE_MAX];
 
-	    store_put(s, "whitelist", key.s, key.len, &now, sizeof(now), status_cb, &st);
+	    store_put(s, "whitelist", key.s, key.len, val,
+		      gl_wl_entry_encode((int64_t) time(NULL), val), status_cb, &st);
 	} else {
 	    store_del(s, "whitelist", key.s, key.len, status_cb, &st);
 	}

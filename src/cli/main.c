@@ -159,7 +159,7 @@ static int cmd_check(int argc, char **argv)
 	    msg_fatal("%s", err);
     }
     trace_init(&trace);
-    char   *action = check_evaluate(pol, &req, &trace);
+    char   *action = check_evaluate(pol, &req.txn, &trace);
 
     check_print(stdout, action, &trace, json);
     free(action);

@@ -16,75 +16,20 @@
 #include "cli/spf_cmd.h"
 #include "conf/config.h"
 #include "dns/dns.h"
+#include "dns/lookupset.h"
 #include "spf/spf.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-struct entry {
-    char   *name;
-    int     type;
-    struct dns_answer *a;
-    struct dns_wait *w;
-};
-
-struct cli_dns {
-    struct dns *dns;
-    struct entry **v;			/* each entry stays where it is */
-    size_t  n;
-};
-
-static void entry_done(void *arg, struct dns_answer *a)
-{
-    struct entry *e = arg;
-
-    e->a = a;
-    e->w = NULL;
-}
-
-static struct entry *entry(struct cli_dns *c, const char *name, int type)
-{
-    for (size_t i = 0; i < c->n; i++)
-	if (c->v[i]->type == type && strcasecmp(c->v[i]->name, name) == 0)
-	    return c->v[i];
-    return NULL;
-}
-
-static void start(struct cli_dns *c, const char *name, int type)
-{
-    struct entry *e;
-
-    if (entry(c, name, type))
-	return;
-    e = xcalloc(1, sizeof(*e));
-    e->name = xstrdup(name);
-    e->type = type;
-    c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
-    c->v[c->n++] = e;
-}
-
-static void get_all(struct cli_dns *c)
-{
-    for (size_t i = 0; i < c->n; i++) {
-	struct entry *e = c->v[i];
-
-	if (e->a == NULL && e->w == NULL)
-	    e->w = dns_lookup(c->dns, e->name, e->type, entry_done, e);
-    }
-}
-
+/* the lookup set answers spf_check() */
 static struct dns_answer *cli_get(void *ctx, const char *name, int type)
 {
-    struct cli_dns *c = ctx;
-    struct entry *e = entry(c, name, type);
-
-    if (e == NULL)
-	start(c, name, type);
-    return e ? e->a : NULL;
+    return lookupset_get(ctx, name, type, NULL);
 }
 
 static void cli_prefetch(void *ctx, const char *name, int type)
 {
-    start(ctx, name, type);
+    lookupset_start(ctx, name, type);
 }
 
 static void json_line(FILE *fp, const struct spf_outcome *o, int with_trace)
@@ -135,8 +80,9 @@ int     cmd_spf(const struct config *conf, int argc, char **argv)
     int     json = 0, with_trace = 0, helo_id = 0;
     struct spf_request rq;
     struct spf_outcome o;
-    struct cli_dns c;
-    struct spf_dns ops = {cli_get, cli_prefetch, &c};
+    struct dns *dns;
+    struct lookupset *ls;
+    struct spf_dns ops = {cli_get, cli_prefetch, NULL};
     struct event_base *base;
     char    why[256];
 
@@ -166,10 +112,9 @@ int     cmd_spf(const struct config *conf, int argc, char **argv)
 	goto usage;
     if ((base = event_base_new()) == NULL)
 	msg_fatal("cannot create event base");
-    memset(&c, 0, sizeof(c));
-    c.dns = dns_new(base, resolver ? resolver : config_str(conf, P_DNS_RESOLVER),
+    dns = dns_new(base, resolver ? resolver : config_str(conf, P_DNS_RESOLVER),
 		    (int) config_int(conf, P_DNS_TIMEOUT) * 1000, 0, why, sizeof(why));
-    if (c.dns == NULL) {
+    if (dns == NULL) {
 	fprintf(stderr, "mxshield spf: %s\n", why);
 	return 2;
     }
@@ -179,13 +124,10 @@ int     cmd_spf(const struct config *conf, int argc, char **argv)
     rq.helo = helo;
     rq.receiver = receiver ? receiver : config_str(conf, P_MYHOSTNAME);
     rq.now = time(NULL);
+    ops.ctx = ls = lookupset_new(dns);
     spf_outcome_init(&o);
-    for (;;) {
-	if (spf_check(&ops, &rq, helo_id, &o) != SPF_PENDING)
-	    break;
-	get_all(&c);
-	event_base_loop(base, EVLOOP_ONCE);
-    }
+    while (spf_check(&ops, &rq, helo_id, &o) == SPF_PENDING)
+	event_base_loop(base, EVLOOP_ONCE);	/* until answers arrive */
     if (json) {
 	json_line(stdout, &o, with_trace);
     } else {
@@ -201,15 +143,8 @@ int     cmd_spf(const struct config *conf, int argc, char **argv)
 	    fputs(o.trace.s, stdout);
     }
     spf_outcome_free(&o);
-    for (size_t i = 0; i < c.n; i++) {
-	if (c.v[i]->w)
-	    dns_cancel(c.v[i]->w);
-	dns_answer_unref(c.v[i]->a);
-	free(c.v[i]->name);
-	free(c.v[i]);
-    }
-    free(c.v);
-    dns_free(c.dns);
+    lookupset_free(ls);
+    dns_free(dns);
     event_base_free(base);
     return 0;
 usage:

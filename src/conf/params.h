@@ -51,8 +51,8 @@
       "Where lookups go: resolv.conf (the system's servers), recursive (built-in full resolver), or servers HOST[:PORT], [IPv6]:PORT") \
     X(DNS_TIMEOUT, "dns_timeout", TIME, "10s", 1, 300, 0, \
       "A lookup without an answer after this long is a temporary failure") \
-    X(DNS_CACHE, "dns_cache_size", INT, "100000", 0, 100000000, 0, \
-      "Answers kept in the daemon's cache (TTLs honoured; 0: no cache of our own)") \
+    X(DNS_CACHE, "dns_cache_size", INT, "33554432", 0, 17179869184L, 0, \
+      "Bytes of memory the daemon's answer cache may use, least recently used answer evicted first (TTLs honoured; an answer over 1/16 of it is not kept; 0: no cache of our own)") \
     X(DNS_POSTFIX_NAMES, "dns_use_postfix_names", BOOL, "yes", 0, 0, 1, \
       "Use the client_name and reverse_client_name that Postfix sends instead of looking them up again") \
     /* Postfix address parameters */ \

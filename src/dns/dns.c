@@ -13,6 +13,7 @@
 #include <unbound.h>
 #include <unbound-event.h>
 
+#include "dns/cache.h"
 #include "dns/dns.h"
 #include "stats/stats.h"
 #include "util/log.h"
@@ -42,13 +43,6 @@ struct dns_query {
     struct dns_wait *waiters;
 };
 
-struct cache_entry {
-    struct cache_entry *next;
-    char   *key;
-    struct dns_answer *a;
-    time_t  expires;
-};
-
 #define QBUCKETS 1024
 
 struct dns {
@@ -56,10 +50,7 @@ struct dns {
     struct ub_ctx *ub;
     int     timeout_ms;
     struct dns_query *inflight[QBUCKETS];
-    struct cache_entry **cache;
-    size_t  cache_buckets;
-    size_t  cache_count;
-    size_t  cache_max;
+    struct dns_cache *cache;		/* bounded in bytes, LRU (cache.c) */
     struct dns_stats stats;
 };
 
@@ -141,81 +132,11 @@ void    dns_answer_unref(struct dns_answer *a)
     free(a);
 }
 
-/* cache_flush_expired - drop expired entries; all of them when full */
-static void cache_trim(struct dns *d, time_t now, int all)
-{
-    for (size_t i = 0; i < d->cache_buckets; i++) {
-	struct cache_entry **pp = &d->cache[i];
-
-	while (*pp) {
-	    struct cache_entry *e = *pp;
-
-	    if (all || e->expires <= now) {
-		*pp = e->next;
-		dns_answer_unref(e->a);
-		free(e->key);
-		free(e);
-		d->cache_count--;
-	    } else {
-		pp = &e->next;
-	    }
-	}
-    }
-}
-
-/* cache_put - remember an answer for its TTL */
-static void cache_put(struct dns *d, const char *key, struct dns_answer *a)
-{
-    time_t  now = time(NULL);
-    struct cache_entry *e, **pp;
-
-    if (d->cache_max == 0 || a->status == DNS_TEMPFAIL || a->ttl == 0)
-	return;
-    if (d->cache_count >= d->cache_max) {
-	cache_trim(d, now, 0);
-	if (d->cache_count >= d->cache_max)
-	    cache_trim(d, now, 1);
-    }
-    pp = &d->cache[hash(key) % d->cache_buckets];
-    for (e = *pp; e; e = e->next) {
-	if (strcmp(e->key, key) == 0) {
-	    dns_answer_unref(e->a);
-	    dns_answer_ref(a);
-	    e->a = a;
-	    e->expires = now + a->ttl;
-	    return;
-	}
-    }
-    e = xmalloc(sizeof(*e));
-    e->key = xstrdup(key);
-    dns_answer_ref(a);
-    e->a = a;
-    e->expires = now + a->ttl;
-    e->next = *pp;
-    *pp = e;
-    d->cache_count++;
-}
-
-/* cache_get - a live cached answer, or NULL */
-static struct dns_answer *cache_get(struct dns *d, const char *key)
-{
-    if (d->cache_max == 0)
-	return NULL;
-    for (struct cache_entry *e = d->cache[hash(key) % d->cache_buckets]; e; e = e->next) {
-	if (strcmp(e->key, key) == 0) {
-	    if (e->expires <= time(NULL))
-		return NULL;
-	    return e->a;
-	}
-    }
-    return NULL;
-}
-
 /* dns_cached - a cached answer (one more reference), or NULL */
 struct dns_answer *dns_cached(struct dns *d, const char *name, int type)
 {
     char   *key = make_key(name, type);
-    struct dns_answer *a = cache_get(d, key);
+    struct dns_answer *a = dns_cache_get(d->cache, key, time(NULL));
 
     free(key);
     if (a == NULL)
@@ -259,7 +180,7 @@ static void query_finish(struct dns_query *q, struct dns_answer *a)
     gettimeofday(&now, NULL);
     a->ms = (double) (now.tv_sec - q->start.tv_sec) * 1000.0
 	+ (double) (now.tv_usec - q->start.tv_usec) / 1000.0;
-    cache_put(q->d, q->key, a);
+    dns_cache_put(q->d->cache, q->key, a, time(NULL));
     stat_inc_l(STAT_DNS_ANSWERS, a->status == DNS_OK ? "ok" : a->status == DNS_NXDOMAIN
 	       ? "nxdomain" : a->status == DNS_NODATA ? "nodata" : "tempfail");
     query_unlink(q);
@@ -482,9 +403,7 @@ struct dns *dns_new(struct event_base *base, const char *resolver,
 
     d->base = base;
     d->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
-    d->cache_max = cache_size;
-    d->cache_buckets = cache_size > 1024 ? cache_size : 1024;
-    d->cache = xcalloc(d->cache_buckets, sizeof(*d->cache));
+    d->cache = dns_cache_new(cache_size);
     if ((d->ub = ub_ctx_create_event(base)) == NULL) {
 	snprintf(err, errlen, "dns: cannot create the resolver context");
 	dns_free(d);
@@ -547,10 +466,7 @@ void    dns_free(struct dns *d)
 	return;
     if (d->ub)
 	ub_ctx_delete(d->ub);
-    if (d->cache) {
-	cache_trim(d, 0, 1);
-	free(d->cache);
-    }
+    dns_cache_free(d->cache);
     free(d);
 }
 

@@ -3,9 +3,10 @@
  *
  * One struct dns per process wraps a libunbound context created with
  * ub_ctx_create_event() on the daemon's libevent base: no threads, no
- * helper process.  In front of it sits a small answer cache that honours
- * TTLs (negative answers: the SOA minimum), and a table of lookups in
- * flight so that identical lookups share one query.
+ * helper process.  In front of it sits an answer cache bounded in bytes,
+ * least recently used answer evicted first (cache.h), that honours TTLs
+ * (negative answers: the SOA minimum), and a table of lookups in flight
+ * so that identical lookups share one query.
  *
  * dns_lookup() never calls back before it returns; the callback runs from
  * the event loop.  dns_cached() answers from the cache only.  Answers are
@@ -70,7 +71,8 @@ typedef void (*dns_cb) (void *arg, struct dns_answer *a);
 
 /*
  * dns_new - resolver per dns_resolver: "resolv.conf", "recursive", or a
- * list of servers "127.0.0.1:5353, [::1]:53".  NULL and err on failure.
+ * list of servers "127.0.0.1:5353, [::1]:53".  The answer cache holds at
+ * most cache_size bytes (0: no cache).  NULL and err on failure.
  */
 struct dns *dns_new(struct event_base *base, const char *resolver,
 		            int timeout_ms, size_t cache_size,

@@ -180,14 +180,15 @@ static int add_rr(struct dns_answer *a, const unsigned char *pkt, size_t len,
 		}
 		off += sl;
 	    }
-	    rr.text = buf_steal(&t);
+	    size_t  tl = t.len;
+
+	    rr.text = xrealloc(buf_steal(&t), tl + 1);	/* what the cache charges */
 	    break;
 	}
     default:
 	return 0;
     }
-    a->rr = xrealloc(a->rr, (a->n + 1) * sizeof(*a->rr));
-    a->rr[a->n++] = rr;
+    a->rr[a->n++] = rr;			/* sized by the caller */
     return 0;
 }
 
@@ -196,7 +197,7 @@ struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
 			             const char *qname, int qtype)
 {
     struct rr_raw *rrs = NULL;
-    size_t  nrr = 0, off = 12;
+    size_t  nrr = 0, rrs_cap = 0, match = 0, off = 12;
     unsigned qd, an, ns, rcode;
     struct dns_answer *a;
     char    name[DNS_MAX_NAME];
@@ -246,7 +247,10 @@ struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
 	    }
 	    continue;
 	}
-	rrs = xrealloc(rrs, (nrr + 1) * sizeof(*rrs));
+	if (nrr == rrs_cap) {
+	    rrs_cap = rrs_cap ? 2 * rrs_cap : 8;	/* linear in the packet */
+	    rrs = xrealloc(rrs, rrs_cap * sizeof(*rrs));
+	}
 	rrs[nrr++] = r;
     }
 
@@ -288,6 +292,10 @@ struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
 	    break;
     }
     a = dns_answer_new(qname, qtype, DNS_NODATA, NULL);
+    for (size_t i = 0; i < nrr; i++)
+	match += rrs[i].type == qtype && strcmp(rrs[i].owner, cur) == 0;
+    if (match > 0)
+	a->rr = xcalloc(match, sizeof(*a->rr));	/* one exact allocation */
     for (size_t i = 0; i < nrr; i++) {
 	if (rrs[i].type != qtype || strcmp(rrs[i].owner, cur) != 0)
 	    continue;

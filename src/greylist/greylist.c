@@ -90,6 +90,57 @@ int     gl_client_expired(const struct gl_conf *c, int64_t now, const struct gl_
     return now - cl->last > c->max_age;
 }
 
+/* gl_triplet_encode - first, last */
+size_t  gl_triplet_encode(const struct gl_triplet *t, unsigned char out[STORE_VALUE_MAX])
+{
+    int64_t f[2] = {t->first, t->last};
+
+    return store_value_encode(out, STORE_KIND_TRIPLET, f, 2);
+}
+
+enum store_decoded gl_triplet_decode(const void *val, size_t len, struct gl_triplet *t)
+{
+    int64_t f[2];
+    enum store_decoded rc = store_value_decode(val, len, STORE_KIND_TRIPLET, f, 2);
+
+    if (rc != STORE_VALUE_BAD) {
+	t->first = f[0];
+	t->last = f[1];
+    }
+    return rc;
+}
+
+/* gl_client_encode - count, last */
+size_t  gl_client_encode(const struct gl_client *cl, unsigned char out[STORE_VALUE_MAX])
+{
+    int64_t f[2] = {cl->count, cl->last};
+
+    return store_value_encode(out, STORE_KIND_CLIENT, f, 2);
+}
+
+enum store_decoded gl_client_decode(const void *val, size_t len, struct gl_client *cl)
+{
+    int64_t f[2];
+    enum store_decoded rc = store_value_decode(val, len, STORE_KIND_CLIENT, f, 2);
+
+    if (rc != STORE_VALUE_BAD) {
+	cl->count = f[0];
+	cl->last = f[1];
+    }
+    return rc;
+}
+
+/* gl_wl_entry_encode - when a manual whitelist entry was added */
+size_t  gl_wl_entry_encode(int64_t added, unsigned char out[STORE_VALUE_MAX])
+{
+    return store_value_encode(out, STORE_KIND_WHITELIST, &added, 1);
+}
+
+enum store_decoded gl_wl_entry_decode(const void *val, size_t len, int64_t *added)
+{
+    return store_value_decode(val, len, STORE_KIND_WHITELIST, added, 1);
+}
+
 /* gl_sender_normalise - postgrey's do_sender_substitutions(), lower case */
 void    gl_sender_normalise(const char *sender, struct buf *out)
 {

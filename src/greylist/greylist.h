@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "store/encode.h"
 #include "util/str.h"
 
 struct gl_conf {
@@ -40,6 +41,19 @@ struct gl_client {
     int64_t count;			/* successful deliveries, one per hour */
     int64_t last;
 };
+
+/*
+ * The stored forms of the records, in store/encode.h's bytes; decoding
+ * also reads a format 1 record (STORE_VALUE_LEGACY) and refuses anything
+ * else (STORE_VALUE_BAD).  A manual whitelist entry stores when it was
+ * added.
+ */
+size_t  gl_triplet_encode(const struct gl_triplet *t, unsigned char out[STORE_VALUE_MAX]);
+enum store_decoded gl_triplet_decode(const void *val, size_t len, struct gl_triplet *t);
+size_t  gl_client_encode(const struct gl_client *cl, unsigned char out[STORE_VALUE_MAX]);
+enum store_decoded gl_client_decode(const void *val, size_t len, struct gl_client *cl);
+size_t  gl_wl_entry_encode(int64_t added, unsigned char out[STORE_VALUE_MAX]);
+enum store_decoded gl_wl_entry_decode(const void *val, size_t len, int64_t *added);
 
 enum gl_verdict {
     GL_GREYLIST,			/* too early: defer */

@@ -7,7 +7,9 @@
  * mail addresses.  The first key is a "full" lookup that every table sees;
  * the partial keys that follow (parent domains, shorter networks, the
  * address without extension, user@) are given to fixed-string tables
- * only, as Postfix does with DICT_FLAG_FIXED.
+ * only, as Postfix does with DICT_FLAG_FIXED.  A parent domain longer
+ * than a hostname can be (RFC 5321: 255) is not tried: no table key is
+ * that long, and skipping it keeps the walk over a long name linear.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <strings.h>
 
 #include "maps/access.h"
+#include "util/mailaddr.h"
 #include "util/mem.h"
 
 /* try - one lookup; full=0 skips pattern tables */
@@ -48,9 +51,13 @@ static enum map_result domain_keys(struct map *m, const struct access_opts *o,
 {
     const char *name, *next;
     enum map_result r;
+    size_t  len = strlen(domain);
 
     for (name = domain; *name != 0; name = next) {
-	if ((r = try(m, name, full, value, matched)) != MAP_NOTFOUND)
+	/* no parent longer than a hostname can be (RFC 5321: 255): a long
+	 * name's walk would hash every one of its suffixes, quadratic */
+	if ((name == domain || len - (size_t) (name - domain) <= ADDR_DOMAIN_MAX)
+	    && (r = try(m, name, full, value, matched)) != MAP_NOTFOUND)
 	    return r;
 	if (name == domain && numeric(domain))
 	    break;
@@ -170,9 +177,12 @@ enum map_result access_address(struct map *m, const struct access_opts *o,
     /* domain and its parent domains (or .parent forms) */
     if ((at = strrchr(address, '@')) != NULL && at[1] != 0) {
 	const char *name, *next;
+	size_t  len = strlen(at + 1);
 
 	for (name = at + 1; *name != 0; name = next) {
-	    if ((r = try(m, name, 0, value, matched)) != MAP_NOTFOUND)
+	    /* as in domain_keys: no key longer than a hostname */
+	    if (len - (size_t) (name - at - 1) <= ADDR_DOMAIN_MAX
+		&& (r = try(m, name, 0, value, matched)) != MAP_NOTFOUND)
 		goto done;
 	    if ((next = strchr(name + 1, '.')) == NULL)
 		break;

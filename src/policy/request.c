@@ -1,5 +1,6 @@
 /*
- * request.c - storage for one policy request's attributes.
+ * request.c - storage for one policy request's attributes, and the mail
+ * transaction they describe.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,32 +15,36 @@
  */
 static const char **field_of(struct request *r, const char *name, size_t len)
 {
+    struct txn *t = &r->txn;
+
 #define IS(lit) (memcmp(name, lit, sizeof(lit) - 1) == 0)
     switch (len) {
     case 4:
-	return IS("size") ? &r->size : NULL;
+	return IS("size") ? &t->size : NULL;
     case 6:
-	return IS("sender") ? &r->sender : IS("stress") ? &r->stress : NULL;
+	return IS("sender") ? &t->sender : IS("stress") ? &t->stress : NULL;
     case 7:
 	return IS("request") ? &r->request : NULL;
     case 8:
-	return IS("queue_id") ? &r->queue_id : IS("instance") ? &r->instance : NULL;
+	return IS("queue_id") ? &t->queue_id : IS("instance") ? &t->instance : NULL;
     case 9:
-	return IS("recipient") ? &r->recipient : IS("helo_name") ? &r->helo_name : NULL;
+	return IS("recipient") ? &t->recipient : IS("helo_name") ? &t->helo_name : NULL;
     case 11:
-	return IS("client_name") ? &r->client_name : IS("sasl_method") ? &r->sasl_method
-	    : IS("sasl_sender") ? &r->sasl_sender : NULL;
+	return IS("client_name") ? &t->client_name : IS("sasl_method") ? &t->sasl_method
+	    : IS("sasl_sender") ? &t->sasl_sender : NULL;
     case 13:
-	return IS("protocol_name") ? &r->protocol_name
-	    : IS("sasl_username") ? &r->sasl_username : NULL;
+	return IS("protocol_name") ? &t->protocol_name
+	    : IS("sasl_username") ? &t->sasl_username : NULL;
     case 14:
-	return IS("protocol_state") ? &r->protocol_state
-	    : IS("client_address") ? &r->client_address : NULL;
+	return IS("protocol_state") ? &t->protocol_state
+	    : IS("client_address") ? &t->client_address : NULL;
+    case 16:
+	return IS("policy_test_time") ? &t->test_time : NULL;
     case 17:
-	return IS("ccert_fingerprint") ? &r->ccert_fingerprint : NULL;
+	return IS("ccert_fingerprint") ? &t->ccert_fingerprint : NULL;
     case 19:
-	return IS("reverse_client_name") ? &r->reverse_client_name
-	    : IS("encryption_protocol") ? &r->encryption_protocol : NULL;
+	return IS("reverse_client_name") ? &t->reverse_client_name
+	    : IS("encryption_protocol") ? &t->encryption_protocol : NULL;
     default:
 	return NULL;
     }
@@ -49,12 +54,8 @@ static const char **field_of(struct request *r, const char *name, size_t len)
 /* request_clear_fields - every well-known field to "" */
 static void request_clear_fields(struct request *r)
 {
-    r->request = r->protocol_state = r->protocol_name = r->helo_name = "";
-    r->queue_id = r->sender = r->recipient = r->client_address = "";
-    r->client_name = r->reverse_client_name = r->instance = "";
-    r->sasl_method = r->sasl_username = r->sasl_sender = "";
-    r->ccert_fingerprint = r->encryption_protocol = r->stress = r->size = "";
-    r->seen_helo = 0;
+    r->request = "";
+    txn_clear(&r->txn);
 }
 
 /* request_init - empty request */
@@ -96,7 +97,7 @@ static void request_rebase(struct request *r)
 	if ((field = field_of(r, n, strlen(n))) != NULL)
 	    *field = r->arena.s + r->attrs[i].value;
 	if (strcmp(n, "helo_name") == 0)
-	    r->seen_helo = 1;
+	    r->txn.seen_helo = 1;
     }
 }
 
@@ -126,7 +127,7 @@ void    request_add(struct request *r, const char *name, size_t nlen,
     if ((field = field_of(r, name, nlen)) != NULL)
 	*field = r->arena.s + a->value;
     if (nlen == 9 && memcmp(name, "helo_name", 9) == 0)
-	r->seen_helo = 1;
+	r->txn.seen_helo = 1;
 }
 
 /* request_add_line - store "name=value" */
@@ -147,4 +148,16 @@ const char *request_get(const struct request *r, const char *name)
 	if (strcmp(r->arena.s + r->attrs[i].name, name) == 0)
 	    return r->arena.s + r->attrs[i].value;
     return NULL;
+}
+
+/* eval_new - start evaluating a request's transaction */
+struct eval *eval_new(struct policy *p, struct request *req, struct trace *trace)
+{
+    return eval_start(p, &req->txn, trace);
+}
+
+/* eval_request - evaluate a request that needs no lookups */
+char   *eval_request(struct policy *p, struct request *req, struct trace *trace)
+{
+    return eval_sync(p, &req->txn, trace);
 }

@@ -6,7 +6,8 @@
  * user@elsewhere (percent hack), "elsewhere!user@our.domain" to
  * user@elsewhere (bang path), "user@elsewhere@our.domain" to
  * user@elsewhere, and any routing operator left in the local part of a
- * non-local address sets the "routed" flag.
+ * non-local address sets the "routed" flag.  An address longer than
+ * RFC 5321 allows (util/mailaddr.h) is not resolved: a temporary failure.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@
 
 #include "rules/addr.h"
 #include "util/inet.h"
+#include "util/log.h"
+#include "util/mailaddr.h"
 #include "util/mem.h"
 
 /* valid_hostname - Postfix's host name syntax (ASCII only) */
@@ -252,6 +255,18 @@ int     addr_resolve(const struct addr_ctx *c, const char *addr, struct resolved
     buf_init(&saved);
     r->routed = 0;
     r->cls = RESOLVE_DEFAULT;
+    /*
+     * Each turn of the loop below strips one domain or routing operator and
+     * copies the rest: quadratic in the length.  An address longer than
+     * RFC 5321's path is not classified: a temporary failure (the caller's
+     * 451), never a relay permission nor a 5xx that Postfix would not give.
+     */
+    if (strlen(addr) > ADDR_TEXT_MAX) {
+	msg_warn("address of %zu octets is longer than RFC 5321's %d: not resolved",
+		 strlen(addr), ADDR_TEXT_MAX);
+	rc = -1;
+	goto done;
+    }
     addr_canonical(c, addr, &cur);
     if (cur.len == 0)
 	buf_puts(&cur, "MAILER-DAEMON");

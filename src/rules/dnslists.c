@@ -23,11 +23,6 @@
 
 #define RBL_TXT_LIMIT	500		/* as Postfix */
 
-static int code(const struct eval *e, enum param_id id)
-{
-    return (int) config_int(e->pol->conf, id);
-}
-
 /*
  * List health: answers that mean "refused" are never a listing.  Each
  * list's trouble is logged at most once per dnsxl_error_log_interval,
@@ -61,7 +56,7 @@ static void list_error(struct eval *e, const struct dnsxl *xl, const char *answe
     h->unlogged++;
     eval_trace_detail(e, "list %s unavailable: answered %s (an error code, not a listing; "
 		      "%lu such answers since start)", xl->domain, answer, h->errors);
-    if (h->last_log == 0 || now - h->last_log >= config_int(e->pol->conf, P_DNSXL_ERROR_INTERVAL)) {
+    if (h->last_log == 0 || now - h->last_log >= e->pol->dnsxl_error_interval) {
 	msg_warn("DNS list %s answered %s, which means the list refused the query, "
 		 "not that the client is listed (%lu such answers since the last message); "
 		 "mail is NOT being checked against it. Cause: most lists (Spamhaus, "
@@ -133,7 +128,7 @@ struct rbl_ctx {
 static const char *rbl_lookup(const char *name, void *arg)
 {
     struct rbl_ctx *c = arg;
-    const struct request *r = c->e->req;
+    const struct txn *r = c->e->txn;
 
     if (strcmp(name, "rbl_code") == 0)
 	return c->code;
@@ -201,14 +196,14 @@ static enum rstatus rbl_reply(struct eval *e, const struct dnsxl *xl, const char
     c.what = what;
     c.rclass = rclass;
     c.txt = txt.s;
-    snprintf(c.code, sizeof(c.code), "%d", code(e, P_RBL_CODE));
+    snprintf(c.code, sizeof(c.code), "%d", e->pol->code.rbl);
     buf_init(&out);
     if (tpl == NULL || template_expand(tpl, &out, rbl_lookup, &c, 0) < 0) {
 	if (tpl != NULL)
 	    msg_warn("bad rbl reply template for domain %s: %s", xl->domain, tpl);
 	buf_reset(&out);
-	if (template_expand(config_str(e->pol->conf, P_DEF_RBL_REPLY), &out, rbl_lookup, &c, 0) < 0) {
-	    msg_warn("bad default_rbl_reply template: %s", config_str(e->pol->conf, P_DEF_RBL_REPLY));
+	if (template_expand(e->pol->default_rbl_reply, &out, rbl_lookup, &c, 0) < 0) {
+	    msg_warn("bad default_rbl_reply template: %s", e->pol->default_rbl_reply);
 	    buf_reset(&out);
 	    buf_printf(&out, "%s Service unavailable; %s [%s] blocked using %s",
 		       c.code, rclass, what, xl->domain);
@@ -250,7 +245,7 @@ static enum rstatus rbl_temp(struct eval *e, const struct dnsxl *xl, const char 
 /* client_xl_name - the DNSxL query name for the client address */
 static int client_xl_name(const struct eval *e, const struct dnsxl *xl, char *out, size_t len)
 {
-    return dns_reverse_name(e->req->client_address, xl->domain, out, len);
+    return dns_reverse_name(e->txn->client_address, xl->domain, out, len);
 }
 
 static void prefetch_rbl_client(struct eval *e, const struct rule *r)
@@ -275,17 +270,17 @@ static enum rstatus r_rbl_client(struct eval *e, const struct rule *r,
     if (xl_query(e, r->xl, q, &res) == PENDING)
 	return RS_PENDING;
     if (res == XL_TEMP)
-	return rbl_temp(e, r->xl, e->req->client_address, "Client host");
+	return rbl_temp(e, r->xl, e->txn->client_address, "Client host");
     if (res == XL_NOT_LISTED)
 	return RS_DUNNO;
-    return rbl_reply(e, r->xl, q, e->req->client_address, "Client host");
+    return rbl_reply(e, r->xl, q, e->txn->client_address, "Client host");
 }
 
 /* dnswl_safe - never allowlist a recipient we do not accept mail for */
 static int dnswl_safe(struct eval *e)
 {
-    if (strcasecmp(e->where, "RCPT") == 0 && *e->req->recipient
-	&& eval_auth_destination(e, e->req->recipient) != 1) {
+    if (strcasecmp(e->where, "RCPT") == 0 && *e->txn->recipient
+	&& eval_auth_destination(e, e->txn->recipient) != 1) {
 	eval_trace_detail(e, "not for an unauthorised destination");
 	return 0;
     }
@@ -308,7 +303,7 @@ static enum rstatus r_dnswl_client(struct eval *e, const struct rule *r,
     if (res == XL_TEMP) {
 	e->temp_failure = 1;
 	return eval_defer_if(e, &e->dir, 450, "4.7.1", "<%s>: %s rejected: %s",
-			     e->req->client_address, "Client host", "Service unavailable");
+			     e->txn->client_address, "Client host", "Service unavailable");
     }
     if (res == XL_LISTED) {
 	stat_inc_l(STAT_DNSLIST_CHECKS, r->xl->domain, "listed");
@@ -363,33 +358,33 @@ static void prefetch_rhs(struct eval *e, const struct rule *r, const char *what)
 
 static void prefetch_rhsbl_client(struct eval *e, const struct rule *r)
 {
-    if (dns_postfix_name_ok(e, e->req->client_name))
-	prefetch_rhs(e, r, e->req->client_name);
+    if (dns_postfix_name_ok(e, e->txn->client_name))
+	prefetch_rhs(e, r, e->txn->client_name);
     else
 	dns_prefetch_client(e, r);
 }
 
 static void prefetch_rhsbl_reverse(struct eval *e, const struct rule *r)
 {
-    if (dns_postfix_name_ok(e, e->req->reverse_client_name))
-	prefetch_rhs(e, r, e->req->reverse_client_name);
+    if (dns_postfix_name_ok(e, e->txn->reverse_client_name))
+	prefetch_rhs(e, r, e->txn->reverse_client_name);
     else
 	dns_prefetch_client(e, r);
 }
 
 static void prefetch_rhsbl_helo(struct eval *e, const struct rule *r)
 {
-    prefetch_rhs(e, r, e->req->helo_name);
+    prefetch_rhs(e, r, e->txn->helo_name);
 }
 
 static void prefetch_rhsbl_sender(struct eval *e, const struct rule *r)
 {
-    prefetch_rhs(e, r, e->req->sender);
+    prefetch_rhs(e, r, e->txn->sender);
 }
 
 static void prefetch_rhsbl_rcpt(struct eval *e, const struct rule *r)
 {
-    prefetch_rhs(e, r, e->req->recipient);
+    prefetch_rhs(e, r, e->txn->recipient);
 }
 
 /* r_rhsbl_client - reject_rhsbl_client: the verified client name */
@@ -401,7 +396,7 @@ static enum rstatus r_rhsbl_client(struct eval *e, const struct rule *r,
 
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0)
+    if (*e->txn->client_address == 0)
 	return RS_DUNNO;
     if (dns_forward_status(e, &st, &name) == PENDING)
 	return RS_PENDING;
@@ -418,7 +413,7 @@ static enum rstatus r_rhsbl_reverse(struct eval *e, const struct rule *r,
 
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0)
+    if (*e->txn->client_address == 0)
 	return RS_DUNNO;
     if (dns_reverse_status(e, &st, &a, &name) == PENDING)
 	return RS_PENDING;
@@ -430,7 +425,7 @@ static enum rstatus r_rhsbl_helo(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    return *e->req->helo_name ? rhsbl(e, r, e->req->helo_name, "Helo command") : RS_DUNNO;
+    return *e->txn->helo_name ? rhsbl(e, r, e->txn->helo_name, "Helo command") : RS_DUNNO;
 }
 
 static enum rstatus r_rhsbl_sender(struct eval *e, const struct rule *r,
@@ -438,7 +433,7 @@ static enum rstatus r_rhsbl_sender(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    return *e->req->sender ? rhsbl(e, r, e->req->sender, "Sender address") : RS_DUNNO;
+    return *e->txn->sender ? rhsbl(e, r, e->txn->sender, "Sender address") : RS_DUNNO;
 }
 
 static enum rstatus r_rhsbl_rcpt(struct eval *e, const struct rule *r,
@@ -446,7 +441,7 @@ static enum rstatus r_rhsbl_rcpt(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    return *e->req->recipient ? rhsbl(e, r, e->req->recipient, "Recipient address") : RS_DUNNO;
+    return *e->txn->recipient ? rhsbl(e, r, e->txn->recipient, "Recipient address") : RS_DUNNO;
 }
 
 /* r_rhswl_client - permit_rhswl_client */
@@ -460,7 +455,7 @@ static enum rstatus r_rhswl_client(struct eval *e, const struct rule *r,
 
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0 || !dnswl_safe(e))
+    if (*e->txn->client_address == 0 || !dnswl_safe(e))
 	return RS_DUNNO;
     if (dns_forward_status(e, &st, &name) == PENDING)
 	return RS_PENDING;

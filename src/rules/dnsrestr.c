@@ -34,14 +34,9 @@
 
 #define MAX_PTR_NAMES	5		/* PTR names tried for confirmation */
 
-static int code(const struct eval *e, enum param_id id)
-{
-    return (int) config_int(e->pol->conf, id);
-}
-
 int dns_postfix_name_ok(const struct eval *e, const char *name)
 {
-    return config_bool(e->pol->conf, P_DNS_POSTFIX_NAMES)
+    return e->pol->dns_postfix_names
 	&& *name && strcasecmp(name, "unknown") != 0;
 }
 
@@ -50,9 +45,9 @@ static int client_ptr_name(const struct eval *e, char *out, size_t len)
 {
     struct inet_addr a;
 
-    if (inet_parse(e->req->client_address, &a) < 0)
+    if (inet_parse(e->txn->client_address, &a) < 0)
 	return -1;
-    return dns_reverse_name(e->req->client_address,
+    return dns_reverse_name(e->txn->client_address,
 			    a.family == AF_INET ? "in-addr.arpa" : "ip6.arpa", out, len);
 }
 
@@ -65,9 +60,9 @@ int dns_reverse_status(struct eval *e, enum peer *st, const struct dns_answer **
 
     *ans = NULL;
     *name = NULL;
-    if (dns_postfix_name_ok(e, e->req->reverse_client_name)) {
+    if (dns_postfix_name_ok(e, e->txn->reverse_client_name)) {
 	*st = PEER_OK;
-	*name = e->req->reverse_client_name;
+	*name = e->txn->reverse_client_name;
 	eval_trace_detail(e, "reverse name %s (from Postfix)", *name);
 	return 0;
     }
@@ -110,9 +105,9 @@ int dns_forward_status(struct eval *e, enum peer *st, const char **name)
     int     temp = 0, tried = 0;
 
     *name = NULL;
-    if (dns_postfix_name_ok(e, e->req->client_name)) {
+    if (dns_postfix_name_ok(e, e->txn->client_name)) {
 	*st = PEER_OK;
-	*name = e->req->client_name;
+	*name = e->txn->client_name;
 	eval_trace_detail(e, "client name %s (from Postfix)", *name);
 	return 0;
     }
@@ -120,7 +115,7 @@ int dns_forward_status(struct eval *e, enum peer *st, const char **name)
 	return PENDING;
     if (*st != PEER_OK)
 	return 0;
-    if (inet_parse(e->req->client_address, &client) < 0) {
+    if (inet_parse(e->txn->client_address, &client) < 0) {
 	*st = PEER_PERM;
 	return 0;
     }
@@ -147,7 +142,7 @@ int dns_forward_status(struct eval *e, enum peer *st, const char **name)
     }
     *st = temp ? PEER_TEMP : PEER_FORGED;
     if (!temp)
-	eval_trace_detail(e, "no PTR name resolves back to %s", e->req->client_address);
+	eval_trace_detail(e, "no PTR name resolves back to %s", e->txn->client_address);
     return 0;
 }
 
@@ -157,7 +152,7 @@ void dns_prefetch_client(struct eval *e, const struct rule *r)
     char    q[128];
 
     (void) r;
-    if (dns_postfix_name_ok(e, e->req->client_name))
+    if (dns_postfix_name_ok(e, e->txn->client_name))
 	return;
     if (client_ptr_name(e, q, sizeof(q)) == 0)
 	eval_prefetch(e, q, DNS_T_PTR);
@@ -171,7 +166,9 @@ enum rstatus dns_tempfail(struct eval *e, enum param_id act, const char *dsn,
 enum rstatus dns_tempfail(struct eval *e, enum param_id act, const char *dsn,
 			             const char *fmt,...)
 {
-    const char *how = config_str(e->pol->conf, act);
+    enum tf_action how = act == P_REJECT_TF_ACT ? e->pol->reject_tf
+	: act == P_UNK_HELO_TF_ACT ? e->pol->unknown_helo_tf
+	: act == P_UNK_ADDR_TF_ACT ? e->pol->unknown_address_tf : e->pol->rbl_tf;
     struct buf text;
     va_list ap;
     enum rstatus st;
@@ -181,10 +178,10 @@ enum rstatus dns_tempfail(struct eval *e, enum param_id act, const char *dsn,
     buf_vprintf(&text, fmt, ap);
     va_end(ap);
     e->temp_failure = 1;
-    if (strcasecmp(how, "dunno") == 0) {
+    if (how == TF_DUNNO) {
 	eval_trace_detail(e, "temporary failure ignored (%s = dunno)", param_table[act].name);
 	st = RS_DUNNO;
-    } else if (strcasecmp(how, "defer") == 0 || e->warn_level != 0) {
+    } else if (how == TF_DEFER || e->warn_level != 0) {
 	st = eval_reject(e, 450, dsn, "%s", text.s);
     } else {
 	st = eval_defer_if(e, &e->dip, 450, dsn, "%s", text.s);
@@ -203,16 +200,16 @@ static enum rstatus r_unknown_client(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0)
+    if (*e->txn->client_address == 0)
 	return RS_DUNNO;
     if (dns_forward_status(e, &st, &name) == PENDING)
 	return RS_PENDING;
     if (st == PEER_OK)
 	return RS_DUNNO;
     e->temp_failure = st == PEER_TEMP;
-    return eval_reject(e, st >= PEER_PERM ? code(e, P_UNK_CLIENT_CODE) : 450, "4.7.25",
+    return eval_reject(e, st >= PEER_PERM ? e->pol->code.unknown_client : 450, "4.7.25",
 		       "Client host rejected: cannot find your hostname, [%s]",
-		       e->req->client_address);
+		       e->txn->client_address);
 }
 
 /* r_unknown_reverse - reject_unknown_reverse_client_hostname */
@@ -226,22 +223,22 @@ static enum rstatus r_unknown_reverse(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    if (*e->req->client_address == 0)
+    if (*e->txn->client_address == 0)
 	return RS_DUNNO;
     if (dns_reverse_status(e, &st, &a, &name) == PENDING)
 	return RS_PENDING;
     if (st == PEER_OK)
 	return RS_DUNNO;
     e->temp_failure = st == PEER_TEMP;
-    return eval_reject(e, st >= PEER_PERM ? code(e, P_UNK_CLIENT_CODE) : 450, "4.7.1",
+    return eval_reject(e, st >= PEER_PERM ? e->pol->code.unknown_client : 450, "4.7.1",
 		       "Client host rejected: cannot find your reverse hostname, [%s]",
-		       e->req->client_address);
+		       e->txn->client_address);
 }
 
 /* prefetch_helo - A, AAAA and MX of the HELO name */
 static void prefetch_helo(struct eval *e, const struct rule *r)
 {
-    const char *h = e->req->helo_name;
+    const char *h = e->txn->helo_name;
 
     (void) r;
     if (*h && *h != '[' && valid_hostname(h)) {
@@ -255,7 +252,7 @@ static void prefetch_helo(struct eval *e, const struct rule *r)
 static enum rstatus r_unknown_helo(struct eval *e, const struct rule *r,
 				           const char *rn, const char *rc)
 {
-    const char *h = e->req->helo_name;
+    const char *h = e->txn->helo_name;
     static const int types[] = {DNS_T_A, DNS_T_AAAA, DNS_T_MX};
     int     temp = 0;
 
@@ -283,7 +280,7 @@ static enum rstatus r_unknown_helo(struct eval *e, const struct rule *r,
     if (temp)
 	return dns_tempfail(e, P_UNK_HELO_TF_ACT, "4.7.1",
 			"<%s>: Helo command rejected: Host not found", h);
-    return eval_reject(e, code(e, P_UNK_NAME_CODE), "4.7.1",
+    return eval_reject(e, e->pol->code.unknown_name, "4.7.1",
 		       "<%s>: Helo command rejected: Host not found", h);
 }
 
@@ -323,13 +320,13 @@ static void prefetch_domain(struct eval *e, const char *addr)
 static void prefetch_sender_domain(struct eval *e, const struct rule *r)
 {
     (void) r;
-    prefetch_domain(e, e->req->sender);
+    prefetch_domain(e, e->txn->sender);
 }
 
 static void prefetch_rcpt_domain(struct eval *e, const struct rule *r)
 {
     (void) r;
-    prefetch_domain(e, e->req->recipient);
+    prefetch_domain(e, e->txn->recipient);
 }
 
 /* unknown_domain - reject_unknown_{sender,recipient}_domain */
@@ -390,7 +387,7 @@ static enum rstatus unknown_domain(struct eval *e, const char *addr, const char 
     else if (temp)
 	st = dns_tempfail(e, P_UNK_ADDR_TF_ACT, dsn, "<%s>: %s rejected: Domain not found", addr, rc);
     else
-	st = eval_reject(e, code(e, P_UNK_ADDR_CODE), dsn,
+	st = eval_reject(e, e->pol->code.unknown_address, dsn,
 			 "<%s>: %s rejected: Domain not found", addr, rc);
     buf_free(&res.addr);
     return st;
@@ -402,7 +399,7 @@ static enum rstatus r_unknown_sender_domain(struct eval *e, const struct rule *r
     (void) r;
     (void) rn;
     (void) rc;
-    return unknown_domain(e, e->req->sender, "Sender address");
+    return unknown_domain(e, e->txn->sender, "Sender address");
 }
 
 static enum rstatus r_unknown_rcpt_domain(struct eval *e, const struct rule *r,
@@ -411,7 +408,7 @@ static enum rstatus r_unknown_rcpt_domain(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return unknown_domain(e, e->req->recipient, "Recipient address");
+    return unknown_domain(e, e->txn->recipient, "Recipient address");
 }
 
 /* r_check_score - apply the score thresholds here */
@@ -448,24 +445,38 @@ const struct rdef *dns_rdef_find(const char *name)
     return NULL;
 }
 
-/* dns_policy_compile - check the DNS parameters, open rbl_reply_maps */
+/* dns_policy_compile - the DNS parameters, checked and resolved; rbl_reply_maps */
 int     dns_policy_compile(struct policy *p, struct buf *err)
 {
     static const enum param_id acts[] = {P_REJECT_TF_ACT, P_UNK_HELO_TF_ACT,
     P_UNK_ADDR_TF_ACT, P_RBL_TF_ACT};
+    enum tf_action *how[] = {&p->reject_tf, &p->unknown_helo_tf, &p->unknown_address_tf,
+    &p->rbl_tf};
     struct strlist maps;
 
     for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
 	const char *v = config_str(p->conf, acts[i]);
 
-	if (strcasecmp(v, "defer_if_permit") != 0 && strcasecmp(v, "defer") != 0
-	    && !(acts[i] == P_RBL_TF_ACT && strcasecmp(v, "dunno") == 0)) {
+	if (strcasecmp(v, "defer_if_permit") == 0)
+	    *how[i] = TF_DEFER_IF_PERMIT;
+	else if (strcasecmp(v, "defer") == 0)
+	    *how[i] = TF_DEFER;
+	else if (acts[i] == P_RBL_TF_ACT && strcasecmp(v, "dunno") == 0)
+	    *how[i] = TF_DUNNO;
+	else {
 	    buf_printf(err, "%s: %s: bad value \"%s\" (expected defer_if_permit or defer%s)",
 		       config_where(p->conf, acts[i]), param_table[acts[i]].name, v,
 		       acts[i] == P_RBL_TF_ACT ? " or dunno" : "");
 	    return -1;
 	}
     }
+    p->code.unknown_client = (int) config_int(p->conf, P_UNK_CLIENT_CODE);
+    p->code.unknown_name = (int) config_int(p->conf, P_UNK_NAME_CODE);
+    p->code.unknown_address = (int) config_int(p->conf, P_UNK_ADDR_CODE);
+    p->code.rbl = (int) config_int(p->conf, P_RBL_CODE);
+    p->dns_postfix_names = config_bool(p->conf, P_DNS_POSTFIX_NAMES);
+    p->dnsxl_error_interval = config_int(p->conf, P_DNSXL_ERROR_INTERVAL);
+    p->default_rbl_reply = config_str(p->conf, P_DEF_RBL_REPLY);
     strlist_init(&maps);
     strlist_split(&maps, config_str(p->conf, P_RBL_REPLY_MAPS), LIST_SEPS);
     for (size_t i = 0; i < maps.n; i++) {

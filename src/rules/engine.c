@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/lookupset.h"
 #include "rules/eval.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -71,7 +72,7 @@ static const char *status_name(struct eval *e, int st)
 /* stages_for - which lists apply at this protocol state */
 static void stages_for(struct eval *e)
 {
-    const struct request *r = e->req;
+    const struct txn *r = e->txn;
     const char *ps = r->protocol_state;
 
     e->nstages = 0;
@@ -103,23 +104,22 @@ static void stages_for(struct eval *e)
     }
 }
 
-/* eval_new - prepare the evaluation of one request */
-struct eval *eval_new(struct policy *p, const struct request *req,
-		              struct trace *trace)
+/* eval_start - prepare the evaluation of one transaction */
+struct eval *eval_start(struct policy *p, struct txn *t, struct trace *trace)
 {
     struct eval *e = xcalloc(1, sizeof(*e));
 
     policy_ref(p);
     e->pol = p;
-    e->req = req;
+    e->txn = t;
     e->trace = trace;
-    e->client_name = *req->client_name ? req->client_name : "unknown";
-    e->reverse_name = *req->reverse_client_name ? req->reverse_client_name
+    e->client_name = *t->client_name ? t->client_name : "unknown";
+    e->reverse_name = *t->reverse_client_name ? t->reverse_client_name
 	: e->client_name;
     buf_init(&e->namaddr);
     buf_puts(&e->namaddr, e->client_name);	/* name[address] */
     buf_putc(&e->namaddr, '[');
-    buf_puts(&e->namaddr, *req->client_address ? req->client_address : "unknown");
+    buf_puts(&e->namaddr, *t->client_address ? t->client_address : "unknown");
     buf_putc(&e->namaddr, ']');
     buf_init(&e->dip.reply);
     buf_init(&e->dir.reply);
@@ -149,7 +149,7 @@ void    eval_free(struct eval *e)
     }
     greylist_eval_free(e);
     eval_spf_free(e);
-    eval_lookups_free(e);
+    lookupset_free(e->lookups);
     buf_free(&e->namaddr);
     buf_free(&e->dip.reply);
     buf_free(&e->dir.reply);
@@ -171,12 +171,62 @@ void    eval_set_wakeup(struct eval *e, void (*fn) (void *), void *ctx)
     e->wake_ctx = ctx;
 }
 
+/* lookups_woken - an answer the walk waits for arrived */
+static void lookups_woken(void *arg)
+{
+    struct eval *e = arg;
+
+    if (e->wake)
+	e->wake(e->wake_ctx);		/* may finish and free e */
+}
+
+/* lookups - the evaluation's lookup set, made on first use */
+static struct lookupset *lookups(struct eval *e)
+{
+    if (e->lookups == NULL) {
+	e->lookups = lookupset_new(e->pol->dns);
+	lookupset_set_wakeup(e->lookups, lookups_woken, e);
+    }
+    return e->lookups;
+}
+
+/* eval_prefetch - start a lookup that a later restriction may need */
+void    eval_prefetch(struct eval *e, const char *name, int type)
+{
+    lookupset_start(lookups(e), name, type);
+}
+
+/* eval_lookup - the answer, or NULL: the restriction returns RS_PENDING */
+struct dns_answer *eval_lookup(struct eval *e, const char *name, int type)
+{
+    struct dns_answer *a;
+    int     cached;
+
+    if ((a = lookupset_get(lookups(e), name, type, &cached)) == NULL)
+	return NULL;
+    if (e->trace != NULL) {
+	struct buf b;
+
+	/* a restriction runs again from the start after each wait: show
+	 * each answer once per run */
+	buf_init(&b);
+	buf_printf(&b, "DNS %s %s:", dns_type_name(type), name);
+	if (strstr(e->tdetail.s, b.s) == NULL) {
+	    buf_reset(&b);
+	    lookupset_describe(&b, name, type, a, cached);
+	    eval_trace_detail(e, "%s", b.s);
+	}
+	buf_free(&b);
+    }
+    return a;
+}
+
 /* eval_push - start evaluating a nested list */
 int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
 		          const char *reply_name, const char *reply_class, int def_acl)
 {
     if (e->depth >= EVAL_MAX_DEPTH
-	|| e->depth > config_int(e->pol->conf, P_MAX_RECURSION)) {
+	|| e->depth > e->pol->max_recursion) {
 	msg_warn("restriction %s causes unreasonable recursion", l->name);
 	if (owned) {
 	    rlist_free(owned);
@@ -227,19 +277,19 @@ static void stage_begin(struct eval *e, enum stage s)
 	break;
     case STAGE_HELO:
 	e->dip.active = e->dip_client;
-	rn = e->req->helo_name;
+	rn = e->txn->helo_name;
 	rc = "Helo command";
 	break;
     case STAGE_SENDER:
 	e->dip.active = e->dip_client || e->dip_helo;
-	rn = e->req->sender;
+	rn = e->txn->sender;
 	rc = "Sender address";
 	break;
     case STAGE_RELAY:
     case STAGE_RCPT:
 	if (s == STAGE_RELAY)
 	    e->dip.active = e->dip_sender;
-	rn = e->req->recipient;
+	rn = e->txn->recipient;
 	rc = "Recipient address";
 	break;
     case STAGE_DATA:
@@ -376,7 +426,7 @@ static void finish(struct eval *e)
 /* eval_run - evaluate until done or waiting for a lookup */
 enum eval_status eval_run(struct eval *e)
 {
-    const struct request *r = e->req;
+    const struct txn *r = e->txn;
 
     if (e->done)
 	return EVAL_DONE;
@@ -396,7 +446,7 @@ enum eval_status eval_run(struct eval *e)
 	    finish(e);
 	    return EVAL_DONE;
 	}
-	if (config_bool(e->pol->conf, P_HELO_REQUIRED) && *r->helo_name == 0
+	if (e->pol->helo_required && *r->helo_name == 0
 	    && e->nstages > 0 && e->stages[e->nstages - 1] >= STAGE_SENDER) {
 	    int     saved = e->warn_level;
 
@@ -449,14 +499,14 @@ const char *eval_action(const struct eval *e)
     return e->done ? e->action.s : "DUNNO";
 }
 
-/* eval_request - evaluate a request that needs no lookups */
-char   *eval_request(struct policy *p, const struct request *req, struct trace *trace)
+/* eval_sync - evaluate a transaction that needs no lookups */
+char   *eval_sync(struct policy *p, struct txn *txn, struct trace *trace)
 {
-    struct eval *e = eval_new(p, req, trace);
+    struct eval *e = eval_start(p, txn, trace);
     char   *action;
 
     if (eval_run(e) != EVAL_DONE)
-	msg_panic("eval_request: evaluation is waiting for a lookup");
+	msg_panic("eval_sync: evaluation is waiting for a lookup");
     action = xstrdup(eval_action(e));
     eval_free(e);
     return action;

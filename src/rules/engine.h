@@ -1,7 +1,8 @@
 /*
  * engine.h - evaluate one policy request the way Postfix's smtpd does.
  *
- * eval_new() prepares an evaluation; eval_run() runs it until it is done or
+ * eval_start() prepares the evaluation of one transaction (src/mail/txn.h,
+ * whatever protocol filled it); eval_run() runs it until it is done or
  * until a restriction must wait for a lookup (EVAL_PENDING); the caller then
  * calls eval_run() again when eval_set_wakeup()'s callback fires.  Lists are
  * evaluated in Postfix's order (client, helo, sender, then relay and
@@ -16,7 +17,7 @@
 #ifndef MX_RULES_ENGINE_H
 #define MX_RULES_ENGINE_H
 
-#include "policy/request.h"
+#include "mail/txn.h"
 #include "rules/policy.h"
 #include "util/str.h"
 
@@ -39,8 +40,9 @@ struct trace {
 
 struct eval;
 
-struct eval *eval_new(struct policy *p, const struct request *req,
-		              struct trace *trace);
+/* eval_start - the evaluation of a transaction; the engine records what it
+ * establishes (SPF) in it, so it must outlive the evaluation */
+struct eval *eval_start(struct policy *p, struct txn *txn, struct trace *trace);
 enum eval_status eval_run(struct eval *e);
 const char *eval_action(const struct eval *e);
 void    eval_set_wakeup(struct eval *e, void (*fn) (void *), void *ctx);
@@ -49,8 +51,8 @@ void    eval_free(struct eval *e);
 void    trace_init(struct trace *t);
 void    trace_free(struct trace *t);
 
-/* Convenience: evaluate synchronously (no lookups pending) */
-char   *eval_request(struct policy *p, const struct request *req,
-		             struct trace *trace);
+/* eval_sync - evaluate to the end a transaction that needs no lookups;
+ * the action text, to be freed */
+char   *eval_sync(struct policy *p, struct txn *txn, struct trace *trace);
 
 #endif

@@ -35,7 +35,7 @@ struct defer_flag {
 
 struct eval {
     struct policy *pol;
-    const struct request *req;
+    struct txn *txn;			/* what is evaluated (not owned) */
     struct trace *trace;
 
     /* request facts, derived once */
@@ -75,11 +75,8 @@ struct eval {
     void    (*wake) (void *);
     void   *wake_ctx;
 
-    /* DNS lookups (lookup.c) */
-    struct eval_lookup **lookups;
-    size_t  nlookups;
-    size_t  outstanding;		/* lookups without an answer */
-    struct eval_lookup *blocked;	/* the one the walk waits for */
+    /* DNS lookups, made when the first is started (src/dns/lookupset.h) */
+    struct lookupset *lookups;
     int     prefetched;
 
     /* weighted scoring */
@@ -118,17 +115,17 @@ int     eval_table_result(struct eval *e, const char *table, const char *value,
 void    eval_trace_detail(struct eval *e, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
 
-/* lookup.c */
-struct dns_answer;
-struct dns_answer *eval_lookup(struct eval *e, const char *name, int type);
-void    eval_prefetch(struct eval *e, const char *name, int type);
-void    eval_lookups_free(struct eval *e);
-
 /* counters.c: mxshield_decisions_total and mxshield_requests_total */
 void    eval_count_decision(const struct eval *e, int stage, const struct rule *r, int st);
 void    eval_count_result(const struct eval *e);
 
 /* engine.c */
+struct dns_answer;
+/* eval_lookup - an answer from the evaluation's lookup set, traced; NULL:
+ * the restriction returns RS_PENDING and runs again when it arrives */
+struct dns_answer *eval_lookup(struct eval *e, const char *name, int type);
+/* eval_prefetch - start a lookup that a later restriction may need */
+void    eval_prefetch(struct eval *e, const char *name, int type);
 int     eval_push(struct eval *e, const struct rlist *l, struct rlist *owned,
 		          const char *reply_name, const char *reply_class, int def_acl);
 

@@ -76,6 +76,7 @@ struct gl_wait {
     struct buf tkey, ckey, net;
     struct rec wl_addr, wl_net, client, triplet;
     struct gl_decision d;
+    unsigned char tval[STORE_VALUE_MAX], cval[STORE_VALUE_MAX];	/* as written */
     char   *detail;			/* trace detail so far */
 };
 
@@ -171,11 +172,11 @@ static enum rstatus store_trouble(struct eval *e, const char *what)
 {
     msg_warn("greylist: database %s failed for %s", what, e->namaddr.s);
     eval_trace_detail(e, "database %s failed", what);
-    if (strcasecmp(config_str(e->pol->conf, P_GL_ERROR_ACTION), "dunno") == 0)
+    if (e->pol->gl.error_dunno)
 	return RS_DUNNO;
     e->temp_failure = 1;
     return eval_reject(e, 451, "4.3.0", "<%s>: Temporary greylisting database error",
-		       e->req->recipient);
+		       e->txn->recipient);
 }
 
 /* greylist_eval_free - the evaluation is going away */
@@ -205,8 +206,8 @@ static enum rstatus gl_finish(struct eval *e, enum rstatus st)
 /* r_greylist - the greylist restriction */
 enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, const char *rc)
 {
-    const struct request *q = e->req;
-    const struct config *c = e->pol->conf;
+    const struct txn *q = e->txn;
+    const struct policy_greylist *c = &e->pol->gl;
     struct gl_wait *w;
     const char *why;
     int64_t now = time(NULL);
@@ -227,9 +228,9 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     }
     if (*q->client_address == 0 || *q->recipient == 0)
 	return RS_DUNNO;
-    if (config_bool(c, P_GL_SELECTIVE) && e->score < config_int(c, P_GL_MIN_SCORE)) {
+    if (c->selective && e->score < c->min_score) {
 	eval_trace_detail(e, "score %d is below greylist_min_score %ld: not greylisted",
-			  e->score, config_int(c, P_GL_MIN_SCORE));
+			  e->score, c->min_score);
 	return RS_DUNNO;
     }
     if (e->pol->greylist_wl
@@ -238,16 +239,14 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	eval_trace_detail(e, "pass: %s", why);
 	return RS_DUNNO;
     }
-    if (config_bool(c, P_GL_TEST_TIME)) {
-	const char *tt = request_get(q, "policy_test_time");
-
-	if (tt && *tt)
-	    now = strtoll(tt, NULL, 10);
+    if (c->test_time) {
+	if (*q->test_time)
+	    now = strtoll(q->test_time, NULL, 10);
     }
     w = xcalloc(1, sizeof(*w));
     w->e = e;
     w->now = now;
-    greylist_conf(c, &w->g);
+    w->g = c->g;
     buf_init(&w->tkey);
     buf_init(&w->ckey);
     buf_init(&w->net);
@@ -256,9 +255,11 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     /* check_spf ran before and SPF passed: key on the authorised domain */
     const char *auth = NULL;
 
-    if (config_bool(c, P_GL_SPF_KEY) && e->spf_done[0] && e->spf[0]
-	&& e->spf[0]->result == SPF_PASS && *q->sender) {
-	auth = e->spf[0]->domain.s;
+    const struct txn_spf *spf = &q->spf[TXN_SPF_MAIL_FROM];
+
+    if (c->spf_key && spf->known && spf->result == SPF_PASS
+	&& *spf->domain && *q->sender) {
+	auth = spf->domain;
 	eval_trace_detail(e, "SPF passed for %s: keyed on the domain, not the network", auth);
     }
     if (gl_triplet_key(&w->g, q->client_address, auth, q->sender, q->recipient, &w->tkey) < 0
@@ -305,13 +306,13 @@ static enum rstatus gl_decided(struct eval *e, struct gl_wait *w)
 	eval_trace_detail(e, "pass: manual whitelist");
 	return gl_finish(e, RS_DUNNO);
     }
-    int     have_t = t->st == STORE_OK && t->len == sizeof(trip);
-    int     have_c = cl->st == STORE_OK && cl->len == sizeof(client);
+    /* a record that does not decode is as if never written: the write
+     * below replaces it (a format 1 record is read, and rewritten) */
+    int     have_t = t->st == STORE_OK
+	&& gl_triplet_decode(t->val, t->len, &trip) != STORE_VALUE_BAD;
+    int     have_c = cl->st == STORE_OK
+	&& gl_client_decode(cl->val, cl->len, &client) != STORE_VALUE_BAD;
 
-    if (have_t)
-	memcpy(&trip, t->val, sizeof(trip));
-    if (have_c)
-	memcpy(&client, cl->val, sizeof(client));
     gl_decide(&w->g, w->now, have_t ? &trip : NULL, have_c ? &client : NULL, &w->d);
     w->known = t->st == STORE_OK;
 
@@ -326,13 +327,13 @@ static enum rstatus gl_decided(struct eval *e, struct gl_wait *w)
     w->left = 1;			/* until every write is issued */
     if (w->d.write_triplet) {
 	w->left++;
-	store_put(s, "triplets", w->tkey.s, w->tkey.len, &w->d.triplet,
-		  sizeof(w->d.triplet), gl_write_done, w);
+	store_put(s, "triplets", w->tkey.s, w->tkey.len, w->tval,
+		  gl_triplet_encode(&w->d.triplet, w->tval), gl_write_done, w);
     }
     if (w->d.write_client) {
 	w->left++;
-	store_put(s, "clients", w->ckey.s, w->ckey.len, &w->d.client,
-		  sizeof(w->d.client), gl_write_done, w);
+	store_put(s, "clients", w->ckey.s, w->ckey.len, w->cval,
+		  gl_client_encode(&w->d.client, w->cval), gl_write_done, w);
     }
     if (--w->left > 0)
 	return gl_wait_for(e, w);	/* the batch commits at the end of this pass */
@@ -352,8 +353,8 @@ static const char *host_name(void)
 /* gl_answer - the reply of a decision whose writes are done */
 static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w)
 {
-    const struct request *q = e->req;
-    const struct config *c = e->pol->conf;
+    const struct txn *q = e->txn;
+    const struct policy_greylist *c = &e->pol->gl;
     const struct gl_decision *d = &w->d;
     enum rstatus st = RS_DUNNO;
     struct buf text;
@@ -375,9 +376,9 @@ static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w)
 	buf_printf(&text, "greylisting passed after %ld seconds", d->delayed);
 	eval_log_whatsup(e, "info", text.s);
 	buf_reset(&text);
-	if (*config_str(c, P_GL_HEADER) && new_instance(q->instance) && e->prepend.len == 0) {
-	    gl_expand_header(config_str(c, P_GL_HEADER), d->delayed,
-			     *config_str(c, P_MYHOSTNAME) ? config_str(c, P_MYHOSTNAME)
+	if (*c->header && new_instance(q->instance) && e->prepend.len == 0) {
+	    gl_expand_header(c->header, d->delayed,
+			     *e->pol->myhostname ? e->pol->myhostname
 			     : host_name(), (time_t) w->now, &text);
 	    buf_puts(&e->prepend, text.s);
 	}
@@ -388,7 +389,7 @@ static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w)
 
 	    eval_trace_detail(e, "greylist: %s (%ld s left)",
 			      w->known ? "early retry" : "new triplet", d->wait);
-	    gl_expand_text(config_str(c, P_GL_TEXT), d->wait, q->recipient, &text);
+	    gl_expand_text(c->text, d->wait, q->recipient, &text);
 	    tx = text.s;
 	    /* a text that brings its own enhanced status code keeps it */
 	    size_t  dl = strspn(tx, "0123456789.");
@@ -398,7 +399,7 @@ static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w)
 		dsn[dl] = 0;
 		tx += dl + 1;
 	    }
-	    if (strcasecmp(config_str(c, P_GL_ACTION), "defer") == 0)
+	    if (c->action_defer)
 		st = eval_reject(e, 450, dsn, "%s", tx);
 	    else
 		st = eval_defer_if(e, &e->dip, 450, dsn, "%s", tx);
@@ -430,18 +431,16 @@ static int expire_fn(void *arg, const void *key, size_t klen, const void *val, s
     if (x->clients) {
 	struct gl_client cl;
 
-	if (vlen != sizeof(cl))
+	if (gl_client_decode(val, vlen, &cl) == STORE_VALUE_BAD)
 	    return x->deleted++, 1;
-	memcpy(&cl, val, sizeof(cl));
 	if (gl_client_expired(&x->g, x->now, &cl))
 	    return x->deleted++, 1;
 	return 0;
     }
     struct gl_triplet t;
 
-    if (vlen != sizeof(t))
+    if (gl_triplet_decode(val, vlen, &t) == STORE_VALUE_BAD)
 	return x->deleted++, 1;
-    memcpy(&t, val, sizeof(t));
     if (gl_triplet_expired(&x->g, x->now, &t))
 	return x->deleted++, 1;
     return 0;
@@ -468,7 +467,7 @@ long    greylist_expire_step(struct store *s, const struct config *c, long long 
     return total;
 }
 
-/* greylist_policy_compile - check the parameters, load the whitelists */
+/* greylist_policy_compile - the parameters, checked and resolved; the whitelists */
 int     greylist_policy_compile(struct policy *p, struct buf *err)
 {
     static const struct {
@@ -491,6 +490,15 @@ int     greylist_policy_compile(struct policy *p, struct buf *err)
 	    return -1;
 	}
     }
+    greylist_conf(p->conf, &p->gl.g);
+    p->gl.selective = config_bool(p->conf, P_GL_SELECTIVE);
+    p->gl.min_score = config_int(p->conf, P_GL_MIN_SCORE);
+    p->gl.test_time = config_bool(p->conf, P_GL_TEST_TIME);
+    p->gl.spf_key = config_bool(p->conf, P_GL_SPF_KEY);
+    p->gl.action_defer = strcasecmp(config_str(p->conf, P_GL_ACTION), "defer") == 0;
+    p->gl.error_dunno = strcasecmp(config_str(p->conf, P_GL_ERROR_ACTION), "dunno") == 0;
+    p->gl.header = config_str(p->conf, P_GL_HEADER);
+    p->gl.text = config_str(p->conf, P_GL_TEXT);
     if (!p->uses_greylist)
 	return 0;
     why[0] = 0;

@@ -366,6 +366,7 @@ struct policy *policy_compile(struct config *conf, struct buf *err)
     p->refs = 1;
     p->conf = conf;
     p->tables = tables_new();
+    p->results = result_lists_new();
     if (compile_classes(p, err) < 0)
 	goto bad;
     for (int s = 0; s < STAGE_COUNT; s++)
@@ -406,6 +407,25 @@ struct policy *policy_compile(struct config *conf, struct buf *err)
     }
     if (check_process_params(conf, err) < 0)
 	goto bad;
+
+    /* every other parameter a request needs, resolved once */
+    p->code.reject = (int) config_int(conf, P_REJECT_CODE);
+    p->code.defer = (int) config_int(conf, P_DEFER_CODE);
+    p->code.relay = (int) config_int(conf, P_RELAY_CODE);
+    p->code.bad_name = (int) config_int(conf, P_BAD_NAME_CODE);
+    p->code.non_fqdn = (int) config_int(conf, P_NON_FQDN_CODE);
+    p->code.access_reject = (int) config_int(conf, P_ACCESS_REJECT_CODE);
+    p->code.access_defer = (int) config_int(conf, P_ACCESS_DEFER_CODE);
+    p->code.score_reject = (int) config_int(conf, P_SCORE_REJECT_CODE);
+    p->code.score_defer = (int) config_int(conf, P_SCORE_DEFER_CODE);
+    p->max_recursion = config_int(conf, P_MAX_RECURSION);
+    p->helo_required = config_bool(conf, P_HELO_REQUIRED);
+    p->dry_run = config_bool(conf, P_DRY_RUN);
+    p->soft_bounce = config_bool(conf, P_SOFT_BOUNCE);
+    p->untrust_route = config_bool(conf, P_UNTRUST_ROUTE);
+    p->myhostname = config_str(conf, P_MYHOSTNAME);
+    p->score_reject = config_int(conf, P_SCORE_REJECT);
+    p->score_defer = config_int(conf, P_SCORE_DEFER);
     if (dns_policy_compile(p, err) < 0)
 	goto bad;
     if (greylist_policy_compile(p, err) < 0)
@@ -437,6 +457,8 @@ void    policy_unref(struct policy *p)
 	rlist_free(&p->classes[i]);
     free(p->classes);
     free(p->rbl_maps);
+    result_lists_free(p->results);
+    spf_policy_free(p);
     cidr_list_free(&p->spf_skip);
     cidr_list_free(&p->spf_whitelist);
     gl_whitelist_free(p->greylist_wl);

@@ -37,7 +37,7 @@ void    eval_trace_detail(struct eval *e, const char *fmt,...)
 /* eval_log_whatsup - one Postfix-style decision log line */
 void    eval_log_whatsup(struct eval *e, const char *whatsup, const char *text)
 {
-    const struct request *r = e->req;
+    const struct txn *r = e->txn;
     static struct buf b;		/* one line at a time: kept, not freed */
 
     /* "NOQUEUE: reject: RCPT from name[addr]: text; from=<> to=<> proto= helo=<>" */
@@ -123,7 +123,7 @@ static void format_reply(struct buf *out, int code, const char *dsn,
 int     eval_reject_text(struct eval *e, const char *reply)
 {
     struct buf text;
-    int     warn = e->warn_level != 0 || config_bool(e->pol->conf, P_DRY_RUN);
+    int     warn = e->warn_level != 0 || e->pol->dry_run;
 
     if (e->scoring) {
 	/* a scored restriction weighs in instead of deciding */
@@ -140,7 +140,7 @@ int     eval_reject_text(struct eval *e, const char *reply)
 	buf_reset(&text);
 	buf_puts(&text, e->dir.reply.s);
     }
-    if (config_bool(e->pol->conf, P_SOFT_BOUNCE) && text.s[0] == '5') {
+    if (e->pol->soft_bounce && text.s[0] == '5') {
 	text.s[0] = '4';
 	text.s[4] = '4';
     }
@@ -189,7 +189,7 @@ int     eval_defer_if(struct eval *e, struct defer_flag *f, int code,
 	buf_free(&text);
 	return RS_DUNNO;
     }
-    if (e->warn_level != 0 || config_bool(e->pol->conf, P_DRY_RUN)) {
+    if (e->warn_level != 0 || e->pol->dry_run) {
 	struct buf text;
 
 	buf_init(&text);
@@ -288,14 +288,14 @@ int     eval_table_result(struct eval *e, const char *table, const char *value,
     if (word_is(value, cmd_len, "REJECT")) {
 	text = split_dsn(text, "5.7.1", dsn);
 	dsn_fix(dsn, reply_class);
-	return eval_reject(e, (int) config_int(e->pol->conf, P_ACCESS_REJECT_CODE), dsn,
+	return eval_reject(e, e->pol->code.access_reject, dsn,
 			   "<%s>: %s rejected: %s", reply_name, reply_class,
 			   *text ? text : "Access denied");
     }
     if (word_is(value, cmd_len, "DEFER")) {
 	text = split_dsn(text, "4.7.1", dsn);
 	dsn_fix(dsn, reply_class);
-	return eval_reject(e, (int) config_int(e->pol->conf, P_ACCESS_DEFER_CODE), dsn,
+	return eval_reject(e, e->pol->code.access_defer, dsn,
 			   "<%s>: %s rejected: %s", reply_name, reply_class,
 			   *text ? text : "Access denied");
     }
@@ -342,14 +342,14 @@ int     eval_table_result(struct eval *e, const char *table, const char *value,
     if (word_is(value, cmd_len, "DEFER_IF_PERMIT")) {
 	text = split_dsn(text, "4.7.1", dsn);
 	dsn_fix(dsn, reply_class);
-	return eval_defer_if(e, &e->dip, (int) config_int(e->pol->conf, P_ACCESS_DEFER_CODE),
+	return eval_defer_if(e, &e->dip, e->pol->code.access_defer,
 			     dsn, "<%s>: %s rejected: %s", reply_name, reply_class,
 			     *text ? text : "Service unavailable");
     }
     if (word_is(value, cmd_len, "DEFER_IF_REJECT")) {
 	text = split_dsn(text, "4.7.1", dsn);
 	dsn_fix(dsn, reply_class);
-	return eval_defer_if(e, &e->dir, (int) config_int(e->pol->conf, P_ACCESS_DEFER_CODE),
+	return eval_defer_if(e, &e->dir, e->pol->code.access_defer,
 			     dsn, "<%s>: %s rejected: %s", reply_name, reply_class,
 			     *text ? text : "Service unavailable");
     }
@@ -391,24 +391,26 @@ int     eval_table_result(struct eval *e, const char *table, const char *value,
 		 " define a restriction class and name it instead");
 	return eval_server_error(e);
     }
-    struct rlist *l = xcalloc(1, sizeof(*l));
+    const struct rlist *l;
+    struct rlist *owned;
     struct buf err;
 
     buf_init(&err);
-    if (rlist_compile(e->pol, l, table, value, table, def_acl, 0, &err) < 0) {
+    if (result_list_get(e->pol, table, value, def_acl, &l, &owned, &err) < 0) {
 	msg_warn("access table %s entry \"%s\": %s", table, datum, err.s);
 	buf_free(&err);
-	free(l);
 	return eval_server_error(e);
     }
     buf_free(&err);
     if (l->n == 0) {
 	msg_warn("access table %s entry %s has empty value", table, datum);
-	rlist_free(l);
-	free(l);
+	if (owned) {
+	    rlist_free(owned);
+	    free(owned);
+	}
 	return RS_OK;
     }
-    return eval_push(e, l, l, reply_name, reply_class, def_acl);
+    return eval_push(e, l, owned, reply_name, reply_class, def_acl);
 }
 
 /* eval_score_hit - the scored rule decided (sure) or could not tell */
@@ -434,8 +436,7 @@ void    eval_score_hit(struct eval *e, int sure, const char *what)
 /* eval_score_apply - compare the score with the thresholds */
 enum rstatus eval_score_apply(struct eval *e)
 {
-    const struct config *c = e->pol->conf;
-    long    rej = config_int(c, P_SCORE_REJECT), def = config_int(c, P_SCORE_DEFER);
+    long    rej = e->pol->score_reject, def = e->pol->score_defer;
 
     e->score_checked = 1;
     if (!e->scored_any) {
@@ -443,7 +444,7 @@ enum rstatus eval_score_apply(struct eval *e)
 	return RS_DUNNO;
     }
     if (e->score >= rej)
-	return eval_reject(e, (int) config_int(c, P_SCORE_REJECT_CODE), "5.7.1",
+	return eval_reject(e, e->pol->code.score_reject, "5.7.1",
 			   "Client host rejected: score %d reached %ld (%s)",
 			   e->score, rej, e->score_hits.s);
     if (e->score + e->score_unsure >= rej)
@@ -452,7 +453,7 @@ enum rstatus eval_score_apply(struct eval *e)
 			   "add %d failed temporarily; try again later",
 			   e->score, e->score_unsure);
     if (def > 0 && e->score >= def)
-	return eval_reject(e, (int) config_int(c, P_SCORE_DEFER_CODE), "4.7.1",
+	return eval_reject(e, e->pol->code.score_defer, "4.7.1",
 			   "Client host rejected: score %d reached %ld (%s); try again later",
 			   e->score, def, e->score_hits.s);
     eval_trace_detail(e, "score %d below %ld", e->score, def > 0 && def < rej ? def : rej);

@@ -17,12 +17,6 @@
 
 #define NOT_YET_DNS	"not yet supported by mxshield: keep it in Postfix's main.cf"
 
-/* code - a reply-code parameter */
-static int code(const struct eval *e, enum param_id id)
-{
-    return (int) config_int(e->pol->conf, id);
-}
-
 /* r_permit - permit */
 static enum rstatus r_permit(struct eval *e, const struct rule *r,
 			             const char *rn, const char *rc)
@@ -37,7 +31,7 @@ static enum rstatus r_reject(struct eval *e, const struct rule *r,
 			             const char *rn, const char *rc)
 {
     (void) r;
-    return eval_reject(e, code(e, P_REJECT_CODE), "5.7.1",
+    return eval_reject(e, e->pol->code.reject, "5.7.1",
 		       "<%s>: %s rejected: Access denied", rn, rc);
 }
 
@@ -46,7 +40,7 @@ static enum rstatus r_defer(struct eval *e, const struct rule *r,
 			            const char *rn, const char *rc)
 {
     (void) r;
-    return eval_reject(e, code(e, P_DEFER_CODE), "4.3.2",
+    return eval_reject(e, e->pol->code.defer, "4.3.2",
 		       "<%s>: %s rejected: Try again later", rn, rc);
 }
 
@@ -74,12 +68,12 @@ static enum rstatus r_permit_mynetworks(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    int     m = policy_mynetworks(e->pol, e->req->client_address);
+    int     m = policy_mynetworks(e->pol, e->txn->client_address);
 
-    eval_trace_detail(e, "client %s %s mynetworks", e->req->client_address,
+    eval_trace_detail(e, "client %s %s mynetworks", e->txn->client_address,
 		      m > 0 ? "is in" : m == 0 ? "is not in" : "lookup failed for");
     if (m < 0) {
-	msg_warn("%s: mynetworks lookup error for %s", r->name, e->req->client_address);
+	msg_warn("%s: mynetworks lookup error for %s", r->name, e->txn->client_address);
 	return eval_server_error(e);
     }
     return m ? eval_permit(e, r->name) : RS_DUNNO;
@@ -91,8 +85,8 @@ static enum rstatus r_permit_sasl(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    if (*e->req->sasl_username || *e->req->sasl_method) {
-	eval_trace_detail(e, "sasl_username=%s", e->req->sasl_username);
+    if (*e->txn->sasl_username || *e->txn->sasl_method) {
+	eval_trace_detail(e, "sasl_username=%s", e->txn->sasl_username);
 	return eval_permit(e, r->name);
     }
     eval_trace_detail(e, "not authenticated");
@@ -115,7 +109,7 @@ int     eval_auth_destination(struct eval *e, const char *rcpt)
 
     eval_trace_detail(e, "<%s> resolves to <%s>: %s%s", rcpt, res.addr.s,
 		      cls[res.cls], res.routed ? ", sender-routed" : "");
-    if (res.routed && !config_bool(e->pol->conf, P_UNTRUST_ROUTE)
+    if (res.routed && !e->pol->untrust_route
 	&& res.cls != RESOLVE_LOCAL)
 	rc = 0;
     else
@@ -130,29 +124,29 @@ static enum rstatus r_permit_auth_dest(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    if (*e->req->recipient == 0)
+    if (*e->txn->recipient == 0)
 	return RS_DUNNO;
-    int     a = eval_auth_destination(e, e->req->recipient);
+    int     a = eval_auth_destination(e, e->txn->recipient);
 
     if (a < 0)
 	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
-			   e->req->recipient);
+			   e->txn->recipient);
     return a ? eval_permit(e, r->name) : RS_DUNNO;
 }
 
 /* unauth_dest - reject or defer relaying to other destinations */
 static enum rstatus unauth_dest(struct eval *e, int rcode, const char *dsn)
 {
-    if (*e->req->recipient == 0)
+    if (*e->txn->recipient == 0)
 	return RS_DUNNO;
-    int     a = eval_auth_destination(e, e->req->recipient);
+    int     a = eval_auth_destination(e, e->txn->recipient);
 
     if (a < 0)
 	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
-			   e->req->recipient);
+			   e->txn->recipient);
     if (a)
 	return RS_DUNNO;
-    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->req->recipient);
+    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->txn->recipient);
 }
 
 /* r_reject_unauth_dest - Relay access denied */
@@ -162,7 +156,7 @@ static enum rstatus r_reject_unauth_dest(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return unauth_dest(e, code(e, P_RELAY_CODE), "5.7.1");
+    return unauth_dest(e, e->pol->code.relay, "5.7.1");
 }
 
 /* r_defer_unauth_dest - Relay access denied, temporarily */
@@ -172,7 +166,7 @@ static enum rstatus r_defer_unauth_dest(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return unauth_dest(e, code(e, P_DEFER_CODE), "4.7.1");
+    return unauth_dest(e, e->pol->code.defer, "4.7.1");
 }
 
 /* eval_invalid_hostaddr - "[addr]" must hold a valid address */
@@ -191,7 +185,7 @@ enum rstatus eval_invalid_hostaddr(struct eval *e, const char *name)
     buf_free(&a);
     if (ok)
 	return RS_DUNNO;
-    return eval_reject(e, code(e, P_BAD_NAME_CODE), "5.5.2",
+    return eval_reject(e, e->pol->code.bad_name, "5.5.2",
 		       "<%s>: Helo command rejected: invalid ip address", name);
 }
 
@@ -199,7 +193,7 @@ enum rstatus eval_invalid_hostaddr(struct eval *e, const char *name)
 static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
 				           const char *rn, const char *rc)
 {
-    const char *helo = e->req->helo_name;
+    const char *helo = e->txn->helo_name;
 
     (void) r;
     (void) rn;
@@ -212,7 +206,7 @@ static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
 
     if (valid_hostname(t) || valid_hostaddr(t))
 	return RS_DUNNO;
-    return eval_reject(e, code(e, P_BAD_NAME_CODE), "5.5.2",
+    return eval_reject(e, e->pol->code.bad_name, "5.5.2",
 		       "<%s>: Helo command rejected: Invalid name", helo);
 }
 
@@ -220,7 +214,7 @@ static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
 static enum rstatus r_non_fqdn_helo(struct eval *e, const struct rule *r,
 				            const char *rn, const char *rc)
 {
-    const char *helo = e->req->helo_name;
+    const char *helo = e->txn->helo_name;
 
     (void) r;
     (void) rn;
@@ -233,7 +227,7 @@ static enum rstatus r_non_fqdn_helo(struct eval *e, const struct rule *r,
 
     if (valid_hostname(t) && strchr(t, '.'))
 	return RS_DUNNO;
-    return eval_reject(e, code(e, P_NON_FQDN_CODE), "5.5.2",
+    return eval_reject(e, e->pol->code.non_fqdn, "5.5.2",
 		       "<%s>: Helo command rejected: need fully-qualified hostname", helo);
 }
 
@@ -253,7 +247,7 @@ static enum rstatus non_fqdn_address(struct eval *e, const char *addr,
 
     if (*t && valid_hostname(t) && strchr(t, '.'))
 	return RS_DUNNO;
-    return eval_reject(e, code(e, P_NON_FQDN_CODE), "4.5.2",
+    return eval_reject(e, e->pol->code.non_fqdn, "4.5.2",
 		       "<%s>: %s rejected: need fully-qualified address", addr, rc);
 }
 
@@ -264,7 +258,7 @@ static enum rstatus r_non_fqdn_sender(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return non_fqdn_address(e, e->req->sender, "Sender address");
+    return non_fqdn_address(e, e->txn->sender, "Sender address");
 }
 
 /* r_non_fqdn_rcpt - reject_non_fqdn_recipient */
@@ -274,7 +268,7 @@ static enum rstatus r_non_fqdn_rcpt(struct eval *e, const struct rule *r,
     (void) r;
     (void) rn;
     (void) rc;
-    return non_fqdn_address(e, e->req->recipient, "Recipient address");
+    return non_fqdn_address(e, e->txn->recipient, "Recipient address");
 }
 
 /* table_outcome - act on a lookup result */
@@ -315,7 +309,7 @@ static enum rstatus r_check_client(struct eval *e, const struct rule *r,
     (void) rc;
     buf_init(&matched);
     enum map_result res = access_client(r->map, &e->pol->access, e->client_name,
-					e->req->client_address, &value, &matched);
+					e->txn->client_address, &value, &matched);
 
     st = table_outcome(e, r, res, value, &matched, e->namaddr.s, e->namaddr.s,
 		       "Client host", STAGE_CLIENT);
@@ -335,7 +329,7 @@ static enum rstatus r_check_rev_client(struct eval *e, const struct rule *r,
     (void) rc;
     buf_init(&matched);
     enum map_result res = access_client(r->map, &e->pol->access, e->reverse_name,
-					e->req->client_address, &value, &matched);
+					e->txn->client_address, &value, &matched);
 
     st = table_outcome(e, r, res, value, &matched, e->reverse_name, e->reverse_name,
 		       "Unverified Client host", STAGE_CLIENT);
@@ -350,7 +344,7 @@ static enum rstatus r_check_helo(struct eval *e, const struct rule *r,
     struct buf matched;
     const char *value = NULL;
     enum rstatus st;
-    const char *helo = e->req->helo_name;
+    const char *helo = e->txn->helo_name;
 
     (void) rn;
     (void) rc;
@@ -393,7 +387,7 @@ static enum rstatus mail_access(struct eval *e, const struct rule *r,
     st = table_outcome(e, r, mr, value, &matched, *addr ? res.addr.s : "<>", addr, rc, def_acl);
     /* Sender-routed recipients are too suspicious for an OK. */
     if (st == RS_OK && res.routed && def_acl == STAGE_RCPT
-	&& !config_bool(e->pol->conf, P_UNTRUST_ROUTE)) {
+	&& !e->pol->untrust_route) {
 	eval_trace_detail(e, "OK ignored: sender-specified routing in <%s>", addr);
 	st = RS_DUNNO;
     }
@@ -408,7 +402,7 @@ static enum rstatus r_check_sender(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    return mail_access(e, r, e->req->sender, "Sender address", STAGE_SENDER);
+    return mail_access(e, r, e->txn->sender, "Sender address", STAGE_SENDER);
 }
 
 /* r_check_recipient - check_recipient_access */
@@ -417,9 +411,9 @@ static enum rstatus r_check_recipient(struct eval *e, const struct rule *r,
 {
     (void) rn;
     (void) rc;
-    if (*e->req->recipient == 0)
+    if (*e->txn->recipient == 0)
 	return RS_DUNNO;
-    return mail_access(e, r, e->req->recipient, "Recipient address", STAGE_RCPT);
+    return mail_access(e, r, e->txn->recipient, "Recipient address", STAGE_RCPT);
 }
 
 /* r_postfix_only - enforced by Postfix itself; no opinion here */

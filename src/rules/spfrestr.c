@@ -36,7 +36,6 @@ const struct spf_outcome *eval_spf(struct eval *e, int helo_identity)
 {
     struct spf_dns ops = {lk_get, lk_prefetch, e};
     struct spf_request rq;
-    const struct config *c = e->pol->conf;
 
     if (e->spf_done[helo_identity])
 	return e->spf[helo_identity];
@@ -45,14 +44,17 @@ const struct spf_outcome *eval_spf(struct eval *e, int helo_identity)
 	spf_outcome_init(e->spf[helo_identity]);
     }
     memset(&rq, 0, sizeof(rq));
-    rq.ip = e->req->client_address;
-    rq.sender = e->req->sender;
-    rq.helo = e->req->helo_name;
-    rq.receiver = config_str(c, P_MYHOSTNAME);
+    rq.ip = e->txn->client_address;
+    rq.sender = e->txn->sender;
+    rq.helo = e->txn->helo_name;
+    rq.receiver = e->pol->myhostname;
     rq.now = time(NULL);
     if (spf_check(&ops, &rq, helo_identity, e->spf[helo_identity]) == SPF_PENDING)
 	return NULL;
     e->spf_done[helo_identity] = 1;
+    /* the transaction's fact, for later checks of it */
+    txn_set_spf(e->txn, helo_identity ? TXN_SPF_HELO : TXN_SPF_MAIL_FROM,
+		e->spf[helo_identity]->result, e->spf[helo_identity]->domain.s);
     return e->spf[helo_identity];
 }
 
@@ -67,49 +69,48 @@ void    eval_spf_free(struct eval *e)
     }
 }
 
-static int in_list(const char *list, const char *name)
+/* in_list - is name (case-insensitively) in a list parameter */
+static int in_list(const struct strlist *l, const char *name)
 {
-    struct strlist l;
-    int     hit = 0;
-
-    strlist_init(&l);
-    strlist_split(&l, list, LIST_SEPS);
-    for (size_t i = 0; i < l.n && !hit; i++)
-	hit = strcasecmp(l.v[i], name) == 0;
-    strlist_free(&l);
-    return hit;
+    for (size_t i = 0; i < l->n; i++)
+	if (strcasecmp(l->v[i], name) == 0)
+	    return 1;
+    return 0;
 }
 
 /* rejects - does this *_reject setting refuse this result? */
-static int rejects(const char *setting, enum spf_result r)
+static int rejects(enum spf_setting setting, enum spf_result r)
 {
-    if (strcasecmp(setting, "fail") == 0 || strcasecmp(setting, "null") == 0)
+    switch (setting) {
+    case SPF_SET_FAIL:
+    case SPF_SET_NULL:
 	return r == SPF_FAIL;
-    if (strcasecmp(setting, "softfail") == 0)
+    case SPF_SET_SOFTFAIL:
 	return r == SPF_FAIL || r == SPF_SOFTFAIL;
-    if (strcasecmp(setting, "spf_not_pass") == 0)
+    case SPF_SET_NOT_PASS:
 	return r != SPF_PASS;
-    return 0;				/* false, no_check */
+    default:
+	return 0;			/* false, no_check */
+    }
 }
 
 /* header - Received-SPF (RFC 7208 9.1) or Authentication-Results (RFC 8601) */
 static void header(struct eval *e, const struct spf_outcome *o, int helo_identity)
 {
-    const struct config *c = e->pol->conf;
-    const char *type = config_str(c, P_SPF_HEADER);
-    const char *rcv = config_str(c, P_MYHOSTNAME);
-    const char *ip = e->req->client_address;
+    enum spf_header type = e->pol->spf.header;
+    const char *rcv = e->pol->myhostname;
+    const char *ip = e->txn->client_address;
     const char *who = o->sender.s;
     const char *res = spf_result_name(o->result);
     struct buf h;
 
-    if (strcasecmp(type, "none") == 0 || e->prepend.len)
+    if (type == SPF_HDR_NONE || e->prepend.len)
 	return;
     buf_init(&h);
-    if (strcasecmp(type, "ar") == 0) {
+    if (type == SPF_HDR_AR) {
 	buf_printf(&h, "Authentication-Results: %s; spf=%s smtp.%s=%s", rcv, res,
 		   helo_identity ? "helo" : "mailfrom",
-		   helo_identity ? e->req->helo_name : who);
+		   helo_identity ? e->txn->helo_name : who);
     } else {
 	buf_printf(&h, "Received-SPF: %s (%s: ", res, rcv);
 	switch (o->result) {
@@ -137,8 +138,8 @@ static void header(struct eval *e, const struct spf_outcome *o, int helo_identit
 	    break;
 	}
 	buf_printf(&h, ") client-ip=%s; envelope-from=%s; helo=%s; receiver=%s; identity=%s;",
-		   ip, helo_identity ? who : (*e->req->sender ? e->req->sender : who),
-		   e->req->helo_name, rcv, helo_identity ? "helo" : "mailfrom");
+		   ip, helo_identity ? who : (*e->txn->sender ? e->txn->sender : who),
+		   e->txn->helo_name, rcv, helo_identity ? "helo" : "mailfrom");
     }
     buf_puts(&e->prepend, h.s);
     buf_free(&h);
@@ -146,9 +147,9 @@ static void header(struct eval *e, const struct spf_outcome *o, int helo_identit
 
 /* verdict - reject, defer or pass one identity's result */
 static enum rstatus verdict(struct eval *e, const struct spf_outcome *o, int helo_identity,
-			            const char *setting)
+			            enum spf_setting setting)
 {
-    const struct config *c = e->pol->conf;
+    const struct policy_spf *c = &e->pol->spf;
     const char *what = helo_identity ? "SPF HELO" : "SPF";
 
     eval_trace_detail(e, "%s %s: %s%s%s%s%s", helo_identity ? "HELO" : "MAIL FROM",
@@ -166,12 +167,12 @@ static enum rstatus verdict(struct eval *e, const struct spf_outcome *o, int hel
 			   what, spf_result_name(o->result));
     }
     if (!helo_identity && o->result != SPF_PASS
-	&& in_list(config_str(c, P_SPF_NOT_PASS_DOMAINS), o->domain.s))
+	&& in_list(&c->not_pass_domains, o->domain.s))
 	return eval_reject(e, 550, "5.7.23", "Message rejected due to: SPF %s - %s accepts "
 			   "only mail that passes SPF", spf_result_name(o->result), o->domain.s);
-    if (o->result == SPF_PERMERROR && config_bool(c, P_SPF_PERMERROR_REJECT))
+    if (o->result == SPF_PERMERROR && c->permerror_reject)
 	return eval_reject(e, 550, "5.7.24", "SPF permanent error: %s", o->problem.s);
-    if (o->result == SPF_TEMPERROR && config_bool(c, P_SPF_TEMPERROR_DEFER)) {
+    if (o->result == SPF_TEMPERROR && c->temperror_defer) {
 	e->temp_failure = 1;
 	return eval_defer_if(e, &e->dip, 451, "4.7.24", "SPF temporary error: %s",
 			     o->problem.s);
@@ -182,10 +183,10 @@ static enum rstatus verdict(struct eval *e, const struct spf_outcome *o, int hel
 /* r_check_spf - the restriction */
 enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, const char *rc)
 {
-    const struct config *c = e->pol->conf;
-    const struct request *q = e->req;
-    const char *helo_set = config_str(c, P_SPF_HELO_REJECT);
-    const char *mail_set = config_str(c, P_SPF_MAIL_REJECT);
+    const struct policy_spf *c = &e->pol->spf;
+    const struct txn *q = e->txn;
+    enum spf_setting helo_set = c->helo_reject;
+    enum spf_setting mail_set = c->mail_reject;
     const struct spf_outcome *ho = NULL, *mo = NULL;
     enum rstatus st;
 
@@ -200,20 +201,20 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
 			  q->client_address);
 	return RS_DUNNO;
     }
-    if (*q->helo_name && in_list(config_str(c, P_SPF_HELO_WHITELIST), q->helo_name)) {
+    if (*q->helo_name && in_list(&c->helo_whitelist, q->helo_name)) {
 	eval_trace_detail(e, "HELO %s is not checked (spf_helo_whitelist)", q->helo_name);
 	return RS_DUNNO;
     }
     const char *at = strrchr(q->sender, '@');
 
-    if (at && in_list(config_str(c, P_SPF_DOMAIN_WHITELIST), at + 1)) {
+    if (at && in_list(&c->domain_whitelist, at + 1)) {
 	eval_trace_detail(e, "sender domain %s is not checked (spf_domain_whitelist)", at + 1);
 	return RS_DUNNO;
     }
     /* both identities at once: their lookups go out together */
-    int     check_helo = *q->helo_name && strcasecmp(helo_set, "no_check") != 0
-	&& !(strcasecmp(helo_set, "null") == 0 && *q->sender);
-    int     check_mail = strcasecmp(mail_set, "no_check") != 0;
+    int     check_helo = *q->helo_name && helo_set != SPF_SET_NO_CHECK
+	&& !(helo_set == SPF_SET_NULL && *q->sender);
+    int     check_mail = mail_set != SPF_SET_NO_CHECK;
 
     if (check_helo)
 	ho = eval_spf(e, 1);
@@ -232,23 +233,44 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
     return RS_DUNNO;
 }
 
-/* prefetch_spf - the SPF records of the sender domain and the HELO name */
+/* prefetch_spf - the SPF records of the sender domain and the HELO name
+ * (only names check_host() looks up: no query for a malformed one) */
 void    prefetch_spf(struct eval *e, const struct rule *r)
 {
-    const char *at = strrchr(e->req->sender, '@');
+    const char *at = strrchr(e->txn->sender, '@');
 
     (void) r;
-    if (at && at[1])
+    if (at && spf_valid_domain(at + 1))
 	eval_prefetch(e, at + 1, DNS_T_TXT);
-    if (*e->req->helo_name && *e->req->helo_name != '[')
-	eval_prefetch(e, e->req->helo_name, DNS_T_TXT);
+    if (*e->txn->helo_name != '[' && spf_valid_domain(e->txn->helo_name))
+	eval_prefetch(e, e->txn->helo_name, DNS_T_TXT);
 }
 
-/* spf_policy_compile - the address lists, parsed once (and checked) */
+/* spf_setting - the meaning of a *_reject word; anything unknown never rejects */
+static enum spf_setting spf_setting(const char *v)
+{
+    static const struct {
+	const char *word;
+	enum spf_setting setting;
+    } words[] = {
+	{"fail", SPF_SET_FAIL}, {"null", SPF_SET_NULL}, {"softfail", SPF_SET_SOFTFAIL},
+	{"spf_not_pass", SPF_SET_NOT_PASS}, {"no_check", SPF_SET_NO_CHECK},
+    };
+
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+	if (strcasecmp(v, words[i].word) == 0)
+	    return words[i].setting;
+    return SPF_SET_FALSE;
+}
+
+/* spf_policy_compile - the parameters resolved, the address lists parsed
+ * once (and checked) */
 int     spf_policy_compile(struct policy *p, struct buf *err)
 {
     static const enum param_id ids[] = {P_SPF_SKIP, P_SPF_WHITELIST};
     struct cidr_list *lists[] = {&p->spf_skip, &p->spf_whitelist};
+    struct policy_spf *c = &p->spf;
+    const char *h = config_str(p->conf, P_SPF_HEADER);
     char    why[300];
 
     for (int i = 0; i < 2; i++) {
@@ -258,5 +280,22 @@ int     spf_policy_compile(struct policy *p, struct buf *err)
 	    return -1;
 	}
     }
+    c->helo_reject = spf_setting(config_str(p->conf, P_SPF_HELO_REJECT));
+    c->mail_reject = spf_setting(config_str(p->conf, P_SPF_MAIL_REJECT));
+    c->permerror_reject = config_bool(p->conf, P_SPF_PERMERROR_REJECT);
+    c->temperror_defer = config_bool(p->conf, P_SPF_TEMPERROR_DEFER);
+    c->header = strcasecmp(h, "none") == 0 ? SPF_HDR_NONE
+	: strcasecmp(h, "ar") == 0 ? SPF_HDR_AR : SPF_HDR_RECEIVED;
+    strlist_split(&c->not_pass_domains, config_str(p->conf, P_SPF_NOT_PASS_DOMAINS), LIST_SEPS);
+    strlist_split(&c->helo_whitelist, config_str(p->conf, P_SPF_HELO_WHITELIST), LIST_SEPS);
+    strlist_split(&c->domain_whitelist, config_str(p->conf, P_SPF_DOMAIN_WHITELIST), LIST_SEPS);
     return 0;
+}
+
+/* spf_policy_free - what spf_policy_compile made */
+void    spf_policy_free(struct policy *p)
+{
+    strlist_free(&p->spf.not_pass_domains);
+    strlist_free(&p->spf.helo_whitelist);
+    strlist_free(&p->spf.domain_whitelist);
 }

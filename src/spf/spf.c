@@ -282,8 +282,12 @@ static void prefetch_rest(struct spf_ctx *c, struct strlist *w, size_t from, con
     struct term tm;
     int     addr_type = c->ip.family == AF_INET ? DNS_T_A : DNS_T_AAAA;
 
+    /* no more than the terms the DNS limit lets run: a record of a
+     * thousand terms costs a thousand expansions on every run otherwise */
+    int     budget = MAX_DNS_TERMS - c->dns_terms;
+
     buf_init(&t);
-    for (size_t i = from; i < w->n; i++) {
+    for (size_t i = from; i < w->n && budget > 0; i++) {
 	if (parse_term(c, w->v[i], strlen(w->v[i]), &tm) != 0)
 	    break;
 	int     type = 0;
@@ -300,6 +304,7 @@ static void prefetch_rest(struct spf_ctx *c, struct strlist *w, size_t from, con
 	    type = DNS_T_A;
 	if (type == 0)
 	    continue;
+	budget--;
 	if (tm.alen == 0) {
 	    if (type != DNS_T_TXT)
 		c->dns->prefetch(c->dns->ctx, domain, type);
@@ -308,7 +313,7 @@ static void prefetch_rest(struct spf_ctx *c, struct strlist *w, size_t from, con
 	/* macros other than %{p} expand without DNS */
 	if (memmem(tm.arg, tm.alen, "%{p", 3) || memmem(tm.arg, tm.alen, "%{P", 3))
 	    continue;
-	if (spf_expand(c, tm.arg, tm.alen, domain, 0, &t) == 0 && spf_valid_domain(t.s))
+	if (spf_domain_spec(c, tm.arg, tm.alen, domain, &t) == 0 && spf_valid_domain(t.s))
 	    c->dns->prefetch(c->dns->ctx, t.s, type);
     }
     buf_free(&t);
@@ -504,6 +509,18 @@ static int check_host(struct spf_ctx *c, const char *domain, int depth, int want
 		    goto wait_or_out;
 		}
 		tgt = target.s;
+		if (c->oversized) {
+		    static const char why[] = "uses a local-part, sender or HELO name longer than"
+			" RFC 5321 allows";
+
+		    if (name_is(&tm, "include")) {
+			result = spf_permerror(c, "%s %s", w.v[i], why);
+			goto out;
+		    }
+		    trace(c, depth, "%s %s: no domain, no match", w.v[i], why);
+		    m = 0;
+		    goto decided;
+		}
 		if (!name_is(&tm, "include") && !spf_valid_domain(tgt)) {
 		    /* expanded to no domain: nothing to look up, no match */
 		    trace(c, depth, "%s: \"%s\" is not a domain: no match", w.v[i], tgt);
@@ -645,6 +662,11 @@ decided:
 	    result = rc;
 	    goto out;
 	}
+	if (c->oversized) {
+	    result = spf_permerror(c, "redirect=%.*s uses a local-part, sender or HELO name"
+				   " longer than RFC 5321 allows", (int) redirect_len, redirect);
+	    goto out;
+	}
 	struct buf sub;
 
 	buf_init(&sub);
@@ -709,15 +731,40 @@ int     spf_check(const struct spf_dns *dns, const struct spf_request *rq,
 	buf_puts(&c.sender, rq->sender);
     at = strrchr(c.sender.s, '@');
     c.sdomain = at + 1;
-    c.sender.s[at - c.sender.s] = 0;
-    c.local = xstrdup(c.sender.s);
-    c.sender.s[at - c.sender.s] = '@';
+    c.local_len = (size_t) (at - c.sender.s);
+    c.local = xstrndup(c.sender.s, c.local_len);
     buf_puts(&o->domain, c.sdomain);
     buf_reset(&o->sender);
     buf_puts(&o->sender, c.sender.s);
 
-    rc = check_host(&c, c.sdomain, 0, 1);
+    /*
+     * RFC 5321's sizes (util/mailaddr.h).  A domain past them is no DNS
+     * name: "none" (RFC 7208 4.3), before anything looks at it.  A longer
+     * local-part, sender or HELO name is checked as usual (the domain
+     * decides, and padding must not escape a fail), but never goes into a
+     * DNS name: a term whose target needs it has no domain.
+     */
+    c.local_long = c.local_len > ADDR_LOCAL_MAX;
+    c.sender_long = c.sender.len > ADDR_TEXT_MAX;
+    c.helo_long = strlen(rq->helo) > ADDR_DOMAIN_MAX;
+    buf_init(&c.pname);
+    buf_init(&c.pname_domain);
+    if (!spf_valid_domain(c.sdomain)) {
+	size_t  dl = strlen(c.sdomain);
+
+	trace(&c, 0, "%.64s%s: not a valid domain name (%zu characters; RFC 7208 4.3): none",
+		  c.sdomain, dl > 64 ? "..." : "", dl);
+	rc = SPF_NONE;
+    } else {
+	if (c.local_long || c.sender_long)
+	    trace(&c, 0, "the local-part (%zu) or the sender (%zu) is longer than RFC 5321's"
+		      " %d or %d: %%{l} and %%{s} make no domain", c.local_len, c.sender.len,
+		      ADDR_LOCAL_MAX, ADDR_TEXT_MAX);
+	rc = check_host(&c, c.sdomain, 0, 1);
+    }
     free((char *) c.local);
+    buf_free(&c.pname);
+    buf_free(&c.pname_domain);
     if (rc == R_PENDING) {
 	buf_free(&c.sender);
 	return SPF_PENDING;

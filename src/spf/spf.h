@@ -55,6 +55,16 @@ struct spf_outcome {
 
 #define SPF_PENDING	(-1)
 
+/*
+ * SPF_EXPAND_MAX - the most one macro-string (a mechanism's target, an
+ * explanation) may expand to, in bytes, before the RFC 7208 7.3
+ * truncation of a domain name to 253.  Ours, not the RFC's: no sensible
+ * record comes near it (a target of four %{S} of a 254-octet sender is
+ * at most about 3 KB), and it bounds the work a record can make of each term.
+ * Past it: permerror (RFC 7208 4.6.4 allows limits on processing).
+ */
+#define SPF_EXPAND_MAX	4096
+
 void    spf_outcome_init(struct spf_outcome *o);
 void    spf_outcome_free(struct spf_outcome *o);
 
@@ -66,5 +76,8 @@ int     spf_check(const struct spf_dns *dns, const struct spf_request *rq,
 		          int helo_identity, struct spf_outcome *o);
 
 const char *spf_result_name(enum spf_result r);
+
+/* spf_valid_domain - RFC 7208 4.3: labels of 1..63, at most 253, two labels */
+int     spf_valid_domain(const char *d);
 
 #endif

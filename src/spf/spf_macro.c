@@ -33,19 +33,29 @@ int spf_valid_domain(const char *d)
     return 1;
 }
 
-/* truncate - RFC 7208 7.3: drop left labels until at most 253 chars */
-static void truncate_domain(struct buf *b)
+/*
+ * truncate_domain - RFC 7208 7.3: drop left labels (with their dots) until
+ * at most 253 characters are left.  Where to cut is found in one pass: the
+ * first dot from which no more than 253 characters follow, else the last
+ * dot (a last label longer than 253 stays: it is no domain); then one move.
+ */
+void    spf_truncate_domain(struct buf *b)
 {
-    while (b->len > 253) {
-	char   *dot = strchr(b->s, '.');
+    size_t  cut = 0;
 
-	if (dot == NULL)
+    if (b->len <= DNS_NAME_MAX)
+	return;
+    for (size_t i = 0; i < b->len; i++) {
+	if (b->s[i] != '.')
+	    continue;
+	cut = i + 1;
+	if (b->len - cut <= DNS_NAME_MAX)
 	    break;
-	size_t  drop = (size_t) (dot - b->s) + 1;
-
-	memmove(b->s, b->s + drop, b->len - drop + 1);
-	b->len -= drop;
     }
+    if (cut == 0)
+	return;
+    memmove(b->s, b->s + cut, b->len - cut + 1);
+    b->len -= cut;
 }
 
 /* ptr_name - the reverse lookup name of the client */
@@ -75,8 +85,30 @@ int spf_addr_in(const struct dns_answer *a, const struct inet_addr *ip, int len4
     return 0;
 }
 
+static int find_validated_name(struct spf_ctx *c, const char *domain, struct buf *out);
+
 /* validated_name - %{p}: a PTR name that resolves back; R_PENDING or 0 */
 static int validated_name(struct spf_ctx *c, const char *domain, struct buf *out)
+{
+    int     rc;
+
+    /* a record may hold hundreds of %{p}: the answer is the same for each */
+    if (c->pname_done && strcmp(c->pname_domain.s, domain) == 0) {
+	buf_append(out, c->pname.s, c->pname.len);
+	return 0;
+    }
+    buf_reset(&c->pname);
+    if ((rc = find_validated_name(c, domain, &c->pname)) != 0)
+	return rc;
+    buf_reset(&c->pname_domain);
+    buf_puts(&c->pname_domain, domain);
+    c->pname_done = 1;
+    buf_append(out, c->pname.s, c->pname.len);
+    return 0;
+}
+
+/* find_validated_name - the PTR names of the client, checked */
+static int find_validated_name(struct spf_ctx *c, const char *domain, struct buf *out)
 {
     struct buf q;
     struct dns_answer *ptr;
@@ -175,48 +207,154 @@ static int macro_parse(const char *cp, const char *end, int exp, struct macro *m
     return 0;
 }
 
+/* put - append n bytes within SPF_EXPAND_MAX; -1 past it */
+static int put(struct buf *out, const char *s, size_t n)
+{
+    if (out->len + n > SPF_EXPAND_MAX)
+	return -1;
+    buf_append(out, s, n);
+    return 0;
+}
+
+/* put_part - one part of a macro value; URL-escaped for an upper-case letter */
+static int put_part(struct buf *out, const char *p, size_t n, int upper)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    if (!upper)
+	return put(out, p, n);
+    for (size_t i = 0; i < n; i++) {
+	unsigned char ch = (unsigned char) p[i];
+	char    esc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+
+	if (isalnum(ch) || strchr("-._~", ch) != NULL) {
+	    if (put(out, p + i, 1) < 0)
+		return -1;
+	} else if (put(out, esc, 3) < 0) {
+	    return -1;
+	}
+    }
+    return 0;
+}
+
+/*
+ * transform - RFC 7208 7.3: split a value on the delimiters, reverse the
+ * parts (r), keep the right-hand ones (digits), join them with '.'.
+ * Linear: the parts are found by scanning, never copied into a list.
+ * 0, or -1 past SPF_EXPAND_MAX.
+ */
+static int transform(const struct macro *m, const char *v, size_t vlen, int upper,
+		             struct buf *out)
+{
+    unsigned char delim[256] = {0};
+    size_t  nparts = 1, keep;
+
+    for (const char *d = m->delims; *d; d++)
+	delim[(unsigned char) *d] = 1;
+#define IS_DELIM(ch) (delim[(unsigned char) (ch)])
+    for (size_t i = 0; i < vlen; i++)
+	nparts += IS_DELIM(v[i]);
+    keep = m->keep > 0 && (size_t) m->keep < nparts ? (size_t) m->keep : nparts;
+    if (!m->reverse) {
+	/* the last keep parts: from after the keep-th delimiter from the end */
+	size_t  start = 0, seen = 0;
+
+	for (size_t i = vlen; i-- > 0;)
+	    if (IS_DELIM(v[i]) && ++seen == keep) {
+		start = i + 1;
+		break;
+	    }
+	for (size_t i = start, p = start; i <= vlen; i++) {
+	    if (i < vlen && !IS_DELIM(v[i]))
+		continue;
+	    if ((p > start && put(out, ".", 1) < 0) || put_part(out, v + p, i - p, upper) < 0)
+		return -1;
+	    p = i + 1;
+	}
+	return 0;
+    }
+    /* reversed, the last keep parts are the first keep, last one first */
+    size_t  end = vlen, seen = 0;
+
+    for (size_t i = 0; i < vlen; i++)
+	if (IS_DELIM(v[i]) && ++seen == keep) {
+	    end = i;
+	    break;
+	}
+    for (size_t e = end;;) {
+	size_t  b = e;			/* the part v[b..e) */
+
+	while (b > 0 && !IS_DELIM(v[b - 1]))
+	    b--;
+	if ((e < end && put(out, ".", 1) < 0) || put_part(out, v + b, e - b, upper) < 0)
+	    return -1;
+	if (b == 0)
+	    break;
+	e = b - 1;
+    }
+#undef IS_DELIM
+    return 0;
+}
+
 /*
  * expand - RFC 7208 7: macro-string into out.  exp: the c, r, t letters
- * are allowed (explanations).  0, SPF_PERMERROR (bad syntax) or R_PENDING.
+ * are allowed (explanations).  0, SPF_PERMERROR (bad syntax, or longer
+ * than SPF_EXPAND_MAX) or R_PENDING.
  */
 int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *domain,
 		          int exp, struct buf *out)
 {
     const char *cp = spec, *end = spec + len;
+    struct buf val;
+    int     rc = 0;
 
     buf_reset(out);
+    buf_init(&val);
+    c->oversized = 0;
     while (cp < end) {
-	if (*cp != '%') {
-	    buf_putc(out, *cp++);
-	    continue;
-	}
+	/* a run of literal text at once */
+	const char *pct = memchr(cp, '%', (size_t) (end - cp));
+	size_t  lit = (size_t) ((pct ? pct : end) - cp);
+
+	if (put(out, cp, lit) < 0)
+	    goto too_long;
+	if ((cp += lit) == end)
+	    break;
+
 	struct macro m;
 	char    why[300];
 
-	if (macro_parse(cp, end, exp, &m, why, sizeof(why)) < 0)
-	    return spf_permerror(c, "%s", why);
+	if (macro_parse(cp, end, exp, &m, why, sizeof(why)) < 0) {
+	    rc = spf_permerror(c, "%s", why);
+	    goto done;
+	}
+	cp = m.next;
 	if (m.letter == '%' || m.letter == '_' || m.letter == '-') {
-	    buf_puts(out, m.letter == '%' ? "%" : m.letter == '_' ? " " : "%20");
-	    cp = m.next;
+	    const char *t = m.letter == '%' ? "%" : m.letter == '_' ? " " : "%20";
+
+	    if (put(out, t, strlen(t)) < 0)
+		goto too_long;
 	    continue;
 	}
-	char    letter = m.letter;
-	int     upper = isupper((unsigned char) letter);
-	struct buf val;
+	/* the letter's value, without copying what is already a string */
+	const char *v = NULL;
+	size_t  vlen = 0;
 
-	buf_init(&val);
-	switch (tolower((unsigned char) letter)) {
+	buf_reset(&val);
+	switch (tolower((unsigned char) m.letter)) {
 	case 's':
-	    buf_puts(&val, c->sender.s);
+	    v = c->sender.s, vlen = c->sender.len;
+	    c->oversized = c->sender_long;
 	    break;
 	case 'l':
-	    buf_puts(&val, c->local);
+	    v = c->local, vlen = c->local_len;
+	    c->oversized = c->local_long;
 	    break;
 	case 'o':
-	    buf_puts(&val, c->sdomain);
+	    v = c->sdomain;
 	    break;
 	case 'd':
-	    buf_puts(&val, domain);
+	    v = domain;
 	    break;
 	case 'i':
 	    if (c->ip.family == AF_INET) {
@@ -226,72 +364,54 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 		    buf_printf(&val, "%s%x.%x", i ? "." : "", c->ip.b[i] >> 4, c->ip.b[i] & 0xf);
 	    }
 	    break;
-	case 'p':{
-		int     rc = validated_name(c, domain, &val);
-
-		if (rc == R_PENDING) {
-		    buf_free(&val);
-		    return R_PENDING;
-		}
-		break;
-	    }
+	case 'p':
+	    if ((rc = validated_name(c, domain, &val)) == R_PENDING)
+		goto done;
+	    break;
 	case 'v':
-	    buf_puts(&val, c->ip.family == AF_INET ? "in-addr" : "ip6");
+	    v = c->ip.family == AF_INET ? "in-addr" : "ip6";
 	    break;
 	case 'h':
-	    buf_puts(&val, c->rq->helo);
+	    v = c->rq->helo;
+	    c->oversized = c->helo_long;
 	    break;
-	default:			/* c, r, t: only with exp (macro_parse) */
-	    if (tolower((unsigned char) letter) == 'c') {
+	case 'c':{				/* c, r, t: only with exp (macro_parse) */
 		char    text[64];
 
 		inet_format(&c->ip, text, sizeof(text));
 		buf_puts(&val, text);
-	    } else if (tolower((unsigned char) letter) == 'r') {
-		buf_puts(&val, c->rq->receiver && *c->rq->receiver ? c->rq->receiver : "unknown");
-	    } else {
-		buf_printf(&val, "%lld", (long long) c->rq->now);
+		break;
 	    }
+	case 'r':
+	    v = c->rq->receiver && *c->rq->receiver ? c->rq->receiver : "unknown";
+	    break;
+	default:
+	    buf_printf(&val, "%lld", (long long) c->rq->now);
 	    break;
 	}
-	/* split on the delimiters, reverse, keep the right-hand parts, join with '.' */
-	struct strlist parts;
-
-	strlist_init(&parts);
-	for (const char *p = val.s;;) {
-	    size_t  n = strcspn(p, m.delims);
-
-	    strlist_addn(&parts, p, n);
-	    if (p[n] == 0)
-		break;
-	    p += n + 1;
+	if (c->oversized) {
+	    /* longer than RFC 5321 allows: no name is made of it (the caller
+	     * sees c->oversized), nor an explanation (the default is given) */
+	    buf_reset(out);
+	    if (exp)
+		rc = spf_permerror(c, "%%{%c} is longer than RFC 5321 allows", m.letter);
+	    goto done;
 	}
-	if (m.reverse)
-	    for (size_t i = 0; i < parts.n / 2; i++) {
-		char   *tmp = parts.v[i];
-
-		parts.v[i] = parts.v[parts.n - 1 - i];
-		parts.v[parts.n - 1 - i] = tmp;
-	    }
-	size_t  first = m.keep > 0 && (size_t) m.keep < parts.n ? parts.n - (size_t) m.keep : 0;
-
-	for (size_t i = first; i < parts.n; i++) {
-	    const char *p = parts.v[i];
-
-	    if (i > first)
-		buf_putc(out, '.');
-	    for (; *p; p++) {
-		if (upper && !(isalnum((unsigned char) *p) || strchr("-._~", *p)))
-		    buf_printf(out, "%%%02X", (unsigned char) *p);
-		else
-		    buf_putc(out, *p);
-	    }
-	}
-	strlist_free(&parts);
-	buf_free(&val);
-	cp = m.next;
+	if (v == NULL)
+	    v = val.s, vlen = val.len;
+	else if (vlen == 0)
+	    vlen = strlen(v);
+	if (transform(&m, v, vlen, isupper((unsigned char) m.letter), out) < 0)
+	    goto too_long;
     }
-    return 0;
+    goto done;
+
+too_long:
+    rc = spf_permerror(c, "\"%.*s%s\" expands to more than %d bytes",
+		       (int) (len > 60 ? 60 : len), spec, len > 60 ? "..." : "", SPF_EXPAND_MAX);
+done:
+    buf_free(&val);
+    return rc;
 }
 
 /* toplabel - RFC 7208 7.1: letters, digits, inner hyphens; not all digits */
@@ -382,11 +502,16 @@ int spf_domain_spec(struct spf_ctx *c, const char *spec, size_t len, const char 
 	return spf_permerror(c, "empty domain-spec");
     if ((rc = spf_expand(c, spec, len, domain, 0, out)) != 0)
 	return rc;
-    truncate_domain(out);
+    if (c->oversized) {
+	/* a local-part, sender or HELO name longer than RFC 5321 allows
+	 * never goes into a DNS name: the target is no domain */
+	buf_reset(out);
+	return 0;
+    }
+    spf_truncate_domain(out);
     if (out->len > 0 && out->s[out->len - 1] == '.')
 	out->s[--out->len] = 0;
     /* the syntax was checked before expansion; a name that expands to no
      * domain is not an error: it matches nothing (the caller sees it) */
     return 0;
 }
-

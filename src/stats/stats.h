@@ -39,7 +39,7 @@
     X(CONNECTIONS_REFUSED, "mxshield_connections_refused_total", COUNTER, 0, "", \
       "Policy client connections refused at policy_connection_limit") \
     X(LIMIT_DROPS, "mxshield_limit_drops_total", COUNTER, 1, "limit", \
-      "Connections closed because a client went past a limit, by limit") \
+      "Connections closed because a client went past a limit, by the limit's parameter name") \
     X(ANSWERS, "mxshield_answers_total", COUNTER, 0, "", \
       "Policy answers written to clients") \
     /* Restriction engine (src/rules/engine.c) */ \

@@ -8,7 +8,10 @@
  * to the disk).  Outside a batch each write is its own transaction; in a
  * batch (the daemon with store_sync_commits) the writes of one pass of the
  * event loop share one transaction and their callbacks run after its
- * commit.  A database that cannot be opened or carries an unknown format
+ * commit.  The periodic flush (store_sync) runs on a thread of its own
+ * and never makes the event loop wait for the disk.  Values are stored
+ * as store/encode.h's bytes (format 2); a format 1 database is upgraded
+ * when first opened for writing.  A database that cannot be opened or carries an unknown format
  * version is reported; by configuration the directory is moved aside and
  * a new one created, or the daemon refuses to start.
  */
@@ -23,11 +26,15 @@
 #include <lmdb.h>
 
 #include "stats/stats.h"
+#include "store/encode.h"
+#include "store/flush.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define MAX_TABLES	8
+
+static int (*flush_fn) (void *env);	/* test knob: instead of mdb_env_sync */
 
 struct lmdb {
     struct store base;			/* first: the interface */
@@ -53,6 +60,8 @@ struct lmdb {
 	enum store_status st;
     }      *waiters;
     size_t  nwaiters, waiters_cap;
+
+    struct store_flush *flusher;	/* store_sync's thread, once asked */
 };
 
 static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
@@ -90,6 +99,80 @@ static int table(struct lmdb *s, const char *name, MDB_dbi *dbi)
 	}
     }
     msg_warn("store: unknown table \"%s\"", name);
+    return -1;
+}
+
+/*
+ * upgrade_values - rewrite every format 1 value in format 2, 10,000
+ * records per transaction (a large database never makes one huge
+ * transaction); values already in format 2, or not decodable, are left.
+ */
+#define UPGRADE_BATCH	10000
+
+static int upgrade_values(struct lmdb *s, const char *path, char *err, size_t errlen)
+{
+    long    total = 0;
+    int     rc = 0;
+
+    for (int i = 0; i < s->ntables; i++) {
+	enum store_kind kind = store_kind_of_table(s->names[i]);
+	unsigned char from[512];	/* where the next batch starts (LMDB keys: 511) */
+	size_t  fromlen = 0;
+	int     more = kind != 0;
+
+	while (more) {
+	    MDB_txn *txn;
+	    MDB_cursor *cur;
+	    MDB_val k, v;
+	    int     op = fromlen ? MDB_SET_RANGE : MDB_FIRST;
+	    long    n = 0;
+
+	    more = 0;
+	    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto bad;
+	    if ((rc = mdb_cursor_open(txn, s->dbi[i], &cur)) != 0) {
+		mdb_txn_abort(txn);
+		goto bad;
+	    }
+	    k.mv_size = fromlen;
+	    k.mv_data = from;
+	    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
+		unsigned char val[STORE_VALUE_MAX], key[512];
+		size_t  len;
+
+		op = MDB_NEXT;
+		if (k.mv_size > sizeof(key))
+		    continue;			/* LMDB never has one */
+		memcpy(key, k.mv_data, k.mv_size);
+		if (n++ == UPGRADE_BATCH) {
+		    memcpy(from, key, k.mv_size);
+		    fromlen = k.mv_size;
+		    more = 1;
+		    break;
+		}
+		if ((len = store_value_upgrade(kind, v.mv_data, v.mv_size, val)) == 0)
+		    continue;
+		MDB_val nk = {k.mv_size, key}, nv = {len, val};
+
+		if ((rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT)) != 0)
+		    break;
+		total++;
+	    }
+	    mdb_cursor_close(cur);
+	    if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		goto bad;
+	    }
+	    if ((rc = mdb_txn_commit(txn)) != 0)
+		goto bad;
+	}
+    }
+    msg_info("%s: database format 1 upgraded to format %d: %ld records rewritten",
+	     path, STORE_FORMAT_VERSION, total);
+    return 0;
+bad:
+    snprintf(err, errlen, "%s: cannot upgrade the database to format %d: %s",
+	     path, STORE_FORMAT_VERSION, mdb_strerror(rc));
     return -1;
 }
 
@@ -131,33 +214,66 @@ static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_
 	s->names[i] = xstrdup(tables[i]);
 	s->ntables = i + 1;
     }
-    /* the format version: written when new, checked when not */
+    /*
+     * The format version: written when new, checked when not.  Format 2
+     * writes it as 4 bytes little-endian, whatever the host; format 1
+     * wrote the host's uint32 (little-endian where it ran, so that 0.3
+     * reads "2" and names the version it cannot read).  A format 1
+     * database opened for writing has its values rewritten in format 2
+     * (upgrade_values) and is then marked format 2, after which an older
+     * mxshield refuses it rather than take its values for damaged ones.
+     * Opened read-only it is read as it is (store/encode.h reads both).
+     */
     MDB_val k = {7, (void *) "version"}, v;
-    uint32_t want = STORE_FORMAT_VERSION;
+    unsigned char want[4] = {STORE_FORMAT_VERSION, 0, 0, 0};
+    int     upgrade = 0;
 
     rc = mdb_get(txn, s->meta, &k, &v);
-    if (rc == MDB_NOTFOUND && !o->readonly) {
-	v.mv_size = sizeof(want);
-	v.mv_data = &want;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-	    goto bad;
-    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+    if (rc != 0 && rc != MDB_NOTFOUND)
 	goto bad;
-    } else if (rc == 0) {
-	uint32_t have;
+    if (rc == 0) {
+	uint32_t have, host;
 
 	if (v.mv_size != sizeof(have)) {
 	    mdb_txn_abort(txn);
 	    snprintf(err, errlen, "%s: database format record is damaged", o->path);
 	    return -1;
 	}
-	memcpy(&have, v.mv_data, sizeof(have));
-	if (have != want) {
+	memcpy(&host, v.mv_data, sizeof(host));
+	have = (uint32_t) ((const unsigned char *) v.mv_data)[3] << 24
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[2] << 16
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[1] << 8
+	    | (uint32_t) ((const unsigned char *) v.mv_data)[0];
+	if (have != STORE_FORMAT_VERSION && host == 1)
+	    have = 1;
+	if (have != STORE_FORMAT_VERSION && have != 1) {
 	    mdb_txn_abort(txn);
-	    snprintf(err, errlen, "%s: database format version %u, this mxshield reads %u",
-		     o->path, (unsigned) have, (unsigned) want);
+	    snprintf(err, errlen, "%s: database format version %u, this mxshield reads 1 and %u",
+		     o->path, (unsigned) have, (unsigned) STORE_FORMAT_VERSION);
 	    return -1;
 	}
+	upgrade = have == 1 && !o->readonly;
+    }
+    if (upgrade) {
+	/* every value first, then the version: an upgrade cut short is
+	 * taken up again at the next start (done records are skipped) */
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+	    snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
+	    return -1;
+	}
+	if (upgrade_values(s, o->path, err, errlen) < 0)
+	    return -1;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
+	    snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
+	    return -1;
+	}
+	rc = MDB_NOTFOUND;		/* the version is written below */
+    }
+    if ((rc == MDB_NOTFOUND || memcmp(v.mv_data, want, sizeof(want)) != 0) && !o->readonly) {
+	v.mv_size = sizeof(want);
+	v.mv_data = want;
+	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
+	    goto bad;
     }
     if ((rc = mdb_txn_commit(txn)) != 0) {
 	snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
@@ -225,11 +341,14 @@ struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errl
 static void lm_close(struct store *base)
 {
     struct lmdb *s = L(base);
+    int     rc;
 
     if (s == NULL)
 	return;
     while (store_commit(&s->base) > 0)
 	 /* void */ ;
+    if (s->flusher && (rc = store_flush_stop(s->flusher)) != 0)	/* waits for it */
+	msg_warn("store: %s: sync: %s", s->path, mdb_strerror(rc));
     if (s->env && !s->readonly)
 	mdb_env_sync(s->env, 1);
     lmdb_release(s);
@@ -566,14 +685,47 @@ static long lm_scan(struct store *base, const char *tname, char *cursor, size_t 
     return n;
 }
 
+/* store_lmdb_flush_hook - test knob: the flusher calls fn(env) instead
+ * of mdb_env_sync(env, 1); NULL: the real thing */
+void    store_lmdb_flush_hook(int (*fn) (void *env))
+{
+    flush_fn = fn;
+}
+
+/* lm_flush - the flush the helper thread runs */
+static int lm_flush(void *ctx)
+{
+    struct lmdb *s = ctx;
+
+    return flush_fn ? flush_fn(s->env) : mdb_env_sync(s->env, 1);
+}
+
+/*
+ * store_sync - ask for a flush to disk and return at once (flush.h).  A
+ * flush still running when the next is asked for is logged once; one that
+ * failed is reported at the next call.  With store_sync_commits every
+ * commit is already on the disk: nothing to do.
+ */
 static int lm_sync(struct store *base)
 {
     struct lmdb *s = L(base);
+    int     rc, busy = 0;
+    char    why[256];
 
-    int     rc = s->readonly ? 0 : mdb_env_sync(s->env, 1);
-
+    if (s->readonly || s->sync_commits)
+	return 0;
+    if (s->flusher == NULL
+	&& (s->flusher = store_flush_start(lm_flush, s, why, sizeof(why))) == NULL) {
+	msg_warn("store: %s: %s; flushing on the event loop", s->path, why);
+	rc = mdb_env_sync(s->env, 1);
+    } else {
+	rc = store_flush_ask(s->flusher, &busy);
+    }
     if (rc != 0)
 	msg_warn("store: %s: sync: %s", s->path, mdb_strerror(rc));
+    if (busy)
+	msg_warn("store: %s: the last flush to disk has not finished yet (slow disk?)",
+		 s->path);
     return rc ? -1 : 0;
 }
 

@@ -14,7 +14,8 @@
  * Durability (LMDB): every write is committed before its callback runs,
  * so a record acknowledged to a client survives kill -9 at any moment
  * (the commit is in the kernel's page cache).  The file is synced to disk
- * every store_sync_interval, or at every commit with store_sync_commits = yes.
+ * every store_sync_interval (off the event loop: store_sync), or at every
+ * commit, before its answers, with store_sync_commits = yes.
  */
 #ifndef MX_STORE_STORE_H
 #define MX_STORE_STORE_H
@@ -122,12 +123,27 @@ int     store_commit(struct store *s);
 /* store_readonly - opened for reading only (mxshield check) */
 int     store_readonly(const struct store *s);
 
-/* store_sync - flush to disk now */
+/*
+ * store_sync - start a flush to disk and return at once, never waiting
+ * for the disk (LMDB: on a helper thread; a flush still running absorbs
+ * the request).  -1 if the previous flush failed (logged).  The daemon
+ * calls it every store_sync_interval from its timer; store_close()
+ * waits for the flush in progress and flushes once more, synchronously.
+ */
 int     store_sync(struct store *s);
+
+/* store_lmdb_flush_hook - test knob: LMDB's flusher calls fn(env) in
+ * place of mdb_env_sync(env, 1); NULL restores it */
+void    store_lmdb_flush_hook(int (*fn) (void *env));
 
 /* store_count - records in a table, -1 on error */
 long    store_count(struct store *s, const char *table);
 
-#define STORE_FORMAT_VERSION	1
+/*
+ * The database format: 2 since values are store/encode.h's bytes (1: the
+ * host's structs, still read).  Every backend keeps it, as a 4-byte
+ * little-endian number under "version" in its meta table.
+ */
+#define STORE_FORMAT_VERSION	2
 
 #endif

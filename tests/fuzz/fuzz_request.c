@@ -27,11 +27,12 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	p += len + (nl != NULL);
     }
-    const char *f[] = {r.request, r.protocol_state, r.protocol_name, r.helo_name,
-	r.queue_id, r.sender, r.recipient, r.client_address, r.client_name,
-	r.reverse_client_name, r.instance, r.sasl_method, r.sasl_username,
-	r.sasl_sender, r.ccert_fingerprint, r.encryption_protocol, r.stress, r.size,
-    request_get(&r, "recipient"), request_get(&r, "nosuch")};
+    const struct txn *t = &r.txn;
+    const char *f[] = {r.request, t->protocol_state, t->protocol_name, t->helo_name,
+	t->queue_id, t->sender, t->recipient, t->client_address, t->client_name,
+	t->reverse_client_name, t->instance, t->sasl_method, t->sasl_username,
+	t->sasl_sender, t->ccert_fingerprint, t->encryption_protocol, t->stress, t->size,
+	t->test_time, request_get(&r, "recipient"), request_get(&r, "nosuch")};
 
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
 	if (f[i])

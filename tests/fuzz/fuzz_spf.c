@@ -5,12 +5,15 @@
  * by a hash of the name, so includes and redirects reach them).  A, AAAA,
  * MX and PTR answers follow from the name's hash too: found, not found,
  * or a temporary failure.  Answers are made at once, never pending.
+ * A line "@sender TEXT" or "@helo TEXT" is no record: it sets the sender
+ * or the HELO name (long or odd ones reach the macros and the limits).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "dns/dns.h"
@@ -24,6 +27,7 @@ struct world {
     size_t  ntxt;
     struct dns_answer **made;		/* everything handed out, freed at the end */
     size_t  nmade;
+    const char *home;			/* "@sender"'s domain: gets [0] too */
 };
 
 static uint32_t hash(const char *s)
@@ -67,7 +71,8 @@ static struct dns_answer *get(void *ctx, const char *name, int type)
     case DNS_T_TXT:
 	if (w->ntxt == 0)
 	    break;
-	size_t  i = strcmp(name, "example.com") == 0 ? 0 : 1 + h % (w->ntxt > 1 ? w->ntxt - 1 : 1);
+	size_t  i = strcmp(name, "example.com") == 0
+	    || (w->home && strcasecmp(name, w->home) == 0) ? 0 : 1 + h % (w->ntxt > 1 ? w->ntxt - 1 : 1);
 
 	if (i >= w->ntxt)
 	    i = 0;
@@ -133,17 +138,29 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text = xmalloc(size);
     memcpy(text, data + 1, size - 1);
     text[size - 1] = 0;
+    const char *sender = NULL, *helo = NULL;
+
     for (p = text;; p = nl + 1) {
-	w.txt = xrealloc(w.txt, (w.ntxt + 1) * sizeof(*w.txt));
-	w.txt[w.ntxt++] = p;
-	if ((nl = strchr(p, '\n')) == NULL)
+	nl = strchr(p, '\n');
+	if (nl)
+	    *nl = 0;
+	if (strncmp(p, "@sender ", 8) == 0) {
+	    sender = p + 8;
+	} else if (strncmp(p, "@helo ", 6) == 0) {
+	    helo = p + 6;
+	} else {
+	    w.txt = xrealloc(w.txt, (w.ntxt + 1) * sizeof(*w.txt));
+	    w.txt[w.ntxt++] = p;
+	}
+	if (nl == NULL)
 	    break;
-	*nl = 0;
     }
+    if (sender && strrchr(sender, '@'))
+	w.home = strrchr(sender, '@') + 1;
     struct spf_request rq = {
 	.ip = data[0] & 1 ? "2001:db8::1" : "192.0.2.1",
-	.sender = data[0] & 2 ? "" : "user+tag@example.com",
-	.helo = data[0] & 4 ? "example.com" : "mail.example.com",
+	.sender = sender ? sender : data[0] & 2 ? "" : "user+tag@example.com",
+	.helo = helo ? helo : data[0] & 4 ? "example.com" : "mail.example.com",
 	.receiver = data[0] & 8 ? NULL : "mx.example.net",
 	.now = 1700000000,
     };

@@ -67,6 +67,20 @@ def spf_seeds():
     for i, r in enumerate(recs):
         others = recs[i + 1:i + 4] + recs[:2]
         put("fuzz_spf", "rec%02d" % i, bytes([i % 32]) + "\n".join([r] + others).encode())
+    # "@sender" / "@helo" lines: names past RFC 5321's sizes reach the macros
+    local = "abcdefghi." * 192 + "x"
+    sized = {
+        "hostile-macros": "v=spf1 a:" + "%{s}" * 505 + " -all\n@sender " + local + "@example.com",
+        "long-local-exists": "v=spf1 exists:%{l}.%{d} exists:%{lr-}.x.%{d2} -all\n@sender "
+                             + "a." * 33 + "@example.com",
+        "long-helo": "v=spf1 exists:%{h}.%{d} a:%{H}.%{d} -all\n@helo " + "h." * 130
+                     + "example.com",
+        "long-domain": "v=spf1 -all\n@sender u@" + "d." * 127 + "example.com",
+        "exp-long": "v=spf1 -all exp=%{l}.example.com\n%{s}%{l}%{h}%{S}%{L}%{c}%{r}%{t}\n"
+                    "@sender " + "q" * 70 + "@example.com",
+    }
+    for name, text in sized.items():
+        put("fuzz_spf", name, b"\0" + text.encode())
 
 
 def request_seeds():
@@ -123,6 +137,24 @@ def keys_seeds():
     put("fuzz_keys", "cidr", b"\x02" + b"192.0.2.0/24\0192.0.2.1\0" + b"10.0.0.0/8, [2001:db8::]/32 !192.0.2.0/24\0")
 
 
+def records_seeds():
+    """fuzz_records: first byte kind (0 triplet, 1 client, 2 whitelist;
+    0x80: a current clock), then a value: encoded, format 1 (little-endian
+    host structs), and one with a negative field."""
+    enc = lambda kind, *f: bytes([1, kind]) + b"".join(struct.pack(">q", v) for v in f)
+    old = lambda *f: b"".join(struct.pack("<q", v) for v in f)
+    put("fuzz_records", "triplet", b"\x80" + enc(1, 1700000000, 1700000300))
+    put("fuzz_records", "client", b"\x81" + enc(2, 7, 1700000000))
+    put("fuzz_records", "whitelist", b"\x82" + enc(3, 1700000000))
+    put("fuzz_records", "triplet_v1", b"\x80" + old(1700000000, 1700000000))
+    put("fuzz_records", "client_v1", b"\x01" + old(4, 990000))
+    put("fuzz_records", "whitelist_v1", b"\x02" + old(1700000000))
+    put("fuzz_records", "triplet_negative", b"\x80" + enc(1, -(1 << 62), 1700000000))
+    # found by this target before fields were range-checked: last - first overflowed
+    put("fuzz_records", "triplet_v1_overflow",
+        bytes.fromhex("7eff00f153196500" "8000f15300000000" "65"))
+
+
 if __name__ == "__main__":
     dns_seeds()
     spf_seeds()
@@ -130,3 +162,4 @@ if __name__ == "__main__":
     config_seeds()
     maps_seeds()
     keys_seeds()
+    records_seeds()

@@ -226,12 +226,16 @@ def die_with_parent():
 
 
 class Job:
-    """One module against one binary, in a worker process."""
+    """One module against one binary, in a worker process (a process group
+    of its own with the daemons it starts, so that all of it can go)."""
 
-    def __init__(self, module, binary, label):
+    def __init__(self, module, binary, label, ntests):
         self.module = module
         self.binary = binary
         self.label = label
+        # the worker's alarm stops a hung test; this stops a hung worker
+        self.limit = 5 + 2 * PER_TEST_TIMEOUT * ntests
+        self.killed = False
         self.proc = None
         self.out = None
         self.t0 = self.elapsed = 0.0
@@ -240,7 +244,7 @@ class Job:
 
     def start(self, args):
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", self.module,
-               "--binary", self.binary, "--dir", args.dir]
+               "--binary", self.binary, "--dir", args.dir, "--timeout", str(PER_TEST_TIMEOUT)]
         for k in args.k:
             cmd += ["-k", k]
         if args.v:
@@ -248,12 +252,24 @@ class Job:
         self.out = tempfile.TemporaryFile()
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.out,
-                                     stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+                                     stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+                                     start_new_session=True)
+
+    def kill(self):
+        """The worker and everything it started."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self.proc.wait()
 
     def poll(self):
         """True once the worker has finished and its output is read."""
         if self.proc.poll() is None:
-            return False
+            if time.monotonic() - self.t0 < self.limit:
+                return False
+            self.kill()
+            self.killed = True
         self.elapsed = time.monotonic() - self.t0
         self.out.seek(0)
         text = self.out.read().decode("utf-8", "replace")
@@ -276,7 +292,8 @@ class Job:
             self.outcome = Outcome()
             self.outcome.failed.append(
                 ("[%s] %s" % (self.label, self.module) if self.label else self.module,
-                 "the worker for %s exited with status %s without results"
+                 "the worker for %s was killed after %ds" % (self.module, self.limit)
+                 if self.killed else "the worker for %s exited with status %s without results"
                  % (self.module, self.proc.returncode)))
         return True
 
@@ -305,8 +322,9 @@ def write_times(binary, times):
 
 
 def run_parallel(args, modules, binaries, labels):
-    """Every (binary, module) in a pool of args.j workers; {binary: Outcome}."""
-    jobs = [Job(m, b, labels[b]) for b in binaries for m in modules]
+    """Every (binary, module) in a pool of args.j workers; {binary: Outcome}.
+    modules: name -> its selected tests."""
+    jobs = [Job(m, b, labels[b], len(modules[m])) for b in binaries for m in modules]
     times = {b: read_times(b) for b in binaries}
     # longest first (never timed: as long as the longest), name order for output
     queue = sorted(jobs, key=lambda j: -times[j.binary].get(j.module, float("inf")))
@@ -330,9 +348,7 @@ def run_parallel(args, modules, binaries, labels):
                 next_print += 1
     finally:
         for job in running:
-            if job.proc.poll() is None:
-                job.proc.terminate()
-                job.proc.wait()
+            job.kill()
     outcomes = {}
     for b in binaries:
         outcomes[b] = Outcome()
@@ -345,6 +361,7 @@ def run_parallel(args, modules, binaries, labels):
 
 
 def main():
+    global PER_TEST_TIMEOUT
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", action="append", default=[],
@@ -352,12 +369,17 @@ def main():
     ap.add_argument("-k", action="append", default=[],
                     help="run only tests whose name contains this (repeatable)")
     ap.add_argument("-v", action="store_true", help="more detail")
-    ap.add_argument("-j", type=int, default=os.cpu_count() or 1,
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+        else os.cpu_count() or 1
+    ap.add_argument("-j", type=int, default=cpus,
                     help="modules run at once, each in a worker process (default: CPUs)")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     ap.add_argument("--dir", default=HERE, help=argparse.SUPPRESS)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--timeout", type=int, default=PER_TEST_TIMEOUT,
+                    help="seconds one test may take (default %(default)s)")
     args = ap.parse_args()
+    PER_TEST_TIMEOUT = args.timeout
 
     args.dir = os.path.abspath(args.dir)
     if args.dir not in sys.path:
@@ -369,14 +391,14 @@ def main():
         return worker_main(args)
 
     # Load every module here too: -k, --list, and errors found before any run.
-    modules, selected, outcome = [], [], Outcome()
+    modules, selected, outcome = {}, [], Outcome()
     for m in discover(args.dir):
         tests, err = load(m, args.k)
         if err:
             print(err.rstrip())
             outcome.failed.append((m, err))
         elif tests:
-            modules.append(m)
+            modules[m] = tests
             selected.extend(tests)
     if args.list:
         for t in selected:

@@ -8,7 +8,7 @@ import signal
 import time
 
 import dnsserver
-from harness import DaemonTest, request
+from harness import DaemonTest, request, rss_kb
 
 NSD = None
 
@@ -687,3 +687,30 @@ class SharedAndEarly(DnsTest):
                          "action=450 4.7.1 Service unavailable; Client host [192.0.2.46] "
                          "not checked against dnsbl.test: temporary DNS failure")
         self.assertGreaterEqual(time.monotonic() - started, 2.5)
+
+
+class DnsCache(DnsTest):
+
+    def test_large_txt_answers_stay_within_dns_cache_size(self):
+        """dns_cache_size bounds the answer cache in bytes: after a warm-up
+        that fills it (and libunbound's own bounded caches), 800 more names
+        whose TXT answers are 32 KB each (big.test: about 26 MB in all) do
+        not grow the daemon.  Counted in answers, they all stayed."""
+        d = self.dns_daemon("dns_cache_size = 2097152\n"
+                            "recipient_restrictions = check_spf\n")
+        c = self.client(d)
+
+        def ask(i):
+            self.assertEqual(c.ask(req(sender="a@n%d.big.test" % i)),
+                             "action=PREPEND Received-SPF: none (mx.our.example: domain of "
+                             "a@n%d.big.test does not provide an SPF record) "
+                             "client-ip=192.0.2.10; envelope-from=a@n%d.big.test; "
+                             "helo=mail.good.test; receiver=mx.our.example; identity=mailfrom;"
+                             % (i, i))
+        for i in range(300):
+            ask(i)
+        rss0 = rss_kb(d.proc.pid)
+        for i in range(300, 1100):
+            ask(i)
+        grown = rss_kb(d.proc.pid) - rss0
+        self.assertLess(grown, 8 * 1024, "RSS grew by %d kB" % grown)

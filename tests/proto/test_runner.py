@@ -1,7 +1,8 @@
 """The test runner itself (run.py): every test_*.py found without a list,
 a module without tests or that cannot be imported is a failure, a skipped
-test is reported with its reason, a worker that dies is a failure, modules
-really run at the same time, and their output comes out whole, in order."""
+test is reported with its reason, a worker that dies or hangs past every
+alarm is a failure (a hung one is killed), modules really run at the same
+time, and their output comes out whole, in order."""
 
 import os
 import subprocess
@@ -75,6 +76,13 @@ MODULES = {
                     time.sleep(0.05)
                 self.fail("p1 never ran while p2 waited")
         """,
+    "test_zh.py": """
+        import signal, time, unittest
+        class ZH(unittest.TestCase):
+            def test_hangs_past_its_alarm(self):
+                signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGALRM])
+                time.sleep(60)
+        """,
     "helper_not_a_test.py": """
         raise SystemExit("never imported")
         """,
@@ -95,15 +103,15 @@ class Runner(DaemonTest):
             link = os.path.join(self.tmpdir(), "mxshield")
             os.symlink(harness.BINARY, link)
             cmd += ["--binary", link]
-        p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=25)
+        p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=28)
         return p.returncode, p.stdout + p.stderr
 
     def test_discovery_skips_failures_and_order(self):
-        rc, out = self.run_dir("-j", "2")
+        rc, out = self.run_dir("-j", "2", "--timeout", "2")
         self.assertEqual(rc, 1, out)
         last = out.rstrip().splitlines()[-1]
-        # a: 2, b: 1, p1, p2 passed; c, d, e, f failed; b's skip
-        self.assertEqual(last, "proto: 5 passed, 4 failed, 1 skipped", out)
+        # a: 2, b: 1, p1, p2 passed; c, d, e, f, zh failed; b's skip
+        self.assertEqual(last, "proto: 5 passed, 5 failed, 1 skipped", out)
         self.assertIn("skipped: test_b.B.test_skipped: no frobnicator here", out)
         self.assertIn("FAIL: test_c.C.test_fails", out)
         self.assertIn("FAIL: test_d\n", out)
@@ -112,10 +120,14 @@ class Runner(DaemonTest):
         self.assertIn("No module named 'no_such_module_anywhere'", out)
         self.assertIn("FAIL: test_f\n", out)
         self.assertIn("exited with status 3 without results", out)
+        # zh blocks the alarm that ends a hung test: its worker is killed
+        self.assertIn("FAIL: test_zh\n", out)
+        self.assertIn("the worker for test_zh was killed after 9s", out)
         self.assertNotIn("helper_not_a_test", out)
         # each module's block whole, in name order, its test lines inside it
         heads = [l.split()[1] for l in out.splitlines() if l.startswith("== ")]
-        self.assertEqual(heads, ["test_a", "test_b", "test_c", "test_f", "test_p1", "test_p2"])
+        self.assertEqual(heads, ["test_a", "test_b", "test_c", "test_f", "test_p1",
+                                 "test_p2", "test_zh"])
         block_a = out.split("== test_a", 1)[1].split("== test_b", 1)[0]
         self.assertIn("output of a", block_a)
         self.assertIn("A.test_two", block_a)

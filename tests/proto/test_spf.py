@@ -2,9 +2,17 @@
 tests/data/dns/spf.test.zone, and the scripted responder for temperror."""
 
 import json
+import os
+import time
 
 import dnsserver
-from harness import DaemonTest
+from harness import DaemonTest, cpu_ticks, request
+
+# issue 11: a sender of about 1.9 KB in labels of nine, for hostile.spf.test's
+# record of 505 %{s} in 2 KB (it used to expand to ~1 MB, then lose one label
+# per memmove: half a second of the event loop per check, seconds with
+# shorter labels)
+HOSTILE_SENDER = "abcdefghi." * 190 + "x@hostile.spf.test"
 
 NSD = None
 
@@ -201,6 +209,32 @@ class Spf(DaemonTest):
         rc, text, err = self.run_cli("spf", "--ip", "198.51.100.9")
         self.assertEqual(rc, 2)
 
+    def test_rfc5321_sizes(self):
+        # %{l} of a 64-octet local-part (labels of nine) names something
+        # under *.lp; one of 65 is longer than RFC 5321 allows and never
+        # goes into a DNS name: the term has no domain, no match, and the
+        # domain's -all still fails it (padding escapes nothing)
+        for n, want in ((64, "pass"), (65, "fail")):
+            local = ("abcdefghi." * 7)[:n - 1] + "z"
+            out = self.spf("192.0.2.9", local + "@locallen.spf.test")
+            self.assertEqual(len(local), n)
+            self.assertEqual(out["result"], want, out)
+            if n == 65:
+                self.assertIn("longer than RFC 5321 allows: no domain, no match",
+                              "\n".join(out["trace"]))
+        # a sender domain of 253 characters is looked up, 254 is none (RFC
+        # 7208 4.3), like a label of 64; neither becomes a query
+        for n, want in ((253, "none"), (254, "none")):
+            domain = ("abcdefghi." * 26)[:n - len(".spf.test") - 1] + "z.spf.test"
+            self.assertEqual(len(domain), n)
+            out = self.spf("192.0.2.9", "u@" + domain)
+            self.assertEqual(out["result"], want, out)
+            if n == 254:
+                self.assertIn("not a valid domain name (254 characters; RFC 7208 4.3)",
+                              "\n".join(out["trace"]))
+            else:
+                self.assertIn("no SPF record", "\n".join(out["trace"]))
+
     def test_temperror(self):
         resp = dnsserver.Responder({"servfail.test": "servfail"}).start()
         self.addCleanup(resp.stop)
@@ -326,3 +360,53 @@ class CheckSpf(DaemonTest):
                 self.assertTrue(again.startswith("action=PREPEND Received-SPF: pass"), again)
             else:
                 self.assertTrue(again.startswith("action=450 4.2.0 Greylisted"), again)
+
+    def test_hostile_record_costs_nothing(self):
+        # the record and sender of issue 11: the sender is longer than RFC
+        # 5321 allows, so %{s} makes no name: no match, and -all fails it;
+        # under 10 ms of the daemon's CPU per check, and a client asking
+        # meanwhile is answered at once
+        d = self.d()
+        pid = d.proc.pid
+        c = self.client(d)
+        ask = self.req("198.51.100.9", HOSTILE_SENDER)
+        fail = ("action=550 5.7.23 Message rejected due to: SPF fail - not authorized. "
+                "198.51.100.9 is not a designated mail server for hostile.spf.test")
+        self.assertEqual(c.ask(ask), fail)
+        other = self.client(d)
+        quick = self.req("127.0.0.1", "u@fail.spf.test")
+        self.assertEqual(other.ask(quick), "action=DUNNO")
+        n = 20
+        t0 = cpu_ticks(pid)
+        for _ in range(n):
+            # the hostile request, and right behind it another client's
+            c.send(request(ask))
+            started = time.monotonic()
+            other.send(request(quick))
+            self.assertEqual(other.reply(), "action=DUNNO")
+            waited = time.monotonic() - started
+            self.assertLess(waited, 0.2, "the other client waited %.3f s" % waited)
+            self.assertEqual(c.reply(), fail)
+        used = (cpu_ticks(pid) - t0) / os.sysconf("SC_CLK_TCK") / n
+        self.assertLess(used, 0.010, "%.1f ms of CPU per check" % (used * 1e3))
+
+    def test_hostile_record_longest_sender(self):
+        # the same record with the longest sender RFC 5321 allows (254:
+        # a 64-octet local-part): the expansion stops at SPF_EXPAND_MAX,
+        # permerror with the reason, cheaply
+        domain = ("abcdefghi." * 19)[:189 - len(".hostile.spf.test") - 1] + "z.hostile.spf.test"
+        sender = "u" * 64 + "@" + domain
+        self.assertEqual(len(sender), 254)
+        d = self.d("spf_permerror_reject = yes\n")
+        pid = d.proc.pid
+        c = self.client(d)
+        ask = self.req("198.51.100.9", sender)
+        c.ask(ask)
+        t0 = cpu_ticks(pid)
+        for _ in range(20):
+            got = c.ask(ask)
+            self.assertTrue(got.startswith('action=550 5.7.24 SPF permanent error: "%{s}%{s}'),
+                            got)
+            self.assertTrue(got.endswith('..." expands to more than 4096 bytes'), got)
+        used = (cpu_ticks(pid) - t0) / os.sysconf("SC_CLK_TCK") / 20
+        self.assertLess(used, 0.010, "%.1f ms of CPU per check" % (used * 1e3))

@@ -1,17 +1,22 @@
 /*
  * test_dns.c - the DNS answer parser against well-formed and hostile
- * packets, reverse names, DNS list filters and reply templates.
+ * packets, reverse names, DNS list filters and reply templates; the
+ * answer cache's byte bound and eviction order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dns/cache.h"
 #include "dns/dns.h"
+#include "util/mem.h"
 #include "rules/dnsxl.h"
 #include "rules/policy.h"
 
@@ -475,6 +480,167 @@ static void test_templates(void **state)
     buf_free(&b);
 }
 
+/* an answer of n TXT records of len bytes each, as dns_parse makes them */
+static struct dns_answer *txt_answer(const char *name, size_t n, size_t len)
+{
+    struct dns_answer *a = dns_answer_new(name, DNS_T_TXT, n ? DNS_OK : DNS_NODATA, NULL);
+
+    a->ttl = 3600;
+    if (n > 0)
+	a->rr = xcalloc(n, sizeof(*a->rr));
+    for (size_t i = 0; i < n; i++) {
+	a->rr[i].ttl = 3600;
+	a->rr[i].text = xmalloc(len + 1);
+	memset(a->rr[i].text, 'x', len);
+	a->rr[i].text[len] = 0;
+    }
+    a->n = n;
+    return a;
+}
+
+static void cache_key(char *key, size_t size, int i)
+{
+    snprintf(key, size, "16/name-%06d.example.test", i);
+}
+
+/* heap bytes in use (glibc); 0 where the allocator does not say (ASan) */
+static size_t heap_in_use(void)
+{
+    return mallinfo2().uordblks;
+}
+
+/* a cache of 1 MB fed 4,000 answers of 8 TXT records of 2,000 bytes:
+ * never more than 1 MB charged, nor more heap than that (and 16 KB for
+ * whatever else the test allocates); an answer
+ * over 1/16 of the bound is not kept */
+static void test_cache_txt_bound(void **state)
+{
+    const size_t bound = 1 << 20;
+    struct dns_cache *c;
+    struct dns_answer *a;
+    char    key[64];
+    size_t  heap0, most = 0;
+
+    (void) state;
+    heap0 = heap_in_use();
+    c = dns_cache_new(bound);
+    assert_true(dns_cache_bytes(c) < bound / 16);	/* the bucket array */
+    for (int i = 0; i < 4000; i++) {
+	cache_key(key, sizeof(key), i);
+	a = txt_answer(key, 8, 2000);
+	assert_true(dns_answer_bytes(a) > 8 * 2000);
+	dns_cache_put(c, key, a, 1000);
+	dns_answer_unref(a);		/* the cache holds the only reference */
+	assert_true(dns_cache_bytes(c) <= bound);
+	if (heap0 && heap_in_use() > heap0 + bound + 16384)	/* + stdio, cmocka */
+	    fail_msg("heap grew by %zu bytes at %d, cache says %zu", heap_in_use() - heap0, i, dns_cache_bytes(c));
+	if (dns_cache_count(c) > most)
+	    most = dns_cache_count(c);
+    }
+    /* full, not flushed: it holds what fits of 16 KB answers */
+    assert_true(most >= 50 && most <= 64);
+    assert_true(dns_cache_count(c) >= most - 1);
+    assert_true(dns_cache_bytes(c) > bound - 2 * (bound / 16));
+
+    /* too big for the cache: not kept, and nothing else goes for it */
+    size_t  before = dns_cache_count(c);
+
+    a = txt_answer("16/huge.example.test", 40, 2000);
+    assert_true(dns_answer_bytes(a) > bound / 16);
+    dns_cache_put(c, "16/huge.example.test", a, 1000);
+    assert_null(dns_cache_get(c, "16/huge.example.test", 1000));
+    assert_int_equal(dns_cache_count(c), before);
+    dns_answer_unref(a);
+    dns_cache_free(c);
+    if (heap0)
+	assert_true(heap_in_use() <= heap0 + 16384);
+}
+
+/* least recently used goes first: an entry just read survives, the oldest
+ * goes; one insertion into a full cache evicts one entry, never all */
+static void test_cache_lru(void **state)
+{
+    struct dns_cache *c = dns_cache_new(64 << 10);
+    struct dns_answer *a;
+    char    key[64];
+    int     n = 0;
+    size_t  full;
+
+    (void) state;
+    /* fill with equal answers until the first eviction */
+    for (;;) {
+	cache_key(key, sizeof(key), n);
+	a = txt_answer(key, 1, 100);
+	dns_cache_put(c, key, a, 1000);
+	dns_answer_unref(a);
+	if (dns_cache_count(c) < (size_t) n + 1)
+	    break;
+	n++;
+    }
+    full = dns_cache_count(c);
+    assert_int_equal(full, (size_t) n);	/* name-0 went for name-n */
+    cache_key(key, sizeof(key), 0);
+    assert_null(dns_cache_get(c, key, 1000));
+    /* name-1 is now the oldest: read it, and name-2 goes next instead */
+    cache_key(key, sizeof(key), 1);
+    assert_non_null(dns_cache_get(c, key, 1000));
+    cache_key(key, sizeof(key), n + 1);
+    a = txt_answer(key, 1, 100);
+    dns_cache_put(c, key, a, 1000);
+    dns_answer_unref(a);
+    assert_int_equal(dns_cache_count(c), full);
+    cache_key(key, sizeof(key), 1);
+    assert_non_null(dns_cache_get(c, key, 1000));
+    cache_key(key, sizeof(key), 2);
+    assert_null(dns_cache_get(c, key, 1000));
+    cache_key(key, sizeof(key), 3);
+    assert_non_null(dns_cache_get(c, key, 1000));
+
+    /* many more insertions: the count stays at full, never drops to 0 */
+    for (int i = n + 2; i < n + 2 + 10 * n; i++) {
+	cache_key(key, sizeof(key), i);
+	a = txt_answer(key, 1, 100);
+	dns_cache_put(c, key, a, 1000);
+	dns_answer_unref(a);
+	assert_int_equal(dns_cache_count(c), full);
+    }
+    dns_cache_free(c);
+}
+
+/* TTLs: an expired answer is not returned and is dropped; a newer answer
+ * replaces an older one; TEMPFAIL and TTL 0 are not kept; size 0 keeps
+ * nothing */
+static void test_cache_ttl(void **state)
+{
+    struct dns_cache *c = dns_cache_new(64 << 10), *none = dns_cache_new(0);
+    struct dns_answer *a = txt_answer("16/t.test", 1, 10), *b = txt_answer("16/t.test", 2, 10);
+    struct dns_answer *tf = dns_answer_new("16/f.test", DNS_T_TXT, DNS_TEMPFAIL, "x");
+
+    (void) state;
+    a->ttl = 60;
+    dns_cache_put(c, "16/t.test", a, 1000);
+    assert_ptr_equal(dns_cache_get(c, "16/t.test", 1059), a);
+    assert_null(dns_cache_get(c, "16/t.test", 1060));
+    assert_int_equal(dns_cache_count(c), 0);
+    dns_cache_put(c, "16/t.test", a, 1000);
+    dns_cache_put(c, "16/t.test", b, 1000);
+    assert_int_equal(dns_cache_count(c), 1);
+    assert_ptr_equal(dns_cache_get(c, "16/t.test", 1000), b);
+    dns_cache_put(c, "16/f.test", tf, 1000);
+    assert_null(dns_cache_get(c, "16/f.test", 1000));
+    b->ttl = 0;
+    dns_cache_put(c, "16/z.test", b, 1000);
+    assert_null(dns_cache_get(c, "16/z.test", 1000));
+    dns_cache_put(none, "16/t.test", a, 1000);
+    assert_null(dns_cache_get(none, "16/t.test", 1000));
+    assert_int_equal(dns_cache_bytes(none), 0);
+    dns_cache_free(c);
+    dns_cache_free(none);
+    dns_answer_unref(a);
+    dns_answer_unref(b);
+    dns_answer_unref(tf);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +652,9 @@ int     main(void)
 	cmocka_unit_test(test_reverse_names),
 	cmocka_unit_test(test_dnsxl_filters),
 	cmocka_unit_test(test_templates),
+	cmocka_unit_test(test_cache_txt_bound),
+	cmocka_unit_test(test_cache_lru),
+	cmocka_unit_test(test_cache_ttl),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /*
  * test_greylist.c - postgrey's algorithm with a controllable clock, its
- * key normalisation, reply texts and whitelist file formats.
+ * key normalisation, reply texts and whitelist file formats; the stored
+ * records' bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -340,6 +341,63 @@ static void test_debian_whitelist_loads(void **state)
     gl_whitelist_free(w);
 }
 
+/* the stored bytes: fixed, whatever the host; format 1 read by length;
+ * anything else refused */
+static void test_record_encoding(void **state)
+{
+    static const unsigned char trip[18] = {
+	1, 1, 0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00, 0, 0, 0, 0, 0x65, 0x53, 0xf2, 0x2c,
+    };
+    static const unsigned char client[18] = {
+	1, 2, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00,
+    };
+    static const unsigned char wl[10] = {1, 3, 0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00};
+    struct gl_triplet t = {1700000000, 1700000300}, t2;
+    struct gl_client c = {7, 1700000000}, c2;
+    unsigned char out[STORE_VALUE_MAX], bad[18];
+    int64_t when = 0;
+
+    (void) state;
+    assert_int_equal(gl_triplet_encode(&t, out), 18);
+    assert_memory_equal(out, trip, 18);
+    assert_int_equal(gl_triplet_decode(out, 18, &t2), STORE_VALUE_OK);
+    assert_true(t2.first == t.first && t2.last == t.last);
+    assert_int_equal(gl_client_encode(&c, out), 18);
+    assert_memory_equal(out, client, 18);
+    assert_int_equal(gl_client_decode(out, 18, &c2), STORE_VALUE_OK);
+    assert_true(c2.count == 7 && c2.last == c.last);
+    assert_int_equal(gl_wl_entry_encode(1700000000, out), 10);
+    assert_memory_equal(out, wl, 10);
+    assert_int_equal(gl_wl_entry_decode(out, 10, &when), STORE_VALUE_OK);
+    assert_true(when == 1700000000);
+
+    /* format 1: the host's struct */
+    memset(&t2, 0, sizeof(t2));
+    assert_int_equal(gl_triplet_decode(&t, sizeof(t), &t2), STORE_VALUE_LEGACY);
+    assert_true(t2.first == t.first && t2.last == t.last);
+    assert_int_equal(gl_client_decode(&c, sizeof(c), &c2), STORE_VALUE_LEGACY);
+    assert_true(c2.count == 7);
+    assert_int_equal(gl_wl_entry_decode(&t.first, 8, &when), STORE_VALUE_LEGACY);
+
+    /* refused: another kind, version or length; a negative or huge field */
+    assert_int_equal(gl_client_decode(trip, 18, &c2), STORE_VALUE_BAD);
+    assert_int_equal(gl_triplet_decode(trip, 17, &t2), STORE_VALUE_BAD);
+    assert_int_equal(gl_triplet_decode(trip, 0, &t2), STORE_VALUE_BAD);
+    assert_int_equal(gl_triplet_decode(NULL, 0, &t2), STORE_VALUE_BAD);
+    memcpy(bad, trip, 18);
+    bad[0] = 2;
+    assert_int_equal(gl_triplet_decode(bad, 18, &t2), STORE_VALUE_BAD);
+    memcpy(bad, trip, 18);
+    bad[2] = 0x80;			/* first < 0 */
+    assert_int_equal(gl_triplet_decode(bad, 18, &t2), STORE_VALUE_BAD);
+    memcpy(bad, trip, 18);
+    bad[3] = 0x01;			/* first = 2^48 + ...: past STORE_FIELD_MAX */
+    assert_int_equal(gl_triplet_decode(bad, 18, &t2), STORE_VALUE_BAD);
+    t2.first = INT64_MIN;
+    t2.last = 0;
+    assert_int_equal(gl_triplet_decode(&t2, 16, &t), STORE_VALUE_BAD);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -353,6 +411,7 @@ int     main(void)
 	cmocka_unit_test(test_texts),
 	cmocka_unit_test(test_whitelist_formats),
 	cmocka_unit_test(test_debian_whitelist_loads),
+	cmocka_unit_test(test_record_encoding),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,12 +12,12 @@
 
 #include "policy/request.h"
 
-#define FIELD(n) { #n, offsetof(struct request, n) }
+#define FIELD(n) { #n, offsetof(struct request, txn.n) }
 static const struct {
     const char *name;
     size_t  off;
 } fields[] = {
-    FIELD(request), FIELD(protocol_state), FIELD(protocol_name), FIELD(helo_name),
+    { "request", offsetof(struct request, request) }, FIELD(protocol_state), FIELD(protocol_name), FIELD(helo_name),
     FIELD(queue_id), FIELD(sender), FIELD(recipient), FIELD(client_address),
     FIELD(client_name), FIELD(reverse_client_name), FIELD(instance),
     FIELD(sasl_method), FIELD(sasl_username), FIELD(sasl_sender),
@@ -45,7 +45,7 @@ static void test_every_field(void **state)
 	snprintf(line, sizeof(line), "v-%s", fields[i].name);
 	assert_string_equal(field(&r, i), line);
     }
-    assert_int_equal(r.seen_helo, 1);
+    assert_int_equal(r.txn.seen_helo, 1);
     request_free(&r);
 }
 
@@ -63,7 +63,7 @@ static void test_near_misses(void **state)
 	assert_int_equal(request_add_line(&r, lines[i], strlen(lines[i])), 0);
     for (size_t i = 0; i < NFIELDS; i++)
 	assert_string_equal(field(&r, i), "");
-    assert_int_equal(r.seen_helo, 0);
+    assert_int_equal(r.txn.seen_helo, 0);
     /* every attribute is kept all the same */
     assert_string_equal(request_get(&r, "client_port"), "25");
     request_free(&r);
@@ -82,11 +82,28 @@ static void test_last_wins_and_growth(void **state)
 	snprintf(line, sizeof(line), "x%d=%0*d", i, 40, i);
 	assert_int_equal(request_add_line(&r, line, strlen(line)), 0);
     }
-    assert_string_equal(r.sender, "a@x");
+    assert_string_equal(r.txn.sender, "a@x");
     assert_int_equal(request_add_line(&r, "sender=b@y", 10), 0);
-    assert_string_equal(r.sender, "b@y");
+    assert_string_equal(r.txn.sender, "b@y");
     assert_int_equal(request_add_line(&r, "=nameless", 9), -1);
     assert_int_equal(request_add_line(&r, "noequals", 8), -1);
+    request_free(&r);
+}
+
+/* policy_test_time fills the transaction's test clock; reset clears it */
+static void test_test_time(void **state)
+{
+    struct request r;
+
+    (void) state;
+    request_init(&r);
+    assert_string_equal(r.txn.test_time, "");
+    assert_int_equal(request_add_line(&r, "policy_test_time=1700000000", 27), 0);
+    assert_string_equal(r.txn.test_time, "1700000000");
+    assert_int_equal(request_add_line(&r, "policy_test_times=1", 19), 0);
+    assert_string_equal(r.txn.test_time, "1700000000");
+    request_reset(&r);
+    assert_string_equal(r.txn.test_time, "");
     request_free(&r);
 }
 
@@ -96,6 +113,7 @@ int     main(void)
 	cmocka_unit_test(test_every_field),
 	cmocka_unit_test(test_near_misses),
 	cmocka_unit_test(test_last_wins_and_growth),
+	cmocka_unit_test(test_test_time),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

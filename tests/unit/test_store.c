@@ -5,21 +5,32 @@
  * waits for its commit, including an evaluation freed while it waits.
  * Then the same decisions over a backend that answers later (every
  * callback queued until the test delivers it), as a networked one would.
+ * And a database written by mxshield 0.3 (format 1: the host's structs)
+ * read by this one, its records rewritten in the portable encoding; and
+ * store_sync, which must not wait for the disk.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "conf/config.h"
+#include "greylist/greylist.h"
 #include "policy/request.h"
 #include "rules/engine.h"
 #include "rules/policy.h"
+#include "store/encode.h"
 #include "store/store.h"
 #include "util/str.h"
 
@@ -653,6 +664,337 @@ static void test_later_backend_client_gone(void **state)
     store_close(s);
 }
 
+/*
+ * A database written the way mxshield 0.3 wrote it: the format version a
+ * host-order uint32 1, each value the host's struct.  (raw: LMDB itself.)
+ */
+struct raw_rec {
+    const char *table, *key;
+    const void *val;
+    size_t  len;
+};
+
+static void raw_write(const char *sub, const void *version, size_t vlen,
+		              const struct raw_rec *recs, size_t n)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k, v;
+    char    path[128];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    assert_int_equal(mkdir(path, 0700), 0);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 9), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, 16 << 20), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_WRITEMAP, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    for (const char *const *t = (const char *const[]) {"meta", "triplets", "clients",
+	 "whitelist", NULL}; *t; t++)
+	assert_int_equal(mdb_dbi_open(txn, *t, MDB_CREATE, &dbi), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    k.mv_data = (void *) "version";
+    k.mv_size = 7;
+    v.mv_data = (void *) version;
+    v.mv_size = vlen;
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    for (size_t i = 0; i < n; i++) {
+	assert_int_equal(mdb_dbi_open(txn, recs[i].table, 0, &dbi), 0);
+	k.mv_data = (void *) recs[i].key;
+	k.mv_size = strlen(recs[i].key);
+	v.mv_data = (void *) recs[i].val;
+	v.mv_size = recs[i].len;
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* raw_get - a value as stored, into out; its length (0: none) */
+static size_t raw_get(const char *sub, const char *table, const char *key,
+		              unsigned char *out, size_t size)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {strlen(key), (void *) key}, v;
+    char    path[128];
+    size_t  len = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 9), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
+    if (mdb_get(txn, dbi, &k, &v) == 0 && v.mv_size <= size) {
+	memcpy(out, v.mv_data, v.mv_size);
+	len = v.mv_size;
+    }
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return len;
+}
+
+/* be64 - 8 bytes big-endian at p */
+static void be64(unsigned char *p, int64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+	p[i] = (unsigned char) (v & 0xff);
+}
+
+/* decide - one request at a test time, its writes committed; its action */
+static char *decide(struct policy *p, struct store *s, const char *rcpt, long when)
+{
+    struct request req;
+    struct eval *e = start(p, &req, rcpt, when);
+    char   *action;
+
+    while (eval_run(e) == EVAL_PENDING)
+	assert_int_equal(store_commit(s), 1);
+    action = strdup(eval_action(e));
+    eval_free(e);
+    request_free(&req);
+    return action;
+}
+
+static void test_format1_database_is_read_and_upgraded(void **state)
+{
+    uint32_t one = 1;
+    struct gl_triplet t = {1000000, 1000000};
+    struct gl_client cl = {4, 990000};
+    struct gl_conf g;
+    struct buf tkey, ckey;
+    struct store *s;
+    struct store_opts o;
+    struct policy *p;
+    unsigned char raw[64], want[18];
+    char    err[256], path[128], *a;
+
+    (void) state;
+    memset(&g, 0, sizeof(g));
+    g.ipv4_prefix = 24;
+    g.ipv6_prefix = 64;
+    buf_init(&tkey);
+    buf_init(&ckey);
+    assert_int_equal(gl_triplet_key(&g, "192.0.2.10", NULL, "alice@example.net",
+				    "one@our.example", &tkey), 0);
+    assert_int_equal(gl_client_key(&g, "192.0.2.10", &ckey), 0);
+    struct raw_rec recs[] = {
+	{"triplets", tkey.s, &t, sizeof(t)},
+	{"clients", ckey.s, &cl, sizeof(cl)},
+    };
+
+    raw_write("v1", &one, sizeof(one), recs, 2);
+
+    /* read-only (mxshield greylist list before the daemon restarts):
+     * readable, left as it is */
+    snprintf(path, sizeof(path), "%s/v1", dir);
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.map_size = 1 << 20;
+    o.readonly = 1;
+    assert_non_null(s = store_open(&o, err, sizeof(err)));
+    assert_int_equal(store_count(s, "triplets"), 1);
+    store_close(s);
+    assert_int_equal(raw_get("v1", "meta", "version", raw, sizeof(raw)), 4);
+    assert_memory_equal(raw, &one, 4);
+
+    /* the daemon: the old triplet's retry passes after 400 s, and the
+     * old client count (4) reaches the auto-whitelist (5) */
+    p = gl_policy_with(&s, "v1", "greylist_allow_test_time = yes\n");
+    a = decide(p, s, "one@our.example", 1000400);
+    assert_true(strncmp(a, "PREPEND X-Greylist: delayed 400 seconds", 39) == 0);
+    free(a);
+    a = decide(p, s, "two@our.example", 1000500);
+    assert_string_equal(a, "DUNNO");	/* auto-whitelisted */
+    free(a);
+    policy_unref(p);
+    store_close(s);
+
+    /* both records rewritten portably; the database marked format 2 */
+    want[0] = STORE_VALUE_VERSION;
+    want[1] = STORE_KIND_TRIPLET;
+    be64(want + 2, 1000000);
+    be64(want + 10, 1000400);
+    assert_int_equal(raw_get("v1", "triplets", tkey.s, raw, sizeof(raw)), 18);
+    assert_memory_equal(raw, want, 18);
+    want[1] = STORE_KIND_CLIENT;
+    be64(want + 2, 5);
+    be64(want + 10, 1000400);
+    assert_int_equal(raw_get("v1", "clients", ckey.s, raw, sizeof(raw)), 18);
+    assert_memory_equal(raw, want, 18);
+    assert_int_equal(raw_get("v1", "meta", "version", raw, sizeof(raw)), 4);
+    assert_memory_equal(raw, "\2\0\0\0", 4);
+    buf_free(&tkey);
+    buf_free(&ckey);
+}
+
+/* a format this mxshield does not know is refused, with its number */
+static void test_unknown_format_refused(void **state)
+{
+    struct store_opts o;
+    char    err[256], path[128];
+
+    (void) state;
+    raw_write("v3", "\3\0\0\0", 4, NULL, 0);
+    snprintf(path, sizeof(path), "%s/v3", dir);
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.map_size = 1 << 20;
+    o.on_corrupt = STORE_CORRUPT_REFUSE;
+    assert_null(store_open(&o, err, sizeof(err)));
+    assert_non_null(strstr(err, "database format version 3"));
+}
+
+/*
+ * A flush that takes as long as the test likes: it records the thread it
+ * runs on and waits (at most 5 s) to be released.
+ */
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hook_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t hook_caller;
+static int hook_calls, hook_on_caller, hook_release, hook_result;
+
+static void hook_wait(int *flag, int want)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    while (*flag < want)
+	if (pthread_cond_timedwait(&hook_cond, &hook_lock, &until) == ETIMEDOUT)
+	    break;
+}
+
+static int slow_flush(void *env)
+{
+    (void) env;
+    pthread_mutex_lock(&hook_lock);
+    hook_calls++;
+    hook_on_caller |= pthread_equal(pthread_self(), hook_caller);
+    pthread_cond_broadcast(&hook_cond);
+    hook_wait(&hook_release, 1);
+    pthread_mutex_unlock(&hook_lock);
+    return hook_result;
+}
+
+/* store_sync asks for a flush and returns while the disk is still busy;
+ * the flush runs on another thread; a second ask meanwhile returns at
+ * once too; a failed flush is reported by the next call */
+static void test_sync_does_not_wait_for_the_disk(void **state)
+{
+    struct store *s;
+    struct told w = {0};
+
+    (void) state;
+    hook_caller = pthread_self();
+    hook_calls = hook_on_caller = hook_release = hook_result = 0;
+    store_lmdb_flush_hook(slow_flush);
+    s = open_store("sync", 1 << 20);
+    store_put(s, "triplets", "k", 1, "v", 1, told_cb, &w);
+    assert_int_equal(w.st, STORE_OK);
+
+    assert_int_equal(store_sync(s), 0);	/* returned: the flush waits for us */
+    pthread_mutex_lock(&hook_lock);
+    hook_wait(&hook_calls, 1);
+    assert_int_equal(hook_calls, 1);
+    assert_int_equal(hook_on_caller, 0);
+    pthread_mutex_unlock(&hook_lock);
+    assert_int_equal(store_sync(s), 0);	/* absorbed by the one running */
+    store_put(s, "triplets", "k2", 2, "v", 1, told_cb, &w);	/* the loop goes on */
+    assert_int_equal(w.st, STORE_OK);
+
+    /* released, the second flush runs and fails: the next ask says so */
+    pthread_mutex_lock(&hook_lock);
+    hook_result = EIO;
+    hook_release = 1;
+    pthread_cond_broadcast(&hook_cond);
+    hook_wait(&hook_calls, 2);
+    assert_int_equal(hook_calls, 2);
+    pthread_mutex_unlock(&hook_lock);
+    int     rc = 0;
+
+    for (int i = 0; i < 500 && rc == 0; i++) {
+	usleep(10000);
+	rc = store_sync(s);
+    }
+    assert_int_equal(rc, -1);
+    store_close(s);			/* waits for the thread; flushes itself */
+    store_lmdb_flush_hook(NULL);
+    assert_int_equal(hook_on_caller, 0);	/* the thread is gone: no race */
+}
+
+/* scan_check - every triplet "tNNNNN" is format 2 with first NNNNN */
+struct scan_tally {
+    long    ok, legacy, bad;
+};
+
+static int scan_check(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct scan_tally *x = arg;
+    struct gl_triplet t;
+    enum store_decoded rc = gl_triplet_decode(val, vlen, &t);
+
+    if (rc == STORE_VALUE_LEGACY)
+	x->legacy++;
+    else if (rc == STORE_VALUE_BAD)
+	x->bad++;
+    else if (klen == 6 && ((const char *) key)[0] == 't'
+	     && t.first == atol((const char *) key + 1) && t.last == t.first + 1)
+	x->ok++;
+    return 0;
+}
+
+/* the upgrade at open rewrites every format 1 value, over several batches;
+ * a format 2 value and an undecodable one are left as they are */
+static void test_format1_upgrade_in_batches(void **state)
+{
+    enum { N = 25003 };
+    static char keys[N][8];
+    static struct gl_triplet vals[N];
+    static struct raw_rec recs[N + 3];
+    struct gl_triplet done = {7, 8};
+    unsigned char enc[STORE_VALUE_MAX], raw[64];
+    int64_t added = 1700000000;
+    struct scan_tally x = {0, 0, 0};
+    struct store *s;
+    char    cursor[512];
+    size_t  clen = 0;
+    uint32_t one = 1;
+
+    (void) state;
+    for (int i = 0; i < N; i++) {
+	snprintf(keys[i], sizeof(keys[i]), "t%05d", i);
+	vals[i].first = i;
+	vals[i].last = i + 1;
+	recs[i] = (struct raw_rec) {"triplets", keys[i], &vals[i], sizeof(vals[i])};
+    }
+    recs[N] = (struct raw_rec) {"triplets", "z-new", enc, gl_triplet_encode(&done, enc)};
+    recs[N + 1] = (struct raw_rec) {"whitelist", "192.0.2.0/24", &added, sizeof(added)};
+    recs[N + 2] = (struct raw_rec) {"clients", "junk", "12345", 5};
+    raw_write("up", &one, sizeof(one), recs, N + 3);
+
+    s = open_store("up", 16 << 20);
+    do {
+	assert_true(store_scan(s, "triplets", cursor, sizeof(cursor), &clen, 100000,
+			       scan_check, &x) >= 0);
+    } while (clen > 0);
+    store_close(s);
+    assert_int_equal(x.ok, N);
+    assert_int_equal(x.legacy, 0);
+    assert_int_equal(x.bad, 0);
+    assert_int_equal(raw_get("up", "triplets", "z-new", raw, sizeof(raw)), 18);
+    assert_memory_equal(raw, enc, 18);
+    assert_int_equal(raw_get("up", "whitelist", "192.0.2.0/24", raw, sizeof(raw)), 10);
+    assert_int_equal(gl_wl_entry_decode(raw, 10, &added), STORE_VALUE_OK);
+    assert_true(added == 1700000000);
+    assert_int_equal(raw_get("up", "clients", "junk", raw, sizeof(raw)), 5);
+    assert_int_equal(raw_get("up", "meta", "version", raw, sizeof(raw)), 4);
+    assert_memory_equal(raw, "\2\0\0\0", 4);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +1008,10 @@ int     main(void)
 	cmocka_unit_test(test_later_backend_decides),
 	cmocka_unit_test(test_later_backend_read_error_defers),
 	cmocka_unit_test(test_later_backend_client_gone),
+	cmocka_unit_test(test_format1_database_is_read_and_upgraded),
+	cmocka_unit_test(test_format1_upgrade_in_batches),
+	cmocka_unit_test(test_unknown_format_refused),
+	cmocka_unit_test(test_sync_does_not_wait_for_the_disk),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

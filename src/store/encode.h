@@ -1,0 +1,75 @@
+/*
+ * encode.h - the bytes of every stored value, the same on every host and
+ * in every backend.
+ *
+ * SYNOPSIS
+ *	n = store_value_encode(out, STORE_KIND_TRIPLET, fields, 2);
+ *	rc = store_value_decode(val, len, STORE_KIND_TRIPLET, fields, 2);
+ *
+ * DESCRIPTION
+ *	A value is one byte of encoding version (STORE_VALUE_VERSION), one
+ *	byte naming the kind of record, then the record's fields: each a
+ *	signed 64-bit integer, big-endian.  The kinds and their fields:
+ *
+ *	STORE_KIND_TRIPLET	first seen, last seen (greylist "triplets")
+ *	STORE_KIND_CLIENT	deliveries counted, last counted ("clients")
+ *	STORE_KIND_WHITELIST	when added ("whitelist")
+ *
+ *	A database moved to another machine, or the same records in another
+ *	backend, read the same.  The database's format version (meta
+ *	"version", STORE_FORMAT_VERSION) says which encoding its values use.
+ *
+ *	Values written by format 1 (mxshield 0.3 and before) are the host's
+ *	struct: the fields in native byte order, no header, 8 bytes each.
+ *	Their lengths (8 and 16) are never those of an encoded value (10 and
+ *	18), so they are told apart by length and read as this host's
+ *	integers.  A backend upgrades them (store_value_upgrade) when it
+ *	first opens a format 1 database for writing; until then (read-only
+ *	tools, an upgrade cut short) they are read as they are.
+ *
+ * DIAGNOSTICS
+ *	Values come from disk or from a server: store_value_decode() refuses
+ *	(STORE_VALUE_BAD) any other length, version or kind, and any field
+ *	outside 0..STORE_FIELD_MAX, so that arithmetic on decoded times and
+ *	counts cannot overflow.
+ */
+#ifndef MX_STORE_ENCODE_H
+#define MX_STORE_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_VALUE_VERSION	1
+#define STORE_FIELDS_MAX	2
+#define STORE_VALUE_MAX		(2 + 8 * STORE_FIELDS_MAX)	/* longest value */
+#define STORE_FIELD_MAX		((int64_t) 1 << 48)	/* seconds: year 8.9 million */
+
+enum store_kind {
+    STORE_KIND_TRIPLET = 1,
+    STORE_KIND_CLIENT = 2,
+    STORE_KIND_WHITELIST = 3,
+};
+
+enum store_decoded {
+    STORE_VALUE_BAD = -1,		/* not a value of this kind: ignore or delete */
+    STORE_VALUE_OK = 0,
+    STORE_VALUE_LEGACY = 1,		/* format 1: read; rewrite when convenient */
+};
+
+/* store_kind_of_table - what a table holds; 0: a table of no known kind */
+enum store_kind store_kind_of_table(const char *table);
+
+/* store_value_upgrade - a format 1 value in format 2, into out; its
+ * length, or 0 if val is not a format 1 value of that kind */
+size_t  store_value_upgrade(enum store_kind kind, const void *val, size_t len,
+			            unsigned char out[STORE_VALUE_MAX]);
+
+/* store_value_encode - the bytes of a record into out; their number */
+size_t  store_value_encode(unsigned char out[STORE_VALUE_MAX], enum store_kind kind,
+			           const int64_t *fields, size_t n);
+
+/* store_value_decode - the fields of a record of this kind, if it is one */
+enum store_decoded store_value_decode(const void *val, size_t len, enum store_kind kind,
+				              int64_t *fields, size_t n);
+
+#endif
