@@ -1,13 +1,13 @@
 /*
  * daemon.c - event loop, listeners, signals, reload, timers, resources.
  *
- * See daemon.h for the handler contract.  The loop runs one pass at a
+ * See daemon.h for the handler contract; reload.c has the slow work done
+ * away from the loop (configuration compiles, table loads).  The loop runs one pass at a
  * time (event_base_loop(EVLOOP_ONCE)) so that work shared by a pass is
  * done once after it: the group commit of the store and the log flush.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,7 +22,9 @@
 
 #include "conf/config.h"
 #include "daemon/daemon.h"
+#include "daemon/daemon_impl.h"
 #include "daemon/privs.h"
+#include "daemon/worker.h"
 #include "dns/dns.h"
 #include "greylist/greylist.h"
 #include "net/listen.h"
@@ -32,60 +34,6 @@
 
 #define ACCEPT_PAUSE_MS	250		/* out of descriptors: pause accepting */
 #define LOG_HOLD_MS	10		/* held log lines go out this late */
-
-struct daemon_handler {
-    const struct daemon_handler_ops *ops;
-    void   *ctx;
-};
-
-struct daemon_listener {
-    struct daemon *d;
-    size_t  handler;			/* index: the array may move */
-    struct evconnlistener *l;
-    struct listen_spec spec;
-    struct listen_fd lf;
-};
-
-struct daemon_timer {
-    struct daemon *d;
-    struct event *ev;
-    const char *label;
-    void    (*fn) (void *);
-    void   *arg;
-    long    millis;
-};
-
-struct daemon {
-    struct event_base *base;
-    const char *config_path;
-    struct policy *pol;			/* current policy (one reference) */
-    struct dns *dns;
-    struct store *store;		/* opened when a policy needs it */
-    struct daemon_handler *handlers;
-    size_t  nhandlers;
-    struct daemon_listener *listeners;
-    size_t  nlisteners;
-    int     stopping;
-    int     closing;			/* handlers are being closed (exit) */
-    /* start-up values of what a reload does not change */
-    long    sync_interval;		/* store_sync_interval */
-    /* timers and signals */
-    struct daemon_timer *store_timer;	/* expiry step, periodic sync */
-    struct daemon_timer *table_timer;	/* table change check */
-    struct event *sig_ev[3];
-    struct event *flush_ev;		/* held log lines */
-    struct event *accept_resume;	/* accepting paused: out of descriptors */
-    struct greylist_cursor gl_cursor;
-    long    sync_ticks;
-    /* reload: a compile in a worker thread */
-    struct reload_job *reload_job;	/* running, or NULL */
-    pthread_t reload_tid;
-    int     reload_pipe[2];		/* the worker says it is done */
-    struct event *reload_ev;
-    int     reload_again;		/* SIGHUP during the compile */
-    time_t  accept_warned;
-    unsigned long accept_pauses;
-};
 
 /* Stall accounting of the pass in progress (one daemon per process). */
 static struct {
@@ -419,8 +367,8 @@ void    daemon_source(struct daemon *d, const struct daemon_handler_ops *ops, vo
     add_handler(d, ops, ctx);
 }
 
-/* store_attach - open the state database the first time a policy needs it */
-static int store_attach(struct daemon *d, struct policy *pol, int fatal)
+/* daemon_store_attach - open the state database the first time a policy needs it */
+int     daemon_store_attach(struct daemon *d, struct policy *pol, int fatal)
 {
     struct store_opts o;
     char    why[512];
@@ -449,143 +397,13 @@ static int store_attach(struct daemon *d, struct policy *pol, int fatal)
     return 0;
 }
 
-/* apply_reloadable - what the skeleton itself reads of a configuration */
-static void apply_reloadable(struct daemon *d)
+/* daemon_apply_reloadable - what the skeleton itself reads of a configuration */
+void    daemon_apply_reloadable(struct daemon *d)
 {
     const struct config *conf = d->pol->conf;
 
     stall.limit_ms = config_int(conf, P_LOOP_STALL_LIMIT);
     daemon_timer_set(d->table_timer, config_int(conf, P_TABLE_CHECK) * 1000);
-}
-
-/*
- * Reload.  SIGHUP starts a worker thread that reads the configuration and
- * compiles the policy (every table loaded) while the loop goes on
- * answering with the running one; the thread's log lines wait in its own
- * buffer.  When it is done it writes one byte to a pipe, and the loop
- * swaps the new policy in.  Parameters that need a restart keep their
- * running values in the new configuration (with a warning), so that what
- * is in force is what the documentation says; the reloadable ones take
- * effect at the swap.  A SIGHUP during a compile runs one more after it.
- * The thread reads only the running configuration (which the loop frees
- * only at a swap, after the thread is joined) and what it allocates.
- */
-struct reload_job {
-    const char *config_path;
-    const struct config *running;
-    struct policy *pol;			/* the result, or NULL */
-    struct buf err;			/* why not */
-    struct buf log;			/* the thread's log lines */
-    int     notify;			/* pipe to the loop */
-};
-
-/* reload_thread - load and compile; never touches the loop's state */
-static void *reload_thread(void *arg)
-{
-    struct reload_job *job = arg;
-    struct config *conf;
-    char    one = 1;
-
-    log_defer(&job->log);
-    if ((conf = config_load(job->config_path, &job->err)) != NULL) {
-	for (int id = 0; id < P_COUNT; id++) {
-	    if (param_table[id].reloadable
-		|| strcmp(config_str(conf, id), config_str(job->running, id)) == 0)
-		continue;
-	    msg_warn("reload: %s changed; this takes effect at the next restart",
-		     param_table[id].name);
-	    config_keep(conf, job->running, id);
-	}
-	if ((job->pol = policy_compile(conf, &job->err)) == NULL)
-	    config_free(conf);
-    }
-    log_defer(NULL);
-    while (write(job->notify, &one, 1) < 0 && errno == EINTR)
-	 /* the loop wakes up */ ;
-    return NULL;
-}
-
-/* reload_start - SIGHUP: compile in a worker thread */
-static void reload_start(struct daemon *d)
-{
-    struct reload_job *job;
-
-    if (d->reload_job) {
-	d->reload_again = 1;
-	return;
-    }
-    job = xcalloc(1, sizeof(*job));
-    job->config_path = d->config_path;
-    job->running = d->pol->conf;
-    job->notify = d->reload_pipe[1];
-    buf_init(&job->err);
-    buf_init(&job->log);
-    if ((errno = pthread_create(&d->reload_tid, NULL, reload_thread, job)) != 0) {
-	msg_warn("reload refused, previous configuration stays in force:"
-		 " cannot start the compile thread: %s", strerror(errno));
-	buf_free(&job->err);
-	buf_free(&job->log);
-	free(job);
-	return;
-    }
-    d->reload_job = job;
-}
-
-/* reload_collect - join the worker; its policy (NULL: none) */
-static struct policy *reload_collect(struct daemon *d)
-{
-    struct reload_job *job = d->reload_job;
-    struct policy *pol;
-
-    if (job == NULL)
-	return NULL;
-    if ((errno = pthread_join(d->reload_tid, NULL)) != 0)
-	msg_panic("pthread_join: %s", strerror(errno));
-    log_replay(&job->log);
-    if ((pol = job->pol) == NULL)
-	msg_warn("reload refused, previous configuration stays in force: %s", job->err.s);
-    buf_free(&job->err);
-    buf_free(&job->log);
-    free(job);
-    d->reload_job = NULL;
-    return pol;
-}
-
-/* reload_done_cb - the worker finished: swap its policy in */
-static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct daemon *d = arg;
-    struct daemon_work w;
-    struct policy *pol;
-    char    drain[16];
-
-    (void) what;
-    while (read(fd, drain, sizeof(drain)) > 0)
-	 /* one byte per finished compile */ ;
-    if (d->reload_job == NULL)
-	return;
-    daemon_work_begin(&w, "reload (swapping the new configuration in)");
-    if ((pol = reload_collect(d)) != NULL) {
-	pol->dns = d->dns;
-	if (store_attach(d, pol, 0) < 0) {
-	    msg_warn("reload refused, previous configuration stays in force");
-	    policy_unref(pol);
-	} else {
-	    policy_unref(d->pol);
-	    d->pol = pol;
-	    apply_reloadable(d);
-	    for (size_t i = 0; i < d->nhandlers; i++)
-		if (d->handlers[i].ops->reload)
-		    d->handlers[i].ops->reload(d->handlers[i].ctx);
-	    msg_info("reloaded configuration from %s",
-		     d->config_path ? d->config_path : "(embedded default)");
-	}
-    }
-    daemon_work_end(&w);
-    if (d->reload_again && !d->stopping) {
-	d->reload_again = 0;
-	reload_start(d);
-    }
 }
 
 /* busy - work still open in every handler */
@@ -636,22 +454,12 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
     (void) what;
     if (sig == SIGHUP) {
 	daemon_work_begin(&w, "reload (starting the compile)");
-	reload_start(d);
+	daemon_reload_start(d);
 	daemon_work_end(&w);
 	return;
     }
     if (!d->stopping)
 	stop(d, (int) sig);
-}
-
-/* table_check - cheap change check of every table and whitelist */
-static void table_check(void *arg)
-{
-    struct daemon *d = arg;
-
-    tables_refresh(d->pol->tables);
-    if (d->pol->greylist_wl)
-	gl_whitelist_refresh(d->pol->greylist_wl);
 }
 
 /* store_tick - one small step of expiry; flush to disk now and then */
@@ -772,27 +580,23 @@ static void recompile_as_user(struct daemon *d)
 int     daemon_run(struct daemon *d)
 {
     static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
-    struct policy *pol_left;
 
     if (privs_drop(d->pol->conf))
 	recompile_as_user(d);
-    store_attach(d, d->pol, 1);
+    daemon_store_attach(d, d->pol, 1);
     enable_listeners(d);
     d->store_timer = daemon_timer_new(d, "store expiry and sync", store_tick, d);
     daemon_timer_set(d->store_timer, 1000);
-    d->table_timer = daemon_timer_new(d, "table change check and reload", table_check, d);
-    apply_reloadable(d);
+    d->table_timer = daemon_timer_new(d, "table change check and greylist whitelist reload",
+				      daemon_table_check, d);
+    daemon_apply_reloadable(d);
     for (int i = 0; i < 3; i++) {
 	d->sig_ev[i] = evsignal_new(d->base, sigs[i], signal_cb, d);
 	add_or_die(d->sig_ev[i], NULL, "signal");
     }
     if ((d->flush_ev = evtimer_new(d->base, log_flush_cb, NULL)) == NULL)
 	msg_fatal("cannot create the log flush timer");
-    if (pipe2(d->reload_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-	msg_fatal("pipe: %s", strerror(errno));
-    d->reload_ev = event_new(d->base, d->reload_pipe[0], EV_READ | EV_PERSIST,
-			     reload_done_cb, d);
-    add_or_die(d->reload_ev, NULL, "reload");
+    d->worker = worker_new(d->base);
     msg_info("mxshield ready: configuration %s",
 	     d->config_path ? d->config_path : "(embedded default)");
 
@@ -808,11 +612,7 @@ int     daemon_run(struct daemon *d)
 	if (d->handlers[i].ops->close)
 	    d->handlers[i].ops->close(d->handlers[i].ctx);
     close_listeners(d);
-    if ((pol_left = reload_collect(d)) != NULL)
-	policy_unref(pol_left);		/* stopped during a compile */
-    event_free(d->reload_ev);
-    close(d->reload_pipe[0]);
-    close(d->reload_pipe[1]);
+    worker_free(d->worker);		/* a job still out: waited for, dropped */
     if (d->accept_resume)
 	event_free(d->accept_resume);
     for (int i = 0; i < 3; i++)

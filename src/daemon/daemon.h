@@ -39,9 +39,10 @@
  * its configuration; parameters that need a restart keep their start-up
  * values across reloads.  A reload compiles in a worker thread while the
  * loop answers with the running policy, and swaps the new one in on the
- * loop: policy_compile() and what it calls must therefore touch nothing
- * but the configuration it is given and what it allocates (its log lines
- * are deferred to the loop by log_defer()).  daemon_dns() and daemon_store() stay the same
+ * loop; a table whose file changed is likewise read by the worker and put
+ * in force by the loop.  policy_compile() and a table type's load() must
+ * therefore touch nothing but what they are given and what they allocate
+ * (their log lines are deferred to the loop by log_defer()).  daemon_dns() and daemon_store() stay the same
  * for the life of the process.
  *
  * Loop stalls: the skeleton adds up the time each pass of the loop spends
