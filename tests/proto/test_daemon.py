@@ -274,6 +274,34 @@ class Stalls(DaemonTest):
         self.assertTrue(d.wait_log("table hash:%s/big: reloaded" % d.tmp))
         self.assertLess(slowest, 0.25, "an answer waited %.2fs for the table load" % slowest)
 
+    def test_sighup_while_the_worker_is_busy_and_stop_during_a_compile(self):
+        """A SIGHUP while a table is being read runs after that job; a
+        SIGTERM during a compile waits for it, drops its result, exits 0."""
+        d = self.daemon("recipient_restrictions = check_recipient_access hash:@TMP@/big\n",
+                        {"big": "probe@our.example REJECT old\n"})
+        big = "probe@our.example REJECT new\n" + "".join(
+            "user%d@big.example REJECT\n" % i for i in range(200000))
+        mark = d.log_size()
+        d.write_file("big.tmp", big)
+        os.rename(os.path.join(d.tmp, "big.tmp"), os.path.join(d.tmp, "big"))
+        # the next tick starts reading it; a SIGHUP meanwhile must not be lost
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            d.signal(signal.SIGHUP)
+            if d.wait_log("table hash:%s/big: reloaded" % d.tmp, after=mark, timeout=0.05):
+                break
+        self.assertIsNotNone(d.wait_log("reloaded configuration", after=mark, timeout=20))
+        c = self.client(d)
+        self.assertEqual(c.ask({"recipient": "probe@our.example"}),
+                         "action=554 5.7.1 <probe@our.example>: Recipient address rejected: new")
+        # now stop in the middle of a compile of the large table
+        mark = d.log_size()
+        d.signal(signal.SIGHUP)
+        time.sleep(0.05)
+        d.expect_exit = True
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.wait_exit(20), 0, d.read_log()[mark:])
+
     def test_slow_pass_is_named(self):
         """A pass of the loop longer than event_loop_stall_limit is logged
         with what took the time: here greylist whitelists reloading, which
