@@ -548,25 +548,22 @@ struct daemon *daemon_new(const char *config_path, struct policy *pol)
 }
 
 /*
- * recompile_as_user - after the drop, compile the policy again as the
- * user who will re-read every table on reload: a table only root can
- * read would work until the first reload, then refuse every reload.
+ * recompile_as_user - after the drop, compile the configuration (read by
+ * root before it) again as the user, who re-reads every table on reload:
+ * a table only root can read would work until the first reload, then
+ * refuse every reload.  The file itself is read again on reload only: an
+ * unreadable one is a warning now.
  */
-static void recompile_as_user(struct daemon *d)
+static void recompile_as_user(struct daemon *d, struct config *conf)
 {
     const char *user = config_str(d->pol->conf, P_RUN_USER);
     struct buf err;
-    struct config *conf;
     struct policy *pol;
 
+    if (d->config_path && access(d->config_path, R_OK) < 0)
+	msg_warn("%s: %s (as user %s): every reload will be refused until the user"
+		 " can read it", d->config_path, strerror(errno), user);
     buf_init(&err);
-    if ((conf = config_load(d->config_path, &err)) == NULL) {
-	/* the file itself is read again on reload only; say so now */
-	msg_warn("%s (as user %s): every reload will be refused until the user can read it",
-		 err.s, user);
-	buf_free(&err);
-	return;
-    }
     if ((pol = policy_compile(conf, &err)) == NULL)
 	msg_fatal("%s: as user %s, who re-reads every table on reload: make it readable"
 		  " by that user", err.s, user);
@@ -581,8 +578,19 @@ int     daemon_run(struct daemon *d)
 {
     static const int sigs[3] = {SIGHUP, SIGTERM, SIGINT};
 
+    struct config *again = NULL;
+    struct buf err;
+
+    /* the configuration for the compile as the user, read while root */
+    buf_init(&err);
+    if (*config_str(d->pol->conf, P_RUN_USER)
+	&& (again = config_load(d->config_path, &err)) == NULL)
+	msg_fatal("%s", err.s);
+    buf_free(&err);
     if (privs_drop(d->pol->conf))
-	recompile_as_user(d);
+	recompile_as_user(d, again);
+    else
+	config_free(again);
     daemon_store_attach(d, d->pol, 1);
     enable_listeners(d);
     d->store_timer = daemon_timer_new(d, "store expiry and sync", store_tick, d);

@@ -32,11 +32,12 @@ class AsUser(DaemonTest):
         self.tmp = self.tmpdir()
         os.chmod(self.tmp, 0o755)       # nobody may reach what is meant for him
 
-    def serve(self, conf, timeout=5):
+    def serve(self, conf, timeout=5, mode=0o644):
         """Run serve; (status or None if it kept running, stderr)."""
         path = os.path.join(self.tmp, "c.conf")
         with open(path, "w") as f:
             f.write(COMMON_CONF + "listen = inet:127.0.0.1:%d\n" % harness.free_port() + conf)
+        os.chmod(path, mode)
         p = subprocess.Popen([harness.BINARY, "serve", "-c", path], stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -137,13 +138,16 @@ class AsUser(DaemonTest):
         with open(table, "w") as f:
             f.write("bob@our.example REJECT\n")
         os.chmod(table, 0o600)
-        rc, err = self.serve("user = nobody\ndata_directory = %s/db\n"
-                             "recipient_restrictions = check_recipient_access hash:%s\n"
-                             % (self.tmp, table), timeout=3)
-        self.assertIsNotNone(rc, "started with a table its user cannot read")
-        self.assertNotEqual(rc, 0)
-        self.assertIn(table, err)
-        self.assertIn("as user nobody", err)
+        # the configuration file readable by the user or not: the tables
+        # are checked either way
+        for mode in (0o644, 0o600):
+            rc, err = self.serve("user = nobody\ndata_directory = %s/db\n"
+                                 "recipient_restrictions = check_recipient_access hash:%s\n"
+                                 % (self.tmp, table), timeout=3, mode=mode)
+            self.assertIsNotNone(rc, "started with a table its user cannot read (%o)" % mode)
+            self.assertNotEqual(rc, 0)
+            self.assertIn(table, err)
+            self.assertIn("as user nobody", err)
 
 
 class Reload(DaemonTest):
