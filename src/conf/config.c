@@ -149,39 +149,49 @@ char   *config_expand(const struct config *c, const char *text)
     return buf_steal(&out);
 }
 
-/* parse_time - Postfix time value: number with optional s m h d w suffix */
-static int parse_time(const char *s, long *out)
-{
-    char   *end;
-    long    v;
+/*
+ * parse_number - an INT, CODE or TIME value: [+-]digits, and for a TIME one
+ * of Postfix's unit suffixes s m h d w.  Digits are accumulated and the
+ * unit multiplied only while the result stays within [min..max], so no
+ * text can overflow.  NUM_SYNTAX: not a number; NUM_RANGE: outside.
+ */
+enum { NUM_OK, NUM_SYNTAX, NUM_RANGE };
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (end == s || errno || v < 0)
-	return -1;
-    switch (*end) {
-    case 0:
-    case 's':
-	break;
-    case 'm':
-	v *= 60;
-	break;
-    case 'h':
-	v *= 3600;
-	break;
-    case 'd':
-	v *= 86400;
-	break;
-    case 'w':
-	v *= 7 * 86400;
-	break;
-    default:
-	return -1;
+static int parse_number(const char *s, int is_time, long min, long max, long *out)
+{
+    static const struct {
+	char    suffix;
+	unsigned long mult;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+    unsigned long mult = 1, mag, bound;
+    const char *end;
+    int     neg = 0, rc;
+
+    if (*s == '-' || *s == '+')
+	neg = *s++ == '-';
+    /* the largest magnitude any value of the parameter can have */
+    bound = neg ? (min < 0 ? 0UL - (unsigned long) min : 0) : (max > 0 ? (unsigned long) max : 0);
+    rc = str_ulong(s, &end, bound, &mag);
+    if (rc == -1)
+	return NUM_SYNTAX;
+    if (is_time && *end) {
+	size_t  i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+	    if (*end == units[i].suffix)
+		break;
+	if (i == sizeof(units) / sizeof(units[0]))
+	    return NUM_SYNTAX;
+	mult = units[i].mult;
+	end++;
     }
-    if (*end && end[1])
-	return -1;
-    *out = v;
-    return 0;
+    if (*end)
+	return NUM_SYNTAX;
+    if (rc == -2 || mag > bound / mult)
+	return NUM_RANGE;
+    mag *= mult;
+    *out = neg ? (mag == 0 ? 0 : -(long) (mag - 1) - 1) : (long) mag;
+    return *out < min || *out > max ? NUM_RANGE : NUM_OK;
 }
 
 /* parse_bool - yes/no as Postfix spells them */
@@ -205,7 +215,6 @@ static int check_value(struct config *c, int id, struct buf *err)
     const char *where = c->where[id] ? c->where[id] : "default";
     struct buf val, why;
     long    v = 0;
-    char   *end;
 
     buf_init(&val);
     buf_init(&why);
@@ -221,18 +230,19 @@ static int check_value(struct config *c, int id, struct buf *err)
     switch (p->type) {
     case PT_INT:
     case PT_CODE:
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == 0 || *end || errno) {
-	    buf_printf(err, "%s: %s: bad %s value \"%s\"", where, p->name,
-		       param_type_name(p->type), s);
-	    goto bad;
-	}
-	break;
     case PT_TIME:
-	if (parse_time(s, &v) < 0) {
-	    buf_printf(err, "%s: %s: bad time value \"%s\" (use e.g. 300s, 5m, 1h, 2d)",
-		       where, p->name, s);
+	switch (parse_number(s, p->type == PT_TIME, p->min, p->max, &v)) {
+	case NUM_SYNTAX:
+	    if (p->type == PT_TIME)
+		buf_printf(err, "%s: %s: bad time value \"%s\" (use e.g. 300s, 5m, 1h, 2d)",
+			   where, p->name, s);
+	    else
+		buf_printf(err, "%s: %s: bad %s value \"%s\"", where, p->name,
+			   param_type_name(p->type), s);
+	    goto bad;
+	case NUM_RANGE:
+	    buf_printf(err, "%s: %s: value \"%s\" out of range [%ld..%ld]",
+		       where, p->name, s, p->min, p->max);
 	    goto bad;
 	}
 	break;
@@ -245,12 +255,6 @@ static int check_value(struct config *c, int id, struct buf *err)
 	break;
     default:
 	break;
-    }
-    if ((p->type == PT_INT || p->type == PT_TIME || p->type == PT_CODE)
-	&& (v < p->min || v > p->max)) {
-	buf_printf(err, "%s: %s: value \"%s\" out of range [%ld..%ld]",
-		   where, p->name, s, p->min, p->max);
-	goto bad;
     }
     c->num[id] = v;
     free(c->value[id]);

@@ -390,9 +390,17 @@ static int wl_net(const char *text, int default_len, struct cidr *c)
 	return -1;
     int     max = c->net.family == AF_INET ? 32 : 128;
 
-    c->len = slash ? atoi(slash + 1) : (default_len ? default_len : max);
-    if (c->len < 0 || c->len > max)
-	return -1;
+    if (slash) {
+	unsigned long len;
+	const char *end;
+
+	/* digits only, checked against the family's width as they are read */
+	if (str_ulong(slash + 1, &end, (unsigned long) max, &len) < 0 || *end)
+	    return -1;
+	c->len = (int) len;
+    } else {
+	c->len = default_len ? default_len : max;
+    }
     for (int bit = c->len; bit < max; bit++)
 	c->net.b[bit / 8] &= (unsigned char) ~(0x80 >> (bit % 8));
     return 0;
