@@ -12,9 +12,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "greylist/greylist.h"
+#include "util/filestamp.h"
 #include "util/inet.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -315,8 +315,7 @@ void    gl_expand_header(const char *tpl, long delayed, const char *host, time_t
  */
 struct wl_file {
     char   *path;
-    struct stat st;
-    int     present;
+    struct filestamp st;		/* when last read */
 };
 
 struct wl_set {
@@ -531,7 +530,7 @@ static int wl_build(struct gl_whitelist *w, struct wl_set *s, char *err, size_t 
     for (size_t i = 0; i < w->nfiles; i++) {
 	struct wl_file *f = &w->files[i];
 
-	f->present = stat(f->path, &f->st) == 0;
+	(void) filestamp_get(f->path, &f->st);
 	if (wl_load_file(s, f->path, i < w->nclient_files, err, errlen) < 0) {
 	    wl_set_free(s);
 	    return -1;
@@ -574,18 +573,13 @@ struct gl_whitelist *gl_whitelist_load(const char *client_files, const char *rec
 void    gl_whitelist_refresh(struct gl_whitelist *w)
 {
     int     changed = 0;
-    struct stat st;
+    struct filestamp st;
     char    err[512];
     struct wl_set s;
 
     for (size_t i = 0; i < w->nfiles && !changed; i++) {
-	struct wl_file *f = &w->files[i];
-	int     present = stat(f->path, &st) == 0;
-
-	if (present != f->present || (present && (st.st_mtim.tv_sec != f->st.st_mtim.tv_sec
-				|| st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec
-				|| st.st_size != f->st.st_size || st.st_ino != f->st.st_ino)))
-	    changed = 1;
+	(void) filestamp_get(w->files[i].path, &st);
+	changed = !filestamp_same(&st, &w->files[i].st);
     }
     if (!changed)
 	return;

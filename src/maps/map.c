@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "maps/map_impl.h"
+#include "util/filestamp.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -24,8 +24,8 @@ struct map {
     const struct map_ops *ops;
     char   *path;			/* file read, or NULL (inline, static) */
     void   *priv;			/* backend state */
-    struct stat id;			/* identity of the file loaded */
-    struct stat bad;			/* identity of the last failed reload */
+    struct filestamp id;		/* identity of the file loaded */
+    struct filestamp bad;		/* identity of the last failed reload */
     int     have_bad;
 };
 
@@ -64,17 +64,6 @@ int     map_type_known(const char *type)
     return find_type(type, strlen(type)) >= 0;
 }
 
-/* same_file - has the file not changed since it was loaded? */
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino
-	&& a->st_size == b->st_size
-	&& a->st_mtim.tv_sec == b->st_mtim.tv_sec
-	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
-	&& a->st_ctim.tv_sec == b->st_ctim.tv_sec
-	&& a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* map_open - open "type:name"; NULL and a message in err on failure */
 struct map *map_open(const char *spec, char *err, size_t errlen)
 {
@@ -106,15 +95,15 @@ struct map *map_open(const char *spec, char *err, size_t errlen)
 	/* hash:FILE reads FILE, the postmap source; else FILE.in */
 	buf_init(&path);
 	buf_puts(&path, colon + 1);
-	if (map_types[t].source_in && stat(path.s, &m->id) < 0 && errno == ENOENT) {
+	if (map_types[t].source_in && filestamp_get(path.s, &m->id) < 0 && errno == ENOENT) {
 	    buf_puts(&path, ".in");
-	    if (stat(path.s, &m->id) < 0) {
+	    if (filestamp_get(path.s, &m->id) < 0) {
 		buf_reset(&path);
 		buf_puts(&path, colon + 1);
 	    }
 	}
 	m->path = buf_steal(&path);
-	if (stat(m->path, &m->id) < 0) {
+	if (filestamp_get(m->path, &m->id) < 0) {
 	    snprintf(err, errlen, "table %s: open %s: %s", spec, m->path, strerror(errno));
 	} else {
 	    char    why[512];
@@ -153,25 +142,25 @@ const char *map_spec(const struct map *m)
 /* map_refresh - reload if the file changed; 1 reloaded, 0 not, -1 failed */
 int     map_refresh(struct map *m)
 {
-    struct stat st;
+    struct filestamp st;
     char    why[512];
     void   *priv;
 
     if (m->path == NULL)
 	return 0;
-    if (stat(m->path, &st) < 0) {
+    if (filestamp_get(m->path, &st) < 0) {
 	/* an editor replacing the file: keep serving the old contents */
-	if (!m->have_bad || m->bad.st_ino != 0) {
+	if (!m->have_bad || m->bad.present) {
 	    msg_warn("table %s: %s: %s; keeping the previous contents",
 		     m->spec, m->path, strerror(errno));
-	    memset(&m->bad, 0, sizeof(m->bad));
+	    m->bad = st;
 	    m->have_bad = 1;
 	}
 	return -1;
     }
-    if (same_file(&st, &m->id))
+    if (filestamp_same(&st, &m->id))
 	return 0;
-    if (m->have_bad && same_file(&st, &m->bad))
+    if (m->have_bad && filestamp_same(&st, &m->bad))
 	return -1;
     why[0] = 0;
     if ((priv = m->ops->load(m->path, why, sizeof(why))) == NULL) {
