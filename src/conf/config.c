@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "util/lines.h"
 #include "util/mem.h"
 
 #define EXPAND_DEPTH	20
@@ -312,88 +313,45 @@ static int set_param(struct config *c, const char *name, const char *value,
 /* parse_lines - split text into logical lines and record them */
 static int parse_lines(struct config *c, const char *text, struct buf *err)
 {
-    struct buf logical;
-    int     logical_line = 0, lineno = 0;
-    const char *cp = text;
-    int     rc = 0;
+    struct lines l;
+    char   *line;
+    int     lineno, rc;
 
-    buf_init(&logical);
-    for (;;) {
-	const char *eol = cp ? strchr(cp, '\n') : NULL;
-	size_t  len = cp ? (eol ? (size_t) (eol - cp) : strlen(cp)) : 0;
-	int     at_end = (cp == NULL || (*cp == 0 && eol == NULL));
-	char   *line = at_end ? NULL : xstrndup(cp, len);
+    lines_text(&l, text, LINES_JOIN);
+    while ((rc = lines_next(&l, &line, &lineno)) > 0) {
+	char   *eq = strchr(line, '=');
+	char    where[PATH_MAX + 32];
 
-	if (line)
-	    lineno++;
-	/* Comments and blank lines do not end a logical line. */
-	if (line) {
-	    char   *t = line;
-
-	    while (isspace((unsigned char) *t))
-		t++;
-	    if (*t == 0 || *t == '#') {
-		free(line);
-		cp = eol ? eol + 1 : NULL;
-		continue;
-	    }
-	}
-	/* A line starting with white space continues the previous one. */
-	if (line && isspace((unsigned char) line[0])) {
-	    if (logical.len == 0) {
-		buf_printf(err, "%s:%d: continuation line without a parameter: \"%s\"",
-			   c->origin, lineno, str_trim(line));
-		free(line);
-		rc = -1;
-		break;
-	    }
-	    buf_putc(&logical, ' ');
-	    buf_puts(&logical, str_trim(line));
-	    free(line);
-	    cp = eol ? eol + 1 : NULL;
-	    continue;
-	}
-	/* Flush the previous logical line. */
-	if (logical.len > 0) {
-	    char   *eq = strchr(logical.s, '=');
-	    char    where[PATH_MAX + 32];
-
-	    snprintf(where, sizeof(where), "%s:%d", c->origin, logical_line);
-	    if (eq == NULL) {
-		buf_printf(err, "%s: missing '=' after \"%s\"", where,
-			   str_trim(logical.s));
-		free(line);
-		rc = -1;
-		break;
-	    }
-	    *eq = 0;
-	    char   *name = str_trim(logical.s);
-	    char   *value = str_trim(eq + 1);
-
-	    if (*name == 0 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
-				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-		!= strlen(name)) {
-		buf_printf(err, "%s: bad parameter name \"%s\"", where, name);
-		free(line);
-		rc = -1;
-		break;
-	    }
-	    if (set_param(c, name, value, where, err) < 0) {
-		free(line);
-		rc = -1;
-		break;
-	    }
-	    buf_reset(&logical);
-	}
-	if (line == NULL)
+	snprintf(where, sizeof(where), "%s:%d", c->origin, lineno);
+	if (eq == NULL) {
+	    buf_printf(err, "%s: missing '=' after \"%s\"", where, str_trim(line));
+	    rc = -1;
 	    break;
-	buf_puts(&logical, line);
-	logical_line = lineno;
-	free(line);
-	cp = eol ? eol + 1 : NULL;
+	}
+	*eq = 0;
+	char   *name = str_trim(line);
+	char   *value = str_trim(eq + 1);
+
+	if (*name == 0 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+	    != strlen(name)) {
+	    buf_printf(err, "%s: bad parameter name \"%s\"", where, name);
+	    rc = -1;
+	    break;
+	}
+	if ((rc = set_param(c, name, value, where, err)) < 0)
+	    break;
     }
-    buf_free(&logical);
-    return rc;
+    if (rc < 0 && l.error == LINES_E_LEADING)
+	buf_printf(err, "%s:%d: continuation line without a parameter: \"%s\"",
+		   c->origin, l.errline, line);
+    else if (rc < 0 && l.error == LINES_E_LONG)
+	buf_printf(err, "%s:%d: %s (more than %d bytes)", c->origin, l.errline,
+		   l.why, LINES_LENGTH_LIMIT);
+    else if (rc < 0 && l.error != LINES_OK)
+	buf_printf(err, "%s:%d: %s", c->origin, l.errline, l.why);
+    lines_close(&l);
+    return rc < 0 ? -1 : 0;
 }
 
 /* resolve_classes - every unknown name must be a restriction class */

@@ -16,6 +16,7 @@
 #include "greylist/greylist.h"
 #include "util/filestamp.h"
 #include "util/inet.h"
+#include "util/lines.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/version.h"
@@ -408,29 +409,24 @@ static int wl_net(const char *text, int default_len, struct cidr *c)
 /* wl_load_file - one file into the set; a missing .local file is fine */
 static int wl_load_file(struct wl_set *s, const char *path, int clients, char *err, size_t errlen)
 {
-    FILE   *fp = fopen(path, "r");
-    char   *line = NULL;
-    size_t  cap = 0;
-    int     n = 0, rc = 0;
+    struct lines l;
+    char   *line;
+    int     n, rc = 0;
 
-    if (fp == NULL) {
+    if (lines_open(&l, path, LINES_HASH_ANYWHERE) < 0) {
 	size_t  pl = strlen(path);
+	int     saved = errno;
 
-	if (errno == ENOENT && pl > 6 && strcmp(path + pl - 6, ".local") == 0)
+	lines_close(&l);
+	if (saved == ENOENT && pl > 6 && strcmp(path + pl - 6, ".local") == 0)
 	    return 0;
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	snprintf(err, errlen, "%s: %s", path, strerror(saved));
 	return -1;
     }
-    while (rc == 0 && getline(&line, &cap, fp) >= 0) {
-	char   *hash = strchr(line, '#');
-	char   *w;
+    while (rc == 0 && (rc = lines_next(&l, &line, &n)) > 0) {
+	char   *w = str_trim(line);
 
-	n++;
-	if (hash)
-	    *hash = 0;
-	w = str_trim(line);
-	if (*w == 0)
-	    continue;
+	rc = 0;
 	size_t  wl = strlen(w);
 
 	if (strpbrk(w, " \t")) {
@@ -518,9 +514,10 @@ static int wl_load_file(struct wl_set *s, const char *path, int clients, char *e
 	s->names[s->nnames] = xstrdup(w);
 	str_lower(s->names[s->nnames++]);
     }
-    free(line);
-    fclose(fp);
-    return rc;
+    if (rc < 0 && l.error != LINES_OK)
+	snprintf(err, errlen, "%s, line %d: %s", path, l.errline, l.why);
+    lines_close(&l);
+    return rc < 0 ? -1 : 0;
 }
 
 /* wl_build - load every file into a new set */

@@ -15,6 +15,7 @@
 
 #include "maps/map_impl.h"
 #include "util/filestamp.h"
+#include "util/lines.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -194,58 +195,24 @@ void    map_free(struct map *m)
 int     map_read_lines(const char *path, map_line_fn fn, void *ctx,
 		               char *err, size_t errlen)
 {
-    FILE   *fp;
-    char   *line = NULL;
-    size_t  cap = 0;
-    ssize_t n;
-    struct buf logical;
-    int     lineno = 0, start = 0, rc = 0;
+    struct lines l;
+    char   *line;
+    int     lineno, rc;
 
-    if ((fp = fopen(path, "r")) == NULL) {
+    if (lines_open(&l, path, LINES_JOIN) < 0) {
 	snprintf(err, errlen, "open %s: %s", path, strerror(errno));
 	return -1;
     }
-    buf_init(&logical);
-    while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
-	char   *cp = line;
-
-	lineno++;
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-	    line[--n] = 0;
-	if (memchr(line, 0, (size_t) n) != NULL) {
-	    snprintf(err, errlen, "%s, line %d: NUL character in text", path, lineno);
-	    rc = -1;
+    while ((rc = lines_next(&l, &line, &lineno)) > 0)
+	if ((rc = fn(ctx, line, lineno, err, errlen)) != 0)
 	    break;
-	}
-	while (*cp == ' ' || *cp == '\t')
-	    cp++;
-	if (*cp == 0 || *cp == '#')
-	    continue;
-	if (cp != line) {
-	    if (start == 0) {
-		snprintf(err, errlen, "%s, line %d: logical line must not "
-			 "start with white space", path, lineno);
-		rc = -1;
-		break;
-	    }
-	    buf_putc(&logical, ' ');
-	    buf_puts(&logical, cp);
-	    continue;
-	}
-	if (start)
-	    rc = fn(ctx, logical.s, start, err, errlen);
-	buf_reset(&logical);
-	buf_puts(&logical, line);
-	start = lineno;
-    }
-    if (rc == 0 && ferror(fp)) {
-	snprintf(err, errlen, "read %s: %s", path, strerror(errno));
-	rc = -1;
-    }
-    if (rc == 0 && start)
-	rc = fn(ctx, logical.s, start, err, errlen);
-    buf_free(&logical);
-    free(line);
-    fclose(fp);
+    if (rc < 0 && l.error == LINES_E_READ)
+	snprintf(err, errlen, "read %s: %s", path, l.why);
+    else if (rc < 0 && l.error == LINES_E_LONG)
+	snprintf(err, errlen, "%s, line %d: %s (more than %d bytes)", path, l.errline,
+		 l.why, LINES_LENGTH_LIMIT);
+    else if (rc < 0 && l.error != LINES_OK)
+	snprintf(err, errlen, "%s, line %d: %s", path, l.errline, l.why);
+    lines_close(&l);
     return rc;
 }

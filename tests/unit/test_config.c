@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "conf/config.h"
+#include "util/lines.h"
 
 /* parse - parse text, expecting success */
 static struct config *parse(const char *text)
@@ -239,6 +240,25 @@ static void test_time_overflow(void **state)
     one_ok("greylist_delay", "-0", 0);
 }
 
+/* a logical line one byte past LINES_LENGTH_LIMIT is refused, naming it */
+static void test_line_limit(void **state)
+{
+    struct buf text;
+    struct config *c;
+
+    (void) state;
+    buf_init(&text);
+    buf_puts(&text, "# long\nmydestination = a");
+    while (text.len < 7 + LINES_LENGTH_LIMIT)
+	buf_putc(&text, 'b');
+    c = parse(text.s);
+    config_free(c);
+    buf_putc(&text, 'c');
+    parse_err(text.s, "test.cf:2: ");
+    parse_err(text.s, ": line too long (more than 65536 bytes)");
+    buf_free(&text);
+}
+
 static void test_classes(void **state)
 {
     (void) state;
@@ -292,6 +312,7 @@ int     main(void)
 	cmocka_unit_test(test_errors),
 	cmocka_unit_test(test_time_overflow),
 	cmocka_unit_test(test_number_limits),
+	cmocka_unit_test(test_line_limit),
 	cmocka_unit_test(test_classes),
 	cmocka_unit_test(test_every_parameter_documented),
 	cmocka_unit_test(test_embedded_default_loads),

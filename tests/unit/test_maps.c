@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "maps/map.h"
+#include "util/lines.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -284,6 +285,38 @@ static void test_texthash_errors(void **state)
     spec_err(spec, want);
     free(spec);
     free(want);
+}
+
+/* a table line one byte past LINES_LENGTH_LIMIT is refused, naming the line */
+static void test_line_limit(void **state)
+{
+    struct buf text;
+    struct map *m;
+    char    err[512];
+    char   *spec, *want;
+
+    (void) state;
+    buf_init(&text);
+    buf_puts(&text, "a b\nk ");
+    while (text.len < 4 + LINES_LENGTH_LIMIT)
+	buf_putc(&text, 'v');
+    buf_putc(&text, '\n');
+    write_file("long", text.s);
+    spec = subst("texthash:@F@", "long");
+    m = map_open(spec, err, sizeof(err));
+    assert_non_null(m);
+    map_free(m);
+    buf_reset(&text);
+    buf_puts(&text, "a b\nk ");
+    while (text.len < 4 + LINES_LENGTH_LIMIT + 1)
+	buf_putc(&text, 'v');
+    write_file("long", text.s);
+    want = subst("table texthash:@F@: @F@, line 2: line too long (more than 65536 bytes)",
+		 "long");
+    spec_err(spec, want);
+    free(spec);
+    free(want);
+    buf_free(&text);
 }
 
 static void test_source_in(void **state)
@@ -924,6 +957,7 @@ int     main(void)
 	cmocka_unit_test(test_texthash_format),
 	cmocka_unit_test(test_texthash_size),
 	cmocka_unit_test(test_texthash_errors),
+	cmocka_unit_test(test_line_limit),
 	cmocka_unit_test(test_source_in),
 	cmocka_unit_test(test_inline),
 	cmocka_unit_test(test_static),
