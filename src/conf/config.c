@@ -14,9 +14,11 @@
 
 #include "conf/config.h"
 #include "util/lines.h"
+#include "util/mac.h"
 #include "util/mem.h"
 
-#define EXPAND_DEPTH	20
+#define EXPAND_DEPTH	20		/* values within values */
+#define EXPAND_LIMIT	(1024 * 1024)	/* longest expanded value, in bytes */
 
 struct class_def {
     char   *name;
@@ -71,68 +73,25 @@ static const char *lookup_raw(const struct config *c, const char *name)
     return NULL;
 }
 
-/* expand - append text with $name references expanded */
-static int expand(const struct config *c, const char *text, struct buf *out,
-		          int depth, struct buf *err)
+/* lookup_name - mac_expand() callback: the raw text of a parameter or class */
+static const char *lookup_name(const char *name, void *ctx)
 {
-    const char *cp = text;
+    return lookup_raw(ctx, name);
+}
 
-    if (depth > EXPAND_DEPTH) {
-	buf_printf(err, "parameter expansion nested too deep (loop?) in \"%s\"", text);
-	return -1;
-    }
-    while (*cp) {
-	if (*cp != '$') {
-	    buf_putc(out, *cp++);
-	    continue;
-	}
-	cp++;
-	if (*cp == '$') {
-	    buf_putc(out, '$');
-	    cp++;
-	    continue;
-	}
-	char    name[128];
-	size_t  n;
+/* expand - append text with $name references expanded, recursively */
+static int expand(const struct config *c, const char *text, struct buf *out,
+		          struct buf *err)
+{
+    struct mac_expander x;
 
-	if (*cp == '{' || *cp == '(') {
-	    char    close = (*cp == '{') ? '}' : ')';
-	    const char *end = strchr(cp + 1, close);
-
-	    if (end == NULL) {
-		buf_printf(err, "missing '%c' in \"%s\"", close, text);
-		return -1;
-	    }
-	    n = (size_t) (end - cp - 1);
-	    if (n == 0 || n >= sizeof(name)) {
-		buf_printf(err, "bad parameter reference in \"%s\"", text);
-		return -1;
-	    }
-	    memcpy(name, cp + 1, n);
-	    name[n] = 0;
-	    cp = end + 1;
-	} else {
-	    n = 0;
-	    while (isalnum((unsigned char) cp[n]) || cp[n] == '_')
-		n++;
-	    if (n == 0 || n >= sizeof(name)) {
-		buf_printf(err, "bad parameter reference in \"%s\"", text);
-		return -1;
-	    }
-	    memcpy(name, cp, n);
-	    name[n] = 0;
-	    cp += n;
-	}
-	const char *ref = lookup_raw(c, name);
-
-	if (ref == NULL) {
-	    buf_printf(err, "undefined parameter \"$%s\"", name);
-	    return -1;
-	}
-	if (expand(c, ref, out, depth + 1, err) < 0)
-	    return -1;
-    }
-    return 0;
+    x.lookup = lookup_name;
+    x.ctx = (void *) c;
+    x.flags = MAC_EXP_RECURSE;
+    x.depth_limit = EXPAND_DEPTH + 1;	/* the text itself, then EXPAND_DEPTH values */
+    x.out_limit = EXPAND_LIMIT;
+    x.what = "parameter";
+    return mac_expand(out, text, &x, err) == MAC_OK ? 0 : -1;
 }
 
 /* config_expand - expand $name references in text (errors leave text) */
@@ -142,7 +101,7 @@ char   *config_expand(const struct config *c, const char *text)
 
     buf_init(&out);
     buf_init(&err);
-    if (expand(c, text, &out, 0, &err) < 0) {
+    if (expand(c, text, &out, &err) < 0) {
 	buf_reset(&out);
 	buf_puts(&out, text);
     }
@@ -222,7 +181,7 @@ static int check_value(struct config *c, int id, struct buf *err)
     if (p->type == PT_RAW) {
 	/* a reply template: its $names are expanded per request */
 	buf_puts(&val, raw_value(c, id));
-    } else if (expand(c, raw_value(c, id), &val, 0, &why) < 0) {
+    } else if (expand(c, raw_value(c, id), &val, &why) < 0) {
 	buf_printf(err, "%s: %s: %s", where, p->name, why.s);
 	goto bad;
     }
@@ -366,7 +325,7 @@ static int resolve_classes(struct config *c, struct buf *err)
 
 	buf_init(&v);
 	buf_init(&why);
-	if (expand(c, raw_value(c, P_CLASSES), &v, 0, &why) == 0)
+	if (expand(c, raw_value(c, P_CLASSES), &v, &why) == 0)
 	    strlist_split(&names, v.s, LIST_SEPS);
 	buf_free(&v);
 	buf_free(&why);
@@ -447,7 +406,7 @@ struct config *config_parse_text(const char *text, const char *origin,
 
 	buf_init(&v);
 	buf_init(&why);
-	if (expand(c, c->classes[i].raw, &v, 0, &why) < 0) {
+	if (expand(c, c->classes[i].raw, &v, &why) < 0) {
 	    buf_printf(err, "%s: %s: %s", c->classes[i].where, c->classes[i].name, why.s);
 	    buf_free(&v);
 	    buf_free(&why);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "conf/config.h"
@@ -259,6 +260,48 @@ static void test_line_limit(void **state)
     buf_free(&text);
 }
 
+/* Postfix's ${name?text} and ${name:text} in main.cf values */
+static void test_conditional_expansion(void **state)
+{
+    (void) state;
+    struct config *c = parse("myhostname = mx.example.com\n"
+			     "mynetworks =\n"
+			     "mydestination = ${myhostname?$myhostname, }localhost\n"
+			     "myorigin = ${mynetworks:${myhostname}}x${mynetworks?no}\n");
+
+    assert_string_equal(config_str(c, P_MYDEST), "mx.example.com, localhost");
+    assert_string_equal(config_str(c, P_MYORIGIN), "mx.example.comx");
+    config_free(c);
+    parse_err("myorigin = ${myhostname\n", "test.cf:1: myorigin: missing '}'");
+    parse_err("myorigin = ${my hostname}\n", "test.cf:1: myorigin: bad parameter reference");
+    parse_err("myorigin = a $ b\n", "test.cf:1: myorigin: empty name after '$'");
+}
+
+/* values naming each other twice over: refused at once, not 2^18 expansions */
+static void test_expansion_work(void **state)
+{
+    struct buf text, err;
+    struct timespec t0, t1;
+
+    (void) state;
+    buf_init(&text);
+    buf_init(&err);
+    buf_puts(&text, "smtpd_restriction_classes = c0");
+    for (int i = 1; i <= 18; i++)
+	buf_printf(&text, ", c%d", i);
+    buf_puts(&text, "\n");
+    for (int i = 0; i < 18; i++)
+	buf_printf(&text, "c%d = $c%d$c%d\n", i, i + 1, i + 1);
+    buf_puts(&text, "c18 =\nmyorigin = $c0\n");
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    assert_null(config_parse_text(text.s, "test.cf", &err));
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    assert_non_null(strstr(err.s, "more than 10000 names to expand"));
+    assert_true((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 0.5);
+    buf_free(&text);
+    buf_free(&err);
+}
+
 static void test_classes(void **state)
 {
     (void) state;
@@ -313,6 +356,8 @@ int     main(void)
 	cmocka_unit_test(test_time_overflow),
 	cmocka_unit_test(test_number_limits),
 	cmocka_unit_test(test_line_limit),
+	cmocka_unit_test(test_conditional_expansion),
+	cmocka_unit_test(test_expansion_work),
 	cmocka_unit_test(test_classes),
 	cmocka_unit_test(test_every_parameter_documented),
 	cmocka_unit_test(test_embedded_default_loads),

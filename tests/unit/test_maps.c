@@ -689,6 +689,36 @@ static void test_regexp_substitution(void **state)
     }
 }
 
+/* a substituted result longer than 64 KiB fails the lookup, never cut short */
+static void test_regexp_result_limit(void **state)
+{
+    (void) state;
+    static const char *const types[] = {"regexp", "pcre"};
+    struct buf key;
+    const char *v;
+    struct map *m;
+
+    buf_init(&key);
+    for (size_t i = 0; i < 2; i++) {
+	/* 64 copies of the key: at most 1024 bytes of key fit */
+	write_file("re", "/^(.*)$/ $1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1"
+		   "$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1\n");
+	m = open_file(types[i], "re");
+	buf_reset(&key);
+	while (key.len < 1024)
+	    buf_putc(&key, 'k');
+	assert_int_equal(map_get(m, key.s, &v), MAP_FOUND);
+	assert_int_equal(strlen(v), 64 * 1024);
+	buf_putc(&key, 'k');
+	assert_int_equal(map_get(m, key.s, &v), MAP_ERROR);
+	assert_int_equal(count_logged("longer than 65536 bytes"), (int) i + 1);
+	assert_int_equal(map_get(m, "k", &v), MAP_FOUND);
+	assert_int_equal(strlen(v), 64);
+	map_free(m);
+    }
+    buf_free(&key);
+}
+
 static void test_regexp_errors(void **state)
 {
     (void) state;
@@ -707,6 +737,9 @@ static void test_regexp_errors(void **state)
 	       "line 4: out of range replacement index \"2\"");
 	RE_ERR("/(a)/ $0\n", "line 1: out of range replacement index \"0\"");
 	RE_ERR("/(a)(b)/ ${3}\n", "line 1: out of range replacement index \"3\"");
+	RE_ERR("/(a)/ ${99999}\n", "line 1: out of range replacement index \"99999\"");
+	RE_ERR("/(a)/ $18446744073709551617\n",
+	       "line 1: out of range replacement index \"18446744073709551617\"");
 	RE_ERR("/a/q x\n", "line 1: unknown pattern flag 'q'");
 	RE_ERR("/a/\n", "line 1: no lookup result after the pattern");
 	RE_ERR("/abc x\n", "line 1: missing closing delimiter '/'");
@@ -970,6 +1003,7 @@ int     main(void)
 	cmocka_unit_test(test_regexp_negation_and_if),
 	cmocka_unit_test(test_regexp_substitution),
 	cmocka_unit_test(test_regexp_errors),
+	cmocka_unit_test(test_regexp_result_limit),
 	cmocka_unit_test(test_regexp_delimiters),
 	cmocka_unit_test(test_regexp_flags),
 	cmocka_unit_test(test_regexp_match_error),
