@@ -12,6 +12,7 @@
 
 #include "cli/postfix_config.h"
 #include "conf/config.h"
+#include "util/lines.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -103,51 +104,35 @@ static const char *pf_get(const struct pf_conf *c, const char *name)
 
 static int pf_read_main(const char *path, struct pf_conf *c)
 {
-    FILE   *fp = fopen(path, "r");
-    char   *line = NULL;
-    size_t  cap = 0;
-    int     n = 0;
-    struct buf logical;
-    int     start = 0;
+    struct lines l;
+    char   *line;
+    int     lineno, rc;
 
-    if (fp == NULL)
+    if (lines_open(&l, path, LINES_JOIN) < 0) {
+	lines_close(&l);
 	return -1;
-    buf_init(&logical);
-    for (;;) {
-	ssize_t len = getline(&line, &cap, fp);
-	int     cont = len > 0 && (line[0] == ' ' || line[0] == '\t');
-	char   *t = len > 0 ? str_trim(line) : NULL;
-
-	if (len >= 0)
-	    n++;
-	if (len >= 0 && (*t == 0 || *t == '#'))
-	    continue;
-	if (len >= 0 && cont && start) {
-	    buf_putc(&logical, ' ');
-	    buf_puts(&logical, t);
-	    continue;
-	}
-	if (start) {
-	    char   *eq = strchr(logical.s, '=');
-
-	    if (eq) {
-		*eq = 0;
-		c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
-		c->v[c->n].name = xstrdup(str_trim(logical.s));
-		c->v[c->n].value = xstrdup(str_trim(eq + 1));
-		c->v[c->n].line = start;
-		c->n++;
-	    }
-	}
-	if (len < 0)
-	    break;
-	buf_reset(&logical);
-	buf_puts(&logical, t);
-	start = n;
     }
-    free(line);
-    buf_free(&logical);
-    fclose(fp);
+    /* as Postfix: text before any parameter is skipped, the rest read */
+    while ((rc = lines_next(&l, &line, &lineno)) > 0 || l.error == LINES_E_LEADING) {
+	char   *eq = rc > 0 ? strchr(line, '=') : NULL;
+
+	if (eq) {
+	    *eq = 0;
+	    c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+	    c->v[c->n].name = xstrdup(str_trim(line));
+	    c->v[c->n].value = xstrdup(str_trim(eq + 1));
+	    c->v[c->n].line = lineno;
+	    c->n++;
+	}
+    }
+    if (rc < 0) {
+	/* a NUL byte, an overlong line or a read error: nothing half-read */
+	fprintf(stderr, "mxshield postfix-config: %s, line %d: %s\n", path, l.errline, l.why);
+	lines_close(&l);
+	errno = EINVAL;
+	return -1;
+    }
+    lines_close(&l);
     return 0;
 }
 

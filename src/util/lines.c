@@ -92,6 +92,8 @@ int     lines_next(struct lines *l, char **line, int *lineno)
     int     rc;
 
     buf_reset(&l->logical);
+    if (l->error == LINES_E_LEADING)
+	l->error = LINES_OK;			/* the caller skips it and goes on */
     if (l->error != LINES_OK)
 	return -1;
     for (;;) {

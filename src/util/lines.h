@@ -60,7 +60,9 @@ void    lines_text(struct lines *l, const char *text, int flags);
 /*
  * lines_next - the next logical line: 1 with *line (writable, valid until
  * the next call) and *lineno (where it starts); 0 at the end; -1 on error.
- * After LINES_E_LEADING, *line is the offending line, trimmed.
+ * After LINES_E_LEADING, *line is the offending line, trimmed, and the
+ * next call goes on after it (Postfix warns and skips such text); after
+ * any other error every call returns -1.
  */
 int     lines_next(struct lines *l, char **line, int *lineno);
 

@@ -102,6 +102,13 @@ class PostfixConfig(DaemonTest):
         self.assertEqual(rc, 0, out)
         self.assertNotIn("open relay", out)
 
+    def test_text_before_the_first_parameter_is_skipped(self):
+        # as Postfix reads main.cf: indented text with nothing to continue
+        # is skipped, not taken for a parameter (here an open relay)
+        main = GOOD.replace("mynetworks = 127.0.0.0/8 [::1]/128\n", "")
+        rc, out, err = self.check("  mynetworks = 0.0.0.0/0\n" + main)
+        self.assertEqual((rc, out), (0, "no findings\n"), err)
+
     def test_master_cf_overrides(self):
         # seed 004's warning: mua_* restrictions uncommented but never defined
         rc, out, err = self.check(GOOD, "  -o smtpd_client_restrictions=$mua_client_restrictions\n"
