@@ -13,6 +13,7 @@
 #include "cli/postfix_config.h"
 #include "conf/config.h"
 #include "util/lines.h"
+#include "util/mac.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -134,6 +135,19 @@ static int pf_read_main(const char *path, struct pf_conf *c)
     }
     lines_close(&l);
     return 0;
+}
+
+/* first_name - mac_parse() callback: the name in the first $name or ${name...} */
+static int first_name(enum mac_token kind, const char *text, size_t len, void *ctx)
+{
+    size_t  n = 0;
+
+    if (kind != MAC_EXPR)
+	return 0;
+    while (n < len && (isalnum((unsigned char) text[n]) || text[n] == '_'))
+	n++;
+    snprintf(ctx, 256, "%.*s", (int) n, text);
+    return 1;
 }
 
 /* words - a restriction list as lower-case words, "," and space split */
@@ -268,56 +282,54 @@ int     postfix_config_check(const char *dir)
 
 	while (getline(&line, &cap, fp) >= 0) {
 	    ln++;
-	    if (line[0] == '#')
+	    if (line[0] == '#' || line[strspn(line, " \t")] == '#')
 		continue;
-	    if (!isspace((unsigned char) line[0])) {
+	    if (!isspace((unsigned char) line[0]))
 		sscanf(line, "%255s", service);
-		continue;
-	    }
-	    char   *o = strstr(line, "-o");
+	    /* every -o of the line, the service line's own included */
+	    for (char *o = line; (o = strstr(o, "-o")) != NULL; o += 2) {
+		if (o > line && !isspace((unsigned char) o[-1]))
+		    continue;
+		char    setting[1024];
 
-	    if (o == NULL || line[strspn(line, " \t")] == '#')
-		continue;
-	    char    setting[1024];
+		if (sscanf(o + 2, " %1023s", setting) != 1)
+		    continue;
+		char   *eq = strchr(setting, '=');
 
-	    if (sscanf(o + 2, " %1023s", setting) != 1)
-		continue;
-	    char   *eq = strchr(setting, '=');
+		if (eq == NULL || strncmp(setting, "smtpd_", 6) != 0
+		    || strstr(setting, "_restrictions") == NULL)
+		    continue;
+		*eq = 0;
+		const char *val = eq + 1;
+		char    what[4096];
 
-	    if (eq == NULL || strncmp(setting, "smtpd_", 6) != 0
-		|| strstr(setting, "_restrictions") == NULL)
-		continue;
-	    *eq = 0;
-	    const char *val = eq + 1;
-	    char    what[4096];
+		if (*val == '$') {
+		    char    name[256] = "";
+		    const char *why;
 
-	    if (*val == '$') {
-		const char *ref = val + 1 + (val[1] == '{' || val[1] == '(');
-		char    name[256];
-		size_t  nl = strcspn(ref, "})");
-
-		snprintf(name, sizeof(name), "%.*s", (int) (nl < 255 ? nl : 255), ref);
-		if (pf_get(&c, name) == NULL) {
-		    snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s names a "
-			     "parameter that main.cf does not define, so the service runs "
-			     "with no %s", ln, service, setting, val, setting);
-		    n += finding(what, "define it in main.cf or remove the -o line");
+		    (void) mac_parse(val, strlen(val), first_name, name, &why);
+		    if (pf_get(&c, name) == NULL) {
+			snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s names a "
+				 "parameter that main.cf does not define, so the service runs "
+				 "with no %s", ln, service, setting, val, setting);
+			n += finding(what, "define it in main.cf or remove the -o line");
+		    }
+		    continue;
 		}
-		continue;
-	    }
-	    struct strlist l;
+		struct strlist l;
 
-	    words(val, &l);
-	    if ((strcmp(setting, "smtpd_relay_restrictions") == 0
-		 || strcmp(setting, "smtpd_recipient_restrictions") == 0)
-		&& relay_guarded(&l) == 0) {
-		snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s: open relay: "
-			 "this service permits before refusing relaying", ln, service, setting, val);
-		open_relay = 1;
-		n += finding(what, "permit only authenticated clients: "
-			     "permit_sasl_authenticated,reject");
+		words(val, &l);
+		if ((strcmp(setting, "smtpd_relay_restrictions") == 0
+		     || strcmp(setting, "smtpd_recipient_restrictions") == 0)
+		    && relay_guarded(&l) == 0) {
+		    snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s: open relay: "
+			     "this service permits before refusing relaying", ln, service, setting, val);
+		    open_relay = 1;
+		    n += finding(what, "permit only authenticated clients: "
+				 "permit_sasl_authenticated,reject");
+		}
+		strlist_free(&l);
 	    }
-	    strlist_free(&l);
 	}
 	free(line);
 	fclose(fp);

@@ -126,6 +126,20 @@ class PostfixConfig(DaemonTest):
                                   "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n")
         self.assertEqual((rc, out), (0, "no findings\n"))
 
+    def test_master_cf_overrides_anywhere_on_a_line(self):
+        # -o on the service line itself, two on one line, ${name} references
+        rc, out, err = self.check(GOOD, "2525 inet n - y - - smtpd "
+                                        "-o smtpd_relay_restrictions=permit\n"
+                                        "  -o smtpd_client_restrictions=${mua_client} "
+                                        "-o smtpd_recipient_restrictions=permit\n")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("master.cf line 5 (2525): -o smtpd_relay_restrictions=permit: "
+                      "open relay", out)
+        self.assertIn("master.cf line 6 (2525): -o smtpd_client_restrictions="
+                      "${mua_client} names a parameter that main.cf does not define", out)
+        self.assertIn("master.cf line 6 (2525): -o smtpd_recipient_restrictions=permit: "
+                      "open relay", out)
+
     def test_advice_left_undone(self):
         main = GOOD.replace("smtpd_helo_required = yes\n", "").replace(
             "disable_vrfy_command = yes\n", "").replace(
