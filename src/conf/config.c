@@ -5,7 +5,6 @@
  *	Every problem is reported as "FILE:LINE: text" in err and the whole
  *	configuration is refused, so that a reload never half-applies.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>

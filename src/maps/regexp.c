@@ -12,13 +12,13 @@
  * m, x (x selects POSIX basic syntax in Postfix and is accepted here
  * without effect); pcre: flags are i, m, s, x, A, E, U, X.  A result may
  * refer to at most the groups its pattern has, as $n, ${n} or $(n) with
- * n >= 1; as in Postfix's mac_parse(), "$1x" names "1x", which is no
- * number.  The substituted value stays valid until the next lookup in the
- * same table.
+ * n >= 1; as in Postfix's mac_parse() (here util/mac.c), "$1x" names
+ * "1x", which is no number.  The substituted value stays valid until the
+ * next lookup in the same table; one longer than RE_RESULT_LIMIT fails the
+ * lookup (MAP_ERROR).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
-#include <ctype.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
