@@ -13,7 +13,9 @@
 #include "cli/postfix_config.h"
 #include "conf/config.h"
 #include "net/listen.h"
+#include "util/lines.h"
 #include "util/log.h"
+#include "util/mac.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -110,52 +112,49 @@ static const char *pf_get(const struct pf_conf *c, const char *name)
 
 static int pf_read_main(const char *path, struct pf_conf *c)
 {
-    FILE   *fp = fopen(path, "r");
-    char   *line = NULL;
-    size_t  cap = 0;
-    int     n = 0;
-    struct buf logical;
-    int     start = 0;
+    struct lines l;
+    char   *line;
+    int     lineno, rc;
 
-    if (fp == NULL)
+    if (lines_open(&l, path, LINES_JOIN) < 0) {
+	lines_close(&l);
 	return -1;
-    buf_init(&logical);
-    for (;;) {
-	ssize_t len = getline(&line, &cap, fp);
-	int     cont = len > 0 && (line[0] == ' ' || line[0] == '\t');
-	char   *t = len > 0 ? str_trim(line) : NULL;
-
-	if (len >= 0)
-	    n++;
-	if (len >= 0 && (*t == 0 || *t == '#'))
-	    continue;
-	if (len >= 0 && cont && start) {
-	    buf_putc(&logical, ' ');
-	    buf_puts(&logical, t);
-	    continue;
-	}
-	if (start) {
-	    char   *eq = strchr(logical.s, '=');
-
-	    if (eq) {
-		*eq = 0;
-		c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
-		c->v[c->n].name = xstrdup(str_trim(logical.s));
-		c->v[c->n].value = xstrdup(str_trim(eq + 1));
-		c->v[c->n].line = start;
-		c->n++;
-	    }
-	}
-	if (len < 0)
-	    break;
-	buf_reset(&logical);
-	buf_puts(&logical, t);
-	start = n;
     }
-    free(line);
-    buf_free(&logical);
-    fclose(fp);
+    /* as Postfix: text before any parameter is skipped, the rest read */
+    while ((rc = lines_next(&l, &line, &lineno)) > 0 || l.error == LINES_E_LEADING) {
+	char   *eq = rc > 0 ? strchr(line, '=') : NULL;
+
+	if (eq) {
+	    *eq = 0;
+	    c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
+	    c->v[c->n].name = xstrdup(str_trim(line));
+	    c->v[c->n].value = xstrdup(str_trim(eq + 1));
+	    c->v[c->n].line = lineno;
+	    c->n++;
+	}
+    }
+    if (rc < 0) {
+	/* a NUL byte, an overlong line or a read error: nothing half-read */
+	fprintf(stderr, "mxshield postfix-config: %s, line %d: %s\n", path, l.errline, l.why);
+	lines_close(&l);
+	errno = EINVAL;
+	return -1;
+    }
+    lines_close(&l);
     return 0;
+}
+
+/* first_name - mac_parse() callback: the name in the first $name or ${name...} */
+static int first_name(enum mac_token kind, const char *text, size_t len, void *ctx)
+{
+    size_t  n = 0;
+
+    if (kind != MAC_EXPR)
+	return 0;
+    while (n < len && (isalnum((unsigned char) text[n]) || text[n] == '_'))
+	n++;
+    snprintf(ctx, 256, "%.*s", (int) n, text);
+    return 1;
 }
 
 /* words - a restriction list as lower-case words, "," and space split */
@@ -290,56 +289,54 @@ int     postfix_config_check(const char *dir)
 
 	while (getline(&line, &cap, fp) >= 0) {
 	    ln++;
-	    if (line[0] == '#')
+	    if (line[0] == '#' || line[strspn(line, " \t")] == '#')
 		continue;
-	    if (!isspace((unsigned char) line[0])) {
+	    if (!isspace((unsigned char) line[0]))
 		sscanf(line, "%255s", service);
-		continue;
-	    }
-	    char   *o = strstr(line, "-o");
+	    /* every -o of the line, the service line's own included */
+	    for (char *o = line; (o = strstr(o, "-o")) != NULL; o += 2) {
+		if (o > line && !isspace((unsigned char) o[-1]))
+		    continue;
+		char    setting[1024];
 
-	    if (o == NULL || line[strspn(line, " \t")] == '#')
-		continue;
-	    char    setting[1024];
+		if (sscanf(o + 2, " %1023s", setting) != 1)
+		    continue;
+		char   *eq = strchr(setting, '=');
 
-	    if (sscanf(o + 2, " %1023s", setting) != 1)
-		continue;
-	    char   *eq = strchr(setting, '=');
+		if (eq == NULL || strncmp(setting, "smtpd_", 6) != 0
+		    || strstr(setting, "_restrictions") == NULL)
+		    continue;
+		*eq = 0;
+		const char *val = eq + 1;
+		char    what[4096];
 
-	    if (eq == NULL || strncmp(setting, "smtpd_", 6) != 0
-		|| strstr(setting, "_restrictions") == NULL)
-		continue;
-	    *eq = 0;
-	    const char *val = eq + 1;
-	    char    what[4096];
+		if (*val == '$') {
+		    char    name[256] = "";
+		    const char *why;
 
-	    if (*val == '$') {
-		const char *ref = val + 1 + (val[1] == '{' || val[1] == '(');
-		char    name[256];
-		size_t  nl = strcspn(ref, "})");
-
-		snprintf(name, sizeof(name), "%.*s", (int) (nl < 255 ? nl : 255), ref);
-		if (pf_get(&c, name) == NULL) {
-		    snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s names a "
-			     "parameter that main.cf does not define, so the service runs "
-			     "with no %s", ln, service, setting, val, setting);
-		    n += finding(what, "define it in main.cf or remove the -o line");
+		    (void) mac_parse(val, strlen(val), first_name, name, &why);
+		    if (pf_get(&c, name) == NULL) {
+			snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s names a "
+				 "parameter that main.cf does not define, so the service runs "
+				 "with no %s", ln, service, setting, val, setting);
+			n += finding(what, "define it in main.cf or remove the -o line");
+		    }
+		    continue;
 		}
-		continue;
-	    }
-	    struct strlist l;
+		struct strlist l;
 
-	    words(val, &l);
-	    if ((strcmp(setting, "smtpd_relay_restrictions") == 0
-		 || strcmp(setting, "smtpd_recipient_restrictions") == 0)
-		&& relay_guarded(&l) == 0) {
-		snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s: open relay: "
-			 "this service permits before refusing relaying", ln, service, setting, val);
-		open_relay = 1;
-		n += finding(what, "permit only authenticated clients: "
-			     "permit_sasl_authenticated,reject");
+		words(val, &l);
+		if ((strcmp(setting, "smtpd_relay_restrictions") == 0
+		     || strcmp(setting, "smtpd_recipient_restrictions") == 0)
+		    && relay_guarded(&l) == 0) {
+		    snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s: open relay: "
+			     "this service permits before refusing relaying", ln, service, setting, val);
+		    open_relay = 1;
+		    n += finding(what, "permit only authenticated clients: "
+				 "permit_sasl_authenticated,reject");
+		}
+		strlist_free(&l);
 	    }
-	    strlist_free(&l);
 	}
 	free(line);
 	fclose(fp);

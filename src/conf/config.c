@@ -5,7 +5,6 @@
  *	Every problem is reported as "FILE:LINE: text" in err and the whole
  *	configuration is refused, so that a reload never half-applies.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -13,9 +12,12 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "util/lines.h"
+#include "util/mac.h"
 #include "util/mem.h"
 
-#define EXPAND_DEPTH	20
+#define EXPAND_DEPTH	20		/* values within values */
+#define EXPAND_LIMIT	(1024 * 1024)	/* longest expanded value, in bytes */
 
 struct class_def {
     char   *name;
@@ -70,68 +72,25 @@ static const char *lookup_raw(const struct config *c, const char *name)
     return NULL;
 }
 
-/* expand - append text with $name references expanded */
-static int expand(const struct config *c, const char *text, struct buf *out,
-		          int depth, struct buf *err)
+/* lookup_name - mac_expand() callback: the raw text of a parameter or class */
+static const char *lookup_name(const char *name, void *ctx)
 {
-    const char *cp = text;
+    return lookup_raw(ctx, name);
+}
 
-    if (depth > EXPAND_DEPTH) {
-	buf_printf(err, "parameter expansion nested too deep (loop?) in \"%s\"", text);
-	return -1;
-    }
-    while (*cp) {
-	if (*cp != '$') {
-	    buf_putc(out, *cp++);
-	    continue;
-	}
-	cp++;
-	if (*cp == '$') {
-	    buf_putc(out, '$');
-	    cp++;
-	    continue;
-	}
-	char    name[128];
-	size_t  n;
+/* expand - append text with $name references expanded, recursively */
+static int expand(const struct config *c, const char *text, struct buf *out,
+		          struct buf *err)
+{
+    struct mac_expander x;
 
-	if (*cp == '{' || *cp == '(') {
-	    char    close = (*cp == '{') ? '}' : ')';
-	    const char *end = strchr(cp + 1, close);
-
-	    if (end == NULL) {
-		buf_printf(err, "missing '%c' in \"%s\"", close, text);
-		return -1;
-	    }
-	    n = (size_t) (end - cp - 1);
-	    if (n == 0 || n >= sizeof(name)) {
-		buf_printf(err, "bad parameter reference in \"%s\"", text);
-		return -1;
-	    }
-	    memcpy(name, cp + 1, n);
-	    name[n] = 0;
-	    cp = end + 1;
-	} else {
-	    n = 0;
-	    while (isalnum((unsigned char) cp[n]) || cp[n] == '_')
-		n++;
-	    if (n == 0 || n >= sizeof(name)) {
-		buf_printf(err, "bad parameter reference in \"%s\"", text);
-		return -1;
-	    }
-	    memcpy(name, cp, n);
-	    name[n] = 0;
-	    cp += n;
-	}
-	const char *ref = lookup_raw(c, name);
-
-	if (ref == NULL) {
-	    buf_printf(err, "undefined parameter \"$%s\"", name);
-	    return -1;
-	}
-	if (expand(c, ref, out, depth + 1, err) < 0)
-	    return -1;
-    }
-    return 0;
+    x.lookup = lookup_name;
+    x.ctx = (void *) c;
+    x.flags = MAC_EXP_RECURSE;
+    x.depth_limit = EXPAND_DEPTH + 1;	/* the text itself, then EXPAND_DEPTH values */
+    x.out_limit = EXPAND_LIMIT;
+    x.what = "parameter";
+    return mac_expand(out, text, &x, err) == MAC_OK ? 0 : -1;
 }
 
 /* config_expand - expand $name references in text (errors leave text) */
@@ -141,7 +100,7 @@ char   *config_expand(const struct config *c, const char *text)
 
     buf_init(&out);
     buf_init(&err);
-    if (expand(c, text, &out, 0, &err) < 0) {
+    if (expand(c, text, &out, &err) < 0) {
 	buf_reset(&out);
 	buf_puts(&out, text);
     }
@@ -149,39 +108,49 @@ char   *config_expand(const struct config *c, const char *text)
     return buf_steal(&out);
 }
 
-/* parse_time - Postfix time value: number with optional s m h d w suffix */
-static int parse_time(const char *s, long *out)
-{
-    char   *end;
-    long    v;
+/*
+ * parse_number - an INT, CODE or TIME value: [+-]digits, and for a TIME one
+ * of Postfix's unit suffixes s m h d w.  Digits are accumulated and the
+ * unit multiplied only while the result stays within [min..max], so no
+ * text can overflow.  NUM_SYNTAX: not a number; NUM_RANGE: outside.
+ */
+enum { NUM_OK, NUM_SYNTAX, NUM_RANGE };
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (end == s || errno || v < 0)
-	return -1;
-    switch (*end) {
-    case 0:
-    case 's':
-	break;
-    case 'm':
-	v *= 60;
-	break;
-    case 'h':
-	v *= 3600;
-	break;
-    case 'd':
-	v *= 86400;
-	break;
-    case 'w':
-	v *= 7 * 86400;
-	break;
-    default:
-	return -1;
+static int parse_number(const char *s, int is_time, long min, long max, long *out)
+{
+    static const struct {
+	char    suffix;
+	unsigned long mult;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
+    unsigned long mult = 1, mag, bound;
+    const char *end;
+    int     neg = 0, rc;
+
+    if (*s == '-' || *s == '+')
+	neg = *s++ == '-';
+    /* the largest magnitude any value of the parameter can have */
+    bound = neg ? (min < 0 ? 0UL - (unsigned long) min : 0) : (max > 0 ? (unsigned long) max : 0);
+    rc = str_ulong(s, &end, bound, &mag);
+    if (rc == -1)
+	return NUM_SYNTAX;
+    if (is_time && *end) {
+	size_t  i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+	    if (*end == units[i].suffix)
+		break;
+	if (i == sizeof(units) / sizeof(units[0]))
+	    return NUM_SYNTAX;
+	mult = units[i].mult;
+	end++;
     }
-    if (*end && end[1])
-	return -1;
-    *out = v;
-    return 0;
+    if (*end)
+	return NUM_SYNTAX;
+    if (rc == -2 || mag > bound / mult)
+	return NUM_RANGE;
+    mag *= mult;
+    *out = neg ? (mag == 0 ? 0 : -(long) (mag - 1) - 1) : (long) mag;
+    return *out < min || *out > max ? NUM_RANGE : NUM_OK;
 }
 
 /* parse_bool - yes/no as Postfix spells them */
@@ -205,14 +174,13 @@ static int check_value(struct config *c, int id, struct buf *err)
     const char *where = c->where[id] ? c->where[id] : "default";
     struct buf val, why;
     long    v = 0;
-    char   *end;
 
     buf_init(&val);
     buf_init(&why);
     if (p->type == PT_RAW) {
 	/* a reply template: its $names are expanded per request */
 	buf_puts(&val, raw_value(c, id));
-    } else if (expand(c, raw_value(c, id), &val, 0, &why) < 0) {
+    } else if (expand(c, raw_value(c, id), &val, &why) < 0) {
 	buf_printf(err, "%s: %s: %s", where, p->name, why.s);
 	goto bad;
     }
@@ -221,18 +189,19 @@ static int check_value(struct config *c, int id, struct buf *err)
     switch (p->type) {
     case PT_INT:
     case PT_CODE:
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (*s == 0 || *end || errno) {
-	    buf_printf(err, "%s: %s: bad %s value \"%s\"", where, p->name,
-		       param_type_name(p->type), s);
-	    goto bad;
-	}
-	break;
     case PT_TIME:
-	if (parse_time(s, &v) < 0) {
-	    buf_printf(err, "%s: %s: bad time value \"%s\" (use e.g. 300s, 5m, 1h, 2d)",
-		       where, p->name, s);
+	switch (parse_number(s, p->type == PT_TIME, p->min, p->max, &v)) {
+	case NUM_SYNTAX:
+	    if (p->type == PT_TIME)
+		buf_printf(err, "%s: %s: bad time value \"%s\" (use e.g. 300s, 5m, 1h, 2d)",
+			   where, p->name, s);
+	    else
+		buf_printf(err, "%s: %s: bad %s value \"%s\"", where, p->name,
+			   param_type_name(p->type), s);
+	    goto bad;
+	case NUM_RANGE:
+	    buf_printf(err, "%s: %s: value \"%s\" out of range [%ld..%ld]",
+		       where, p->name, s, p->min, p->max);
 	    goto bad;
 	}
 	break;
@@ -245,12 +214,6 @@ static int check_value(struct config *c, int id, struct buf *err)
 	break;
     default:
 	break;
-    }
-    if ((p->type == PT_INT || p->type == PT_TIME || p->type == PT_CODE)
-	&& (v < p->min || v > p->max)) {
-	buf_printf(err, "%s: %s: value \"%s\" out of range [%ld..%ld]",
-		   where, p->name, s, p->min, p->max);
-	goto bad;
     }
     c->num[id] = v;
     free(c->value[id]);
@@ -308,88 +271,45 @@ static int set_param(struct config *c, const char *name, const char *value,
 /* parse_lines - split text into logical lines and record them */
 static int parse_lines(struct config *c, const char *text, struct buf *err)
 {
-    struct buf logical;
-    int     logical_line = 0, lineno = 0;
-    const char *cp = text;
-    int     rc = 0;
+    struct lines l;
+    char   *line;
+    int     lineno, rc;
 
-    buf_init(&logical);
-    for (;;) {
-	const char *eol = cp ? strchr(cp, '\n') : NULL;
-	size_t  len = cp ? (eol ? (size_t) (eol - cp) : strlen(cp)) : 0;
-	int     at_end = (cp == NULL || (*cp == 0 && eol == NULL));
-	char   *line = at_end ? NULL : xstrndup(cp, len);
+    lines_text(&l, text, LINES_JOIN);
+    while ((rc = lines_next(&l, &line, &lineno)) > 0) {
+	char   *eq = strchr(line, '=');
+	char    where[PATH_MAX + 32];
 
-	if (line)
-	    lineno++;
-	/* Comments and blank lines do not end a logical line. */
-	if (line) {
-	    char   *t = line;
-
-	    while (isspace((unsigned char) *t))
-		t++;
-	    if (*t == 0 || *t == '#') {
-		free(line);
-		cp = eol ? eol + 1 : NULL;
-		continue;
-	    }
-	}
-	/* A line starting with white space continues the previous one. */
-	if (line && isspace((unsigned char) line[0])) {
-	    if (logical.len == 0) {
-		buf_printf(err, "%s:%d: continuation line without a parameter: \"%s\"",
-			   c->origin, lineno, str_trim(line));
-		free(line);
-		rc = -1;
-		break;
-	    }
-	    buf_putc(&logical, ' ');
-	    buf_puts(&logical, str_trim(line));
-	    free(line);
-	    cp = eol ? eol + 1 : NULL;
-	    continue;
-	}
-	/* Flush the previous logical line. */
-	if (logical.len > 0) {
-	    char   *eq = strchr(logical.s, '=');
-	    char    where[PATH_MAX + 32];
-
-	    snprintf(where, sizeof(where), "%s:%d", c->origin, logical_line);
-	    if (eq == NULL) {
-		buf_printf(err, "%s: missing '=' after \"%s\"", where,
-			   str_trim(logical.s));
-		free(line);
-		rc = -1;
-		break;
-	    }
-	    *eq = 0;
-	    char   *name = str_trim(logical.s);
-	    char   *value = str_trim(eq + 1);
-
-	    if (*name == 0 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
-				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-		!= strlen(name)) {
-		buf_printf(err, "%s: bad parameter name \"%s\"", where, name);
-		free(line);
-		rc = -1;
-		break;
-	    }
-	    if (set_param(c, name, value, where, err) < 0) {
-		free(line);
-		rc = -1;
-		break;
-	    }
-	    buf_reset(&logical);
-	}
-	if (line == NULL)
+	snprintf(where, sizeof(where), "%s:%d", c->origin, lineno);
+	if (eq == NULL) {
+	    buf_printf(err, "%s: missing '=' after \"%s\"", where, str_trim(line));
+	    rc = -1;
 	    break;
-	buf_puts(&logical, line);
-	logical_line = lineno;
-	free(line);
-	cp = eol ? eol + 1 : NULL;
+	}
+	*eq = 0;
+	char   *name = str_trim(line);
+	char   *value = str_trim(eq + 1);
+
+	if (*name == 0 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+	    != strlen(name)) {
+	    buf_printf(err, "%s: bad parameter name \"%s\"", where, name);
+	    rc = -1;
+	    break;
+	}
+	if ((rc = set_param(c, name, value, where, err)) < 0)
+	    break;
     }
-    buf_free(&logical);
-    return rc;
+    if (rc < 0 && l.error == LINES_E_LEADING)
+	buf_printf(err, "%s:%d: continuation line without a parameter: \"%s\"",
+		   c->origin, l.errline, line);
+    else if (rc < 0 && l.error == LINES_E_LONG)
+	buf_printf(err, "%s:%d: %s (more than %d bytes)", c->origin, l.errline,
+		   l.why, LINES_LENGTH_LIMIT);
+    else if (rc < 0 && l.error != LINES_OK)
+	buf_printf(err, "%s:%d: %s", c->origin, l.errline, l.why);
+    lines_close(&l);
+    return rc < 0 ? -1 : 0;
 }
 
 /* resolve_classes - every unknown name must be a restriction class */
@@ -404,7 +324,7 @@ static int resolve_classes(struct config *c, struct buf *err)
 
 	buf_init(&v);
 	buf_init(&why);
-	if (expand(c, raw_value(c, P_CLASSES), &v, 0, &why) == 0)
+	if (expand(c, raw_value(c, P_CLASSES), &v, &why) == 0)
 	    strlist_split(&names, v.s, LIST_SEPS);
 	buf_free(&v);
 	buf_free(&why);
@@ -485,7 +405,7 @@ struct config *config_parse_text(const char *text, const char *origin,
 
 	buf_init(&v);
 	buf_init(&why);
-	if (expand(c, c->classes[i].raw, &v, 0, &why) < 0) {
+	if (expand(c, c->classes[i].raw, &v, &why) < 0) {
 	    buf_printf(err, "%s: %s: %s", c->classes[i].where, c->classes[i].name, why.s);
 	    buf_free(&v);
 	    buf_free(&why);

@@ -4,7 +4,8 @@
  * config_load() reads "name = value" lines: a line that begins with white
  * space continues the previous one, lines whose first non-blank is "#" are
  * comments, $name / ${name} / $(name) expand (recursively, when the value
- * is used).  Names are those of params.h (plus Postfix's smtpd_* aliases)
+ * is used), and so do Postfix's ${name?text} / ${name:text} (util/mac.c).
+ * Lines are read by util/lines.c (at most LINES_LENGTH_LIMIT bytes each).  Names are those of params.h (plus Postfix's smtpd_* aliases)
  * and the restriction classes named in smtpd_restriction_classes; any
  * other name, or a value of the wrong type or out of range, is an error
  * "FILE:LINE: ..." naming the word, and nothing is loaded.

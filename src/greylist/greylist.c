@@ -12,10 +12,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "greylist/greylist.h"
+#include "util/filestamp.h"
 #include "util/inet.h"
+#include "util/lines.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/version.h"
@@ -366,8 +367,7 @@ void    gl_expand_header(const char *tpl, long delayed, const char *host, time_t
  */
 struct wl_file {
     char   *path;
-    struct stat st;
-    int     present;
+    struct filestamp st;		/* when last read */
 };
 
 struct wl_set {
@@ -441,9 +441,17 @@ static int wl_net(const char *text, int default_len, struct cidr *c)
 	return -1;
     int     max = c->net.family == AF_INET ? 32 : 128;
 
-    c->len = slash ? atoi(slash + 1) : (default_len ? default_len : max);
-    if (c->len < 0 || c->len > max)
-	return -1;
+    if (slash) {
+	unsigned long len;
+	const char *end;
+
+	/* digits only, checked against the family's width as they are read */
+	if (str_ulong(slash + 1, &end, (unsigned long) max, &len) < 0 || *end)
+	    return -1;
+	c->len = (int) len;
+    } else {
+	c->len = default_len ? default_len : max;
+    }
     for (int bit = c->len; bit < max; bit++)
 	c->net.b[bit / 8] &= (unsigned char) ~(0x80 >> (bit % 8));
     return 0;
@@ -452,29 +460,24 @@ static int wl_net(const char *text, int default_len, struct cidr *c)
 /* wl_load_file - one file into the set; a missing .local file is fine */
 static int wl_load_file(struct wl_set *s, const char *path, int clients, char *err, size_t errlen)
 {
-    FILE   *fp = fopen(path, "r");
-    char   *line = NULL;
-    size_t  cap = 0;
-    int     n = 0, rc = 0;
+    struct lines l;
+    char   *line;
+    int     n, rc = 0;
 
-    if (fp == NULL) {
+    if (lines_open(&l, path, LINES_HASH_ANYWHERE) < 0) {
 	size_t  pl = strlen(path);
+	int     saved = errno;
 
-	if (errno == ENOENT && pl > 6 && strcmp(path + pl - 6, ".local") == 0)
+	lines_close(&l);
+	if (saved == ENOENT && pl > 6 && strcmp(path + pl - 6, ".local") == 0)
 	    return 0;
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	snprintf(err, errlen, "%s: %s", path, strerror(saved));
 	return -1;
     }
-    while (rc == 0 && getline(&line, &cap, fp) >= 0) {
-	char   *hash = strchr(line, '#');
-	char   *w;
+    while (rc == 0 && (rc = lines_next(&l, &line, &n)) > 0) {
+	char   *w = str_trim(line);
 
-	n++;
-	if (hash)
-	    *hash = 0;
-	w = str_trim(line);
-	if (*w == 0)
-	    continue;
+	rc = 0;
 	size_t  wl = strlen(w);
 
 	if (strpbrk(w, " \t")) {
@@ -562,9 +565,10 @@ static int wl_load_file(struct wl_set *s, const char *path, int clients, char *e
 	s->names[s->nnames] = xstrdup(w);
 	str_lower(s->names[s->nnames++]);
     }
-    free(line);
-    fclose(fp);
-    return rc;
+    if (rc < 0 && l.error != LINES_OK)
+	snprintf(err, errlen, "%s, line %d: %s", path, l.errline, l.why);
+    lines_close(&l);
+    return rc < 0 ? -1 : 0;
 }
 
 /* wl_build - load every file into a new set */
@@ -574,7 +578,7 @@ static int wl_build(struct gl_whitelist *w, struct wl_set *s, char *err, size_t 
     for (size_t i = 0; i < w->nfiles; i++) {
 	struct wl_file *f = &w->files[i];
 
-	f->present = stat(f->path, &f->st) == 0;
+	(void) filestamp_get(f->path, &f->st);
 	if (wl_load_file(s, f->path, i < w->nclient_files, err, errlen) < 0) {
 	    wl_set_free(s);
 	    return -1;
@@ -617,18 +621,13 @@ struct gl_whitelist *gl_whitelist_load(const char *client_files, const char *rec
 void    gl_whitelist_refresh(struct gl_whitelist *w)
 {
     int     changed = 0;
-    struct stat st;
+    struct filestamp st;
     char    err[512];
     struct wl_set s;
 
     for (size_t i = 0; i < w->nfiles && !changed; i++) {
-	struct wl_file *f = &w->files[i];
-	int     present = stat(f->path, &st) == 0;
-
-	if (present != f->present || (present && (st.st_mtim.tv_sec != f->st.st_mtim.tv_sec
-				|| st.st_mtim.tv_nsec != f->st.st_mtim.tv_nsec
-				|| st.st_size != f->st.st_size || st.st_ino != f->st.st_ino)))
-	    changed = 1;
+	(void) filestamp_get(w->files[i].path, &st);
+	changed = !filestamp_same(&st, &w->files[i].st);
     }
     if (!changed)
 	return;

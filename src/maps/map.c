@@ -12,9 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "maps/map_impl.h"
+#include "util/filestamp.h"
+#include "util/lines.h"
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -24,8 +25,8 @@ struct map {
     const struct map_ops *ops;
     char   *path;			/* file read, or NULL (inline, static) */
     void   *priv;			/* backend state */
-    struct stat id;			/* identity of the file loaded */
-    struct stat bad;			/* identity of the last failed reload */
+    struct filestamp id;		/* identity of the file loaded */
+    struct filestamp bad;		/* identity of the last failed reload */
     int     have_bad;
 };
 
@@ -64,17 +65,6 @@ int     map_type_known(const char *type)
     return find_type(type, strlen(type)) >= 0;
 }
 
-/* same_file - has the file not changed since it was loaded? */
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino
-	&& a->st_size == b->st_size
-	&& a->st_mtim.tv_sec == b->st_mtim.tv_sec
-	&& a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
-	&& a->st_ctim.tv_sec == b->st_ctim.tv_sec
-	&& a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* map_open - open "type:name"; NULL and a message in err on failure */
 struct map *map_open(const char *spec, char *err, size_t errlen)
 {
@@ -106,15 +96,15 @@ struct map *map_open(const char *spec, char *err, size_t errlen)
 	/* hash:FILE reads FILE, the postmap source; else FILE.in */
 	buf_init(&path);
 	buf_puts(&path, colon + 1);
-	if (map_types[t].source_in && stat(path.s, &m->id) < 0 && errno == ENOENT) {
+	if (map_types[t].source_in && filestamp_get(path.s, &m->id) < 0 && errno == ENOENT) {
 	    buf_puts(&path, ".in");
-	    if (stat(path.s, &m->id) < 0) {
+	    if (filestamp_get(path.s, &m->id) < 0) {
 		buf_reset(&path);
 		buf_puts(&path, colon + 1);
 	    }
 	}
 	m->path = buf_steal(&path);
-	if (stat(m->path, &m->id) < 0) {
+	if (filestamp_get(m->path, &m->id) < 0) {
 	    snprintf(err, errlen, "table %s: open %s: %s", spec, m->path, strerror(errno));
 	} else {
 	    char    why[512];
@@ -157,19 +147,19 @@ int     map_reload_due(struct map *m, struct map_reload *r)
 	return 0;
     memset(r, 0, sizeof(*r));
     r->m = m;
-    if (stat(m->path, &r->st) < 0) {
+    if (filestamp_get(m->path, &r->st) < 0) {
 	/* an editor replacing the file: keep serving the old contents */
-	if (!m->have_bad || m->bad.st_ino != 0) {
+	if (!m->have_bad || m->bad.present) {
 	    msg_warn("table %s: %s: %s; keeping the previous contents",
 		     m->spec, m->path, strerror(errno));
-	    memset(&m->bad, 0, sizeof(m->bad));
+	    m->bad = r->st;
 	    m->have_bad = 1;
 	}
 	return -1;
     }
-    if (same_file(&r->st, &m->id))
+    if (filestamp_same(&r->st, &m->id))
 	return 0;
-    if (m->have_bad && same_file(&r->st, &m->bad))
+    if (m->have_bad && filestamp_same(&r->st, &m->bad))
 	return -1;
     return 1;
 }
@@ -239,58 +229,24 @@ void    map_free(struct map *m)
 int     map_read_lines(const char *path, map_line_fn fn, void *ctx,
 		               char *err, size_t errlen)
 {
-    FILE   *fp;
-    char   *line = NULL;
-    size_t  cap = 0;
-    ssize_t n;
-    struct buf logical;
-    int     lineno = 0, start = 0, rc = 0;
+    struct lines l;
+    char   *line;
+    int     lineno, rc;
 
-    if ((fp = fopen(path, "r")) == NULL) {
+    if (lines_open(&l, path, LINES_JOIN) < 0) {
 	snprintf(err, errlen, "open %s: %s", path, strerror(errno));
 	return -1;
     }
-    buf_init(&logical);
-    while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
-	char   *cp = line;
-
-	lineno++;
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-	    line[--n] = 0;
-	if (memchr(line, 0, (size_t) n) != NULL) {
-	    snprintf(err, errlen, "%s, line %d: NUL character in text", path, lineno);
-	    rc = -1;
+    while ((rc = lines_next(&l, &line, &lineno)) > 0)
+	if ((rc = fn(ctx, line, lineno, err, errlen)) != 0)
 	    break;
-	}
-	while (*cp == ' ' || *cp == '\t')
-	    cp++;
-	if (*cp == 0 || *cp == '#')
-	    continue;
-	if (cp != line) {
-	    if (start == 0) {
-		snprintf(err, errlen, "%s, line %d: logical line must not "
-			 "start with white space", path, lineno);
-		rc = -1;
-		break;
-	    }
-	    buf_putc(&logical, ' ');
-	    buf_puts(&logical, cp);
-	    continue;
-	}
-	if (start)
-	    rc = fn(ctx, logical.s, start, err, errlen);
-	buf_reset(&logical);
-	buf_puts(&logical, line);
-	start = lineno;
-    }
-    if (rc == 0 && ferror(fp)) {
-	snprintf(err, errlen, "read %s: %s", path, strerror(errno));
-	rc = -1;
-    }
-    if (rc == 0 && start)
-	rc = fn(ctx, logical.s, start, err, errlen);
-    buf_free(&logical);
-    free(line);
-    fclose(fp);
+    if (rc < 0 && l.error == LINES_E_READ)
+	snprintf(err, errlen, "read %s: %s", path, l.why);
+    else if (rc < 0 && l.error == LINES_E_LONG)
+	snprintf(err, errlen, "%s, line %d: %s (more than %d bytes)", path, l.errline,
+		 l.why, LINES_LENGTH_LIMIT);
+    else if (rc < 0 && l.error != LINES_OK)
+	snprintf(err, errlen, "%s, line %d: %s", path, l.errline, l.why);
+    lines_close(&l);
     return rc;
 }

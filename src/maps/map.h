@@ -23,7 +23,8 @@
 #define MX_MAPS_MAP_H
 
 #include <stddef.h>
-#include <sys/stat.h>
+
+#include "util/filestamp.h"
 
 enum map_result {
     MAP_ERROR = -1,
@@ -71,7 +72,7 @@ int     map_refresh(struct map *m);
  */
 struct map_reload {
     struct map *m;
-    struct stat st;			/* the file when it was found changed */
+    struct filestamp st;		/* the file when it was found changed */
     void   *priv;			/* loaded state, or NULL */
     char    why[512];			/* why not */
 };

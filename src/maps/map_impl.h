@@ -1,9 +1,10 @@
 /*
  * map_impl.h - what the table backends share (private to src/maps).
  *
- * map_read_lines() reads a Postfix table source file as logical lines:
- * blank lines and lines whose first non-blank character is '#' are skipped,
- * a line that starts with white space continues the previous logical line.
+ * map_read_lines() reads a Postfix table source file as logical lines
+ * (util/lines.c with LINES_JOIN): blank lines and lines whose first
+ * non-blank character is '#' are skipped, a line that starts with white
+ * space continues the previous logical line.
  * fn() gets each logical line (writable, without the newline) and the
  * number of the physical line it started on; a non-zero return stops the
  * reading and is returned, with fn's message in err.

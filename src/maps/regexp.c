@@ -12,21 +12,26 @@
  * m, x (x selects POSIX basic syntax in Postfix and is accepted here
  * without effect); pcre: flags are i, m, s, x, A, E, U, X.  A result may
  * refer to at most the groups its pattern has, as $n, ${n} or $(n) with
- * n >= 1; as in Postfix's mac_parse(), "$1x" names "1x", which is no
- * number.  The substituted value stays valid until the next lookup in the
- * same table.
+ * n >= 1; as in Postfix's mac_parse() (here util/mac.c), "$1x" names
+ * "1x", which is no number.  The substituted value stays valid until the
+ * next lookup in the same table; one longer than RE_RESULT_LIMIT fails the
+ * lookup (MAP_ERROR).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
-#include <ctype.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "maps/map_impl.h"
+#include "util/log.h"
+#include "util/mac.h"
 #include "util/mem.h"
 #include "util/str.h"
+
+/* longest substituted result, in bytes: past it the lookup fails (a 4xx) */
+#define RE_RESULT_LIMIT	(64 * 1024)
 
 enum re_op { RE_MATCH, RE_IF, RE_ENDIF };
 
@@ -131,26 +136,56 @@ static int re_pattern(struct re_map *t, char **cpp, int lineno, struct re_rule *
     return 0;
 }
 
-/* re_ref - the group number after a '$': n, {n} or (n); -1 if no number */
-static int re_ref(const char *cp, unsigned long *n, const char **next)
+/* re_group - the group number an expression names; -1 if not a number */
+static long re_group(const char *text, size_t len)
 {
-    char    close = *cp == '{' ? '}' : *cp == '(' ? ')' : 0;
-    const char *start = cp + (close != 0), *end = start;
+    unsigned long n;
+    const char *end;
+    int     rc = str_ulong(text, &end, 65535, &n);
 
-    if (close) {
-	while (*end && *end != close)
-	    end++;
-	if (*end == 0)
-	    return -1;
-	*next = end + 1;
-    } else {
-	while (isalnum((unsigned char) *end) || *end == '_')
-	    end++;
-	*next = end;
-    }
-    if (end == start || strspn(start, "0123456789") != (size_t) (end - start))
+    if (rc == -1 || (size_t) (end - text) != len)
 	return -1;
-    *n = strtoul(start, NULL, 10);
+    /* more than any pattern has groups: out of range, whatever its size */
+    return rc == -2 ? 65536 : (long) n;
+}
+
+struct re_scan {
+    struct re_map *t;
+    struct re_rule *r;
+    int     lineno;
+    uint32_t groups;
+    char   *err;
+    size_t  errlen;
+};
+
+/* re_scan_token - mac_parse() callback: validate one $n of a result (1: bad) */
+static int re_scan_token(enum mac_token kind, const char *text, size_t len, void *ctx)
+{
+    struct re_scan *sc = ctx;
+    long    n;
+
+    if (kind == MAC_LITERAL) {
+	/* "$$" comes as a literal ending in '$': the result needs expanding */
+	if (text[len - 1] == '$')
+	    sc->r->subst = 1;
+	return 0;
+    }
+    if ((n = re_group(text, len)) < 0) {
+	snprintf(sc->err, sc->errlen, "%s, line %d: bad $ substitution in \"%s\"",
+		 sc->t->path, sc->lineno, sc->r->result);
+	return 1;
+    }
+    if (sc->r->negate) {
+	snprintf(sc->err, sc->errlen, "%s, line %d: $number in result of a negated pattern",
+		 sc->t->path, sc->lineno);
+	return 1;
+    }
+    if (n < 1 || (unsigned long) n > sc->groups) {
+	snprintf(sc->err, sc->errlen, "%s, line %d: out of range replacement index \"%.*s\"",
+		 sc->t->path, sc->lineno, (int) len, text);
+	return 1;
+    }
+    sc->r->subst = 1;
     return 0;
 }
 
@@ -158,39 +193,22 @@ static int re_ref(const char *cp, unsigned long *n, const char **next)
 static int re_check_subst(struct re_map *t, struct re_rule *r, int lineno,
 			          char *err, size_t errlen)
 {
-    uint32_t groups = 0;
+    struct re_scan sc = {t, r, lineno, 0, err, errlen};
+    const char *why = NULL;
 
-    pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &groups);
-    for (const char *cp = r->result; (cp = strchr(cp, '$')) != NULL;) {
-	unsigned long n;
-	const char *end;
-
-	cp++;
-	if (*cp == '$') {
-	    cp++;
-	    r->subst = 1;
-	    continue;
-	}
-	if (re_ref(cp, &n, &end) < 0) {
-	    snprintf(err, errlen, "%s, line %d: bad $ substitution in \"%s\"",
-		     t->path, lineno, r->result);
-	    return -1;
-	}
-	if (r->negate) {
-	    snprintf(err, errlen, "%s, line %d: $number in result of a negated pattern",
-		     t->path, lineno);
-	    return -1;
-	}
-	if (n < 1 || n > groups) {
-	    snprintf(err, errlen, "%s, line %d: out of range replacement index \"%lu\"",
-		     t->path, lineno, n);
-	    return -1;
-	}
-	r->subst = 1;
-	cp = end;
+    pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &sc.groups);
+    switch (mac_parse(r->result, strlen(r->result), re_scan_token, &sc, &why)) {
+    case 0:
+	break;
+    case MAC_ERR_SYNTAX:
+	snprintf(err, errlen, "%s, line %d: bad $ substitution in \"%s\"",
+		 t->path, lineno, r->result);
+	return -1;
+    default:
+	return -1;
     }
-    if (groups + 1 > t->max_groups)
-	t->max_groups = groups + 1;
+    if (sc.groups + 1 > t->max_groups)
+	t->max_groups = sc.groups + 1;
     return 0;
 }
 
@@ -289,32 +307,41 @@ static void *pcre_load(const char *path, char *err, size_t errlen)
     return re_load_common(path, 1, err, errlen);
 }
 
-/* re_expand - substitute $n from the last match */
+struct re_subst {
+    struct re_map *t;
+    const char *key;
+};
+
+/* re_subst_token - mac_parse() callback: a literal, or group $n of the match */
+static int re_subst_token(enum mac_token kind, const char *text, size_t len, void *ctx)
+{
+    struct re_subst *sb = ctx;
+    struct re_map *t = sb->t;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(t->md);
+    long    n;
+
+    if (kind == MAC_EXPR) {
+	n = re_group(text, len);		/* checked when loaded */
+	if (n < 1 || n >= t->last_rc || ov[2 * n] == PCRE2_UNSET)
+	    return 0;				/* pairs set; 0: ovector too small */
+	text = sb->key + ov[2 * n];
+	len = ov[2 * n + 1] - ov[2 * n];
+    }
+    if (t->out.len + len > RE_RESULT_LIMIT)
+	return MAC_ERR_LIMIT;
+    buf_append(&t->out, text, len);
+    return 0;
+}
+
+/* re_expand - substitute $n from the last match; NULL past RE_RESULT_LIMIT */
 static const char *re_expand(struct re_map *t, const struct re_rule *r, const char *key)
 {
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(t->md);
-    int     rc = t->last_rc;		/* pairs set; 0: ovector too small */
+    struct re_subst sb = {t, key};
+    const char *why = NULL;
 
     buf_reset(&t->out);
-    for (const char *cp = r->result; *cp; cp++) {
-	if (*cp != '$') {
-	    buf_putc(&t->out, *cp);
-	    continue;
-	}
-	if (cp[1] == '$') {
-	    buf_putc(&t->out, '$');
-	    cp++;
-	    continue;
-	}
-	unsigned long n;
-	const char *end;
-
-	if (re_ref(cp + 1, &n, &end) < 0)	/* refused when loaded */
-	    continue;
-	cp = end - 1;
-	if (n < (unsigned long) rc && ov[2 * n] != PCRE2_UNSET)
-	    buf_append(&t->out, key + ov[2 * n], ov[2 * n + 1] - ov[2 * n]);
-    }
+    if (mac_parse(r->result, strlen(r->result), re_subst_token, &sb, &why) != 0)
+	return NULL;
     return t->out.s;
 }
 
@@ -341,7 +368,11 @@ static enum map_result re_get(void *priv, const char *key, const char **value)
 	    continue;
 	}
 	if (hit != r->negate) {
-	    *value = r->subst ? re_expand(t, r, key) : r->result;
+	    if ((*value = r->subst ? re_expand(t, r, key) : r->result) == NULL) {
+		msg_warn("%s table: the result for \"%.100s\" is longer than %d bytes",
+			 t->pcre ? "pcre" : "regexp", key, RE_RESULT_LIMIT);
+		return MAP_ERROR;
+	    }
 	    return MAP_FOUND;
 	}
     }

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "rules/dnsxl.h"
+#include "util/mac.h"
 #include "util/mem.h"
 
 /* parse_octet - one octet pattern into a 256-bit set */
@@ -131,87 +132,30 @@ int     dnsxl_error_code(const struct inet_addr *a)
 }
 
 /*
- * template_expand - $name, ${name}, ${name?text}, ${name:text}, $$.
- * lookup() gives a value or NULL for an unknown name.  -1 on bad syntax.
+ * template_expand - $name, ${name}, ${name?text}, ${name:text}, $$ through
+ * util/mac.c.  lookup() gives a value or NULL for an unknown name; -1 on
+ * bad syntax or an unknown name, as Postfix's smtpd treats a template.
+ * The text is cut at TEMPLATE_LIMIT, past the 510 bytes a reply keeps.
  */
+#define TEMPLATE_DEPTH	6		/* the template and 5 nested ?text */
+#define TEMPLATE_LIMIT	4096		/* longest expansion kept, in bytes */
+
 int     template_expand(const char *tpl, struct buf *out,
 			        const char *(*lookup) (const char *name, void *ctx),
 			        void *ctx, int depth)
 {
-    const char *cp = tpl;
+    struct mac_expander x;
+    size_t  start = out->len;
+    int     rc;
 
-    if (depth > 5)
+    if (depth >= TEMPLATE_DEPTH)
 	return -1;
-    while (*cp) {
-	if (*cp != '$') {
-	    buf_putc(out, *cp++);
-	    continue;
-	}
-	cp++;
-	if (*cp == '$') {
-	    buf_putc(out, '$');
-	    cp++;
-	    continue;
-	}
-	char    name[64];
-	size_t  n = 0;
-
-	if (*cp == '{' || *cp == '(') {
-	    char    close = *cp == '{' ? '}' : ')';
-	    const char *start = ++cp;
-	    int     level = 1;
-
-	    while (*cp && (*cp != close || --level > 0)) {
-		if (*cp == (close == '}' ? '{' : '('))
-		    level++;
-		cp++;
-	    }
-	    if (*cp != close)
-		return -1;
-	    /* name, then optional ?text or :text */
-	    while (start + n < cp && (start[n] == '_' || (start[n] >= 'a' && start[n] <= 'z')
-				      || (start[n] >= 'A' && start[n] <= 'Z')
-				      || (start[n] >= '0' && start[n] <= '9')))
-		n++;
-	    if (n == 0 || n >= sizeof(name))
-		return -1;
-	    memcpy(name, start, n);
-	    name[n] = 0;
-	    const char *value = lookup(name, ctx);
-
-	    if (start + n == cp) {
-		if (value == NULL)
-		    return -1;
-		buf_puts(out, value);
-	    } else if (start[n] == '?' || start[n] == ':') {
-		int     nonempty = value != NULL && *value != 0;
-		char   *text = xstrndup(start + n + 1, (size_t) (cp - start - n - 1));
-
-		if ((start[n] == '?') == nonempty
-		    && template_expand(text, out, lookup, ctx, depth + 1) < 0) {
-		    free(text);
-		    return -1;
-		}
-		free(text);
-	    } else {
-		return -1;
-	    }
-	    cp++;
-	    continue;
-	}
-	while (cp[n] == '_' || (cp[n] >= 'a' && cp[n] <= 'z') || (cp[n] >= 'A' && cp[n] <= 'Z')
-	       || (cp[n] >= '0' && cp[n] <= '9'))
-	    n++;
-	if (n == 0 || n >= sizeof(name))
-	    return -1;
-	memcpy(name, cp, n);
-	name[n] = 0;
-	cp += n;
-	const char *value = lookup(name, ctx);
-
-	if (value == NULL)
-	    return -1;
-	buf_puts(out, value);
-    }
-    return 0;
+    x.lookup = lookup;
+    x.ctx = ctx;
+    x.flags = 0;
+    x.depth_limit = TEMPLATE_DEPTH - depth;
+    x.out_limit = start + TEMPLATE_LIMIT;
+    x.what = "template";
+    rc = mac_expand(out, tpl, &x, NULL);
+    return rc == MAC_OK || rc == MAC_ERR_LIMIT ? 0 : -1;
 }

@@ -253,6 +253,32 @@ int     str_is_digits(const char *s)
     return 1;
 }
 
+/* str_ulong - leading decimal digits of s, checked against max as they are read */
+int     str_ulong(const char *s, const char **end, unsigned long max, unsigned long *out)
+{
+    unsigned long v = 0;
+    int     over = 0;
+    const char *cp;
+
+    for (cp = s; *cp >= '0' && *cp <= '9'; cp++) {
+	unsigned d = (unsigned) (*cp - '0');
+
+	/* never multiply past max: the test comes before the arithmetic */
+	if (over || d > max || v > (max - d) / 10)
+	    over = 1;
+	else
+	    v = v * 10 + d;
+    }
+    if (end)
+	*end = cp;
+    if (cp == s)
+	return -1;
+    if (over)
+	return -2;
+    *out = v;
+    return 0;
+}
+
 /* buf_json_str - append s as a JSON string literal */
 void    buf_json_str(struct buf *b, const char *s)
 {

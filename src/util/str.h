@@ -72,6 +72,15 @@ int     strlist_split_braces(struct strlist *l, const char *value, const char *s
 void    str_lower(char *s);
 char   *str_trim(char *s);		/* in place; returns start */
 int     str_is_digits(const char *s);
+
+/*
+ * str_ulong - the decimal digits at the start of s, as a value no larger
+ * than max, computed without overflow.  *end (when end is not NULL) is
+ * set past every digit.  0: done; -1: no digit; -2: more than max (*out
+ * untouched).
+ */
+int     str_ulong(const char *s, const char **end, unsigned long max,
+		          unsigned long *out);
 /* JSON string escaping into a buffer (with the quotes) */
 void    buf_json_str(struct buf *b, const char *s);
 

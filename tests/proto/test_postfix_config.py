@@ -102,6 +102,13 @@ class PostfixConfig(DaemonTest):
         self.assertEqual(rc, 0, out)
         self.assertNotIn("open relay", out)
 
+    def test_text_before_the_first_parameter_is_skipped(self):
+        # as Postfix reads main.cf: indented text with nothing to continue
+        # is skipped, not taken for a parameter (here an open relay)
+        main = GOOD.replace("mynetworks = 127.0.0.0/8 [::1]/128\n", "")
+        rc, out, err = self.check("  mynetworks = 0.0.0.0/0\n" + main)
+        self.assertEqual((rc, out), (0, "no findings\n"), err)
+
     def test_master_cf_overrides(self):
         # seed 004's warning: mua_* restrictions uncommented but never defined
         rc, out, err = self.check(GOOD, "  -o smtpd_client_restrictions=$mua_client_restrictions\n"
@@ -118,6 +125,20 @@ class PostfixConfig(DaemonTest):
                                   "  -o smtpd_client_restrictions=$mua_client_restrictions\n"
                                   "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n")
         self.assertEqual((rc, out), (0, "no findings\n"))
+
+    def test_master_cf_overrides_anywhere_on_a_line(self):
+        # -o on the service line itself, two on one line, ${name} references
+        rc, out, err = self.check(GOOD, "2525 inet n - y - - smtpd "
+                                        "-o smtpd_relay_restrictions=permit\n"
+                                        "  -o smtpd_client_restrictions=${mua_client} "
+                                        "-o smtpd_recipient_restrictions=permit\n")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("master.cf line 5 (2525): -o smtpd_relay_restrictions=permit: "
+                      "open relay", out)
+        self.assertIn("master.cf line 6 (2525): -o smtpd_client_restrictions="
+                      "${mua_client} names a parameter that main.cf does not define", out)
+        self.assertIn("master.cf line 6 (2525): -o smtpd_recipient_restrictions=permit: "
+                      "open relay", out)
 
     def test_advice_left_undone(self):
         main = GOOD.replace("smtpd_helo_required = yes\n", "").replace(

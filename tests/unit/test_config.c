@@ -6,9 +6,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "conf/config.h"
+#include "util/lines.h"
 
 /* parse - parse text, expecting success */
 static struct config *parse(const char *text)
@@ -118,6 +120,188 @@ static void test_errors(void **state)
     parse_err("smtpd_restriction_classes = ghost\n", "restriction class \"ghost\" is not defined");
 }
 
+/* parse_one - "name = value" alone: 0 loaded (value in *v), -1 refused */
+static int parse_one(const char *name, const char *value, long *v, struct buf *err)
+{
+    struct buf text;
+    struct config *c;
+
+    buf_init(&text);
+    buf_printf(&text, "%s = %s\n", name, value);
+    buf_reset(err);
+    c = config_parse_text(text.s, "test.cf", err);
+    buf_free(&text);
+    if (c == NULL)
+	return -1;
+    *v = config_int(c, (enum param_id) param_find(name));
+    config_free(c);
+    return 0;
+}
+
+/* one_ok, one_err - a value is loaded as want / refused naming the problem */
+static void one_ok(const char *name, const char *value, long want)
+{
+    struct buf err;
+    long    v = 0;
+
+    buf_init(&err);
+    if (parse_one(name, value, &v, &err) < 0)
+	fail_msg("%s = %s: unexpected error: %s", name, value, err.s);
+    if (v != want)
+	fail_msg("%s = %s: got %ld, want %ld", name, value, v, want);
+    buf_free(&err);
+}
+
+static void one_err(const char *name, const char *value, const char *want)
+{
+    struct buf err, exp;
+    long    v = 0;
+
+    buf_init(&err);
+    buf_init(&exp);
+    buf_printf(&exp, "test.cf:1: %s: ", name);
+    if (parse_one(name, value, &v, &err) == 0)
+	fail_msg("%s = %s: loaded as %ld", name, value, v);
+    if (strncmp(err.s, exp.s, exp.len) != 0 || strstr(err.s, want) == NULL)
+	fail_msg("%s = %s: error \"%s\" is not \"%s...%s\"", name, value, err.s, exp.s, want);
+    buf_free(&err);
+    buf_free(&exp);
+}
+
+/* every number and time: one past each edge, huge, negative, empty, garbage */
+static void test_number_limits(void **state)
+{
+    static const char *units[] = {"", "s", "m", "h", "d", "w"};
+    char    val[64], range[96];
+
+    (void) state;
+    for (int id = 0; id < P_COUNT; id++) {
+	const struct param_def *p = &param_table[id];
+	int     is_time = p->type == PT_TIME;
+
+	if (p->type != PT_INT && p->type != PT_TIME && p->type != PT_CODE)
+	    continue;
+	snprintf(range, sizeof(range), "out of range [%ld..%ld]", p->min, p->max);
+	snprintf(val, sizeof(val), "%ld", p->max);
+	one_ok(p->name, val, p->max);
+	snprintf(val, sizeof(val), "%ld", p->min);
+	one_ok(p->name, val, p->min);
+	snprintf(val, sizeof(val), "%ld", p->max + 1);
+	one_err(p->name, val, range);
+	snprintf(val, sizeof(val), "%ld", p->min - 1);
+	one_err(p->name, val, range);
+	snprintf(val, sizeof(val), "%ld", p->min < 0 ? p->min : -1L);
+	if (p->min >= 0)
+	    one_err(p->name, val, range);
+	one_err(p->name, "9223372036854775808", range);
+	one_err(p->name, "-9223372036854775809", range);
+	one_err(p->name, "99999999999999999999999999999999999999", range);
+	one_err(p->name, "", "bad ");
+	one_err(p->name, "12x", "bad ");
+	one_err(p->name, "1 2", "bad ");
+	one_err(p->name, "0x10", "bad ");
+	one_err(p->name, "-", "bad ");
+	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+	    snprintf(val, sizeof(val), "177777777777777%s", units[u]);
+	    if (is_time || *units[u] == 0)
+		one_err(p->name, val, range);
+	    else
+		one_err(p->name, val, "bad ");
+	    snprintf(val, sizeof(val), "9223372036854775807%s", units[u]);
+	    if (is_time || *units[u] == 0)
+		one_err(p->name, val, range);
+	}
+	if (is_time) {
+	    one_err(p->name, "5ss", "bad time value \"5ss\"");
+	    one_err(p->name, "s", "bad time value");
+	    /* the largest value in a unit, and the next one */
+	    if (p->max % 60 == 0 && p->max / 60 >= p->min) {
+		snprintf(val, sizeof(val), "%ldm", p->max / 60);
+		one_ok(p->name, val, p->max);
+		snprintf(val, sizeof(val), "%ldm", p->max / 60 + 1);
+		one_err(p->name, val, range);
+	    }
+	    if (p->max >= 7 * 86400) {
+		snprintf(val, sizeof(val), "%ldw", p->max / (7 * 86400) + 1);
+		one_err(p->name, val, range);
+	    }
+	}
+    }
+}
+
+/* fuzz_config's find: a week count whose seconds overflow a long (UBSan) */
+static void test_time_overflow(void **state)
+{
+    (void) state;
+    one_err("greylist_delay", "177777777777777w", "out of range [0..86400]");
+    one_ok("greylist_delay", "1d", 86400);
+    one_err("greylist_delay", "1441m", "out of range [0..86400]");
+    one_ok("greylist_min_score", "-100000", -100000);
+    one_ok("greylist_min_score", "+7", 7);
+    one_ok("greylist_delay", "-0", 0);
+}
+
+/* a logical line one byte past LINES_LENGTH_LIMIT is refused, naming it */
+static void test_line_limit(void **state)
+{
+    struct buf text;
+    struct config *c;
+
+    (void) state;
+    buf_init(&text);
+    buf_puts(&text, "# long\nmydestination = a");
+    while (text.len < 7 + LINES_LENGTH_LIMIT)
+	buf_putc(&text, 'b');
+    c = parse(text.s);
+    config_free(c);
+    buf_putc(&text, 'c');
+    parse_err(text.s, "test.cf:2: ");
+    parse_err(text.s, ": line too long (more than 65536 bytes)");
+    buf_free(&text);
+}
+
+/* Postfix's ${name?text} and ${name:text} in main.cf values */
+static void test_conditional_expansion(void **state)
+{
+    (void) state;
+    struct config *c = parse("myhostname = mx.example.com\n"
+			     "mynetworks =\n"
+			     "mydestination = ${myhostname?$myhostname, }localhost\n"
+			     "myorigin = ${mynetworks:${myhostname}}x${mynetworks?no}\n");
+
+    assert_string_equal(config_str(c, P_MYDEST), "mx.example.com, localhost");
+    assert_string_equal(config_str(c, P_MYORIGIN), "mx.example.comx");
+    config_free(c);
+    parse_err("myorigin = ${myhostname\n", "test.cf:1: myorigin: missing '}'");
+    parse_err("myorigin = ${my hostname}\n", "test.cf:1: myorigin: bad parameter reference");
+    parse_err("myorigin = a $ b\n", "test.cf:1: myorigin: empty name after '$'");
+}
+
+/* values naming each other twice over: refused at once, not 2^18 expansions */
+static void test_expansion_work(void **state)
+{
+    struct buf text, err;
+    struct timespec t0, t1;
+
+    (void) state;
+    buf_init(&text);
+    buf_init(&err);
+    buf_puts(&text, "smtpd_restriction_classes = c0");
+    for (int i = 1; i <= 18; i++)
+	buf_printf(&text, ", c%d", i);
+    buf_puts(&text, "\n");
+    for (int i = 0; i < 18; i++)
+	buf_printf(&text, "c%d = $c%d$c%d\n", i, i + 1, i + 1);
+    buf_puts(&text, "c18 =\nmyorigin = $c0\n");
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    assert_null(config_parse_text(text.s, "test.cf", &err));
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    assert_non_null(strstr(err.s, "more than 10000 names to expand"));
+    assert_true((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9 < 0.5);
+    buf_free(&text);
+    buf_free(&err);
+}
+
 static void test_classes(void **state)
 {
     (void) state;
@@ -169,6 +353,11 @@ int     main(void)
 	cmocka_unit_test(test_postfix_aliases),
 	cmocka_unit_test(test_types),
 	cmocka_unit_test(test_errors),
+	cmocka_unit_test(test_time_overflow),
+	cmocka_unit_test(test_number_limits),
+	cmocka_unit_test(test_line_limit),
+	cmocka_unit_test(test_conditional_expansion),
+	cmocka_unit_test(test_expansion_work),
 	cmocka_unit_test(test_classes),
 	cmocka_unit_test(test_every_parameter_documented),
 	cmocka_unit_test(test_embedded_default_loads),

@@ -641,6 +641,32 @@ static void test_cache_ttl(void **state)
     dns_answer_unref(tf);
 }
 
+/* a template's text is cut at 4096 bytes, past what a reply keeps */
+static void test_template_limit(void **state)
+{
+    struct buf tpl, b;
+
+    (void) state;
+    buf_init(&tpl);
+    buf_init(&b);
+    for (int i = 0; i < 1400; i++)
+	buf_puts(&tpl, "$rbl_code");
+    assert_int_equal(template_expand(tpl.s, &b, tlookup, NULL, 0), 0);
+    assert_int_equal(b.len, 4096);
+    buf_reset(&b);
+    buf_reset(&tpl);
+    /* nested ?text: five levels below the template, not six */
+    buf_puts(&tpl, "${empty:${empty:${empty:${empty:${empty:five}}}}}");
+    assert_int_equal(template_expand(tpl.s, &b, tlookup, NULL, 0), 0);
+    assert_string_equal(b.s, "five");
+    buf_reset(&b);
+    buf_reset(&tpl);
+    buf_puts(&tpl, "${empty:${empty:${empty:${empty:${empty:${empty:six}}}}}}");
+    assert_int_equal(template_expand(tpl.s, &b, tlookup, NULL, 0), -1);
+    buf_free(&tpl);
+    buf_free(&b);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +681,7 @@ int     main(void)
 	cmocka_unit_test(test_cache_txt_bound),
 	cmocka_unit_test(test_cache_lru),
 	cmocka_unit_test(test_cache_ttl),
+	cmocka_unit_test(test_template_limit),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

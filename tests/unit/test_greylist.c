@@ -398,6 +398,39 @@ static void test_record_encoding(void **state)
     assert_int_equal(gl_triplet_decode(&t2, 16, &t), STORE_VALUE_BAD);
 }
 
+/* a prefix length is digits within the family's width, or the line is ignored */
+static void test_whitelist_bad_lengths(void **state)
+{
+    char    dir[] = "/tmp/mxgltest.XXXXXX";
+    char    err[512], cmd[128];
+    struct gl_whitelist *w;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    char   *clients = write_file(dir, "clients",
+				 "2001:db8::/x\n"
+				 "2001:db8::/4294967296\n"
+				 "10.0.0.0/4294967304\n"
+				 "172.16.0.0/-8\n"
+				 "198.51.100.0/99999999999999999999999\n"
+				 "192.0.2.0/33\n"
+				 "203.0.113.0/24\n");
+
+    w = gl_whitelist_load(clients, "", err, sizeof(err));
+    assert_non_null(w);
+    assert_null(gl_whitelist_match(w, "unknown", "2001:db9::1", "a@b.c"));
+    assert_null(gl_whitelist_match(w, "unknown", "10.1.2.3", "a@b.c"));
+    assert_null(gl_whitelist_match(w, "unknown", "172.17.0.1", "a@b.c"));
+    assert_null(gl_whitelist_match(w, "unknown", "198.51.100.1", "a@b.c"));
+    assert_null(gl_whitelist_match(w, "unknown", "192.0.2.1", "a@b.c"));
+    assert_string_equal(gl_whitelist_match(w, "unknown", "203.0.113.9", "a@b.c"),
+			"client whitelist");
+    gl_whitelist_free(w);
+    free(clients);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +443,7 @@ int     main(void)
 	cmocka_unit_test(test_keys),
 	cmocka_unit_test(test_texts),
 	cmocka_unit_test(test_whitelist_formats),
+	cmocka_unit_test(test_whitelist_bad_lengths),
 	cmocka_unit_test(test_debian_whitelist_loads),
 	cmocka_unit_test(test_record_encoding),
     };

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "maps/map.h"
+#include "util/lines.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -284,6 +285,38 @@ static void test_texthash_errors(void **state)
     spec_err(spec, want);
     free(spec);
     free(want);
+}
+
+/* a table line one byte past LINES_LENGTH_LIMIT is refused, naming the line */
+static void test_line_limit(void **state)
+{
+    struct buf text;
+    struct map *m;
+    char    err[512];
+    char   *spec, *want;
+
+    (void) state;
+    buf_init(&text);
+    buf_puts(&text, "a b\nk ");
+    while (text.len < 4 + LINES_LENGTH_LIMIT)
+	buf_putc(&text, 'v');
+    buf_putc(&text, '\n');
+    write_file("long", text.s);
+    spec = subst("texthash:@F@", "long");
+    m = map_open(spec, err, sizeof(err));
+    assert_non_null(m);
+    map_free(m);
+    buf_reset(&text);
+    buf_puts(&text, "a b\nk ");
+    while (text.len < 4 + LINES_LENGTH_LIMIT + 1)
+	buf_putc(&text, 'v');
+    write_file("long", text.s);
+    want = subst("table texthash:@F@: @F@, line 2: line too long (more than 65536 bytes)",
+		 "long");
+    spec_err(spec, want);
+    free(spec);
+    free(want);
+    buf_free(&text);
 }
 
 static void test_source_in(void **state)
@@ -656,6 +689,36 @@ static void test_regexp_substitution(void **state)
     }
 }
 
+/* a substituted result longer than 64 KiB fails the lookup, never cut short */
+static void test_regexp_result_limit(void **state)
+{
+    (void) state;
+    static const char *const types[] = {"regexp", "pcre"};
+    struct buf key;
+    const char *v;
+    struct map *m;
+
+    buf_init(&key);
+    for (size_t i = 0; i < 2; i++) {
+	/* 64 copies of the key: at most 1024 bytes of key fit */
+	write_file("re", "/^(.*)$/ $1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1"
+		   "$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1\n");
+	m = open_file(types[i], "re");
+	buf_reset(&key);
+	while (key.len < 1024)
+	    buf_putc(&key, 'k');
+	assert_int_equal(map_get(m, key.s, &v), MAP_FOUND);
+	assert_int_equal(strlen(v), 64 * 1024);
+	buf_putc(&key, 'k');
+	assert_int_equal(map_get(m, key.s, &v), MAP_ERROR);
+	assert_int_equal(count_logged("longer than 65536 bytes"), (int) i + 1);
+	assert_int_equal(map_get(m, "k", &v), MAP_FOUND);
+	assert_int_equal(strlen(v), 64);
+	map_free(m);
+    }
+    buf_free(&key);
+}
+
 static void test_regexp_errors(void **state)
 {
     (void) state;
@@ -674,6 +737,9 @@ static void test_regexp_errors(void **state)
 	       "line 4: out of range replacement index \"2\"");
 	RE_ERR("/(a)/ $0\n", "line 1: out of range replacement index \"0\"");
 	RE_ERR("/(a)(b)/ ${3}\n", "line 1: out of range replacement index \"3\"");
+	RE_ERR("/(a)/ ${99999}\n", "line 1: out of range replacement index \"99999\"");
+	RE_ERR("/(a)/ $18446744073709551617\n",
+	       "line 1: out of range replacement index \"18446744073709551617\"");
 	RE_ERR("/a/q x\n", "line 1: unknown pattern flag 'q'");
 	RE_ERR("/a/\n", "line 1: no lookup result after the pattern");
 	RE_ERR("/abc x\n", "line 1: missing closing delimiter '/'");
@@ -924,6 +990,7 @@ int     main(void)
 	cmocka_unit_test(test_texthash_format),
 	cmocka_unit_test(test_texthash_size),
 	cmocka_unit_test(test_texthash_errors),
+	cmocka_unit_test(test_line_limit),
 	cmocka_unit_test(test_source_in),
 	cmocka_unit_test(test_inline),
 	cmocka_unit_test(test_static),
@@ -936,6 +1003,7 @@ int     main(void)
 	cmocka_unit_test(test_regexp_negation_and_if),
 	cmocka_unit_test(test_regexp_substitution),
 	cmocka_unit_test(test_regexp_errors),
+	cmocka_unit_test(test_regexp_result_limit),
 	cmocka_unit_test(test_regexp_delimiters),
 	cmocka_unit_test(test_regexp_flags),
 	cmocka_unit_test(test_regexp_match_error),

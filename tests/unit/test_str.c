@@ -33,10 +33,39 @@ static void test_put_long(void **state)
     buf_free(&b);
 }
 
+/* str_ulong - digits checked against max before each step, never overflowing */
+static void test_ulong(void **state)
+{
+    unsigned long v = 7;
+    const char *end;
+
+    (void) state;
+    assert_int_equal(str_ulong("86400s", &end, 86400, &v), 0);
+    assert_int_equal(v, 86400);
+    assert_string_equal(end, "s");
+    v = 7;
+    assert_int_equal(str_ulong("86401", &end, 86400, &v), -2);
+    assert_int_equal(v, 7);
+    assert_string_equal(end, "");
+    assert_int_equal(str_ulong("x1", &end, 10, &v), -1);
+    assert_int_equal(str_ulong("", NULL, 10, &v), -1);
+    assert_int_equal(str_ulong("18446744073709551615", NULL, ULONG_MAX, &v), 0);
+    assert_true(v == ULONG_MAX);
+    assert_int_equal(str_ulong("18446744073709551616", NULL, ULONG_MAX, &v), -2);
+    assert_int_equal(str_ulong("999999999999999999999999999999w", &end, ULONG_MAX, &v), -2);
+    assert_string_equal(end, "w");
+    assert_int_equal(str_ulong("0", NULL, 0, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(str_ulong("1", NULL, 0, &v), -2);
+    assert_int_equal(str_ulong("0009", NULL, 9, &v), 0);
+    assert_int_equal(v, 9);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_put_long),
+	cmocka_unit_test(test_ulong),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
