@@ -1,5 +1,5 @@
 /*
- * main.c - the mxshield command: serve (default), check, config, map.
+ * main.c - the mxshield command: serve (default), check, config, map, status.
  *
  * SYNOPSIS
  *	mxshield [serve] [-c FILE] [-v]
@@ -23,7 +23,9 @@
 #include "util/version.h"
 #include "conf/config.h"
 #include "maps/map.h"
-#include "policy/server.h"
+#include "control/control.h"
+#include "daemon/daemon.h"
+#include "policy/service.h"
 #include "rules/engine.h"
 #include "rules/policy.h"
 #include "util/log.h"
@@ -45,7 +47,8 @@ static void usage(void)
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
 	    "       mxshield postfix-config --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
-	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n");
+	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
+	    "       mxshield status [-c FILE]\n");
     exit(2);
 }
 
@@ -108,7 +111,11 @@ static int cmd_serve(int argc, char **argv)
 	msg_fatal("%s: log_destination: \"%s\" is neither stderr nor syslog",
 		  config_where(pol->conf, P_LOG_DEST), config_str(pol->conf, P_LOG_DEST));
     log_set_service("policy");
-    return server_run(path, pol);
+    struct daemon *d = daemon_new(path, pol);
+
+    policy_service_attach(d);
+    control_attach(d);
+    return daemon_run(d);
 }
 
 /* cmd_check - evaluate one request and explain it */
@@ -267,6 +274,39 @@ static int cmd_postfix_config(int argc, char **argv)
     return 0;
 }
 
+/* cmd_status - mxshield status [-c FILE]: ask the running daemon */
+static int cmd_status(int argc, char **argv)
+{
+    const char *path = NULL;
+    struct config *conf;
+    struct buf out, err;
+    const char *sock;
+    int     ch;
+
+    while ((ch = getopt(argc, argv, "c:")) != -1) {
+	if (ch != 'c')
+	    usage();
+	path = optarg;
+    }
+    if (optind != argc)
+	usage();
+    buf_init(&out);
+    buf_init(&err);
+    if ((conf = config_load(choose_config(path), &err)) == NULL)
+	msg_fatal("%s", err.s);
+    sock = config_str(conf, P_CONTROL_SOCKET);
+    if (*sock == 0)
+	msg_fatal("%s: control_socket is empty: the daemon has no control socket",
+		  config_where(conf, P_CONTROL_SOCKET));
+    if (control_query(sock, "status", &out, &err) < 0)
+	msg_fatal("%s", err.s);
+    fputs(out.s, stdout);
+    buf_free(&out);
+    buf_free(&err);
+    config_free(conf);
+    return 0;
+}
+
 /* cmd_spf_main - mxshield spf [-c FILE] ... */
 static int cmd_spf_main(int argc, char **argv)
 {
@@ -315,6 +355,8 @@ int     main(int argc, char **argv)
 	return cmd_postfix_config(argc, argv);
     if (strcmp(cmd, "spf") == 0)
 	return cmd_spf_main(argc, argv);
+    if (strcmp(cmd, "status") == 0)
+	return cmd_status(argc, argv);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
 	usage();
     fprintf(stderr, "mxshield: unknown command \"%s\"\n", cmd);

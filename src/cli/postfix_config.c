@@ -12,25 +12,32 @@
 
 #include "cli/postfix_config.h"
 #include "conf/config.h"
+#include "net/listen.h"
 #include "util/lines.h"
+#include "util/log.h"
 #include "util/mac.h"
 #include "util/mem.h"
 #include "util/str.h"
 
-/* policy_target - check_policy_service argument for a listen value */
+/* policy_target - check_policy_service argument for a listen value,
+ * read by the listener parser that `serve` uses */
 static void policy_target(const char *listen, struct buf *out)
 {
-    struct strlist l;
+    struct listen_spec *ls;
+    struct buf err;
     const char *pick = NULL;
+    int     n;
 
-    strlist_init(&l);
-    strlist_split(&l, listen, LIST_SEPS);
+    buf_init(&err);
+    if ((n = listen_parse_list(listen, &ls, &err)) < 0)
+	msg_fatal("%s", err.s);
+    buf_free(&err);
     /* prefer a unix socket inside Postfix's queue directory */
-    for (size_t i = 0; i < l.n && pick == NULL; i++)
-	if (strncmp(l.v[i], "unix:", 5) == 0)
-	    pick = l.v[i];
-    if (pick == NULL && l.n > 0)
-	pick = l.v[0];
+    for (int i = 0; i < n && pick == NULL; i++)
+	if (ls[i].type == LISTEN_UNIX)
+	    pick = ls[i].text;
+    if (pick == NULL && n > 0)
+	pick = ls[0].text;
     if (pick == NULL)
 	pick = "inet:127.0.0.1:10023";
     const char *spool = "unix:/var/spool/postfix/";
@@ -39,7 +46,7 @@ static void policy_target(const char *listen, struct buf *out)
 	buf_printf(out, "unix:%s", pick + strlen(spool));	/* relative: works in the chroot */
     else
 	buf_puts(out, pick);
-    strlist_free(&l);
+    free(ls);
 }
 
 void    postfix_config_print(const struct config *c, const char *socket, FILE *fp)

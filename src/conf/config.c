@@ -549,3 +549,16 @@ void    config_print(const struct config *c, FILE *fp, int defaults)
 	for (size_t i = 0; i < c->nclasses; i++)
 	    fprintf(fp, "%s = %s\n", c->classes[i].name, c->classes[i].raw);
 }
+
+/* config_keep - give parameter id of c the value it has in old (a reload
+ * keeps in force what needs a restart) */
+void    config_keep(struct config *c, const struct config *old, enum param_id id)
+{
+    free(c->raw[id]);
+    free(c->where[id]);
+    free(c->value[id]);
+    c->raw[id] = old->raw[id] ? xstrdup(old->raw[id]) : NULL;
+    c->where[id] = old->where[id] ? xstrdup(old->where[id]) : NULL;
+    c->value[id] = old->value[id] ? xstrdup(old->value[id]) : NULL;
+    c->num[id] = old->num[id];
+}

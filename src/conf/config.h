@@ -49,6 +49,9 @@ char   *config_expand(const struct config *c, const char *text);
 /* config_print - like postconf -n (set only) or postconf -d (defaults) */
 void    config_print(const struct config *c, FILE *fp, int defaults);
 
+/* config_keep - set parameter id of c to its value in old (reload) */
+void    config_keep(struct config *c, const struct config *old, enum param_id id);
+
 /* config_origin - the file this configuration came from */
 const char *config_origin(const struct config *c);
 

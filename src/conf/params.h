@@ -40,6 +40,12 @@
       "Program name at the start of each log line") \
     X(TABLE_CHECK, "table_check_interval", TIME, "1s", 1, 3600, 1, \
       "How often table files are checked for changes (one stat per table)") \
+    X(STOP_GRACE, "stop_grace_time", TIME, "10s", 0, 3600, 1, \
+      "On SIGTERM, how long requests in flight may take to be answered before the daemon exits anyway") \
+    X(LOOP_STALL_LIMIT, "event_loop_stall_limit", INT, "200", 1, 3600000, 1, \
+      "Log a warning naming the cause when one pass of the event loop works longer than this many milliseconds") \
+    X(CONTROL_SOCKET, "control_socket", STR, "$data_directory/control", 0, 0, 0, \
+      "Local control socket (owner-only) that mxshield status asks; empty: none") \
     /* DNS */ \
     X(DNS_RESOLVER, "dns_resolver", LIST, "resolv.conf", 0, 0, 0, \
       "Where lookups go: resolv.conf (the system's servers), recursive (built-in full resolver), or servers HOST[:PORT], [IPv6]:PORT") \

@@ -140,43 +140,77 @@ const char *map_spec(const struct map *m)
     return m->spec;
 }
 
-/* map_refresh - reload if the file changed; 1 reloaded, 0 not, -1 failed */
-int     map_refresh(struct map *m)
+/* map_reload_due - on the loop: has the file changed (one stat)? */
+int     map_reload_due(struct map *m, struct map_reload *r)
 {
-    struct filestamp st;
-    char    why[512];
-    void   *priv;
-
     if (m->path == NULL)
 	return 0;
-    if (filestamp_get(m->path, &st) < 0) {
+    memset(r, 0, sizeof(*r));
+    r->m = m;
+    if (filestamp_get(m->path, &r->st) < 0) {
 	/* an editor replacing the file: keep serving the old contents */
 	if (!m->have_bad || m->bad.present) {
 	    msg_warn("table %s: %s: %s; keeping the previous contents",
 		     m->spec, m->path, strerror(errno));
-	    m->bad = st;
+	    m->bad = r->st;
 	    m->have_bad = 1;
 	}
 	return -1;
     }
-    if (filestamp_same(&st, &m->id))
+    if (filestamp_same(&r->st, &m->id))
 	return 0;
-    if (m->have_bad && filestamp_same(&st, &m->bad))
+    if (m->have_bad && filestamp_same(&r->st, &m->bad))
 	return -1;
-    why[0] = 0;
-    if ((priv = m->ops->load(m->path, why, sizeof(why))) == NULL) {
+    return 1;
+}
+
+/* map_reload_load - any thread: read the file into new private state;
+ * reads only the table's path and type, which never change */
+void    map_reload_load(struct map_reload *r)
+{
+    r->why[0] = 0;
+    r->priv = r->m->ops->load(r->m->path, r->why, sizeof(r->why));
+}
+
+/* map_reload_install - on the loop: the new contents, or why not */
+int     map_reload_install(struct map_reload *r)
+{
+    struct map *m = r->m;
+
+    if (r->priv == NULL) {
 	msg_warn("table %s: reload failed: %s; keeping the previous contents",
-		 m->spec, why);
-	m->bad = st;
+		 m->spec, r->why);
+	m->bad = r->st;
 	m->have_bad = 1;
 	return -1;
     }
     m->ops->free(m->priv);
-    m->priv = priv;
-    m->id = st;
+    m->priv = r->priv;
+    r->priv = NULL;
+    m->id = r->st;
     m->have_bad = 0;
     msg_info("table %s: reloaded %s", m->spec, m->path);
     return 1;
+}
+
+/* map_reload_discard - drop a load that will not be installed */
+void    map_reload_discard(struct map_reload *r)
+{
+    if (r->priv)
+	r->m->ops->free(r->priv);
+    r->priv = NULL;
+}
+
+/* map_refresh - reload if the file changed; 1 reloaded, 0 not, -1 failed */
+int     map_refresh(struct map *m)
+{
+    struct map_reload r;
+    int     due;
+
+    if ((due = map_reload_due(m, &r)) <= 0)
+	return due;
+    map_reload_load(&r);
+    return map_reload_install(&r);
 }
 
 /* map_free - release */

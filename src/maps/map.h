@@ -24,6 +24,8 @@
 
 #include <stddef.h>
 
+#include "util/filestamp.h"
+
 enum map_result {
     MAP_ERROR = -1,
     MAP_NOTFOUND = 0,
@@ -57,6 +59,28 @@ const char *map_spec(const struct map *m);
 
 /* map_refresh - reload if the file changed; 1 reloaded, 0 not, -1 failed */
 int     map_refresh(struct map *m);
+
+/*
+ * The same in three steps, so that the load can run away from the event
+ * loop: map_reload_due() (on the loop: one stat) says whether the file
+ * changed (1, with r filled; 0 not; -1 failed, logged once);
+ * map_reload_load() reads the file into new private state, touching
+ * nothing a lookup uses (any thread); map_reload_install() puts it in
+ * force or logs why not (on the loop; 1 or -1); map_reload_discard()
+ * drops a load that will not be installed.  The table must stay open
+ * from due to install or discard.
+ */
+struct map_reload {
+    struct map *m;
+    struct filestamp st;		/* the file when it was found changed */
+    void   *priv;			/* loaded state, or NULL */
+    char    why[512];			/* why not */
+};
+
+int     map_reload_due(struct map *m, struct map_reload *r);
+void    map_reload_load(struct map_reload *r);
+int     map_reload_install(struct map_reload *r);
+void    map_reload_discard(struct map_reload *r);
 
 void    map_free(struct map *m);
 

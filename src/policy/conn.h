@@ -1,5 +1,5 @@
 /*
- * conn.h - one policy client connection (used by server.c).
+ * conn.h - one policy client connection (used by service.c).
  *
  * conn_new() takes an accepted socket.  Lines are read until an empty
  * line ends a request; the request is evaluated and answered with
@@ -13,10 +13,10 @@
 
 #include <event2/event.h>
 
-struct server_ctx;
+struct policy_service;
 struct conn;
 
-struct conn *conn_new(struct server_ctx *s, evutil_socket_t fd, const char *peer);
+struct conn *conn_new(struct policy_service *s, evutil_socket_t fd, const char *peer);
 /* conn_shutdown - close now if idle, else after the answer in flight */
 void    conn_shutdown(struct conn *c);
 struct conn *conn_next(const struct conn *c);

@@ -7,6 +7,7 @@
 
 #include "rules/eval.h"
 #include "greylist/greylist.h"
+#include "net/listen.h"
 #include "rules/policy.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -46,28 +47,28 @@ static const struct rlist *find_class(const struct policy *p, const char *name)
  */
 static int check_process_params(const struct config *conf, struct buf *err)
 {
-    struct strlist l;
+    struct listen_spec *ls;
+    struct listen_unix lu;
+    struct buf why;
     const char *v;
+    int     n;
 
-    strlist_init(&l);
-    strlist_split(&l, config_str(conf, P_LISTEN), LIST_SEPS);
-    for (size_t i = 0; i < l.n; i++) {
-	const char *w = l.v[i];
-	const char *colon = strrchr(w, ':');
-	int     ok = 0;
-
-	if (strncmp(w, "unix:", 5) == 0)
-	    ok = w[5] == '/';
-	else if (strncmp(w, "inet:", 5) == 0 && colon && colon > w + 5 && str_is_digits(colon + 1))
-	    ok = atoi(colon + 1) > 0 && atoi(colon + 1) < 65536;
-	if (!ok) {
-	    buf_printf(err, "%s: listen: bad socket \"%s\" (expected inet:HOST:PORT or "
-		       "unix:/path)", config_where(conf, P_LISTEN), w);
-	    strlist_free(&l);
-	    return -1;
-	}
+    /* the parsers `serve` uses: what passes here binds there */
+    buf_init(&why);
+    if ((n = listen_parse_list(config_str(conf, P_LISTEN), &ls, &why)) <= 0) {
+	buf_printf(err, "%s: listen: %s", config_where(conf, P_LISTEN),
+		   n < 0 ? why.s : "no sockets to listen on");
+	buf_free(&why);
+	return -1;
     }
-    strlist_free(&l);
+    free(ls);
+    if (listen_unix_parse(config_str(conf, P_UNIX_MODE), config_str(conf, P_UNIX_OWNER),
+			  config_str(conf, P_UNIX_GROUP), &lu, &why) < 0) {
+	buf_printf(err, "%s: %s", config_where(conf, P_UNIX_MODE), why.s);
+	buf_free(&why);
+	return -1;
+    }
+    buf_free(&why);
     v = config_str(conf, P_LOG_DEST);
     if (strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0) {
 	buf_printf(err, "%s: log_destination: bad value \"%s\" (expected stderr or syslog)",

@@ -44,6 +44,24 @@ void    tables_refresh(struct tables *t)
 	(void) map_refresh(t->v[i]);
 }
 
+/* tables_reload_due - the tables whose files changed, for map_reload_load
+ * away from the loop; *out is the caller's to free */
+size_t  tables_reload_due(struct tables *t, struct map_reload **out)
+{
+    size_t  n = 0;
+
+    *out = NULL;
+    for (size_t i = 0; i < t->n; i++) {
+	struct map_reload r;
+
+	if (map_reload_due(t->v[i], &r) <= 0)
+	    continue;
+	*out = xrealloc(*out, (n + 1) * sizeof(**out));
+	(*out)[n++] = r;
+    }
+    return n;
+}
+
 /* tables_free - close all */
 void    tables_free(struct tables *t)
 {

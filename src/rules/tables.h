@@ -16,6 +16,8 @@ struct tables;
 struct tables *tables_new(void);
 struct map *tables_open(struct tables *t, const char *spec, struct buf *err);
 void    tables_refresh(struct tables *t);
+/* tables_reload_due - the tables whose files changed (see map.h) */
+size_t  tables_reload_due(struct tables *t, struct map_reload **out);
 void    tables_free(struct tables *t);
 
 #endif

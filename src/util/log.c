@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/str.h"
 
 /* log_pid - the process id, asked once (the daemon does not fork) */
 static pid_t log_pid(void)
@@ -35,6 +36,9 @@ static char log_prefix_text[200];
 static size_t log_prefix_len;
 static void (*log_capture_fn) (const char *, const char *, void *);
 static void *log_capture_ctx;
+
+/* A worker thread's lines wait in its own buffer: "P" level NUL text NUL. */
+static __thread struct buf *log_deferred;
 
 /* log_init - choose the destination */
 void    log_init(const char *ident, int use_syslog)
@@ -129,6 +133,29 @@ static void log_prefix_make(void)
 	: sizeof(log_prefix_text) - 1;
 }
 
+static void log_emit_text(int prio, const char *level, const char *msg);
+
+/* log_defer - this thread's lines go to b until log_defer(NULL) */
+void    log_defer(struct buf *b)
+{
+    log_deferred = b;
+}
+
+/* log_replay - log the lines a worker thread deferred */
+void    log_replay(const struct buf *b)
+{
+    size_t  off = 0;
+
+    while (off + 1 < b->len) {
+	int     prio = b->s[off] - '0';
+	const char *level = b->s + off + 1;
+	const char *text = level + strlen(level) + 1;
+
+	log_emit_text(prio, level, text);
+	off = (size_t) (text - b->s) + strlen(text) + 1;
+    }
+}
+
 /* log_emit_text - write one line of text (at most 2047 bytes of it) */
 static void log_emit_text(int prio, const char *level, const char *msg)
 {
@@ -136,6 +163,12 @@ static void log_emit_text(int prio, const char *level, const char *msg)
     char   *text;
     size_t  pre, len;
 
+    if (log_deferred) {
+	buf_putc(log_deferred, '0' + prio);
+	buf_append(log_deferred, level, strlen(level) + 1);
+	buf_append(log_deferred, msg, strlen(msg) + 1);
+	return;
+    }
     if (log_prefix_len == 0)
 	log_prefix_make();
     /* prefix, "warning: ", then the text with control characters made '?' */
@@ -215,6 +248,7 @@ void    msg_error(const char *fmt,...)
 /* msg_fatal - start-up error: log and exit 1 */
 void    msg_fatal(const char *fmt,...)
 {
+    log_deferred = NULL;
     LOG_BODY(LOG_CRIT, "fatal");
     log_flush();
     exit(1);
@@ -223,6 +257,7 @@ void    msg_fatal(const char *fmt,...)
 /* msg_panic - broken invariant: log and abort */
 void    msg_panic(const char *fmt,...)
 {
+    log_deferred = NULL;
     LOG_BODY(LOG_CRIT, "panic");
     log_flush();
     abort();

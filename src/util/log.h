@@ -30,6 +30,16 @@ size_t  log_held(void);
 void    log_capture(void (*fn) (const char *level, const char *text, void *ctx),
 		            void *ctx);
 
+/*
+ * log_defer - lines logged by this thread go into b (NULL: logged again);
+ * log_replay - the loop logs them.  A worker thread (the reload compile)
+ * thus never touches the log state of the loop; fatal and panic lines are
+ * never deferred.
+ */
+struct buf;
+void    log_defer(struct buf *b);
+void    log_replay(const struct buf *b);
+
 void    msg_info(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 void    msg_info_text(const char *text);	/* msg_info("%s", text), cheaper */
 void    msg_warn(const char *fmt,...) __attribute__((format(printf, 1, 2)));

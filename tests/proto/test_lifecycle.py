@@ -4,9 +4,11 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import time
 import unittest
 
+import harness
 from harness import COMMON_CONF, Daemon, DaemonTest, ALL_DAEMONS, ipv6_loopback_available, request
 
 RELAY = "action=554 5.7.1 <%s>: Relay access denied"
@@ -77,6 +79,76 @@ class Listeners(DaemonTest):
         rc, out, err = self.run_cli("serve", "-c", conf, timeout=5)
         self.assertNotEqual(rc, 0)
         self.assertIn(str(port), err)
+
+    def test_second_instance_leaves_a_live_unix_socket_alone(self):
+        """A second daemon with the same configuration refuses to start, as
+        with a TCP port in use; the running one stays reachable."""
+        d = self.daemon("listen = unix:@TMP@/policy.sock\n"
+                        "recipient_restrictions = reject_unauth_destination\n")
+        path = os.path.join(d.tmp, "policy.sock")
+        ino = os.stat(path).st_ino
+        p = subprocess.Popen([harness.BINARY, "serve", "-c", d.conf_path],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            self.fail("second instance took over the socket and kept running: " + err[-500:])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("unix:%s: address already in use" % path, err)
+        self.assertEqual(os.stat(path).st_ino, ino, "socket file replaced")
+        c = self.client(d)
+        self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+
+    def test_unix_socket_created_with_owner_and_mode(self):
+        """The socket is made with its owner and mode (no chown by name)."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        tmp = self.tmpdir()
+        os.chmod(tmp, 0o755)
+        sockdir = os.path.join(tmp, "spool")
+        os.mkdir(sockdir, 0o700)
+        os.chown(sockdir, nobody.pw_uid, nobody.pw_gid)
+        d = Daemon(tmp, COMMON_CONF + "listen = unix:%s/p.sock\n"
+                   "unix_socket_mode = 0600\nunix_socket_owner = nobody\n"
+                   "unix_socket_group = nogroup\n" % sockdir)
+        ALL_DAEMONS.append(d)
+        self.addCleanup(d.stop)
+        d.start()
+        st = os.lstat(os.path.join(sockdir, "p.sock"))
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                         (nobody.pw_uid, nobody.pw_gid, 0o600))
+        c = self.client(d)
+        self.assertEqual(c.ask(), "action=DUNNO")
+
+    def test_listener_host_name(self):
+        """inet:localhost:PORT: accepted by `config`, bound by `serve`."""
+        d = self.daemon("listen = inet:localhost:@PORT@\n"
+                        "recipient_restrictions = reject_unauth_destination\n")
+        rc, out, err = self.run_cli("config", "-c", d.conf_path)
+        self.assertEqual(rc, 0, err)
+        c = harness.Client(socket.AF_INET, ("127.0.0.1", d.port))
+        self.addCleanup(c.close)
+        self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+
+    def test_bad_listener_refused_by_every_command(self):
+        tmp = self.tmpdir()
+        for word in ("inet:bad_host!:10023", "inet:127.0.0.1:0", "inet:[::1:10023",
+                     "inet:127.0.0.1", "unix:relative/path", "tcp:127.0.0.1:10023",
+                     "inet:[no.v6]:10023", "inet:127.0.0.1:65536"):
+            conf = os.path.join(tmp, "c.conf")
+            with open(conf, "w") as f:
+                f.write("listen = %s\n" % word)
+            for cmd in (["config", "-c", conf], ["postfix-config", "-c", conf],
+                        ["serve", "-c", conf]):
+                rc, out, err = self.run_cli(*cmd, timeout=5)
+                self.assertNotEqual(rc, 0, "%s accepted %s" % (cmd[0], word))
+                self.assertIn(word, err, "%s: %s" % (cmd[0], word))
 
 
 class Signals(DaemonTest):
