@@ -8,6 +8,7 @@ import signal
 import time
 
 import dnsserver
+import harness
 from harness import DaemonTest, request, rss_kb
 
 NSD = None
