@@ -1,6 +1,7 @@
 /*
  * fuzz_config.c - libFuzzer target: a configuration file, as an operator
- * could mistype it: parsed, every parameter read back and $names expanded.
+ * could mistype it: parsed, every parameter read back and $names expanded,
+ * and the listener words and unix socket options parsed as serve does.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 
 #include "conf/config.h"
 #include "conf/params.h"
+#include "net/listen.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -33,6 +35,17 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    if (s)
 		sink += strlen(s);
 	}
+	struct listen_spec *ls = NULL;
+	struct listen_unix lu;
+	struct buf lerr;
+
+	buf_init(&lerr);
+	if (listen_parse_list(config_str(c, P_LISTEN), &ls, &lerr) > 0)
+	    sink += ls[0].port;
+	free(ls);
+	(void) listen_unix_parse(config_str(c, P_UNIX_MODE), "", "", &lu, &lerr);
+	sink += lerr.len;
+	buf_free(&lerr);
 	char   *x = config_expand(c, text);
 
 	sink += strlen(x);
