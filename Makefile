@@ -60,9 +60,13 @@ deps:
 test-deps:
 	@scripts/deps test
 
+# The embedded default, whatever /etc/mxshield/mxshield.conf says, with its
+# database and control socket in the checkout (writable by any user).
+RUN_DIR   := $(CURDIR)/$(BUILD)/run
 run: deps
 	$(MAKE) all
-	$(BUILD)/mxshield serve
+	@mkdir -p $(RUN_DIR)
+	$(BUILD)/mxshield serve --embedded-default -o data_directory=$(RUN_DIR)
 
 # Unit tests (cmocka), then the same tests under ASan+UBSan, then the
 # protocol / scenario tests against the real daemon over real sockets.
