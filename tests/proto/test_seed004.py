@@ -87,6 +87,8 @@ class Seed004(DaemonTest):
             rc, out, err = self.run_cli(cmd, "-c", path, timeout=5)
             self.assertEqual(rc, 1, "%s accepted check_policy_service: %s" % (cmd, err))
             self.assertIn("check_policy_service", err)
+            # postgrey's line names its replacement
+            self.assertIn('postgrey is built in: write "greylist" instead', err)
             self.assertIn("%s:%d" % (path, lineno), err)
             self.assertNotIn("reject_unknown_client_hostname", err)
 
