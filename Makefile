@@ -23,10 +23,17 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
-.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install \
+.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install build-deps-check \
 	fuzz fuzz-smoke fuzz-bins FORCE check-build-normal check-build-asan check-build-fuzz
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling
+
+# `make` installs the build dependencies it lacks (as root; as another user
+# scripts/deps names them and the apt-get command); pkg-config finding every
+# library costs nothing more.
+build-deps-check:
+	@pkg-config --exists $(PKGS) 2>/dev/null || scripts/deps build
+$(LIB_OBJS) $(MAIN_OBJ): | build-deps-check
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -186,3 +186,29 @@ class EmbeddedDefault(DaemonTest):
             if got != want:
                 bad.append("%r\n  want %r\n  got  %r" % (attrs, want, got))
         self.assertFalse(bad, "\n".join(bad))
+
+
+class BuildDependencies(DaemonTest):
+
+    def test_make_names_missing_packages(self):
+        """`make` without the libraries, as an ordinary user: it names the
+        missing Debian packages and the command that installs them, and
+        stops (as root it would install them).  A dpkg-query that finds
+        nothing stands in for a fresh machine."""
+        stub = self.tmpdir()
+        os.chmod(stub, 0o755)
+        with open(os.path.join(stub, "dpkg-query"), "w") as f:
+            f.write("#!/bin/sh\nexit 1\n")
+        os.chmod(os.path.join(stub, "dpkg-query"), 0o755)
+        argv = ["make", "-s", "-C", REPO, "build-deps-check", "PKGS=no-such-library-mxshield"]
+        if os.geteuid() == 0:
+            if not os.path.exists("/usr/bin/setpriv"):
+                self.skipTest("root without setpriv: cannot run make as an ordinary user")
+            argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] + argv
+        env = dict(os.environ, PATH=stub + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+        p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("scripts/deps: missing Debian packages: gcc make pkg-config "
+                      "libevent-dev libpcre2-dev libunbound-dev liblmdb-dev libssl-dev",
+                      p.stderr)
+        self.assertIn("sudo apt-get install gcc make", p.stderr)
