@@ -49,7 +49,7 @@ static void usage(void)
 	    "       mxshield greylist [-c FILE] stats | purge [--all]\n"
 	    "       mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN | whitelist list\n"
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
-	    "       mxshield postfix-config --check POSTFIX_CONFIG_DIR\n"
+	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield status [-c FILE]\n");
@@ -308,9 +308,24 @@ static int cmd_postfix_config(int argc, char **argv)
 	else
 	    usage();
     }
-    if (check)
-	return postfix_config_check(check);
-    struct policy *pol = load_policy(choose_config(path));
+    path = choose_config(path);
+    if (check) {
+	struct buf err;
+	struct config *mx;
+	int     rc;
+
+	/* the configuration alone: its tables need not open here */
+	buf_init(&err);
+	if ((mx = config_load(path, &err)) == NULL) {
+	    fprintf(stderr, "mxshield postfix-config: %s\n", err.s);
+	    return 2;
+	}
+	buf_free(&err);
+	rc = postfix_config_check(check, mx, path != NULL);
+	config_free(mx);
+	return rc;
+    }
+    struct policy *pol = load_policy(path);
 
     postfix_config_print(pol->conf, socket, stdout);
     policy_unref(pol);
