@@ -52,7 +52,7 @@ static void usage(void)
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
-	    "       mxshield status [-c FILE]\n");
+	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n");
     exit(2);
 }
 
@@ -332,7 +332,7 @@ static int cmd_postfix_config(int argc, char **argv)
     return 0;
 }
 
-/* cmd_status - mxshield status [-c FILE]: ask the running daemon */
+/* cmd_status - mxshield status [-c FILE | --embedded-default] [-o n=v]: ask the running daemon */
 static int cmd_status(int argc, char **argv)
 {
     const char *path = NULL;
@@ -341,11 +341,14 @@ static int cmd_status(int argc, char **argv)
     const char *sock;
     int     ch;
 
-    while ((ch = getopt(argc, argv, "c:")) != -1) {
-	if (ch != 'c')
+    static const struct option opts[] = {
+	{"embedded-default", no_argument, NULL, 'E'},
+	{NULL, 0, NULL, 0},
+    };
+
+    while ((ch = getopt_long(argc, argv, "c:o:", opts, NULL)) != -1)
+	if (!config_option(ch, &path))
 	    usage();
-	path = optarg;
-    }
     if (optind != argc)
 	usage();
     buf_init(&out);

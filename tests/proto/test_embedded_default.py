@@ -137,6 +137,11 @@ class EmbeddedDefault(DaemonTest):
         self.assertEqual(c.ask(req(helo_name="foo")),
                          "action=504 5.5.2 <foo>: Helo command rejected: "
                          "need fully-qualified hostname")
+        # its control socket is in RUN_DIR too: status reaches it
+        rc, out, err = self.cli(env, "status", "--embedded-default",
+                                "-o", "data_directory=" + run_dir)
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(any(l.startswith("mxshield_") for l in out.splitlines()), out)
 
     def client_at(self, port):
         c = harness.Client(harness.socket.AF_INET, ("127.0.0.1", port))
