@@ -73,6 +73,8 @@ static const char *choose_config(const char *given)
 {
     const char *std = standard_config();
 
+    if (given && use_embedded)
+	msg_fatal("-c %s and --embedded-default: choose one", given);
     if (given) {
 	snprintf(choice_why, sizeof(choice_why), "%s (-c)", given);
 	return given;

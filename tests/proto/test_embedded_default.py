@@ -99,6 +99,10 @@ class EmbeddedDefault(DaemonTest):
         env, path = self.etc(present=False)
         rc, out, err = self.cli(env, "config")
         self.assertEqual((rc, out.splitlines()), (0, EMBEDDED), err)
+        # both ways of choosing at once: refused
+        rc, out, err = self.cli(env, "config", "-c", path, "--embedded-default")
+        self.assertEqual(rc, 1)
+        self.assertIn("-c %s and --embedded-default: choose one" % path, err)
 
     def test_serve_says_which_configuration(self):
         env, path = self.etc(present=True)
