@@ -23,10 +23,17 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
-.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install \
+.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install build-deps-check \
 	fuzz fuzz-smoke fuzz-bins FORCE check-build-normal check-build-asan check-build-fuzz
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling
+
+# `make` installs the build dependencies it lacks (as root; as another user
+# scripts/deps names them and the apt-get command); pkg-config finding every
+# library costs nothing more.
+build-deps-check:
+	@pkg-config --exists $(PKGS) 2>/dev/null || scripts/deps build
+$(LIB_OBJS) $(MAIN_OBJ): | build-deps-check
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,9 +67,13 @@ deps:
 test-deps:
 	@scripts/deps test
 
+# The embedded default, whatever /etc/mxshield/mxshield.conf says, with its
+# database and control socket in the checkout (writable by any user).
+RUN_DIR   := $(CURDIR)/$(BUILD)/run
 run: deps
 	$(MAKE) all
-	$(BUILD)/mxshield serve
+	@mkdir -p $(RUN_DIR)
+	$(BUILD)/mxshield serve --embedded-default -o data_directory=$(RUN_DIR)
 
 # Unit tests (cmocka), then the same tests under ASan+UBSan, then the
 # protocol / scenario tests against the real daemon over real sockets.

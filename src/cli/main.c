@@ -2,13 +2,16 @@
  * main.c - the mxshield command: serve (default), check, config, map, status.
  *
  * SYNOPSIS
- *	mxshield [serve] [-c FILE] [-v]
- *	mxshield check [-c FILE] [--json] [name=value ...]   (else stdin)
- *	mxshield config [-c FILE] [-d]
+ *	mxshield [serve] [-c FILE | --embedded-default] [-o name=value] [-v]
+ *	mxshield check [-c FILE | --embedded-default] [-o name=value] [--json] [name=value ...]
+ *	mxshield config [-c FILE | --embedded-default] [-o name=value] [-d]
  *	mxshield map query TYPE:NAME KEY...
  *
- * Without -c, /etc/mxshield/mxshield.conf is read when it exists, else
- * the embedded default configuration is used.
+ * Without -c, /etc/mxshield/mxshield.conf (or the file $MXSHIELD_CONFIG
+ * names, as Postfix's MAIL_CONFIG does) is read when it exists, else the
+ * embedded default configuration is used; --embedded-default uses the
+ * embedded default whatever exists (make run).  serve's first log line
+ * says which and why.  -o settings win over the file, on reloads too.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -37,29 +40,76 @@
 static void usage(void)
 {
     fprintf(stderr,
-	    "usage: mxshield [serve] [-c FILE] [-v]\n"
-	    "       mxshield check [-c FILE] [--json] [name=value ...]\n"
-	    "       mxshield config [-c FILE] [-d]\n"
+	    "usage: mxshield [serve] [-c FILE | --embedded-default] [-o name=value] [-v]\n"
+	    "       mxshield check [-c FILE | --embedded-default] [-o name=value] [--json]\n"
+	    "                      [name=value ...]\n"
+	    "       mxshield config [-c FILE | --embedded-default] [-o name=value] [-d]\n"
 	    "       mxshield map query TYPE:NAME KEY...\n"
 	    "       mxshield greylist [-c FILE] list [--client A] [--sender S] [--recipient R]\n"
 	    "       mxshield greylist [-c FILE] stats | purge [--all]\n"
 	    "       mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN | whitelist list\n"
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
-	    "       mxshield postfix-config --check POSTFIX_CONFIG_DIR\n"
+	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
-	    "       mxshield status [-c FILE]\n");
+	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n");
     exit(2);
 }
 
-/* choose_config - -c FILE, else the standard file if present, else NULL */
+/* The file used without -c, when it exists. */
+static const char *standard_config(void)
+{
+    const char *env = getenv("MXSHIELD_CONFIG");
+
+    return env && *env ? env : DEFAULT_CONFIG;
+}
+
+static int use_embedded;			/* --embedded-default */
+static char choice_why[512];			/* how choose_config() chose */
+
+/* choose_config - -c FILE; else --embedded-default; else the standard
+ * file if present; else NULL (the embedded default) */
 static const char *choose_config(const char *given)
 {
-    if (given)
+    const char *std = standard_config();
+
+    if (given && use_embedded)
+	msg_fatal("-c %s and --embedded-default: choose one", given);
+    if (given) {
+	snprintf(choice_why, sizeof(choice_why), "%s (-c)", given);
 	return given;
-    if (access(DEFAULT_CONFIG, F_OK) == 0)
-	return DEFAULT_CONFIG;
+    }
+    if (use_embedded) {
+	snprintf(choice_why, sizeof(choice_why), "embedded default (--embedded-default)");
+	return NULL;
+    }
+    if (access(std, F_OK) == 0) {
+	snprintf(choice_why, sizeof(choice_why), "%s (found, no -c given;"
+		 " --embedded-default uses the embedded default)", std);
+	return std;
+    }
+    snprintf(choice_why, sizeof(choice_why), "embedded default (no -c, no %s)", std);
     return NULL;
+}
+
+/* config_option - the options every configuration-reading command takes;
+ * 1 taken, 0 not one of them */
+static int config_option(int ch, const char **path)
+{
+    switch (ch) {
+    case 'c':
+	*path = optarg;
+	return 1;
+    case 'E':
+	use_embedded = 1;
+	return 1;
+    case 'o':
+	if (strchr(optarg, '=') == NULL)
+	    msg_fatal("-o %s: expected name=value", optarg);
+	config_override(optarg);
+	return 1;
+    }
+    return 0;
 }
 
 /* load_policy - configuration and policy, or a fatal error */
@@ -83,20 +133,19 @@ static struct policy *load_policy(const char *path)
 /* cmd_serve - run the policy service */
 static int cmd_serve(int argc, char **argv)
 {
+    static const struct option opts[] = {
+	{"embedded-default", no_argument, NULL, 'E'},
+	{NULL, 0, NULL, 0},
+    };
     const char *path = NULL;
     int     ch;
 
-    while ((ch = getopt(argc, argv, "c:v")) != -1) {
-	switch (ch) {
-	case 'c':
-	    path = optarg;
-	    break;
-	case 'v':
-	    log_set_verbose(msg_verbose + 1);
-	    break;
-	default:
+    while ((ch = getopt_long(argc, argv, "c:o:v", opts, NULL)) != -1) {
+	if (config_option(ch, &path))
+	    continue;
+	if (ch != 'v')
 	    usage();
-	}
+	log_set_verbose(msg_verbose + 1);
     }
     if (optind != argc)
 	usage();
@@ -111,6 +160,7 @@ static int cmd_serve(int argc, char **argv)
 	msg_fatal("%s: log_destination: \"%s\" is neither stderr nor syslog",
 		  config_where(pol->conf, P_LOG_DEST), config_str(pol->conf, P_LOG_DEST));
     log_set_service("policy");
+    msg_info("configuration: %s", choice_why);
     struct daemon *d = daemon_new(path, pol);
 
     policy_service_attach(d);
@@ -124,6 +174,7 @@ static int cmd_check(int argc, char **argv)
     static const struct option opts[] = {
 	{"json", no_argument, NULL, 'j'},
 	{"config", required_argument, NULL, 'c'},
+	{"embedded-default", no_argument, NULL, 'E'},
 	{NULL, 0, NULL, 0},
     };
     const char *path = NULL;
@@ -131,17 +182,12 @@ static int cmd_check(int argc, char **argv)
     struct request req;
     struct trace trace;
 
-    while ((ch = getopt_long(argc, argv, "c:j", opts, NULL)) != -1) {
-	switch (ch) {
-	case 'c':
-	    path = optarg;
-	    break;
-	case 'j':
-	    json = 1;
-	    break;
-	default:
+    while ((ch = getopt_long(argc, argv, "c:o:j", opts, NULL)) != -1) {
+	if (config_option(ch, &path))
+	    continue;
+	if (ch != 'j')
 	    usage();
-	}
+	json = 1;
     }
     path = choose_config(path);
     log_set_service("check");
@@ -172,20 +218,19 @@ static int cmd_check(int argc, char **argv)
 /* cmd_config - postconf -n / -d */
 static int cmd_config(int argc, char **argv)
 {
+    static const struct option opts[] = {
+	{"embedded-default", no_argument, NULL, 'E'},
+	{NULL, 0, NULL, 0},
+    };
     const char *path = NULL;
     int     defaults = 0, ch;
 
-    while ((ch = getopt(argc, argv, "c:d")) != -1) {
-	switch (ch) {
-	case 'c':
-	    path = optarg;
-	    break;
-	case 'd':
-	    defaults = 1;
-	    break;
-	default:
+    while ((ch = getopt_long(argc, argv, "c:o:d", opts, NULL)) != -1) {
+	if (config_option(ch, &path))
+	    continue;
+	if (ch != 'd')
 	    usage();
-	}
+	defaults = 1;
     }
     path = choose_config(path);
     struct policy *pol = load_policy(path);
@@ -265,16 +310,31 @@ static int cmd_postfix_config(int argc, char **argv)
 	else
 	    usage();
     }
-    if (check)
-	return postfix_config_check(check);
-    struct policy *pol = load_policy(choose_config(path));
+    path = choose_config(path);
+    if (check) {
+	struct buf err;
+	struct config *mx;
+	int     rc;
+
+	/* the configuration alone: its tables need not open here */
+	buf_init(&err);
+	if ((mx = config_load(path, &err)) == NULL) {
+	    fprintf(stderr, "mxshield postfix-config: %s\n", err.s);
+	    return 2;
+	}
+	buf_free(&err);
+	rc = postfix_config_check(check, mx, path != NULL);
+	config_free(mx);
+	return rc;
+    }
+    struct policy *pol = load_policy(path);
 
     postfix_config_print(pol->conf, socket, stdout);
     policy_unref(pol);
     return 0;
 }
 
-/* cmd_status - mxshield status [-c FILE]: ask the running daemon */
+/* cmd_status - mxshield status [-c FILE | --embedded-default] [-o n=v]: ask the running daemon */
 static int cmd_status(int argc, char **argv)
 {
     const char *path = NULL;
@@ -283,11 +343,14 @@ static int cmd_status(int argc, char **argv)
     const char *sock;
     int     ch;
 
-    while ((ch = getopt(argc, argv, "c:")) != -1) {
-	if (ch != 'c')
+    static const struct option opts[] = {
+	{"embedded-default", no_argument, NULL, 'E'},
+	{NULL, 0, NULL, 0},
+    };
+
+    while ((ch = getopt_long(argc, argv, "c:o:", opts, NULL)) != -1)
+	if (!config_option(ch, &path))
 	    usage();
-	path = optarg;
-    }
     if (optind != argc)
 	usage();
     buf_init(&out);

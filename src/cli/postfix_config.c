@@ -49,45 +49,81 @@ static void policy_target(const char *listen, struct buf *out)
     free(ls);
 }
 
+/* sh_quote - text as one shell word in single quotes */
+static void sh_quote(struct buf *out, const char *text)
+{
+    buf_putc(out, '\'');
+    for (const char *p = text; *p; p++)
+	if (*p == '\'')
+	    buf_puts(out, "'\\''");
+	else
+	    buf_putc(out, *p);
+    buf_putc(out, '\'');
+}
+
+/* postconf_line - print one "postconf -e 'name = value'" command */
+static void postconf_line(FILE *fp, const char *name, const char *value)
+{
+    struct buf setting, cmd;
+
+    buf_init(&setting);
+    buf_init(&cmd);
+    buf_printf(&setting, "%s = %s", name, value);
+    sh_quote(&cmd, setting.s);
+    fprintf(fp, "postconf -e %s\n", cmd.s);
+    buf_free(&setting);
+    buf_free(&cmd);
+}
+
 void    postfix_config_print(const struct config *c, const char *socket, FILE *fp)
 {
-    struct buf t;
+    struct buf t, v;
 
     buf_init(&t);
+    buf_init(&v);
     /* a socket inside Postfix's queue directory is named relative to it,
      * which is what a chrooted smtpd can reach */
     policy_target(socket ? socket : config_str(c, P_LISTEN), &t);
     fprintf(fp,
-	    "# --- main.cf: add (postconf -e), or merge with your own lists ---\n"
+	    "# --- main.cf: run these commands as root, then: postfix reload ---\n"
+	    "# postconf -e replaces each parameter's line in /etc/postfix/main.cf\n"
+	    "# (Debian's own smtpd_relay_restrictions among them) instead of adding\n"
+	    "# a second one; if your lists hold more, merge them into these first.\n"
 	    "# The policy service comes after permit_sasl_authenticated and\n"
-	    "# reject_unauth_destination, so it never sees (or permits) relaying.\n"
-	    "smtpd_relay_restrictions =\n"
-	    "    permit_mynetworks,\n"
-	    "    permit_sasl_authenticated,\n"
-	    "    reject_unauth_destination\n"
-	    "smtpd_recipient_restrictions =\n"
-	    "    permit_mynetworks,\n"
-	    "    permit_sasl_authenticated,\n"
-	    "    reject_unauth_destination,\n"
-	    "    check_policy_service %s\n"
-	    "# Only Postfix can see pipelining: keep this check in Postfix.\n"
-	    "smtpd_data_restrictions = reject_unauth_pipelining\n"
-	    "smtpd_helo_required = yes\n"
-	    "disable_vrfy_command = yes\n"
-	    "# When mxshield cannot answer: a temporary error, never a pass.\n"
-	    "smtpd_policy_service_default_action = 451 4.3.5 Server configuration problem\n"
-	    "smtpd_policy_service_timeout = 100s\n"
-	    "smtpd_policy_service_max_idle = 300s\n"
-	    "smtpd_policy_service_max_ttl = 1000s\n"
-	    "smtpd_policy_service_try_limit = 2\n"
-	    "smtpd_policy_service_retry_delay = 1s\n"
+	    "# reject_unauth_destination, so it never sees (or permits) relaying.\n");
+    postconf_line(fp, "smtpd_relay_restrictions",
+		  "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination");
+    buf_printf(&v, "permit_mynetworks, permit_sasl_authenticated, "
+	       "reject_unauth_destination, check_policy_service %s", t.s);
+    postconf_line(fp, "smtpd_recipient_restrictions", v.s);
+    /* mxshield's data_restrictions run only when Postfix asks at DATA */
+    buf_reset(&v);
+    buf_puts(&v, "reject_unauth_pipelining");
+    if (*config_str(c, P_DATA_RESTR)) {
+	fprintf(fp, "# mxshield.conf has data_restrictions: Postfix asks again at DATA.\n");
+	buf_printf(&v, ", check_policy_service %s", t.s);
+    } else {
+	fprintf(fp, "# Only Postfix can see pipelining: keep this check in Postfix.\n");
+    }
+    postconf_line(fp, "smtpd_data_restrictions", v.s);
+    postconf_line(fp, "smtpd_helo_required", "yes");
+    postconf_line(fp, "disable_vrfy_command", "yes");
+    fprintf(fp, "# When mxshield cannot answer: a temporary error, never a pass.\n");
+    postconf_line(fp, "smtpd_policy_service_default_action", "451 4.3.5 Server configuration problem");
+    postconf_line(fp, "smtpd_policy_service_timeout", "100s");
+    postconf_line(fp, "smtpd_policy_service_max_idle", "300s");
+    postconf_line(fp, "smtpd_policy_service_max_ttl", "1000s");
+    postconf_line(fp, "smtpd_policy_service_try_limit", "2");
+    postconf_line(fp, "smtpd_policy_service_retry_delay", "1s");
+    fprintf(fp,
 	    "#\n"
 	    "# --- master.cf: nothing to add ---\n"
 	    "# mxshield is its own service (etc/mxshield.service), not spawned by\n"
 	    "# master(8).  On submission/smtps, \"-o smtpd_*_restrictions=\" overrides\n"
 	    "# must name parameters defined in main.cf (mua_*_restrictions), or the\n"
-	    "# service runs without those restrictions.\n", t.s);
+	    "# service runs without those restrictions.\n");
     buf_free(&t);
+    buf_free(&v);
 }
 
 /* A Postfix configuration file, read as postconf reads main.cf. */
@@ -200,12 +236,233 @@ static int finding(const char *what, const char *fix)
     return 1;
 }
 
-int     postfix_config_check(const char *dir)
+/* Postfix >= 2.10's default relay list refuses relaying */
+#define PF_DEFAULT_RELAY "permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination"
+
+/* One restriction list as a service sees it: where it came from, its text. */
+struct pf_list {
+    const char *value;			/* NULL: unset (empty) */
+    int     line;			/* master.cf line of its -o; 0: main.cf */
+    char    setting[1040];		/* "-o name=value" as written, when line > 0 */
+};
+
+/*
+ * pf_value - the value a master.cf -o gives: a bare $name or ${name} is
+ * main.cf's parameter (NULL when main.cf does not define it)
+ */
+static const char *pf_value(const struct pf_conf *c, const char *val, char *name, size_t len)
+{
+    const char *why;
+
+    *name = 0;
+    if (*val != '$')
+	return val;
+    (void) mac_parse(val, strlen(val), first_name, name, &why);
+    (void) len;
+    return pf_get(c, name);
+}
+
+/*
+ * relay_open - Postfix runs smtpd_relay_restrictions, then (unless the first
+ * rejected) smtpd_recipient_restrictions, each list on its own (smtpd_check.c,
+ * smtpd_check_rcpt()): a recipient is relayed when neither list rejects it.
+ * So relaying is open exactly when neither list refuses it before a permit.
+ */
+static int relay_open(const char *relay, const char *rcpt)
+{
+    struct strlist a, b;
+    int     open;
+
+    words(relay, &a);
+    words(rcpt, &b);
+    open = relay_guarded(&a) != 1 && relay_guarded(&b) != 1;
+    strlist_free(&a);
+    strlist_free(&b);
+    return open;
+}
+
+/* describe - "main.cf" or "master.cf line N: -o name=value" for a list */
+static void describe(struct buf *out, const char *name, const struct pf_list *l)
+{
+    if (l->line)
+	buf_printf(out, "%s (master.cf line %d: %s)", name, l->line, l->setting);
+    else
+	buf_printf(out, "%s (%s)", name, l->value ? "main.cf" : "empty");
+}
+
+/*
+ * service_relay_check - a master.cf service that overrides either relay
+ * list: combine what it overrides with main.cf's other list; 1 open relay
+ */
+static int service_relay_check(const char *service, const struct pf_list *relay,
+			               const struct pf_list *rcpt)
+{
+    const struct pf_list *first = relay->line ? relay : rcpt;
+    const struct pf_list *other = relay->line ? rcpt : relay;
+    struct buf what;
+
+    if (!relay->line && !rcpt->line)
+	return 0;
+    if (!relay_open(relay->value, rcpt->value))
+	return 0;
+    buf_init(&what);
+    buf_printf(&what, "master.cf line %d (%s): %s: open relay: ", first->line, service,
+	       first->setting);
+    describe(&what, relay->line ? "smtpd_recipient_restrictions" : "smtpd_relay_restrictions",
+	     other);
+    buf_puts(&what, " does not refuse relaying either");
+    finding(what.s, "permit only authenticated clients: "
+	    "-o smtpd_relay_restrictions=permit_sasl_authenticated,reject");
+    buf_free(&what);
+    return 1;
+}
+
+/* is_postgrey, is_policyd_spf - what a check_policy_service target calls */
+static int is_postgrey(const char *target)
+{
+    const char *colon = strrchr(target, ':');
+
+    return strstr(target, "postgrey") != NULL
+	|| (strncmp(target, "inet:", 5) == 0 && colon && strcmp(colon, ":10023") == 0);
+}
+
+static int is_policyd_spf(const char *target)
+{
+    return strstr(target, "spf") != NULL;
+}
+
+/*
+ * old_services - main.cf lists that still ask postgrey or policyd-spf
+ * instead of mxshield (whose own target, mine, is never reported)
+ */
+static int old_services(const struct pf_conf *c, const char *mine)
+{
+    int     n = 0;
+
+    for (size_t i = 0; i < c->n; i++) {
+	struct strlist l;
+
+	words(c->v[i].value, &l);
+	for (size_t j = 0; j + 1 < l.n; j++) {
+	    const char *t = l.v[j + 1];
+	    char    what[1024], fix[1024];
+
+	    if (strcmp(l.v[j], "check_policy_service") != 0 || strcasecmp(t, mine) == 0)
+		continue;
+	    if (is_postgrey(t)) {
+		snprintf(what, sizeof(what), "main.cf line %d: %s: check_policy_service %s "
+			 "still asks postgrey", c->v[i].line, c->v[i].name, t);
+		snprintf(fix, sizeof(fix), "replace it by check_policy_service %s and put "
+			 "greylist in mxshield's recipient_restrictions, then stop postgrey "
+			 "(systemctl disable --now postgrey)", mine);
+		n += finding(what, fix);
+	    } else if (is_policyd_spf(t)) {
+		snprintf(what, sizeof(what), "main.cf line %d: %s: check_policy_service %s "
+			 "still asks policyd-spf", c->v[i].line, c->v[i].name, t);
+		snprintf(fix, sizeof(fix), "remove it (mxshield at check_policy_service %s "
+			 "does SPF) and put check_spf in mxshield's recipient_restrictions",
+			 mine);
+		n += finding(what, fix);
+	    }
+	}
+	strlist_free(&l);
+    }
+    return n;
+}
+
+/* pf_lookup - mac_expand() callback: main.cf's value, or Postfix's default */
+struct pf_expand {
+    const struct pf_conf *c;
+    const struct config *mx;
+};
+
+static const char *pf_lookup(const char *name, void *ctx)
+{
+    struct pf_expand *x = ctx;
+    const char *v = pf_get(x->c, name);
+
+    if (v)
+	return v;
+    /* the defaults a mydestination or mynetworks value may refer to */
+    if (strcmp(name, "myhostname") == 0)
+	return config_str(x->mx, P_MYHOSTNAME);
+    if (strcmp(name, "mydomain") == 0)
+	return config_str(x->mx, P_MYDOMAIN);
+    if (strcmp(name, "myorigin") == 0)
+	return "$myhostname";
+    return NULL;
+}
+
+/* same_set - two lists hold the same words, in any order and case */
+static int same_set(const char *a, const char *b)
+{
+    struct strlist x, y;
+    int     same = 1;
+
+    words(a, &x);
+    words(b, &y);
+    for (size_t i = 0; i < x.n && same; i++)
+	same = find_word(&y, x.v[i]) >= 0;
+    for (size_t i = 0; i < y.n && same; i++)
+	same = find_word(&x, y.v[i]) >= 0;
+    strlist_free(&x);
+    strlist_free(&y);
+    return same;
+}
+
+/*
+ * compare_domains - mxshield.conf's mydestination, relay_domains and
+ * mynetworks against main.cf's (Postfix's default when main.cf has none,
+ * except mynetworks, which Postfix computes from the interfaces)
+ */
+static int compare_domains(const struct pf_conf *c, const struct config *mx)
+{
+    static const struct {
+	enum param_id id;
+	const char *pf_default;
+    } params[] = {
+	{P_MYDEST, "$myhostname, localhost.$mydomain, localhost"},
+	{P_RELAY_DOMAINS, ""},
+	{P_MYNETWORKS, NULL},
+    };
+    struct pf_expand ctx = {c, mx};
+    struct mac_expander x = {pf_lookup, &ctx, MAC_EXP_RECURSE, 20, 65536, "parameter"};
+    int     n = 0;
+
+    for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+	const char *name = param_table[params[i].id].name;
+	const char *pf = pf_get(c, name);
+	struct buf pfv, what, fix;
+
+	if (pf == NULL && (pf = params[i].pf_default) == NULL)
+	    continue;
+	buf_init(&pfv);
+	if (mac_expand(&pfv, pf, &x, NULL) == MAC_OK
+	    && !same_set(pfv.s, config_str(mx, params[i].id))) {
+	    buf_init(&what);
+	    buf_init(&fix);
+	    buf_printf(&what, "%s: mxshield.conf (%s) has \"%s\", main.cf has \"%s\": "
+		       "mxshield's %s decide otherwise than Postfix", name,
+		       config_where(mx, params[i].id), config_str(mx, params[i].id), pfv.s,
+		       params[i].id == P_MYNETWORKS ? "permit_mynetworks"
+		       : "reject_unauth_destination and permit_auth_destination");
+	    buf_printf(&fix, "%s = %s in mxshield.conf", name, pfv.s);
+	    n += finding(what.s, fix.s);
+	    buf_free(&what);
+	    buf_free(&fix);
+	}
+	buf_free(&pfv);
+    }
+    return n;
+}
+
+int     postfix_config_check(const char *dir, const struct config *mx, int mx_is_file)
 {
     struct pf_conf c;
     char    path[4096];
     int     open_relay = 0, n = 0;
     struct strlist relay, rcpt;
+    struct buf mine;
 
     memset(&c, 0, sizeof(c));
     snprintf(path, sizeof(path), "%s/main.cf", dir);
@@ -214,14 +471,14 @@ int     postfix_config_check(const char *dir)
 	return 2;
     }
     const char *relay_v = pf_get(&c, "smtpd_relay_restrictions");
+    const char *main_relay = relay_v ? relay_v : PF_DEFAULT_RELAY;
+    const char *main_rcpt = pf_get(&c, "smtpd_recipient_restrictions");
 
-    /* Postfix >= 2.10's default relay list refuses relaying */
-    words(relay_v ? relay_v : "permit_mynetworks, permit_sasl_authenticated, "
-	  "defer_unauth_destination", &relay);
-    words(pf_get(&c, "smtpd_recipient_restrictions"), &rcpt);
-    int     g1 = relay_guarded(&relay), g2 = relay_guarded(&rcpt);
+    words(main_relay, &relay);
+    words(main_rcpt, &rcpt);
+    int     g1 = relay_guarded(&relay);
 
-    if (g1 != 1 && g2 != 1) {
+    if (relay_open(main_relay, main_rcpt)) {
 	open_relay = 1;
 	n += finding("smtpd_relay_restrictions and smtpd_recipient_restrictions: open relay: "
 		     "neither refuses relaying (reject_unauth_destination) before a permit",
@@ -277,22 +534,79 @@ int     postfix_config_check(const char *dir)
 			 "smtpd_data_restrictions = reject_unauth_pipelining");
     }
 
-    /* master.cf: -o overrides of the restrictions */
+    /* what mxshield is asked as, and what else main.cf still asks */
+    buf_init(&mine);
+    policy_target(config_str(mx, P_LISTEN), &mine);
+    str_lower(mine.s);
+    n += old_services(&c, mine.s);
+    if (*config_str(mx, P_DATA_RESTR)) {
+	struct strlist l;
+	int     asks = 0;
+
+	words(pf_get(&c, "smtpd_data_restrictions"), &l);
+	for (size_t i = 0; i + 1 < l.n && !asks; i++)
+	    asks = strcmp(l.v[i], "check_policy_service") == 0 && strcmp(l.v[i + 1], mine.s) == 0;
+	strlist_free(&l);
+	if (!asks) {
+	    char    fix[1024];
+
+	    snprintf(fix, sizeof(fix), "postconf -e 'smtpd_data_restrictions = "
+		     "reject_unauth_pipelining, check_policy_service %s'", mine.s);
+	    n += finding("smtpd_data_restrictions: mxshield.conf has data_restrictions, "
+			 "but Postfix does not ask mxshield at DATA, so they never run", fix);
+	}
+    }
+    if (mx_is_file)
+	n += compare_domains(&c, mx);
+
+    /* master.cf: -o overrides, per service, and spawned policy services */
     snprintf(path, sizeof(path), "%s/master.cf", dir);
     FILE   *fp = fopen(path, "r");
 
     if (fp) {
 	char   *line = NULL;
 	size_t  cap = 0;
-	int     ln = 0;
+	int     ln = 0, eof = 0, spf_said = 0;
 	char    service[256] = "";
+	struct pf_list s_relay, s_rcpt;
 
-	while (getline(&line, &cap, fp) >= 0) {
+	memset(&s_relay, 0, sizeof(s_relay));
+	memset(&s_rcpt, 0, sizeof(s_rcpt));
+	s_relay.value = main_relay;
+	s_rcpt.value = main_rcpt;
+	while (!eof) {
+	    eof = getline(&line, &cap, fp) < 0;
 	    ln++;
-	    if (line[0] == '#' || line[strspn(line, " \t")] == '#')
+	    if (!eof && (line[0] == '#' || line[strspn(line, " \t")] == '#'))
 		continue;
-	    if (!isspace((unsigned char) line[0]))
+	    /* a new service line (or the end) closes the previous service */
+	    if (eof || !isspace((unsigned char) line[0])) {
+		if (*service && service_relay_check(service, &s_relay, &s_rcpt)) {
+		    open_relay = 1;
+		    n++;
+		}
+		free((char *) (s_relay.line ? s_relay.value : NULL));
+		free((char *) (s_rcpt.line ? s_rcpt.value : NULL));
+		memset(&s_relay, 0, sizeof(s_relay));
+		memset(&s_rcpt, 0, sizeof(s_rcpt));
+		s_relay.value = main_relay;
+		s_rcpt.value = main_rcpt;
+		if (eof)
+		    break;
+		*service = 0;
 		sscanf(line, "%255s", service);
+		spf_said = 0;
+	    }
+	    /* a spawned policyd-spf: its name or its argv= (continuation line) */
+	    if (!spf_said && (strstr(line, "policyd-spf") || strstr(line, "policyd_spf"))) {
+		char    what[512];
+
+		snprintf(what, sizeof(what), "master.cf line %d (%s): runs policyd-spf, "
+			 "which mxshield's check_spf replaces", ln, service);
+		n += finding(what, "put check_spf in mxshield's recipient_restrictions, "
+			     "then remove this service and its check_policy_service");
+		spf_said = 1;
+	    }
 	    /* every -o of the line, the service line's own included */
 	    for (char *o = line; (o = strstr(o, "-o")) != NULL; o += 2) {
 		if (o > line && !isspace((unsigned char) o[-1]))
@@ -306,36 +620,30 @@ int     postfix_config_check(const char *dir)
 		if (eq == NULL || strncmp(setting, "smtpd_", 6) != 0
 		    || strstr(setting, "_restrictions") == NULL)
 		    continue;
+		char    written[1040];
+
+		snprintf(written, sizeof(written), "-o %s", setting);
 		*eq = 0;
-		const char *val = eq + 1;
+		char    name[256];
+		const char *val = pf_value(&c, eq + 1, name, sizeof(name));
 		char    what[4096];
 
-		if (*val == '$') {
-		    char    name[256] = "";
-		    const char *why;
-
-		    (void) mac_parse(val, strlen(val), first_name, name, &why);
-		    if (pf_get(&c, name) == NULL) {
-			snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s names a "
-				 "parameter that main.cf does not define, so the service runs "
-				 "with no %s", ln, service, setting, val, setting);
-			n += finding(what, "define it in main.cf or remove the -o line");
-		    }
-		    continue;
+		if (val == NULL) {
+		    snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s names a "
+			     "parameter that main.cf does not define, so the service runs "
+			     "with no %s", ln, service, setting, eq + 1, setting);
+		    n += finding(what, "define it in main.cf or remove the -o line");
 		}
-		struct strlist l;
+		struct pf_list *l = strcmp(setting, "smtpd_relay_restrictions") == 0 ? &s_relay
+		    : strcmp(setting, "smtpd_recipient_restrictions") == 0 ? &s_rcpt : NULL;
 
-		words(val, &l);
-		if ((strcmp(setting, "smtpd_relay_restrictions") == 0
-		     || strcmp(setting, "smtpd_recipient_restrictions") == 0)
-		    && relay_guarded(&l) == 0) {
-		    snprintf(what, sizeof(what), "master.cf line %d (%s): -o %s=%s: open relay: "
-			     "this service permits before refusing relaying", ln, service, setting, val);
-		    open_relay = 1;
-		    n += finding(what, "permit only authenticated clients: "
-				 "permit_sasl_authenticated,reject");
+		if (l) {
+		    if (l->line)
+			free((char *) l->value);
+		    l->value = xstrdup(val ? val : "");
+		    l->line = ln;
+		    snprintf(l->setting, sizeof(l->setting), "%s", written);
 		}
-		strlist_free(&l);
 	    }
 	}
 	free(line);
@@ -343,6 +651,7 @@ int     postfix_config_check(const char *dir)
     }
     if (n == 0)
 	printf("no findings\n");
+    buf_free(&mine);
     strlist_free(&relay);
     strlist_free(&rcpt);
     for (size_t i = 0; i < c.n; i++) {

@@ -40,15 +40,38 @@ struct config {
     struct strlist pending_where;
 };
 
+/*
+ * The embedded default: what a newcomer replacing postgrey gets on
+ * postgrey's port - postgrey's greylisting plus the checks every guide
+ * applies to all mail without warning of false positives (README,
+ * "The embedded default", says why each is here and what it costs).
+ * Relay control stays in Postfix (smtpd_relay_restrictions), which knows
+ * its own domains; nothing here needs a table or a server of its own.
+ */
 const char config_embedded_default[] =
-"# mxshield embedded default: a sensible policy that needs no tables.\n"
-"# Relay control stays in Postfix (smtpd_relay_restrictions).\n"
+"# mxshield embedded default: postgrey's greylisting plus the guides'\n"
+"# low-risk checks.  Relay control stays in Postfix.\n"
 "listen = inet:127.0.0.1:10023\n"
 "helo_restrictions = permit_mynetworks, permit_sasl_authenticated,\n"
 "    reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname\n"
 "sender_restrictions = permit_mynetworks, permit_sasl_authenticated,\n"
-"    reject_non_fqdn_sender\n"
-"recipient_restrictions = reject_non_fqdn_recipient\n";
+"    reject_non_fqdn_sender, reject_unknown_sender_domain\n"
+"recipient_restrictions = reject_non_fqdn_recipient,\n"
+"    permit_mynetworks, permit_sasl_authenticated, greylist\n";
+
+/* Settings given on the command line (-o name=value), applied after the
+ * file on every load, reloads included, as Postfix's -o is. */
+static struct buf overrides;
+static int overrides_n;
+
+/* config_override - add one name=value setting that wins over the file */
+void    config_override(const char *setting)
+{
+    if (overrides_n++ == 0)
+	buf_init(&overrides);
+    buf_puts(&overrides, setting);
+    buf_puts(&overrides, "\n");
+}
 
 /* raw_value - the raw text of a parameter, default when unset */
 static const char *raw_value(const struct config *c, int id)
@@ -383,7 +406,19 @@ struct config *config_parse_text(const char *text, const char *origin,
     strlist_init(&c->pending_names);
     strlist_init(&c->pending_raw);
     strlist_init(&c->pending_where);
-    if (parse_lines(c, text, err) < 0 || resolve_classes(c, err) < 0)
+    if (parse_lines(c, text, err) < 0)
+	goto bad;
+    if (overrides_n > 0) {
+	char   *file = c->origin;
+	int     rc;
+
+	c->origin = "command line -o";		/* "command line -o:2": the second -o */
+	rc = parse_lines(c, overrides.s, err);
+	c->origin = file;
+	if (rc < 0)
+	    goto bad;
+    }
+    if (resolve_classes(c, err) < 0)
 	goto bad;
 
     /* Computed defaults, as Postfix computes them. */

@@ -55,7 +55,10 @@ void    config_keep(struct config *c, const struct config *old, enum param_id id
 /* config_origin - the file this configuration came from */
 const char *config_origin(const struct config *c);
 
-/* The embedded default configuration, used without -c. */
+/* config_override - a name=value setting applied after the file, every load */
+void    config_override(const char *setting);
+
+/* The embedded default configuration (mxshield --embedded-default). */
 extern const char config_embedded_default[];
 
 #endif

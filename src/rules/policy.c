@@ -83,6 +83,31 @@ static int check_process_params(const struct config *conf, struct buf *err)
     return 0;
 }
 
+/*
+ * builtin_replacement - for a check_policy_service line pasted from a
+ * main.cf that calls postgrey or policyd-spf, the restriction that does
+ * the same job inside mxshield; NULL for any other service.  Postgrey is
+ * known by its port (10023) or socket name, policyd-spf by "spf" in the
+ * service name (private/policyd-spf, private/policy-spf, spfpolicy).
+ */
+static const char *builtin_replacement(const struct rdef *d, const char *target)
+{
+    char    lower[256];
+
+    if (strcasecmp(d->name, "check_policy_service") != 0)
+	return NULL;
+    snprintf(lower, sizeof(lower), "%s", target);
+    str_lower(lower);
+    if (strstr(lower, "postgrey") || (strncmp(lower, "inet:", 5) == 0
+				      && strcmp(strrchr(lower, ':'), ":10023") == 0))
+	return "postgrey is built in: write \"greylist\" instead (postgrey's options are"
+	    " the greylist_* parameters)";
+    if (strstr(lower, "spf"))
+	return "policyd-spf is built in: write \"check_spf\" instead (policyd-spf.conf's"
+	    " options are the spf_* parameters)";
+    return NULL;
+}
+
 /* rlist_compile - words of a restriction list into rules */
 int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
 		              const char *value, const char *where, int def_acl,
@@ -156,8 +181,13 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
 	    continue;
 	}
 	if (d->unsupported) {
-	    buf_printf(err, "%s: %s: restriction \"%s\" is %s", where, name, word,
-		       d->unsupported);
+	    const char *repl = i + 1 < w.n ? builtin_replacement(d, w.v[i + 1]) : NULL;
+
+	    if (repl)
+		buf_printf(err, "%s: %s: \"%s %s\": %s", where, name, word, w.v[i + 1], repl);
+	    else
+		buf_printf(err, "%s: %s: restriction \"%s\" is %s", where, name, word,
+			   d->unsupported);
 	    goto bad;
 	}
 	r->def = d;

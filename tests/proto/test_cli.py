@@ -142,6 +142,27 @@ class ConfigErrors(DaemonTest):
                             "sender_restrictions = check_sender_access hash:@TMP@/absent\n")
         self.assertRefused(path, "absent")
 
+    def test_pasted_policy_service_names_the_replacement(self):
+        """A main.cf line calling postgrey or policyd-spf: the error names
+        the restriction that does the job; any other service keeps the
+        general message."""
+        cases = [
+            ("inet:127.0.0.1:10023", '"greylist" instead'),
+            ("unix:postgrey/socket", '"greylist" instead'),
+            ("unix:private/postgrey", '"greylist" instead'),
+            ("unix:private/policyd-spf", '"check_spf" instead'),
+            ("unix:private/policy-spf", '"check_spf" instead'),
+            ("inet:127.0.0.1:12345", "mxshield is the policy service"),
+        ]
+        for target, hint in cases:
+            path, n = self.conf("listen = inet:127.0.0.1:1\n"
+                                "recipient_restrictions = reject_unauth_destination,\n"
+                                "    check_policy_service %s\n" % target)
+            self.assertRefused(path, "%s:2: recipient_restrictions: " % path,
+                               "check_policy_service", hint)
+            if hint.startswith('"'):
+                self.assertRefused(path, '"check_policy_service %s": ' % target)
+
 
 class MapQuery(DaemonTest):
 

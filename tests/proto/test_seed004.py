@@ -2,8 +2,8 @@
 Part 4"), pasted as is with the guide's access_*.in files
 (tests/data/proto/seed004/).
 
-As is, it names check_policy_service for postgrey (greylisting is a later
-part), so it is refused naming that line.  Without check_policy_service and
+As is, it names check_policy_service for postgrey, so it is refused
+naming that line and what replaces it (greylist).  Without check_policy_service and
 the DNS restrictions it must load and answer as Postfix would with no
 resolver at all; the DNS restrictions are tested with the test DNS server
 in test_dns.py."""
@@ -77,7 +77,7 @@ class Seed004(DaemonTest):
 
     def test_block_as_is_refused_for_check_policy_service(self):
         """The DNS restrictions load; the postgrey check_policy_service line
-        (greylisting is a later mxshield part) is refused, naming the word
+        (greylisting is built in) is refused, naming the word
         and its line, by every command that reads the configuration."""
         self.assertIn("reject_unknown_client_hostname", block())
         tmp, path, conf = self.setup_dir(block())
@@ -87,6 +87,8 @@ class Seed004(DaemonTest):
             rc, out, err = self.run_cli(cmd, "-c", path, timeout=5)
             self.assertEqual(rc, 1, "%s accepted check_policy_service: %s" % (cmd, err))
             self.assertIn("check_policy_service", err)
+            # postgrey's line names its replacement
+            self.assertIn('postgrey is built in: write "greylist" instead', err)
             self.assertIn("%s:%d" % (path, lineno), err)
             self.assertNotIn("reject_unknown_client_hostname", err)
 

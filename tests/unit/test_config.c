@@ -340,8 +340,42 @@ static void test_embedded_default_loads(void **state)
     c = config_load(NULL, &err);
     assert_non_null(c);
     assert_string_equal(config_str(c, P_LISTEN), "inet:127.0.0.1:10023");
-    assert_non_null(strstr(config_str(c, P_HELO_RESTR), "reject_non_fqdn_helo_hostname"));
+    assert_string_equal(config_str(c, P_HELO_RESTR), "permit_mynetworks, "
+			"permit_sasl_authenticated, reject_invalid_helo_hostname, "
+			"reject_non_fqdn_helo_hostname");
+    assert_string_equal(config_str(c, P_SENDER_RESTR), "permit_mynetworks, "
+			"permit_sasl_authenticated, reject_non_fqdn_sender, "
+			"reject_unknown_sender_domain");
+    assert_string_equal(config_str(c, P_RCPT_RESTR), "reject_non_fqdn_recipient, "
+			"permit_mynetworks, permit_sasl_authenticated, greylist");
+    assert_false(config_is_set(c, P_CLIENT_RESTR));
+    assert_false(config_is_set(c, P_RELAY_RESTR));
+    assert_false(config_is_set(c, P_DATA_RESTR));
     config_free(c);
+    buf_free(&err);
+}
+
+/* -o settings win over the file and are named as the command line's;
+ * they stay for every later load (a reload), so this test runs last */
+static void test_command_line_overrides(void **state)
+{
+    (void) state;
+    struct buf err;
+    struct config *c;
+
+    buf_init(&err);
+    config_override("policy_attribute_limit = 42");
+    config_override("listen=inet:127.0.0.1:2525");
+    c = config_parse_text("policy_attribute_limit = 7\n", "f.conf", &err);
+    assert_non_null(c);
+    assert_int_equal(config_int(c, P_ATTR_LIMIT), 42);
+    assert_string_equal(config_where(c, P_ATTR_LIMIT), "command line -o:1");
+    assert_string_equal(config_str(c, P_LISTEN), "inet:127.0.0.1:2525");
+    assert_string_equal(config_origin(c), "f.conf");
+    config_free(c);
+    config_override("policy_attribute_limit = lots");
+    assert_null(config_load(NULL, &err));
+    assert_non_null(strstr(err.s, "command line -o:3: policy_attribute_limit"));
     buf_free(&err);
 }
 
@@ -361,6 +395,7 @@ int     main(void)
 	cmocka_unit_test(test_classes),
 	cmocka_unit_test(test_every_parameter_documented),
 	cmocka_unit_test(test_embedded_default_loads),
+	cmocka_unit_test(test_command_line_overrides),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
