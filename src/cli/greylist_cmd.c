@@ -7,6 +7,7 @@
  *   mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN
  *   mxshield greylist [-c FILE] whitelist list
  *   mxshield greylist [-c FILE] purge [--all]
+ *   mxshield greylist [-c FILE] import-postgrey DIR
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include "cli/greylist_cmd.h"
+#include "cli/import_postgrey.h"
 #include "conf/config.h"
 #include "greylist/greylist.h"
 #include "rules/policy.h"
@@ -240,7 +242,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 
     greylist_conf(c, &g);
     if (argc < 1) {
-	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge ...\n");
+	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey ...\n");
 	return 2;
     }
     if (strcmp(argv[0], "list") == 0) {
@@ -344,6 +346,19 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	buf_free(&key);
 	return rc;
     }
+    if (strcmp(argv[0], "import-postgrey") == 0) {
+	int     rc;
+
+	if (argc != 2) {
+	    fprintf(stderr, "usage: mxshield greylist import-postgrey POSTGREY_DBDIR\n");
+	    return 2;
+	}
+	s = open_db(c, 0);
+	rc = greylist_import_postgrey(c, &g, s, argv[1]);
+	store_sync(s);
+	store_close(s);
+	return rc;
+    }
     if (strcmp(argv[0], "purge") == 0) {
 	int     all = argc == 2 && strcmp(argv[1], "--all") == 0;
 
@@ -380,6 +395,6 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	store_close(s);
 	return 0;
     }
-    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge ...\n");
+    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey ...\n");
     return 2;
 }
