@@ -182,7 +182,8 @@ static void get_cb(void *arg, enum store_status st, const void *val, size_t len)
 }
 
 /* put_triplet - store, unless the record already there is the better one */
-static void put_triplet(struct pg_import *x, const struct buf *key, const struct gl_triplet *t)
+static void put_triplet(struct pg_import *x, const struct buf *key, const struct gl_triplet *t,
+		               const struct inet_addr *client)
 {
     struct got old = {STORE_ERROR, {0}, 0};
     struct gl_triplet o;
@@ -198,7 +199,8 @@ static void put_triplet(struct pg_import *x, const struct buf *key, const struct
 	    return;
 	}
     }
-    store_put(x->s, "triplets", key->s, key->len, val, gl_triplet_encode(t, val),
+    store_put(x->s, "triplets", key->s, key->len, val,
+	      client ? gl_triplet_encode_client(t, client, val) : gl_triplet_encode(t, val),
 	      status_cb, &st);
     if (st != STORE_OK)
 	x->failed++;
@@ -223,7 +225,7 @@ static void import_triplet(struct pg_import *x, char *k, const char *v)
 	    return;
 	}
 	buf_puts(&key, k);		/* the same SHA-1 where the text agrees */
-	put_triplet(x, &key, &t);
+	put_triplet(x, &key, &t, NULL);
 	x->triplets++;
 	buf_free(&key);
 	return;
@@ -249,7 +251,7 @@ static void import_triplet(struct pg_import *x, char *k, const char *v)
 	buf_free(&key);
 	return;
     }
-    put_triplet(x, &key, &t);
+    put_triplet(x, &key, &t, NULL);
     x->triplets++;
 
     /* what mxshield looks up once SPF passes for the sender's domain */
@@ -257,7 +259,9 @@ static void import_triplet(struct pg_import *x, char *k, const char *v)
 
     if (x->spf_key && at && at[1]
 	&& gl_triplet_key(x->g, net, at + 1, sender, rcpt, &key) == 0) {
-	put_triplet(x, &key, &t);
+	struct inet_addr a;		/* postgrey's network, for list --client */
+
+	put_triplet(x, &key, &t, inet_parse(net, &a) == 0 ? &a : NULL);
 	x->spf_keys++;
     }
     buf_free(&key);

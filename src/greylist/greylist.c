@@ -99,15 +99,45 @@ size_t  gl_triplet_encode(const struct gl_triplet *t, unsigned char out[STORE_VA
     return store_value_encode(out, STORE_KIND_TRIPLET, f, 2);
 }
 
+/* gl_triplet_encode_client - first, last, then the client address */
+size_t  gl_triplet_encode_client(const struct gl_triplet *t, const struct inet_addr *client,
+				         unsigned char out[STORE_VALUE_MAX])
+{
+    size_t  n = gl_triplet_encode(t, out);
+    int     fam = client->family == AF_INET ? 4 : client->family == AF_INET6 ? 6 : 0;
+
+    return n + store_addr_encode(fam, client->b, out + n);
+}
+
 enum store_decoded gl_triplet_decode(const void *val, size_t len, struct gl_triplet *t)
 {
-    int64_t f[2];
-    enum store_decoded rc = store_value_decode(val, len, STORE_KIND_TRIPLET, f, 2);
+    struct inet_addr ignored;
 
-    if (rc != STORE_VALUE_BAD) {
-	t->first = f[0];
-	t->last = f[1];
+    return gl_triplet_decode_client(val, len, t, &ignored);
+}
+
+enum store_decoded gl_triplet_decode_client(const void *val, size_t len, struct gl_triplet *t,
+					            struct inet_addr *client)
+{
+    int64_t f[2];
+    size_t  n = 2 + 8 * 2;		/* the fields of an encoded triplet */
+    enum store_decoded rc;
+    int     fam = 0;
+
+    memset(client, 0, sizeof(*client));
+    if (val != NULL && len > n) {	/* the client address follows */
+	if (store_addr_decode((const unsigned char *) val + n, len - n, &fam, client->b) < 0)
+	    return STORE_VALUE_BAD;
+	len = n;
     }
+    if ((rc = store_value_decode(val, len, STORE_KIND_TRIPLET, f, 2)) == STORE_VALUE_BAD
+	|| (fam && rc != STORE_VALUE_OK)) {
+	memset(client, 0, sizeof(*client));
+	return STORE_VALUE_BAD;
+    }
+    client->family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : 0;
+    t->first = f[0];
+    t->last = f[1];
     return rc;
 }
 

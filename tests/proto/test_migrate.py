@@ -95,6 +95,12 @@ class ImportPostgrey(DaemonTest):
         self.assertIn("imported: 9 triplets (9 also under the SPF domain's key), 4 clients",
                       out)
 
+        # both keys of each triplet of the client's /24 are found by the client
+        st, out, err = self.run_cli("greylist", "list", "-c", conf, "--client", "192.0.2.9")
+        self.assertEqual(sorted(l.split()[0] for l in out.splitlines()),
+                         ["192.0.2.0", "192.0.2.0", "spf:lists.example",
+                          "spf:pass.spf.test"], out)
+
         d = self.daemon("dns_resolver = %s\ndata_directory = %s\n"
                         "greylist_allow_test_time = yes\n"
                         "recipient_restrictions = check_spf, greylist\n"
