@@ -354,15 +354,15 @@ static void spf_option(const char *name, const char *val, struct buf *o)
 	{"Domain_Whitelist_PTR", "not supported: a PTR lookup per request to skip SPF; "
 	 "list the senders' domains in spf_domain_whitelist or their networks in spf_whitelist"},
 	{"HELO_pass_restriction", "not supported: put the restrictions after check_spf "
-	 "in the restriction list"},
+	 "in the same restriction list"},
 	{"Mail_From_pass_restriction", "not supported: put the restrictions after check_spf "
-	 "in the restriction list"},
+	 "in the same restriction list"},
 	{"Hide_Receiver", "not needed: the headers name this host (myhostname) as the "
 	 "receiver, never a recipient's domain"},
 	{"SPF_Enhanced_Status_Codes", "mxshield always answers with RFC 7372's "
 	 "codes (5.7.23, 5.7.24, 4.7.24)"},
-	{"No_Mail", "not supported: Postfix's own smtpd_sender_restrictions can refuse "
-	 "the null sender"},
+	{"No_Mail", "not supported: it rejects only for v=spf1 -all; "
+	 "spf_mail_from_reject = fail rejects those and every other fail"},
     };
 
     if (strcasecmp(name, "HELO_reject") == 0) {
