@@ -122,6 +122,11 @@ void    gl_whitelist_refresh(struct gl_whitelist *w);
 /* why it matched ("client whitelist" ...), or NULL */
 const char *gl_whitelist_match(const struct gl_whitelist *w, const char *client_name,
 			               const char *client_addr, const char *recipient);
+/* gl_whitelist_match_entry - the same, and *entry: the matching entry as
+ * "file:line pattern", valid until the next gl_whitelist_refresh */
+const char *gl_whitelist_match_entry(const struct gl_whitelist *w, const char *client_name,
+				             const char *client_addr, const char *recipient,
+				             const char **entry);
 void    gl_whitelist_free(struct gl_whitelist *w);
 
 #endif

@@ -210,7 +210,7 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     const struct txn *q = e->txn;
     const struct policy_greylist *c = &e->pol->gl;
     struct gl_wait *w;
-    const char *why;
+    const char *why, *entry = NULL;
     int64_t now = time(NULL);
 
     (void) r;
@@ -235,9 +235,9 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	return RS_DUNNO;
     }
     if (e->pol->greylist_wl
-	&& (why = gl_whitelist_match(e->pol->greylist_wl, e->client_name, q->client_address,
-				     q->recipient)) != NULL) {
-	eval_trace_detail(e, "pass: %s", why);
+	&& (why = gl_whitelist_match_entry(e->pol->greylist_wl, e->client_name,
+					   q->client_address, q->recipient, &entry)) != NULL) {
+	eval_trace_detail(e, "pass: %s %s", why, entry);
 	return RS_DUNNO;
     }
     if (c->test_time) {

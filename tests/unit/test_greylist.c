@@ -299,6 +299,27 @@ static void test_whitelist_formats(void **state)
     assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "noreply-7@x.test"), R);
     assert_null(gl_whitelist_match(w, "unknown", "9.9.9.9", "bob@x.test"));
 
+    /* which entry matched, to log: file:line and the pattern */
+    const char *entry = NULL;
+    char    want[1200];
+
+    assert_string_equal(gl_whitelist_match_entry(w, "MAIL12.bulk.test", "203.0.113.200",
+						 "a@b.c", &entry), C);
+    snprintf(want, sizeof(want), "%s:3 /^mail[0-9]+\\.bulk\\.test$/", clients);
+    assert_string_equal(entry, want);
+    assert_string_equal(gl_whitelist_match_entry(w, "unknown", "203.0.113.127", "a@b.c",
+						 &entry), C);
+    snprintf(want, sizeof(want), "%s:5 203.0.113.0/25", clients);
+    assert_string_equal(entry, want);
+    assert_string_equal(gl_whitelist_match_entry(w, "x.example.org", "9.9.9.9", "a@b.c",
+						 &entry), C);
+    snprintf(want, sizeof(want), "%s:2 example.org", clients);
+    assert_string_equal(entry, want);
+    assert_string_equal(gl_whitelist_match_entry(w, "unknown", "9.9.9.9", "x@a.lists.test",
+						 &entry), R);
+    snprintf(want, sizeof(want), "%s:3 lists.test", rcpts);
+    assert_string_equal(entry, want);
+
     /* the .local file appears: reloaded */
     sleep(1);
     free(write_file(dir, "clients.local", "9.9.9.9\n"));
