@@ -359,8 +359,6 @@ static void spf_option(const char *name, const char *val, struct buf *o)
 	 "in the same restriction list"},
 	{"Hide_Receiver", "not needed: the headers name this host (myhostname) as the "
 	 "receiver, never a recipient's domain"},
-	{"SPF_Enhanced_Status_Codes", "mxshield always answers with RFC 7372's "
-	 "codes (5.7.23, 5.7.24, 4.7.24)"},
 	{"No_Mail", "not supported: it rejects only for v=spf1 -all; "
 	 "spf_mail_from_reject = fail rejects those and every other fail"},
     };
@@ -385,6 +383,9 @@ static void spf_option(const char *name, const char *val, struct buf *o)
 	else
 	    buf_puts(o, "# test mode: dry_run = yes logs each reject instead of answering it\n"
 		     "dry_run = yes\n");
+    } else if (strcasecmp(name, "SPF_Enhanced_Status_Codes") == 0) {
+	/* policyd-spf turns them off only for exactly "No" */
+	buf_printf(o, "spf_enhanced_status_codes = %s\n", strcmp(val, "No") == 0 ? "no" : "yes");
     } else if (strcasecmp(name, "Header_Type") == 0) {
 	spf_choice(o, "spf_header_type", val, hdr);
     } else if (strcasecmp(name, "Authserv_Id") == 0) {

@@ -162,6 +162,8 @@
       "HELO names whose mail is not checked (HELO_Whitelist)") \
     X(SPF_DOMAIN_WHITELIST, "spf_domain_whitelist", LIST, "", 0, 0, 1, \
       "Sender domains whose mail is not checked (Domain_Whitelist)") \
+    X(SPF_ENHANCED, "spf_enhanced_status_codes", BOOL, "yes", 0, 0, 1, \
+      "Reply with RFC 7372's codes 5.7.23, 5.7.24, 4.7.24; no: 5.7.1 and 4.7.1 (SPF_Enhanced_Status_Codes)") \
     X(SPF_HEADER, "spf_header_type", STR, "spf", 0, 0, 1, \
       "Header prepended: spf (Received-SPF, RFC 7208 9.1), ar (Authentication-Results, RFC 8601) or none") \
     /* Greylisting (postgrey's options and defaults) */ \

@@ -99,6 +99,7 @@ struct policy_greylist {
 struct policy_spf {
     enum spf_setting helo_reject, mail_reject;
     int     permerror_reject, temperror_defer;
+    int     enhanced;			/* RFC 7372 codes, else 5.7.1 / 4.7.1 */
     enum spf_header header;
     struct strlist not_pass_domains, helo_whitelist, domain_whitelist;
 };

@@ -151,6 +151,10 @@ static enum rstatus verdict(struct eval *e, const struct spf_outcome *o, int hel
 {
     const struct policy_spf *c = &e->pol->spf;
     const char *what = helo_identity ? "SPF HELO" : "SPF";
+    /* RFC 7372's codes, or what Postfix adds to a bare 550 / defer */
+    const char *auth = c->enhanced ? "5.7.23" : "5.7.1";
+    const char *perm = c->enhanced ? "5.7.24" : "5.7.1";
+    const char *temp = c->enhanced ? "4.7.24" : "4.7.1";
 
     eval_trace_detail(e, "%s %s: %s%s%s%s%s", helo_identity ? "HELO" : "MAIL FROM",
 		      o->sender.s, spf_result_name(o->result),
@@ -161,20 +165,20 @@ static enum rstatus verdict(struct eval *e, const struct spf_outcome *o, int hel
 	eval_trace_detail(e, "%s", o->problem.s);
     if (rejects(setting, o->result)) {
 	if (o->result == SPF_FAIL)
-	    return eval_reject(e, 550, "5.7.23", "Message rejected due to: %s fail - not "
+	    return eval_reject(e, 550, auth, "Message rejected due to: %s fail - not "
 			       "authorized. %s", what, o->explanation.s);
-	return eval_reject(e, 550, "5.7.23", "Message rejected due to: %s %s - not authorized",
+	return eval_reject(e, 550, auth, "Message rejected due to: %s %s - not authorized",
 			   what, spf_result_name(o->result));
     }
     if (!helo_identity && o->result != SPF_PASS
 	&& in_list(&c->not_pass_domains, o->domain.s))
-	return eval_reject(e, 550, "5.7.23", "Message rejected due to: SPF %s - %s accepts "
+	return eval_reject(e, 550, auth, "Message rejected due to: SPF %s - %s accepts "
 			   "only mail that passes SPF", spf_result_name(o->result), o->domain.s);
     if (o->result == SPF_PERMERROR && c->permerror_reject)
-	return eval_reject(e, 550, "5.7.24", "SPF permanent error: %s", o->problem.s);
+	return eval_reject(e, 550, perm, "SPF permanent error: %s", o->problem.s);
     if (o->result == SPF_TEMPERROR && c->temperror_defer) {
 	e->temp_failure = 1;
-	return eval_defer_if(e, &e->dip, 451, "4.7.24", "SPF temporary error: %s",
+	return eval_defer_if(e, &e->dip, 451, temp, "SPF temporary error: %s",
 			     o->problem.s);
     }
     return RS_DUNNO;
@@ -284,6 +288,7 @@ int     spf_policy_compile(struct policy *p, struct buf *err)
     c->mail_reject = spf_setting(config_str(p->conf, P_SPF_MAIL_REJECT));
     c->permerror_reject = config_bool(p->conf, P_SPF_PERMERROR_REJECT);
     c->temperror_defer = config_bool(p->conf, P_SPF_TEMPERROR_DEFER);
+    c->enhanced = config_bool(p->conf, P_SPF_ENHANCED);
     c->header = strcasecmp(h, "none") == 0 ? SPF_HDR_NONE
 	: strcasecmp(h, "ar") == 0 ? SPF_HDR_AR : SPF_HDR_RECEIVED;
     strlist_split(&c->not_pass_domains, config_str(p->conf, P_SPF_NOT_PASS_DOMAINS), LIST_SEPS);

@@ -186,6 +186,7 @@ skip_addresses = 127.0.0.0/8,::1
 Whitelist = 192.0.2.0/24
 Domain_Whitelist = pobox.com
 Header_Type = AR
+SPF_Enhanced_Status_Codes = No
 Hide_Receiver = Yes
 No_Mail = True
 Frobnicate = 3
@@ -202,6 +203,7 @@ Frobnicate = 3
             "spf_whitelist = 192.0.2.0/24",
             "spf_domain_whitelist = pobox.com",
             "spf_header_type = ar",
+            "spf_enhanced_status_codes = no",
         ])
         self.assertIn("# No_Mail = True\n# no equivalent:", out)
         self.assertIn("# Frobnicate = 3\n# unknown policyd-spf option", out)
