@@ -339,6 +339,8 @@ static void spf_option(const char *name, const char *val, struct buf *o)
 	const char *name, *param;
     } lists[] = {
 	{"skip_addresses", "spf_skip_addresses"},
+	{"Mail_From_pass_restriction", "spf_mail_from_pass_restriction"},
+	{"HELO_pass_restriction", "spf_helo_pass_restriction"},
 	{"Whitelist", "spf_whitelist"},
 	{"HELO_Whitelist", "spf_helo_whitelist"},
 	{"Domain_Whitelist", "spf_domain_whitelist"},
@@ -353,10 +355,6 @@ static void spf_option(const char *name, const char *val, struct buf *o)
 	{"Prospective", "mxshield checks the client that connected"},
 	{"Domain_Whitelist_PTR", "not supported: a PTR lookup per request to skip SPF; "
 	 "list the senders' domains in spf_domain_whitelist or their networks in spf_whitelist"},
-	{"HELO_pass_restriction", "not supported: put the restrictions after check_spf "
-	 "in the same restriction list"},
-	{"Mail_From_pass_restriction", "not supported: put the restrictions after check_spf "
-	 "in the same restriction list"},
 	{"Hide_Receiver", "not needed: the headers name this host (myhostname) as the "
 	 "receiver, never a recipient's domain"},
 	{"No_Mail", "not supported: it rejects only for v=spf1 -all; "
@@ -396,6 +394,9 @@ static void spf_option(const char *name, const char *val, struct buf *o)
     } else {
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 	    if (strcasecmp(name, lists[i].name) == 0) {
+		if (strstr(lists[i].param, "_pass_restriction"))
+		    buf_printf(o, "# define the class %s in mxshield.conf too "
+			       "(smtpd_restriction_classes), as in main.cf\n", val);
 		buf_printf(o, "%s = %s\n", lists[i].param, val);
 		return;
 	    }

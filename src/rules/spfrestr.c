@@ -234,6 +234,19 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
 	header(e, mo, 0);
     else if (ho)
 	header(e, ho, 1);
+
+    /* policyd-spf's *_pass_restriction: a restriction class on a pass,
+     * evaluated here as an access table result would be (MAIL FROM first) */
+    if (mo && mo->result == SPF_PASS && *c->mail_pass_restr) {
+	eval_trace_detail(e, "MAIL FROM passed: spf_mail_from_pass_restriction");
+	return eval_table_result(e, "spf_mail_from_pass_restriction", c->mail_pass_restr,
+				 c->mail_pass_restr, q->sender, "Sender address", STAGE_SENDER);
+    }
+    if (ho && ho->result == SPF_PASS && *c->helo_pass_restr) {
+	eval_trace_detail(e, "HELO passed: spf_helo_pass_restriction");
+	return eval_table_result(e, "spf_helo_pass_restriction", c->helo_pass_restr,
+				 c->helo_pass_restr, q->helo_name, "Helo command", STAGE_HELO);
+    }
     return RS_DUNNO;
 }
 
@@ -289,6 +302,8 @@ int     spf_policy_compile(struct policy *p, struct buf *err)
     c->permerror_reject = config_bool(p->conf, P_SPF_PERMERROR_REJECT);
     c->temperror_defer = config_bool(p->conf, P_SPF_TEMPERROR_DEFER);
     c->enhanced = config_bool(p->conf, P_SPF_ENHANCED);
+    c->mail_pass_restr = config_str(p->conf, P_SPF_MAIL_PASS_RESTR);
+    c->helo_pass_restr = config_str(p->conf, P_SPF_HELO_PASS_RESTR);
     c->header = strcasecmp(h, "none") == 0 ? SPF_HDR_NONE
 	: strcasecmp(h, "ar") == 0 ? SPF_HDR_AR : SPF_HDR_RECEIVED;
     strlist_split(&c->not_pass_domains, config_str(p->conf, P_SPF_NOT_PASS_DOMAINS), LIST_SEPS);

@@ -30,3 +30,45 @@ class EnhancedCodes(DaemonTest):
     def test_off(self):
         self.assertEqual(self.answers("spf_enhanced_status_codes = no\n"),
                          [["action=550", "5.7.1"], ["action=550", "5.7.1"]])
+
+
+class PassRestriction(DaemonTest):
+    """spf_mail_from_pass_restriction / spf_helo_pass_restriction
+    (policyd-spf's Mail_From_pass_restriction, HELO_pass_restriction): a
+    restriction class applied when the identity passes."""
+
+    CLASSES = ("smtpd_restriction_classes = mfrom_passed, helo_passed\n"
+               "mfrom_passed = check_recipient_access inline:{ { bob@our.example=REJECT no mail to bob } }\n"
+               "helo_passed = reject\n")
+
+    def ask(self, d, sender, helo="mail.good.test", ip="192.0.2.9"):
+        return self.client(d).ask({"client_address": ip, "sender": sender, "helo_name": helo,
+                                   "recipient": "bob@our.example"})
+
+    def test_mail_from_pass(self):
+        d = self.daemon("dns_resolver = %s\nrecipient_restrictions = check_spf\n"
+                        "spf_header_type = none\nspf_mail_from_reject = false\n%s"
+                        "spf_mail_from_pass_restriction = mfrom_passed\n"
+                        % (NSD.addr, self.CLASSES))
+        self.assertEqual(self.ask(d, "u@pass.spf.test"),
+                         "action=554 5.7.1 <bob@our.example>: Recipient address rejected: "
+                         "no mail to bob")
+        # not a pass: the class does not apply
+        self.assertEqual(self.ask(d, "u@pass.spf.test", ip="203.0.113.9"), "action=DUNNO")
+
+    def test_helo_pass(self):
+        d = self.daemon("dns_resolver = %s\nrecipient_restrictions = check_spf\n"
+                        "spf_header_type = none\nspf_mail_from_reject = no_check\n"
+                        "spf_helo_reject = false\n%s"
+                        "spf_helo_pass_restriction = helo_passed\n"
+                        % (NSD.addr, self.CLASSES))
+        self.assertEqual(self.ask(d, "u@x.test", helo="pass.spf.test"),
+                         "action=554 5.7.1 <pass.spf.test>: Helo command rejected: "
+                         "Access denied")
+        self.assertEqual(self.ask(d, "u@x.test", helo="pass.spf.test", ip="203.0.113.9"),
+                         "action=DUNNO")
+
+    def test_without_it(self):
+        d = self.daemon("dns_resolver = %s\nrecipient_restrictions = check_spf\n"
+                        "spf_header_type = none\n%s" % (NSD.addr, self.CLASSES))
+        self.assertEqual(self.ask(d, "u@pass.spf.test"), "action=DUNNO")
