@@ -344,6 +344,7 @@ static void spf_option(const char *name, const char *val, struct buf *o)
 	{"Whitelist", "spf_whitelist"},
 	{"HELO_Whitelist", "spf_helo_whitelist"},
 	{"Domain_Whitelist", "spf_domain_whitelist"},
+	{"Domain_Whitelist_PTR", "spf_domain_whitelist_ptr"},
 	{"Reject_Not_Pass_Domains", "spf_reject_not_pass_domains"},
     };
     static const struct {
@@ -353,8 +354,6 @@ static void spf_option(const char *name, const char *val, struct buf *o)
 	{"Void_Limit", "mxshield applies RFC 7208's limit of two void lookups"},
 	{"Mock", "for policyd-spf's own tests"},
 	{"Prospective", "mxshield checks the client that connected"},
-	{"Domain_Whitelist_PTR", "not supported: a PTR lookup per request to skip SPF; "
-	 "list the senders' domains in spf_domain_whitelist or their networks in spf_whitelist"},
 	{"Hide_Receiver", "not needed: the headers name this host (myhostname) as the "
 	 "receiver, never a recipient's domain"},
 	{"No_Mail", "not supported: it rejects only for v=spf1 -all; "

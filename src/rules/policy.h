@@ -104,6 +104,7 @@ struct policy_spf {
     const char *helo_pass_restr;
     enum spf_header header;
     struct strlist not_pass_domains, helo_whitelist, domain_whitelist;
+    struct strlist domain_whitelist_ptr;	/* by the client's verified name */
 };
 
 struct result_lists;

@@ -78,6 +78,21 @@ static int in_list(const struct strlist *l, const char *name)
     return 0;
 }
 
+/* in_domains - is name one of the domains, or below one? */
+static int in_domains(const struct strlist *l, const char *name)
+{
+    size_t  n = strlen(name);
+
+    for (size_t i = 0; i < l->n; i++) {
+	size_t  d = strlen(l->v[i]);
+
+	if (d <= n && strcasecmp(name + n - d, l->v[i]) == 0
+	    && (d == n || name[n - d - 1] == '.'))
+	    return 1;
+    }
+    return 0;
+}
+
 /* rejects - does this *_reject setting refuse this result? */
 static int rejects(enum spf_setting setting, enum spf_result r)
 {
@@ -209,6 +224,14 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
 	eval_trace_detail(e, "HELO %s is not checked (spf_helo_whitelist)", q->helo_name);
 	return RS_DUNNO;
     }
+    /* Domain_Whitelist_PTR: the name Postfix verified (forward-confirmed,
+     * as SPF's ptr mechanism validates one); no lookup of our own */
+    if (c->domain_whitelist_ptr.n && strcasecmp(e->client_name, "unknown") != 0
+	&& *e->client_name && in_domains(&c->domain_whitelist_ptr, e->client_name)) {
+	eval_trace_detail(e, "client %s is not checked (spf_domain_whitelist_ptr)",
+			  e->client_name);
+	return RS_DUNNO;
+    }
     const char *at = strrchr(q->sender, '@');
 
     if (at && in_list(&c->domain_whitelist, at + 1)) {
@@ -309,6 +332,7 @@ int     spf_policy_compile(struct policy *p, struct buf *err)
     strlist_split(&c->not_pass_domains, config_str(p->conf, P_SPF_NOT_PASS_DOMAINS), LIST_SEPS);
     strlist_split(&c->helo_whitelist, config_str(p->conf, P_SPF_HELO_WHITELIST), LIST_SEPS);
     strlist_split(&c->domain_whitelist, config_str(p->conf, P_SPF_DOMAIN_WHITELIST), LIST_SEPS);
+    strlist_split(&c->domain_whitelist_ptr, config_str(p->conf, P_SPF_DOMAIN_WL_PTR), LIST_SEPS);
     return 0;
 }
 
@@ -318,4 +342,5 @@ void    spf_policy_free(struct policy *p)
     strlist_free(&p->spf.not_pass_domains);
     strlist_free(&p->spf.helo_whitelist);
     strlist_free(&p->spf.domain_whitelist);
+    strlist_free(&p->spf.domain_whitelist_ptr);
 }

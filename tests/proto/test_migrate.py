@@ -185,6 +185,7 @@ TempError_Defer = False
 skip_addresses = 127.0.0.0/8,::1
 Whitelist = 192.0.2.0/24
 Domain_Whitelist = pobox.com
+Domain_Whitelist_PTR = yahoo.com
 Header_Type = AR
 SPF_Enhanced_Status_Codes = No
 Hide_Receiver = Yes
@@ -202,6 +203,7 @@ Frobnicate = 3
             "spf_skip_addresses = 127.0.0.0/8,::1",
             "spf_whitelist = 192.0.2.0/24",
             "spf_domain_whitelist = pobox.com",
+            "spf_domain_whitelist_ptr = yahoo.com",
             "spf_header_type = ar",
             "spf_enhanced_status_codes = no",
         ])

@@ -72,3 +72,22 @@ class PassRestriction(DaemonTest):
         d = self.daemon("dns_resolver = %s\nrecipient_restrictions = check_spf\n"
                         "spf_header_type = none\n%s" % (NSD.addr, self.CLASSES))
         self.assertEqual(self.ask(d, "u@pass.spf.test"), "action=DUNNO")
+
+
+class DomainWhitelistPtr(DaemonTest):
+    """spf_domain_whitelist_ptr (Domain_Whitelist_PTR): a client whose
+    verified name is in a listed domain is not checked."""
+
+    def test_by_verified_name(self):
+        d = self.daemon("dns_resolver = %s\nrecipient_restrictions = check_spf\n"
+                        "spf_header_type = none\n"
+                        "spf_domain_whitelist_ptr = forwarder.test\n" % NSD.addr)
+        c = self.client(d)
+        ask = lambda name: c.ask({"client_address": "203.0.113.9", "client_name": name,
+                                  "sender": "u@pass.spf.test", "helo_name": "x.test"})
+        self.assertEqual(ask("mx1.forwarder.test"), "action=DUNNO")
+        self.assertEqual(ask("forwarder.test"), "action=DUNNO")
+        fail = ask("mx1.notforwarder.test")
+        self.assertTrue(fail.startswith("action=550 5.7.23"), fail)
+        fail = ask("unknown")
+        self.assertTrue(fail.startswith("action=550 5.7.23"), fail)
