@@ -126,6 +126,38 @@ class ImportPostgrey(DaemonTest):
         # unknown to postgrey: greylisted as ever
         self.assertEqual(ask("192.0.2.5", "nobody@new.example"), GREY)
 
+    @unittest.skipUnless(DUMP and shutil.which("db_load"), "db-util needed")
+    def test_by_host_keys_hashes_and_junk(self):
+        """postgrey --lookup-by-host keys ("ADDR/32/..."), a record that is
+        not postgrey's, and --privacy hashes, from a database made by
+        db_load."""
+        tmp = self.tmpdir()
+        pgdb = os.path.join(tmp, "pg")
+        os.makedirs(pgdb)
+        text = ("192.0.2.7/32/a@b.example/bob@our.example\n%d,%d\n"
+                "2001:db8:0:0:0:0:0:7/128/c@d.example/bob@our.example\n%d,%d\n"
+                "junk\nnot,numbers\n"
+                "%s\n%d,%d\n" % (T, T + 400, T, T + 400, "ab" * 20, T, T + 400))
+        subprocess.run(["db_load", "-T", "-t", "btree", os.path.join(pgdb, "postgrey.db")],
+                       input=text, text=True, check=True)
+        db = os.path.join(tmp, "db")
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("data_directory = %s\ngreylist_lookup_by_host = yes\n"
+                    "greylist_spf_key = no\n" % db)
+        st, out, err = self.run_cli("greylist", "-c", conf, "import-postgrey", pgdb)
+        self.assertEqual(st, 0, err)
+        self.assertEqual(out, "imported: 2 triplets (0 also under the SPF domain's key), "
+                         "0 clients\nskipped: 1 records that are not postgrey's\n"
+                         "skipped: 1 hashed records (postgrey --privacy): they need "
+                         "greylist_privacy = yes\n")
+        st, out, err = self.run_cli("greylist", "-c", conf, "list")
+        self.assertEqual(sorted(l.split()[0] for l in out.splitlines()),
+                         ["192.0.2.7", "2001:db8::7"], out)
+        # running it again keeps what is there (nothing newer)
+        st, out, err = self.run_cli("greylist", "-c", conf, "import-postgrey", pgdb)
+        self.assertIn("kept: 2 records already in the database", out)
+
     def test_missing_database(self):
         tmp = self.tmpdir()
         conf = os.path.join(tmp, "c.conf")
