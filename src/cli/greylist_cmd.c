@@ -7,6 +7,7 @@
  *   mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN
  *   mxshield greylist [-c FILE] whitelist list
  *   mxshield greylist [-c FILE] purge [--all]
+ *   mxshield greylist [-c FILE] import-postgrey DIR
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include "cli/greylist_cmd.h"
+#include "cli/import_postgrey.h"
 #include "conf/config.h"
 #include "greylist/greylist.h"
 #include "rules/policy.h"
@@ -62,34 +64,76 @@ struct list_ctx {
     long    shown;
 };
 
+/* iso_time - a stored time as an ISO 8601 date in UTC */
+static void iso_time(int64_t when, char *out, size_t len)
+{
+    time_t  t = (time_t) when;
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	snprintf(out, len, "%lld", (long long) when);
+}
+
 static int list_fn(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
 {
     struct list_ctx *x = arg;
     struct gl_triplet t;
-    char    k[1024];
+    struct inet_addr client;
+    char    k[1024], first[32], last[32], who[1024] = "";
+    struct buf net;
 
-    if (gl_triplet_decode(val, vlen, &t) == STORE_VALUE_BAD || klen >= sizeof(k))
+    if (gl_triplet_decode_client(val, vlen, &t, &client) == STORE_VALUE_BAD
+	|| klen >= sizeof(k))
 	return 0;
     memcpy(k, key, klen);
     k[klen] = 0;
+    if (client.family)			/* kept by an SPF-domain key */
+	inet_format(&client, who, sizeof(who));
+
     /* net/sender/recipient (the sender has no '/' once normalised) */
     char   *s1 = strchr(k, '/');
     char   *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
 
     if (s1 && s2) {
 	*s1 = *s2 = 0;
-	if ((x->client && strcmp(k, x->net.s) != 0)
-	    || (x->sender && strcmp(s1 + 1, x->snd.s) != 0)
+	if (*who == 0 && strncmp(k, "spf:", 4) != 0)
+	    snprintf(who, sizeof(who), "%s", k);	/* the key's network */
+	if (x->client) {
+	    /* the network of the client kept, else the key's own */
+	    buf_init(&net);
+	    if (client.family == 0 || gl_client_net(x->g, who, &net) < 0)
+		buf_puts(&net, k);
+	    int     same = strcmp(net.s, x->net.s) == 0;
+
+	    buf_free(&net);
+	    if (!same)
+		return 0;
+	}
+	if ((x->sender && strcmp(s1 + 1, x->snd.s) != 0)
 	    || (x->recipient && strcasecmp(s2 + 1, x->recipient) != 0))
 	    return 0;
 	printf("%s %s %s", k, s1 + 1, s2 + 1);
     } else {
-	if (x->client || x->sender || x->recipient)
+	if (x->sender || x->recipient)
 	    return 0;			/* hashed keys (greylist_privacy) */
+	if (x->client) {
+	    buf_init(&net);
+	    int     same = client.family && gl_client_net(x->g, who, &net) == 0
+	    && strcmp(net.s, x->net.s) == 0;
+
+	    buf_free(&net);
+	    if (!same)
+		return 0;
+	}
 	printf("%s", k);
     }
-    printf(" first=%lld last=%lld %s\n", (long long) t.first, (long long) t.last,
+    iso_time(t.first, first, sizeof(first));
+    iso_time(t.last, last, sizeof(last));
+    printf(" first=%s last=%s %s", first, last,
 	   t.last - t.first >= x->g->delay ? "passed" : "pending");
+    if (*who)
+	printf(" client=%s", who);
+    putchar('\n');
     x->shown++;
     return 0;
 }
@@ -240,7 +284,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 
     greylist_conf(c, &g);
     if (argc < 1) {
-	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge ...\n");
+	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey ...\n");
 	return 2;
     }
     if (strcmp(argv[0], "list") == 0) {
@@ -344,6 +388,19 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	buf_free(&key);
 	return rc;
     }
+    if (strcmp(argv[0], "import-postgrey") == 0) {
+	int     rc;
+
+	if (argc != 2) {
+	    fprintf(stderr, "usage: mxshield greylist import-postgrey POSTGREY_DBDIR\n");
+	    return 2;
+	}
+	s = open_db(c, 0);
+	rc = greylist_import_postgrey(c, &g, s, argv[1]);
+	store_sync(s);
+	store_close(s);
+	return rc;
+    }
     if (strcmp(argv[0], "purge") == 0) {
 	int     all = argc == 2 && strcmp(argv[1], "--all") == 0;
 
@@ -380,6 +437,6 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	store_close(s);
 	return 0;
     }
-    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge ...\n");
+    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey ...\n");
     return 2;
 }

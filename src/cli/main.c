@@ -6,6 +6,7 @@
  *	mxshield check [-c FILE | --embedded-default] [-o name=value] [--json] [name=value ...]
  *	mxshield config [-c FILE | --embedded-default] [-o name=value] [-d]
  *	mxshield map query TYPE:NAME KEY...
+ *	mxshield migrate postgrey|policyd-spf [FILE]
  *
  * Without -c, /etc/mxshield/mxshield.conf (or the file $MXSHIELD_CONFIG
  * names, as Postfix's MAIL_CONFIG does) is read when it exists, else the
@@ -21,6 +22,7 @@
 
 #include "cli/check.h"
 #include "cli/greylist_cmd.h"
+#include "cli/migrate.h"
 #include "cli/postfix_config.h"
 #include "cli/spf_cmd.h"
 #include "util/version.h"
@@ -36,10 +38,10 @@
 
 #define DEFAULT_CONFIG	"/etc/mxshield/mxshield.conf"
 
-/* usage - print the synopsis and exit 2 */
-static void usage(void)
+/* usage_to - print the synopsis and exit: 0 when asked for (--help), else 2 */
+static void usage_to(int status)
 {
-    fprintf(stderr,
+    fprintf(status == 0 ? stdout : stderr,
 	    "usage: mxshield [serve] [-c FILE | --embedded-default] [-o name=value] [-v]\n"
 	    "       mxshield check [-c FILE | --embedded-default] [-o name=value] [--json]\n"
 	    "                      [name=value ...]\n"
@@ -48,12 +50,53 @@ static void usage(void)
 	    "       mxshield greylist [-c FILE] list [--client A] [--sender S] [--recipient R]\n"
 	    "       mxshield greylist [-c FILE] stats | purge [--all]\n"
 	    "       mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN | whitelist list\n"
+	    "       mxshield greylist [-c FILE] import-postgrey POSTGREY_DBDIR\n"
+	    "       mxshield migrate postgrey [/etc/default/postgrey]\n"
+	    "       mxshield migrate policyd-spf [policyd-spf.conf]\n"
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n");
-    exit(2);
+    exit(status);
+}
+
+/* usage - a usage error: the synopsis on stderr, exit 2 */
+static void usage(void)
+{
+    usage_to(2);
+}
+
+/* wants_help - is --help or -h among the arguments? */
+static int wants_help(int argc, char **argv)
+{
+    /* the keys of map query are data, not options */
+    if (argc > 2 && strcmp(argv[1], "map") == 0)
+	argc = 3;
+    for (int i = 1; i < argc; i++)
+	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+	    return 1;
+    return 0;
+}
+
+/* take_config - remove "-c FILE" (or --config FILE) wherever it is among
+ * argv[1..]; the FILE, or NULL */
+static const char *take_config(int *argc, char **argv)
+{
+    const char *path = NULL;
+    int     i = 1, j = 1;
+
+    while (i < *argc) {
+	if (i + 1 < *argc && (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0)) {
+	    path = argv[i + 1];
+	    i += 2;
+	} else {
+	    argv[j++] = argv[i++];
+	}
+    }
+    *argc = j;
+    argv[j] = NULL;
+    return path;
 }
 
 /* The file used without -c, when it exists. */
@@ -277,20 +320,16 @@ static int cmd_map(int argc, char **argv)
     return status;
 }
 
-/* cmd_greylist_main - mxshield greylist [-c FILE] ... */
+/* cmd_greylist_main - mxshield greylist [-c FILE] ... (-c anywhere) */
 static int cmd_greylist_main(int argc, char **argv)
 {
-    const char *path = NULL;
-    int     i = 1, rc;
+    const char *path = take_config(&argc, argv);
+    int     rc;
 
-    if (argc > 2 && strcmp(argv[1], "-c") == 0) {
-	path = argv[2];
-	i = 3;
-    }
     log_set_service("greylist");
     struct policy *pol = load_policy(choose_config(path));
 
-    rc = cmd_greylist(pol, argc - i, argv + i);
+    rc = cmd_greylist(pol, argc - 1, argv + 1);
     policy_unref(pol);
     return rc;
 }
@@ -370,20 +409,16 @@ static int cmd_status(int argc, char **argv)
     return 0;
 }
 
-/* cmd_spf_main - mxshield spf [-c FILE] ... */
+/* cmd_spf_main - mxshield spf [-c FILE] ... (-c anywhere) */
 static int cmd_spf_main(int argc, char **argv)
 {
-    const char *path = NULL;
-    int     i = 1, rc;
+    const char *path = take_config(&argc, argv);
+    int     rc;
 
-    if (argc > 2 && strcmp(argv[1], "-c") == 0) {
-	path = argv[2];
-	i = 3;
-    }
     log_set_service("spf");
     struct policy *pol = load_policy(choose_config(path));
 
-    rc = cmd_spf(pol->conf, argc - i, argv + i);
+    rc = cmd_spf(pol->conf, argc - 1, argv + 1);
     policy_unref(pol);
     return rc;
 }
@@ -393,8 +428,8 @@ int     main(int argc, char **argv)
     const char *cmd = "serve";
 
     log_init("mxshield", 0);
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-	usage();
+    if (wants_help(argc, argv))
+	usage_to(0);			/* asked for: not an error */
     if (argc > 1 && strcmp(argv[1], "--version") == 0) {
 	printf("mxshield %s\n", MXSHIELD_VERSION);
 	return 0;
@@ -420,8 +455,10 @@ int     main(int argc, char **argv)
 	return cmd_spf_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
-    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0)
-	usage();
+    if (strcmp(cmd, "migrate") == 0)
+	return cmd_migrate(argc - 1, argv + 1);
+    if (strcmp(cmd, "help") == 0)
+	usage_to(0);
     fprintf(stderr, "mxshield: unknown command \"%s\"\n", cmd);
     usage();
 }

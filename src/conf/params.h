@@ -162,6 +162,14 @@
       "HELO names whose mail is not checked (HELO_Whitelist)") \
     X(SPF_DOMAIN_WHITELIST, "spf_domain_whitelist", LIST, "", 0, 0, 1, \
       "Sender domains whose mail is not checked (Domain_Whitelist)") \
+    X(SPF_ENHANCED, "spf_enhanced_status_codes", BOOL, "yes", 0, 0, 1, \
+      "Reply with RFC 7372's codes 5.7.23, 5.7.24, 4.7.24; no: 5.7.1 and 4.7.1 (SPF_Enhanced_Status_Codes)") \
+    X(SPF_MAIL_PASS_RESTR, "spf_mail_from_pass_restriction", STR, "", 0, 0, 1, \
+      "Restriction class (or restriction list) applied when MAIL FROM passes SPF (Mail_From_pass_restriction)") \
+    X(SPF_HELO_PASS_RESTR, "spf_helo_pass_restriction", STR, "", 0, 0, 1, \
+      "Restriction class applied when the HELO name passes SPF and no MAIL FROM pass restriction applies (HELO_pass_restriction)") \
+    X(SPF_DOMAIN_WL_PTR, "spf_domain_whitelist_ptr", LIST, "", 0, 0, 1, \
+      "Clients whose verified name (client_name) is in one of these domains or their subdomains are not checked (Domain_Whitelist_PTR)") \
     X(SPF_HEADER, "spf_header_type", STR, "spf", 0, 0, 1, \
       "Header prepended: spf (Received-SPF, RFC 7208 9.1), ar (Authentication-Results, RFC 8601) or none") \
     /* Greylisting (postgrey's options and defaults) */ \

@@ -99,15 +99,45 @@ size_t  gl_triplet_encode(const struct gl_triplet *t, unsigned char out[STORE_VA
     return store_value_encode(out, STORE_KIND_TRIPLET, f, 2);
 }
 
+/* gl_triplet_encode_client - first, last, then the client address */
+size_t  gl_triplet_encode_client(const struct gl_triplet *t, const struct inet_addr *client,
+				         unsigned char out[STORE_VALUE_MAX])
+{
+    size_t  n = gl_triplet_encode(t, out);
+    int     fam = client->family == AF_INET ? 4 : client->family == AF_INET6 ? 6 : 0;
+
+    return n + store_addr_encode(fam, client->b, out + n);
+}
+
 enum store_decoded gl_triplet_decode(const void *val, size_t len, struct gl_triplet *t)
 {
-    int64_t f[2];
-    enum store_decoded rc = store_value_decode(val, len, STORE_KIND_TRIPLET, f, 2);
+    struct inet_addr ignored;
 
-    if (rc != STORE_VALUE_BAD) {
-	t->first = f[0];
-	t->last = f[1];
+    return gl_triplet_decode_client(val, len, t, &ignored);
+}
+
+enum store_decoded gl_triplet_decode_client(const void *val, size_t len, struct gl_triplet *t,
+					            struct inet_addr *client)
+{
+    int64_t f[2];
+    size_t  n = 2 + 8 * 2;		/* the fields of an encoded triplet */
+    enum store_decoded rc;
+    int     fam = 0;
+
+    memset(client, 0, sizeof(*client));
+    if (val != NULL && len > n) {	/* the client address follows */
+	if (store_addr_decode((const unsigned char *) val + n, len - n, &fam, client->b) < 0)
+	    return STORE_VALUE_BAD;
+	len = n;
     }
+    if ((rc = store_value_decode(val, len, STORE_KIND_TRIPLET, f, 2)) == STORE_VALUE_BAD
+	|| (fam && rc != STORE_VALUE_OK)) {
+	memset(client, 0, sizeof(*client));
+	return STORE_VALUE_BAD;
+    }
+    client->family = fam == 4 ? AF_INET : fam == 6 ? AF_INET6 : 0;
+    t->first = f[0];
+    t->last = f[1];
     return rc;
 }
 
@@ -372,14 +402,37 @@ struct wl_file {
 
 struct wl_set {
     pcre2_code **client_re;
+    char  **client_re_src;		/* "file:line pattern" of each, to log */
     size_t  nclient_re;
     char  **names;
+    char  **names_src;
     size_t  nnames;
     struct cidr *nets;
+    char  **nets_src;
     size_t  nnets;
     pcre2_code **rcpt_re;
+    char  **rcpt_re_src;
     size_t  nrcpt_re;
 };
+
+/* wl_src - remember where an entry came from, at index n of *v */
+static void wl_src(char ***v, size_t n, const char *path, int line, const char *pattern)
+{
+    struct buf b;
+
+    buf_init(&b);
+    buf_printf(&b, "%s:%d %s", path, line, pattern);
+    *v = xrealloc(*v, (n + 1) * sizeof(**v));
+    (*v)[n] = buf_steal(&b);
+}
+
+/* wl_src_free - the sources of n entries */
+static void wl_src_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+	free(v[i]);
+    free(v);
+}
 
 struct gl_whitelist {
     struct wl_file *files;
@@ -397,6 +450,10 @@ static void wl_set_free(struct wl_set *s)
 	pcre2_code_free(s->rcpt_re[i]);
     for (size_t i = 0; i < s->nnames; i++)
 	free(s->names[i]);
+    wl_src_free(s->client_re_src, s->nclient_re);
+    wl_src_free(s->names_src, s->nnames);
+    wl_src_free(s->nets_src, s->nnets);
+    wl_src_free(s->rcpt_re_src, s->nrcpt_re);
     free(s->client_re);
     free(s->rcpt_re);
     free(s->names);
@@ -492,10 +549,13 @@ static int wl_load_file(struct wl_set *s, const char *path, int clients, char *e
 		rc = -1;
 		break;
 	    }
-	    if (clients)
+	    if (clients) {
+		wl_src(&s->client_re_src, s->nclient_re, path, n, w);
 		wl_add_re(&s->client_re, &s->nclient_re, re);
-	    else
+	    } else {
+		wl_src(&s->rcpt_re_src, s->nrcpt_re, path, n, w);
 		wl_add_re(&s->rcpt_re, &s->nrcpt_re, re);
+	    }
 	    continue;
 	}
 	if (!clients) {
@@ -526,6 +586,7 @@ static int wl_load_file(struct wl_set *s, const char *path, int clients, char *e
 		rc = -1;
 		break;
 	    }
+	    wl_src(&s->rcpt_re_src, s->nrcpt_re, path, n, w);
 	    wl_add_re(&s->rcpt_re, &s->nrcpt_re, re);
 	    continue;
 	}
@@ -556,12 +617,14 @@ static int wl_load_file(struct wl_set *s, const char *path, int clients, char *e
 		msg_warn("%s line %d: bad address \"%s\"; ignored", path, n, w);
 	    } else {
 		s->nets = xrealloc(s->nets, (s->nnets + 1) * sizeof(*s->nets));
+		wl_src(&s->nets_src, s->nnets, path, n, w);
 		s->nets[s->nnets++] = c;
 	    }
 	    buf_free(&full);
 	    continue;
 	}
 	s->names = xrealloc(s->names, (s->nnames + 1) * sizeof(*s->names));
+	wl_src(&s->names_src, s->nnames, path, n, w);
 	s->names[s->nnames] = xstrdup(w);
 	str_lower(s->names[s->nnames++]);
     }
@@ -640,24 +703,38 @@ void    gl_whitelist_refresh(struct gl_whitelist *w)
     msg_info("greylist whitelists reloaded");
 }
 
-static int re_any(pcre2_code *const *v, size_t n, const char *subject, pcre2_match_data *md)
+/* re_which - the first expression that matches, or -1 */
+static long re_which(pcre2_code *const *v, size_t n, const char *subject, pcre2_match_data *md)
 {
     size_t  len = strlen(subject);
 
     for (size_t i = 0; i < n; i++)
 	if (pcre2_match(v[i], (PCRE2_SPTR) subject, len, 0, 0, md, NULL) >= 0)
-	    return 1;
-    return 0;
+	    return (long) i;
+    return -1;
 }
 
 const char *gl_whitelist_match(const struct gl_whitelist *w, const char *client_name,
 			               const char *client_addr, const char *recipient)
 {
+    return gl_whitelist_match_entry(w, client_name, client_addr, recipient, NULL);
+}
+
+const char *gl_whitelist_match_entry(const struct gl_whitelist *w, const char *client_name,
+				             const char *client_addr, const char *recipient,
+				             const char **entry)
+{
     const struct wl_set *s = &w->set;
     struct inet_addr a;
+    const char *dummy;
+    long    i;
 
-    if (*client_name && re_any(s->client_re, s->nclient_re, client_name, w->md))
+    if (entry == NULL)
+	entry = &dummy;
+    if (*client_name && (i = re_which(s->client_re, s->nclient_re, client_name, w->md)) >= 0) {
+	*entry = s->client_re_src[i];
 	return "client whitelist";
+    }
     if (*client_name && strcasecmp(client_name, "unknown") != 0) {
 	size_t  cl = strlen(client_name);
 
@@ -665,16 +742,22 @@ const char *gl_whitelist_match(const struct gl_whitelist *w, const char *client_
 	    size_t  nl = strlen(s->names[i]);
 
 	    if (nl <= cl && strcasecmp(client_name + cl - nl, s->names[i]) == 0
-		&& (nl == cl || client_name[cl - nl - 1] == '.'))
+		&& (nl == cl || client_name[cl - nl - 1] == '.')) {
+		*entry = s->names_src[i];
 		return "client whitelist";
+	    }
 	}
     }
     if (inet_parse(client_addr, &a) == 0)
-	for (size_t i = 0; i < s->nnets; i++)
-	    if (cidr_match(&s->nets[i], &a))
+	for (size_t j = 0; j < s->nnets; j++)
+	    if (cidr_match(&s->nets[j], &a)) {
+		*entry = s->nets_src[j];
 		return "client whitelist";
-    if (re_any(s->rcpt_re, s->nrcpt_re, recipient, w->md))
+	    }
+    if ((i = re_which(s->rcpt_re, s->nrcpt_re, recipient, w->md)) >= 0) {
+	*entry = s->rcpt_re_src[i];
 	return "recipient whitelist";
+    }
     return NULL;
 }
 

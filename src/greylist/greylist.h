@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "store/encode.h"
+#include "util/inet.h"
 #include "util/str.h"
 
 struct gl_conf {
@@ -45,11 +46,18 @@ struct gl_client {
 /*
  * The stored forms of the records, in store/encode.h's bytes; decoding
  * also reads a format 1 record (STORE_VALUE_LEGACY) and refuses anything
- * else (STORE_VALUE_BAD).  A manual whitelist entry stores when it was
- * added.
+ * else (STORE_VALUE_BAD).  A triplet keyed on an SPF domain also keeps
+ * the client address (encode.h), so that it can be found by client:
+ * gl_triplet_encode_client with a client, gl_triplet_decode_client reads
+ * it (family 0 when the record has none).  A manual whitelist entry
+ * stores when it was added.
  */
 size_t  gl_triplet_encode(const struct gl_triplet *t, unsigned char out[STORE_VALUE_MAX]);
 enum store_decoded gl_triplet_decode(const void *val, size_t len, struct gl_triplet *t);
+size_t  gl_triplet_encode_client(const struct gl_triplet *t, const struct inet_addr *client,
+				         unsigned char out[STORE_VALUE_MAX]);
+enum store_decoded gl_triplet_decode_client(const void *val, size_t len, struct gl_triplet *t,
+					            struct inet_addr *client);
 size_t  gl_client_encode(const struct gl_client *cl, unsigned char out[STORE_VALUE_MAX]);
 enum store_decoded gl_client_decode(const void *val, size_t len, struct gl_client *cl);
 size_t  gl_wl_entry_encode(int64_t added, unsigned char out[STORE_VALUE_MAX]);
@@ -114,6 +122,11 @@ void    gl_whitelist_refresh(struct gl_whitelist *w);
 /* why it matched ("client whitelist" ...), or NULL */
 const char *gl_whitelist_match(const struct gl_whitelist *w, const char *client_name,
 			               const char *client_addr, const char *recipient);
+/* gl_whitelist_match_entry - the same, and *entry: the matching entry as
+ * "file:line pattern", valid until the next gl_whitelist_refresh */
+const char *gl_whitelist_match_entry(const struct gl_whitelist *w, const char *client_name,
+				             const char *client_addr, const char *recipient,
+				             const char **entry);
 void    gl_whitelist_free(struct gl_whitelist *w);
 
 #endif

@@ -14,6 +14,7 @@ void    txn_clear(struct txn *t)
     t->queue_id = t->instance = t->sender = t->recipient = t->size = "";
     t->sasl_method = t->sasl_username = t->sasl_sender = "";
     t->ccert_fingerprint = t->encryption_protocol = t->test_time = "";
+    t->server_port = t->policy_context = "";
     t->seen_helo = 0;
     for (int i = 0; i < TXN_SPF_COUNT; i++) {
 	t->spf[i].known = 0;

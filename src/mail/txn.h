@@ -52,6 +52,10 @@ struct txn {
     const char *sasl_method;
     const char *sasl_username;
     const char *sasl_sender;
+    /* which Postfix service asked: its port, and its
+     * smtpd_policy_service_policy_context (master.cf -o) */
+    const char *server_port;
+    const char *policy_context;
     /* TLS */
     const char *ccert_fingerprint;
     const char *encryption_protocol;

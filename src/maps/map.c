@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "maps/map_impl.h"
 #include "util/filestamp.h"
@@ -132,6 +133,29 @@ enum map_result map_get(struct map *m, const char *key, const char **value)
 int     map_is_pattern(const struct map *m)
 {
     return m->ops->pattern;
+}
+
+/* map_same - would spec open the table m already holds?  hash:, btree:,
+ * lmdb: and texthash: all read the same source file, so that a table
+ * named in several ways is loaded, and its warnings given, once */
+int     map_same(const struct map *m, const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    int     t;
+
+    if (strcmp(m->spec, spec) == 0)
+	return 1;
+    if (colon == NULL || colon == spec || colon[1] == 0
+	|| (t = find_type(spec, (size_t) (colon - spec))) < 0
+	|| map_types[t].ops != m->ops || map_types[t].no_file || m->path == NULL)
+	return 0;
+    if (strcmp(colon + 1, m->path) == 0)
+	return 1;
+    /* hash:FILE read FILE.in because FILE is absent */
+    size_t  n = strlen(colon + 1);
+
+    return map_types[t].source_in && strncmp(colon + 1, m->path, n) == 0
+	&& strcmp(m->path + n, ".in") == 0 && access(colon + 1, F_OK) < 0;
 }
 
 /* map_spec - the "type:name" this table was opened with */

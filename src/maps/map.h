@@ -54,6 +54,10 @@ enum map_result map_get(struct map *m, const char *key, const char **value);
 /* map_is_pattern - 1 for cidr/regexp/pcre (no partial-key lookups) */
 int     map_is_pattern(const struct map *m);
 
+/* map_same - would "type:name" open this same table (same backend, same
+ * file: hash:F and texthash:F)? */
+int     map_same(const struct map *m, const char *spec);
+
 /* map_spec - the "type:name" this table was opened with */
 const char *map_spec(const struct map *m);
 

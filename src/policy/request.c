@@ -31,13 +31,14 @@ static const char **field_of(struct request *r, const char *name, size_t len)
 	return IS("recipient") ? &t->recipient : IS("helo_name") ? &t->helo_name : NULL;
     case 11:
 	return IS("client_name") ? &t->client_name : IS("sasl_method") ? &t->sasl_method
-	    : IS("sasl_sender") ? &t->sasl_sender : NULL;
+	    : IS("sasl_sender") ? &t->sasl_sender : IS("server_port") ? &t->server_port : NULL;
     case 13:
 	return IS("protocol_name") ? &t->protocol_name
 	    : IS("sasl_username") ? &t->sasl_username : NULL;
     case 14:
 	return IS("protocol_state") ? &t->protocol_state
-	    : IS("client_address") ? &t->client_address : NULL;
+	    : IS("client_address") ? &t->client_address
+	    : IS("policy_context") ? &t->policy_context : NULL;
     case 16:
 	return IS("policy_test_time") ? &t->test_time : NULL;
     case 17:

@@ -71,6 +71,7 @@ struct gl_wait {
     int     failed;			/* a write failed */
     int     known;			/* the triplet was in the database */
     int     no_manual;			/* no manual whitelist entries at all */
+    int     spf_keyed;			/* keyed on the SPF domain, not the network */
     int64_t now;
     struct gl_conf g;
     struct buf tkey, ckey, net;
@@ -209,7 +210,7 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     const struct txn *q = e->txn;
     const struct policy_greylist *c = &e->pol->gl;
     struct gl_wait *w;
-    const char *why;
+    const char *why, *entry = NULL;
     int64_t now = time(NULL);
 
     (void) r;
@@ -234,9 +235,9 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	return RS_DUNNO;
     }
     if (e->pol->greylist_wl
-	&& (why = gl_whitelist_match(e->pol->greylist_wl, e->client_name, q->client_address,
-				     q->recipient)) != NULL) {
-	eval_trace_detail(e, "pass: %s", why);
+	&& (why = gl_whitelist_match_entry(e->pol->greylist_wl, e->client_name,
+					   q->client_address, q->recipient, &entry)) != NULL) {
+	eval_trace_detail(e, "pass: %s %s", why, entry);
 	return RS_DUNNO;
     }
     if (c->test_time) {
@@ -260,6 +261,7 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     if (c->spf_key && spf->known && spf->result == SPF_PASS
 	&& *spf->domain && *q->sender) {
 	auth = spf->domain;
+	w->spf_keyed = 1;
 	eval_trace_detail(e, "SPF passed for %s: keyed on the domain, not the network", auth);
     }
     if (gl_triplet_key(&w->g, q->client_address, auth, q->sender, q->recipient, &w->tkey) < 0
@@ -327,8 +329,15 @@ static enum rstatus gl_decided(struct eval *e, struct gl_wait *w)
     w->left = 1;			/* until every write is issued */
     if (w->d.write_triplet) {
 	w->left++;
-	store_put(s, "triplets", w->tkey.s, w->tkey.len, w->tval,
-		  gl_triplet_encode(&w->d.triplet, w->tval), gl_write_done, w);
+	struct inet_addr client_addr;
+	size_t  tlen;
+
+	/* a key without the network keeps the client, to be found by it */
+	if (w->spf_keyed && inet_parse(e->txn->client_address, &client_addr) == 0)
+	    tlen = gl_triplet_encode_client(&w->d.triplet, &client_addr, w->tval);
+	else
+	    tlen = gl_triplet_encode(&w->d.triplet, w->tval);
+	store_put(s, "triplets", w->tkey.s, w->tkey.len, w->tval, tlen, gl_write_done, w);
     }
     if (w->d.write_client) {
 	w->left++;

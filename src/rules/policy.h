@@ -99,8 +99,12 @@ struct policy_greylist {
 struct policy_spf {
     enum spf_setting helo_reject, mail_reject;
     int     permerror_reject, temperror_defer;
+    int     enhanced;			/* RFC 7372 codes, else 5.7.1 / 4.7.1 */
+    const char *mail_pass_restr;	/* evaluated on a pass; "" none */
+    const char *helo_pass_restr;
     enum spf_header header;
     struct strlist not_pass_domains, helo_whitelist, domain_whitelist;
+    struct strlist domain_whitelist_ptr;	/* by the client's verified name */
 };
 
 struct result_lists;

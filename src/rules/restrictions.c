@@ -317,6 +317,35 @@ static enum rstatus r_check_client(struct eval *e, const struct rule *r,
     return st;
 }
 
+/* r_check_service - check_server_port_access, check_policy_context_access:
+ * the whole attribute is the key, so one restriction list can tell port 25
+ * from submission (an empty attribute, an old Postfix: no match) */
+static enum rstatus r_check_service(struct eval *e, const struct rule *r,
+				            const char *rn, const char *rc)
+{
+    struct buf matched;
+    const char *value = NULL;
+    const char *key = strcmp(r->name, "check_server_port_access") == 0 ?
+	e->txn->server_port : e->txn->policy_context;
+    enum rstatus st;
+    enum map_result res;
+
+    (void) rn;
+    (void) rc;
+    if (*key == 0) {
+	eval_trace_detail(e, "%s: no %s attribute", map_spec(r->map),
+			  key == e->txn->server_port ? "server_port" : "policy_context");
+	return RS_DUNNO;
+    }
+    buf_init(&matched);
+    buf_puts(&matched, key);
+    res = map_get(r->map, key, &value);
+    st = table_outcome(e, r, res, value, &matched, key, e->namaddr.s, "Client host",
+		       STAGE_CLIENT);
+    buf_free(&matched);
+    return st;
+}
+
 /* r_check_rev_client - check_reverse_client_hostname_access */
 static enum rstatus r_check_rev_client(struct eval *e, const struct rule *r,
 				               const char *rn, const char *rc)
@@ -448,6 +477,8 @@ static const struct rdef rdefs[] = {
     {"check_helo_access", 1, r_check_helo, NULL, NULL},
     {"check_sender_access", 1, r_check_sender, NULL, NULL},
     {"check_recipient_access", 1, r_check_recipient, NULL, NULL},
+    {"check_server_port_access", 1, r_check_service, NULL, NULL},
+    {"check_policy_context_access", 1, r_check_service, NULL, NULL},
     {"reject_unauth_pipelining", 0, r_postfix_only, NULL, NULL},
     /* Postfix restrictions that later parts of mxshield provide. */
     {"reject_unknown_address", 0, NULL, NOT_YET_DNS, NULL},

@@ -78,6 +78,21 @@ static int in_list(const struct strlist *l, const char *name)
     return 0;
 }
 
+/* in_domains - is name one of the domains, or below one? */
+static int in_domains(const struct strlist *l, const char *name)
+{
+    size_t  n = strlen(name);
+
+    for (size_t i = 0; i < l->n; i++) {
+	size_t  d = strlen(l->v[i]);
+
+	if (d <= n && strcasecmp(name + n - d, l->v[i]) == 0
+	    && (d == n || name[n - d - 1] == '.'))
+	    return 1;
+    }
+    return 0;
+}
+
 /* rejects - does this *_reject setting refuse this result? */
 static int rejects(enum spf_setting setting, enum spf_result r)
 {
@@ -151,6 +166,10 @@ static enum rstatus verdict(struct eval *e, const struct spf_outcome *o, int hel
 {
     const struct policy_spf *c = &e->pol->spf;
     const char *what = helo_identity ? "SPF HELO" : "SPF";
+    /* RFC 7372's codes, or what Postfix adds to a bare 550 / defer */
+    const char *auth = c->enhanced ? "5.7.23" : "5.7.1";
+    const char *perm = c->enhanced ? "5.7.24" : "5.7.1";
+    const char *temp = c->enhanced ? "4.7.24" : "4.7.1";
 
     eval_trace_detail(e, "%s %s: %s%s%s%s%s", helo_identity ? "HELO" : "MAIL FROM",
 		      o->sender.s, spf_result_name(o->result),
@@ -161,20 +180,20 @@ static enum rstatus verdict(struct eval *e, const struct spf_outcome *o, int hel
 	eval_trace_detail(e, "%s", o->problem.s);
     if (rejects(setting, o->result)) {
 	if (o->result == SPF_FAIL)
-	    return eval_reject(e, 550, "5.7.23", "Message rejected due to: %s fail - not "
+	    return eval_reject(e, 550, auth, "Message rejected due to: %s fail - not "
 			       "authorized. %s", what, o->explanation.s);
-	return eval_reject(e, 550, "5.7.23", "Message rejected due to: %s %s - not authorized",
+	return eval_reject(e, 550, auth, "Message rejected due to: %s %s - not authorized",
 			   what, spf_result_name(o->result));
     }
     if (!helo_identity && o->result != SPF_PASS
 	&& in_list(&c->not_pass_domains, o->domain.s))
-	return eval_reject(e, 550, "5.7.23", "Message rejected due to: SPF %s - %s accepts "
+	return eval_reject(e, 550, auth, "Message rejected due to: SPF %s - %s accepts "
 			   "only mail that passes SPF", spf_result_name(o->result), o->domain.s);
     if (o->result == SPF_PERMERROR && c->permerror_reject)
-	return eval_reject(e, 550, "5.7.24", "SPF permanent error: %s", o->problem.s);
+	return eval_reject(e, 550, perm, "SPF permanent error: %s", o->problem.s);
     if (o->result == SPF_TEMPERROR && c->temperror_defer) {
 	e->temp_failure = 1;
-	return eval_defer_if(e, &e->dip, 451, "4.7.24", "SPF temporary error: %s",
+	return eval_defer_if(e, &e->dip, 451, temp, "SPF temporary error: %s",
 			     o->problem.s);
     }
     return RS_DUNNO;
@@ -205,6 +224,14 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
 	eval_trace_detail(e, "HELO %s is not checked (spf_helo_whitelist)", q->helo_name);
 	return RS_DUNNO;
     }
+    /* Domain_Whitelist_PTR: the name Postfix verified (forward-confirmed,
+     * as SPF's ptr mechanism validates one); no lookup of our own */
+    if (c->domain_whitelist_ptr.n && strcasecmp(e->client_name, "unknown") != 0
+	&& *e->client_name && in_domains(&c->domain_whitelist_ptr, e->client_name)) {
+	eval_trace_detail(e, "client %s is not checked (spf_domain_whitelist_ptr)",
+			  e->client_name);
+	return RS_DUNNO;
+    }
     const char *at = strrchr(q->sender, '@');
 
     if (at && in_list(&c->domain_whitelist, at + 1)) {
@@ -230,6 +257,19 @@ enum rstatus r_check_spf(struct eval *e, const struct rule *r, const char *rn, c
 	header(e, mo, 0);
     else if (ho)
 	header(e, ho, 1);
+
+    /* policyd-spf's *_pass_restriction: a restriction class on a pass,
+     * evaluated here as an access table result would be (MAIL FROM first) */
+    if (mo && mo->result == SPF_PASS && *c->mail_pass_restr) {
+	eval_trace_detail(e, "MAIL FROM passed: spf_mail_from_pass_restriction");
+	return eval_table_result(e, "spf_mail_from_pass_restriction", c->mail_pass_restr,
+				 c->mail_pass_restr, q->sender, "Sender address", STAGE_SENDER);
+    }
+    if (ho && ho->result == SPF_PASS && *c->helo_pass_restr) {
+	eval_trace_detail(e, "HELO passed: spf_helo_pass_restriction");
+	return eval_table_result(e, "spf_helo_pass_restriction", c->helo_pass_restr,
+				 c->helo_pass_restr, q->helo_name, "Helo command", STAGE_HELO);
+    }
     return RS_DUNNO;
 }
 
@@ -284,11 +324,15 @@ int     spf_policy_compile(struct policy *p, struct buf *err)
     c->mail_reject = spf_setting(config_str(p->conf, P_SPF_MAIL_REJECT));
     c->permerror_reject = config_bool(p->conf, P_SPF_PERMERROR_REJECT);
     c->temperror_defer = config_bool(p->conf, P_SPF_TEMPERROR_DEFER);
+    c->enhanced = config_bool(p->conf, P_SPF_ENHANCED);
+    c->mail_pass_restr = config_str(p->conf, P_SPF_MAIL_PASS_RESTR);
+    c->helo_pass_restr = config_str(p->conf, P_SPF_HELO_PASS_RESTR);
     c->header = strcasecmp(h, "none") == 0 ? SPF_HDR_NONE
 	: strcasecmp(h, "ar") == 0 ? SPF_HDR_AR : SPF_HDR_RECEIVED;
     strlist_split(&c->not_pass_domains, config_str(p->conf, P_SPF_NOT_PASS_DOMAINS), LIST_SEPS);
     strlist_split(&c->helo_whitelist, config_str(p->conf, P_SPF_HELO_WHITELIST), LIST_SEPS);
     strlist_split(&c->domain_whitelist, config_str(p->conf, P_SPF_DOMAIN_WHITELIST), LIST_SEPS);
+    strlist_split(&c->domain_whitelist_ptr, config_str(p->conf, P_SPF_DOMAIN_WL_PTR), LIST_SEPS);
     return 0;
 }
 
@@ -298,4 +342,5 @@ void    spf_policy_free(struct policy *p)
     strlist_free(&p->spf.not_pass_domains);
     strlist_free(&p->spf.helo_whitelist);
     strlist_free(&p->spf.domain_whitelist);
+    strlist_free(&p->spf.domain_whitelist_ptr);
 }

@@ -18,14 +18,15 @@ struct tables *tables_new(void)
     return xcalloc(1, sizeof(struct tables));
 }
 
-/* tables_open - open spec, or return the copy already open */
+/* tables_open - open spec, or return the copy already open (under any of
+ * its names: one load, one warning per duplicate entry) */
 struct map *tables_open(struct tables *t, const char *spec, struct buf *err)
 {
     char    why[512];
     struct map *m;
 
     for (size_t i = 0; i < t->n; i++)
-	if (strcmp(map_spec(t->v[i]), spec) == 0)
+	if (map_same(t->v[i], spec))
 	    return t->v[i];
     why[0] = 0;
     if ((m = map_open(spec, why, sizeof(why))) == NULL) {

@@ -98,3 +98,24 @@ enum store_decoded store_value_decode(const void *val, size_t len, enum store_ki
 	    return STORE_VALUE_BAD;
     return rc;
 }
+
+size_t  store_addr_encode(int family, const unsigned char *addr, unsigned char *out)
+{
+    size_t  n = family == 4 ? 4 : family == 6 ? 16 : 0;
+
+    if (n == 0)
+	return 0;
+    out[0] = (unsigned char) family;
+    memcpy(out + 1, addr, n);
+    return n + 1;
+}
+
+int     store_addr_decode(const unsigned char *p, size_t len, int *family, unsigned char *addr)
+{
+    if (!((len == 5 && p[0] == 4) || (len == 17 && p[0] == 6)))
+	return -1;
+    *family = p[0];
+    memset(addr, 0, 16);
+    memcpy(addr, p + 1, len - 1);
+    return 0;
+}

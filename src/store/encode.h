@@ -15,6 +15,12 @@
  *	STORE_KIND_CLIENT	deliveries counted, last counted ("clients")
  *	STORE_KIND_WHITELIST	when added ("whitelist")
  *
+ *	A triplet's fields may be followed by the client address that
+ *	wrote it (greylisting keyed on an SPF domain has no network in its
+ *	key): one byte, 4 or 6, then the 4 or 16 bytes of the IPv4 or IPv6
+ *	address (store_addr_encode, store_addr_decode).  A triplet without
+ *	it is the 18 bytes it always was, and reads as before.
+ *
  *	A database moved to another machine, or the same records in another
  *	backend, read the same.  The database's format version (meta
  *	"version", STORE_FORMAT_VERSION) says which encoding its values use.
@@ -41,7 +47,8 @@
 
 #define STORE_VALUE_VERSION	1
 #define STORE_FIELDS_MAX	2
-#define STORE_VALUE_MAX		(2 + 8 * STORE_FIELDS_MAX)	/* longest value */
+#define STORE_ADDR_MAX		17	/* a client address after a triplet's fields */
+#define STORE_VALUE_MAX		(2 + 8 * STORE_FIELDS_MAX + STORE_ADDR_MAX)	/* longest value */
 #define STORE_FIELD_MAX		((int64_t) 1 << 48)	/* seconds: year 8.9 million */
 
 enum store_kind {
@@ -71,5 +78,13 @@ size_t  store_value_encode(unsigned char out[STORE_VALUE_MAX], enum store_kind k
 /* store_value_decode - the fields of a record of this kind, if it is one */
 enum store_decoded store_value_decode(const void *val, size_t len, enum store_kind kind,
 				              int64_t *fields, size_t n);
+
+/* store_addr_encode - family (4 or 6) and address bytes into out; their
+ * number (5 or 17), 0 for no address (family 0) */
+size_t  store_addr_encode(int family, const unsigned char *addr, unsigned char *out);
+
+/* store_addr_decode - the address after a value's fields: family 4 or 6
+ * and bytes into addr[16]; -1 if len is not 5 or 17 or the tag is wrong */
+int     store_addr_decode(const unsigned char *p, size_t len, int *family, unsigned char *addr);
 
 #endif

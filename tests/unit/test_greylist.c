@@ -299,6 +299,27 @@ static void test_whitelist_formats(void **state)
     assert_string_equal(gl_whitelist_match(w, "unknown", "9.9.9.9", "noreply-7@x.test"), R);
     assert_null(gl_whitelist_match(w, "unknown", "9.9.9.9", "bob@x.test"));
 
+    /* which entry matched, to log: file:line and the pattern */
+    const char *entry = NULL;
+    char    want[1200];
+
+    assert_string_equal(gl_whitelist_match_entry(w, "MAIL12.bulk.test", "203.0.113.200",
+						 "a@b.c", &entry), C);
+    snprintf(want, sizeof(want), "%s:3 /^mail[0-9]+\\.bulk\\.test$/", clients);
+    assert_string_equal(entry, want);
+    assert_string_equal(gl_whitelist_match_entry(w, "unknown", "203.0.113.127", "a@b.c",
+						 &entry), C);
+    snprintf(want, sizeof(want), "%s:5 203.0.113.0/25", clients);
+    assert_string_equal(entry, want);
+    assert_string_equal(gl_whitelist_match_entry(w, "x.example.org", "9.9.9.9", "a@b.c",
+						 &entry), C);
+    snprintf(want, sizeof(want), "%s:2 example.org", clients);
+    assert_string_equal(entry, want);
+    assert_string_equal(gl_whitelist_match_entry(w, "unknown", "9.9.9.9", "x@a.lists.test",
+						 &entry), R);
+    snprintf(want, sizeof(want), "%s:3 lists.test", rcpts);
+    assert_string_equal(entry, want);
+
     /* the .local file appears: reloaded */
     sleep(1);
     free(write_file(dir, "clients.local", "9.9.9.9\n"));
@@ -343,6 +364,48 @@ static void test_debian_whitelist_loads(void **state)
 
 /* the stored bytes: fixed, whatever the host; format 1 read by length;
  * anything else refused */
+static void test_record_with_client(void **state)
+{
+    struct gl_triplet t = {1700000000, 1700000300}, t2;
+    struct inet_addr a, b;
+    unsigned char out[STORE_VALUE_MAX];
+    size_t  n;
+
+    (void) state;
+    /* IPv4: the 18 bytes of the fields, then 4 and the address */
+    assert_int_equal(inet_parse("192.0.2.9", &a), 0);
+    n = gl_triplet_encode_client(&t, &a, out);
+    assert_int_equal(n, 23);
+    assert_int_equal(out[18], 4);
+    assert_memory_equal(out + 19, "\xc0\x00\x02\x09", 4);
+    assert_int_equal(gl_triplet_decode_client(out, n, &t2, &b), STORE_VALUE_OK);
+    assert_true(t2.first == t.first && t2.last == t.last);
+    assert_int_equal(b.family, a.family);
+    assert_memory_equal(b.b, a.b, 4);
+    /* the plain decoder reads it too (greylisting, expiry) */
+    assert_int_equal(gl_triplet_decode(out, n, &t2), STORE_VALUE_OK);
+    assert_true(t2.last == t.last);
+
+    /* IPv6: 6 and 16 bytes */
+    assert_int_equal(inet_parse("2001:db8::1", &a), 0);
+    n = gl_triplet_encode_client(&t, &a, out);
+    assert_int_equal(n, 35);
+    assert_int_equal(gl_triplet_decode_client(out, n, &t2, &b), STORE_VALUE_OK);
+    assert_int_equal(b.family, a.family);
+    assert_memory_equal(b.b, a.b, 16);
+
+    /* without a client: the 18 bytes, family 0 */
+    assert_int_equal(gl_triplet_decode_client(out, 18, &t2, &b), STORE_VALUE_OK);
+    assert_int_equal(b.family, 0);
+
+    /* refused: a wrong tag or a truncated address */
+    out[18] = 4;
+    assert_int_equal(gl_triplet_decode_client(out, 35, &t2, &b), STORE_VALUE_BAD);
+    out[18] = 6;
+    assert_int_equal(gl_triplet_decode_client(out, 34, &t2, &b), STORE_VALUE_BAD);
+    assert_int_equal(gl_triplet_decode_client(out, 19, &t2, &b), STORE_VALUE_BAD);
+}
+
 static void test_record_encoding(void **state)
 {
     static const unsigned char trip[18] = {
@@ -446,6 +509,7 @@ int     main(void)
 	cmocka_unit_test(test_whitelist_bad_lengths),
 	cmocka_unit_test(test_debian_whitelist_loads),
 	cmocka_unit_test(test_record_encoding),
+	cmocka_unit_test(test_record_with_client),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
