@@ -123,8 +123,8 @@
       "Temporary failure action of reject_unknown_helo_hostname") \
     X(UNK_ADDR_TF_ACT, "unknown_address_tempfail_action", STR, "$reject_tempfail_action", 0, 0, 1, \
       "Temporary failure action of reject_unknown_sender_domain and reject_unknown_recipient_domain") \
-    X(RBL_TF_ACT, "rbl_tempfail_action", STR, "$reject_tempfail_action", 0, 0, 1, \
-      "When a DNSBL lookup fails temporarily: defer_if_permit, defer, or dunno (Postfix's behaviour: skip the list)") \
+    X(RBL_TF_ACT, "rbl_tempfail_action", STR, "dunno", 0, 0, 1, \
+      "When a DNS blocklist (reject_rbl_client, reject_rhsbl_sender, ...) cannot be queried (SERVFAIL, timeout): dunno (skip it and log it, as Postfix), defer_if_permit or defer") \
     X(RBL_CODE, "maps_rbl_reject_code", CODE, "554", 400, 599, 1, \
       "Reply code ($rbl_code) when a DNSBL or RHSBL lists the client, name or address") \
     X(DEF_RBL_REPLY, "default_rbl_reply", RAW, \

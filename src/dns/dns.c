@@ -77,6 +77,34 @@ static char *make_key(const char *name, int type)
     return buf_steal(&b);
 }
 
+/*
+ * presentation - a name (its bytes, labels split at '.') as libunbound
+ * reads it: ub_resolve_event() takes presentation format, where '\\'
+ * starts an escape, so '\\' and bytes outside visible ASCII (spaces of
+ * an SPF %_ expansion, RFC 7208 7) are written \DDD and reach the
+ * server exactly as they were.
+ */
+static const char *presentation(const char *name, struct buf *out)
+{
+    const char *cp;
+
+    for (cp = name; *cp; cp++)
+	if (*cp == '\\' || (unsigned char) *cp <= ' ' || (unsigned char) *cp >= 0x7f)
+	    break;
+    if (*cp == 0)
+	return name;			/* the usual case: no copy */
+    buf_reset(out);
+    for (cp = name; *cp; cp++) {
+	unsigned char ch = (unsigned char) *cp;
+
+	if (ch == '\\' || ch <= ' ' || ch >= 0x7f)
+	    buf_printf(out, "\\%03u", ch);
+	else
+	    buf_putc(out, ch);
+    }
+    return out->s;
+}
+
 /* dns_type_name - "A", "MX", ... */
 const char *dns_type_name(int type)
 {
@@ -296,7 +324,12 @@ struct dns_wait *dns_lookup(struct dns *d, const char *name, int type,
     q->timer = evtimer_new(d->base, query_timer, q);
     q->running = 1;
     q->starting = 1;
-    err = ub_resolve_event(d->ub, name, type, 1, q, ub_callback, &q->async_id);
+    struct buf pres;
+
+    buf_init(&pres);
+    err = ub_resolve_event(d->ub, presentation(name, &pres), type, 1, q, ub_callback,
+			   &q->async_id);
+    buf_free(&pres);
     q->starting = 0;
     if (err != 0) {
 	char    why[160];

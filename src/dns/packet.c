@@ -6,7 +6,12 @@
  * bounded number of jumps, labels of at most 63 bytes and names of at
  * most 255.  Bytes that cannot appear in a host name ('.' inside a label,
  * control characters, white space) are shown as '?', which no host name
- * syntax check accepts; in TXT text, bytes outside printable ASCII are
+ * syntax check accepts.  Owner names are compared with the name asked for
+ * byte for byte (only ASCII case folded), so that a name with spaces or
+ * '%' (an SPF macro expansion, RFC 7208 7) finds its records: there a
+ * '.' or '\\' inside a label is written "\\." or "\\\\", which the name
+ * asked for (labels split at every '.') can only match label for label.
+ * In TXT text, bytes outside printable ASCII are
  * shown as '?' and the record says so (SPF refuses such a record).  A
  * malformed packet is a temporary failure.
  */
@@ -22,12 +27,13 @@
 #include "util/str.h"
 
 #define DNS_MAX_NAME	256
+#define DNS_MAX_EXACT	512		/* 255 wire bytes, each at most 2 */
 #define DNS_MAX_TEXT	2048		/* longest TXT kept */
 #define DNS_MAX_CHAIN	16		/* CNAMEs followed */
 #define DNS_NEG_TTL	60		/* negative TTL without an SOA */
 
 struct rr_raw {
-    char    owner[DNS_MAX_NAME];
+    char    owner[DNS_MAX_EXACT];		/* exact (read_name's exact) */
     int     type;
     uint32_t ttl;
     size_t  rdoff, rdlen;
@@ -46,9 +52,11 @@ static uint32_t get32(const unsigned char *p)
 /*
  * read_name - expand the name at *off into out (lower case, no trailing
  * dot, "" for the root); *off moves past the name as it appears in place.
+ * exact: every byte as it is, '.' and '\\' in a label escaped with '\\'
+ * (for comparing); else bytes no host name has become '?' (for callers).
  */
-static int read_name(const unsigned char *pkt, size_t len, size_t *off,
-		             char *out, size_t outlen)
+static int read_name_as(const unsigned char *pkt, size_t len, size_t *off,
+			        char *out, size_t outlen, int exact)
 {
     size_t  pos = *off, total = 0, o = 0;
     int     jumps = 0, jumped = 0;
@@ -86,9 +94,11 @@ static int read_name(const unsigned char *pkt, size_t len, size_t *off,
 	for (unsigned i = 0; i < c; i++) {
 	    unsigned char ch = pkt[pos + i];
 
-	    if (o + 1 >= outlen)
+	    if (o + 2 >= outlen)
 		return -1;
-	    if (ch <= ' ' || ch >= 0x7f || ch == '.')
+	    if (exact && (ch == '.' || ch == '\\'))
+		out[o++] = '\\';
+	    else if (!exact && (ch <= ' ' || ch >= 0x7f || ch == '.'))
 		ch = '?';
 	    else if (ch >= 'A' && ch <= 'Z')
 		ch = (unsigned char) (ch - 'A' + 'a');
@@ -99,6 +109,32 @@ static int read_name(const unsigned char *pkt, size_t len, size_t *off,
     out[o] = 0;
     if (!jumped)
 	*off = pos;
+    return 0;
+}
+
+static int read_name(const unsigned char *pkt, size_t len, size_t *off,
+		             char *out, size_t outlen)
+{
+    return read_name_as(pkt, len, off, out, outlen, 0);
+}
+
+/* exact_name - a name asked for as read_name_as(exact) writes it */
+static int exact_name(const char *name, char *out, size_t outlen)
+{
+    size_t  o = 0, n = strlen(name);
+
+    if (n > 0 && name[n - 1] == '.')
+	n--;
+    for (size_t i = 0; i < n; i++) {
+	unsigned char ch = (unsigned char) name[i];
+
+	if (o + 3 > outlen)
+	    return -1;
+	if (ch == '\\')
+	    out[o++] = '\\';
+	out[o++] = (char) (ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    }
+    out[o] = 0;
     return 0;
 }
 
@@ -201,7 +237,7 @@ struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
     unsigned qd, an, ns, rcode;
     struct dns_answer *a;
     char    name[DNS_MAX_NAME];
-    char    cur[DNS_MAX_NAME];
+    char    cur[DNS_MAX_EXACT], name2[DNS_MAX_EXACT];
     uint32_t ttl = UINT32_MAX, neg_ttl = DNS_NEG_TTL;
 
     if (len < 12)
@@ -219,7 +255,7 @@ struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
     for (unsigned i = 0; i < an + ns; i++) {
 	struct rr_raw r;
 
-	if (read_name(pkt, len, &off, r.owner, sizeof(r.owner)) < 0 || off + 10 > len) {
+	if (read_name_as(pkt, len, &off, r.owner, sizeof(r.owner), 1) < 0 || off + 10 > len) {
 	    free(rrs);
 	    return dns_answer_new(qname, qtype, DNS_TEMPFAIL, "malformed answer: record");
 	}
@@ -266,12 +302,8 @@ struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
     }
 
     /* follow the CNAME chain from the name asked for */
-    snprintf(cur, sizeof(cur), "%s", qname);
-    str_lower(cur);
-    size_t  clen = strlen(cur);
-
-    if (clen > 0 && cur[clen - 1] == '.')
-	cur[clen - 1] = 0;
+    if (exact_name(qname, cur, sizeof(cur)) < 0)
+	strcpy(cur, "\\");		/* longer than a name: matches no owner */
     for (int hops = 0; hops < DNS_MAX_CHAIN && qtype != DNS_T_CNAME; hops++) {
 	int     moved = 0;
 
@@ -279,10 +311,10 @@ struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
 	    if (rrs[i].type == DNS_T_CNAME && strcmp(rrs[i].owner, cur) == 0) {
 		size_t  o = rrs[i].rdoff;
 
-		if (read_name(pkt, len, &o, name, sizeof(name)) == 0) {
+		if (read_name_as(pkt, len, &o, name2, sizeof(name2), 1) == 0) {
 		    if (rrs[i].ttl < ttl)
 			ttl = rrs[i].ttl;
-		    snprintf(cur, sizeof(cur), "%s", name);
+		    snprintf(cur, sizeof(cur), "%s", name2);
 		    moved = 1;
 		    break;
 		}

@@ -10,8 +10,16 @@
  * only, as Postfix does with DICT_FLAG_FIXED.  A parent domain longer
  * than a hostname can be (RFC 5321: 255) is not tried: no table key is
  * that long, and skipping it keeps the walk over a long name linear.
+ *
+ * Case: smtpd folds a mail address to lower case before its lookups
+ * (smtpd_resolve_addr), so access_address() does too, for every table
+ * type: a regexp/pcre line whose 'i' flag makes it case-sensitive still
+ * sees the folded address.  Names and client addresses are not folded:
+ * fixed-string tables fold them (DICT_FLAG_FOLD_FIX), pattern tables see
+ * them as given (Postfix opens access tables without DICT_FLAG_FOLD_MUL).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -156,16 +164,27 @@ static char *strip_ext(const char *addr, const char *delims)
 
 /* access_address - check_sender_access / check_recipient_access */
 enum map_result access_address(struct map *m, const struct access_opts *o,
-			               const char *address,
+			               const char *address_in,
 			               const char **value, struct buf *matched)
 {
     enum map_result r;
-    char   *bare;
+    char    small[256];
+    char   *address, *bare;
     const char *at;
+    size_t  alen;
 
-    if (*address == 0)
+    if (*address_in == 0)
 	return try(m, o->null_key, 1, value, matched);
 
+    /*
+     * smtpd folds the resolved address to lower case before any lookup
+     * (smtpd_resolve_addr's casefold), so every table type, regexp and
+     * pcre included, sees "admin@s.example" for "ADMIN@s.example".
+     */
+    alen = strlen(address_in);
+    address = alen < sizeof(small) ? small : xmalloc(alen + 1);
+    for (size_t i = 0; i <= alen; i++)
+	address[i] = (char) tolower((unsigned char) address_in[i]);
     bare = strip_ext(address, o->recipient_delimiter ? o->recipient_delimiter : "");
 
     /* user+ext@domain, then user@domain */
@@ -207,5 +226,7 @@ enum map_result access_address(struct map *m, const struct access_opts *o,
     }
 done:
     free(bare);
+    if (address != small)
+	free(address);
     return r;
 }

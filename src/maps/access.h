@@ -16,7 +16,9 @@
  *   access_address     check_sender_access / check_recipient_access:
  *                      user@domain (also without +extension), domain and
  *                      parent domains, then user@ ; "<>" lookups for the
- *                      null address use opts->null_key
+ *                      null address use opts->null_key; the address is
+ *                      folded to lower case first, for every table type,
+ *                      as smtpd's address resolution does
  */
 #ifndef MX_MAPS_ACCESS_H
 #define MX_MAPS_ACCESS_H

@@ -11,9 +11,12 @@
  * A temporary DNS failure never becomes a pass where the restriction could
  * have rejected, and never a 5xx: it gives 450, at once or through
  * defer_if_permit (reject_tempfail_action and friends).  The one place
- * Postfix gives the benefit of the doubt, a DNSBL that cannot be reached,
- * follows rbl_tempfail_action (default: the same deferral; "dunno" is
- * Postfix's behaviour).
+ * Postfix gives the benefit of the doubt, a reject_rbl_* or reject_rhsbl_*
+ * list that cannot be queried, follows rbl_tempfail_action: by default
+ * "dunno", Postfix's skip (logged as "RBL lookup error"), so that a
+ * main.cf pasted here decides as it did; defer_if_permit or defer when
+ * asked.  permit_dnswl_client and permit_rhswl_client defer_if_reject on
+ * such a failure, as Postfix does.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,6 +3,7 @@
  * validity (4.3), truncation (7.3), %{p}'s validated name (7.2).
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,63 @@ static int find_validated_name(struct spf_ctx *c, const char *domain, struct buf
     }
     buf_puts(out, any ? any : "unknown");
     return 0;
+}
+
+/*
+ * nibble_case - which of an IPv6 address's 32 nibbles are written as
+ * upper-case letters in its text (bit i: nibble i, most significant
+ * first).  %{i} keeps the case the address was given in: RFC 7208 7.4
+ * writes 2001:db8::cb01 as "...b.c...", and the RFC's test suite, from
+ * its reference implementation, CAFE:BABE::1 as "...E.B.A.B.E.F.A.C".
+ * The text was accepted by inet_parse(); groups that would fall outside
+ * the address are ignored.  An embedded IPv4 part has no letters.
+ */
+static uint32_t nibble_case(const char *text)
+{
+    size_t  len = strlen(text);
+    const char *end, *gap;
+    uint32_t mask = 0;
+
+    if (len >= 2 && text[0] == '[' && text[len - 1] == ']')
+	text++, len -= 2;
+    if (len > 5 && strncasecmp(text, "IPv6:", 5) == 0)
+	text += 5, len -= 5;
+    end = text + len;
+    gap = NULL;
+    for (const char *cp = text; cp + 1 < end; cp++)
+	if (cp[0] == ':' && cp[1] == ':') {
+	    gap = cp;
+	    break;
+	}
+    /* two passes: the groups before the gap from the left, after it from
+     * the right (counted first); without a gap, all from the left */
+    for (int side = 0; side < 2; side++) {
+	const char *from = side == 0 ? text : gap ? gap + 2 : end;
+	const char *to = side == 0 ? (gap ? gap : end) : end;
+	int     groups = 0, g;
+
+	if (from >= to)
+	    continue;
+	for (const char *cp = from; cp <= to; cp++)
+	    if (cp == to || *cp == ':')
+		groups++;
+	if (memchr(from, '.', (size_t) (to - from)) != NULL)
+	    groups++;			/* a trailing IPv4 part is two groups */
+	g = side == 0 ? 0 : 8 - groups;
+	for (const char *cp = from; cp < to && g >= 0 && g < 8; g++) {
+	    const char *e = memchr(cp, ':', (size_t) (to - cp));
+	    size_t  n = (size_t) ((e ? e : to) - cp);
+
+	    if (n <= 4 && memchr(cp, '.', n) == NULL)
+		for (size_t k = 0; k < n; k++)
+		    if (isupper((unsigned char) cp[k]))
+			mask |= (uint32_t) 1 << (g * 4 + (int) (4 - n + k));
+	    if (e == NULL)
+		break;
+	    cp = e + 1;
+	}
+    }
+    return mask;
 }
 
 /* one macro: %%, %_, %- (letter is that character) or %{...} */
@@ -360,8 +418,16 @@ int spf_expand(struct spf_ctx *c, const char *spec, size_t len, const char *doma
 	    if (c->ip.family == AF_INET) {
 		buf_printf(&val, "%u.%u.%u.%u", c->ip.b[0], c->ip.b[1], c->ip.b[2], c->ip.b[3]);
 	    } else {
-		for (int i = 0; i < 16; i++)
-		    buf_printf(&val, "%s%x.%x", i ? "." : "", c->ip.b[i] >> 4, c->ip.b[i] & 0xf);
+		static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+		uint32_t uc = nibble_case(c->rq->ip);
+
+		for (int n = 0; n < 32; n++) {
+		    unsigned v = n % 2 ? c->ip.b[n / 2] & 0xf : c->ip.b[n / 2] >> 4;
+
+		    if (n > 0)
+			buf_putc(&val, '.');
+		    buf_putc(&val, (uc >> n) & 1 ? upper[v] : lower[v]);
+		}
 	    }
 	    break;
 	case 'p':

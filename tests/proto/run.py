@@ -104,6 +104,13 @@ class Result(unittest.TestResult):
         self.failed.append((test, self._exc_info_to_string(err, test)))
         self._line("ERROR", test)
 
+    def addSubTest(self, test, subtest, err):
+        # a failing subTest fails its test (unittest then never calls
+        # addSuccess): without this it vanished from both counts
+        if err is not None:
+            self.failed.append((test, "%s:\n%s" % (subtest, self._exc_info_to_string(err, test))))
+            self._line("FAIL", subtest)
+
     def addSkip(self, test, reason):
         self.skipped_list.append((test, reason))
         self._line("skip", test)

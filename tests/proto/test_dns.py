@@ -362,6 +362,9 @@ class TemporaryFailures(DnsTest):
         "51.2.0.192.dnsbl.test": "truncate:127.0.0.2",
         "52.2.0.192.dnsbl.test": "servfail",
         "53.2.0.192.dnsbl.test": "delay:0.2:127.0.0.2",
+        "sf.example.rhsbl.test": "servfail",
+        "to.example.rhsbl.test": "timeout",
+        "54.2.0.192.dnswl.test": "servfail",
     }
 
     def setUp(self):
@@ -407,13 +410,18 @@ class TemporaryFailures(DnsTest):
             (req(sender="a@timeout.test"), nf % "timeout.test"),
         ])
 
-    def test_dnsbl_failures(self):
-        d = self.fault_daemon("client_restrictions = reject_rbl_client dnsbl.test\n")
-        temp = ("action=450 4.7.1 Service unavailable; Client host [%s] not checked "
-                "against dnsbl.test: temporary DNS failure")
+    LISTS = ("client_restrictions = reject_rbl_client dnsbl.test\n"
+             "sender_restrictions = reject_rhsbl_sender rhsbl.test\n")
+
+    def test_dnsbl_failures_are_skipped_as_postfix(self):
+        # Postfix's default: a list that cannot be queried is skipped (and
+        # logged), so a main.cf pasted here decides as it did there
+        d = self.fault_daemon(self.LISTS)
         self.assertAnswers(d, [
-            (req(client_address="192.0.2.50"), temp % "192.0.2.50"),
-            (req(client_address="192.0.2.52"), temp % "192.0.2.52"),
+            (req(client_address="192.0.2.50"), "action=DUNNO"),
+            (req(client_address="192.0.2.52"), "action=DUNNO"),
+            (req(sender="a@sf.example"), "action=DUNNO"),
+            (req(sender="a@to.example"), "action=DUNNO"),
             # truncated over UDP, complete over TCP
             (req(client_address="192.0.2.51"),
              BLOCKED % ("Client host", "192.0.2.51", "dnsbl.test", "")),
@@ -421,12 +429,35 @@ class TemporaryFailures(DnsTest):
             (req(client_address="192.0.2.53"),
              BLOCKED % ("Client host", "192.0.2.53", "dnsbl.test", "")),
         ])
+        self.assertIsNotNone(d.wait_log("52.2.0.192.dnsbl.test: RBL lookup error"))
+        self.assertIsNotNone(d.wait_log("sf.example.rhsbl.test: RBL lookup error"))
 
-    def test_dnsbl_failure_as_postfix(self):
-        d = self.fault_daemon("client_restrictions = reject_rbl_client dnsbl.test\n"
-                              "rbl_tempfail_action = dunno\n")
-        self.assertAnswers(d, [(req(client_address="192.0.2.52"), "action=DUNNO")])
-        self.assertIsNotNone(d.wait_log("RBL lookup error"))
+    def test_dnsbl_failures_deferred_when_asked(self):
+        temp = ("action=450 4.7.1 Service unavailable; %s [%s] not checked "
+                "against %s: temporary DNS failure")
+        for how in ("defer_if_permit", "defer"):
+            d = self.fault_daemon(self.LISTS + "rbl_tempfail_action = %s\n" % how)
+            self.assertAnswers(d, [
+                (req(client_address="192.0.2.50"),
+                 temp % ("Client host", "192.0.2.50", "dnsbl.test")),
+                (req(client_address="192.0.2.52"),
+                 temp % ("Client host", "192.0.2.52", "dnsbl.test")),
+                (req(sender="a@sf.example"),
+                 temp % ("Sender address", "a@sf.example", "rhsbl.test")),
+                (req(sender="a@to.example"),
+                 temp % ("Sender address", "a@to.example", "rhsbl.test")),
+            ])
+            self.assertIsNotNone(d.wait_log("52.2.0.192.dnsbl.test: RBL lookup error"))
+
+    def test_dnswl_failure_defers_if_reject(self):
+        # Postfix: permit_dnswl_client that cannot be queried is
+        # DEFER_IF_REJECT, whatever rbl_tempfail_action says
+        d = self.fault_daemon("client_restrictions = permit_dnswl_client dnswl.test, "
+                              "reject\n")
+        self.assertAnswers(d, [
+            (req(client_address="192.0.2.54"),
+             "action=450 4.7.1 <192.0.2.54>: Client host rejected: Service unavailable"),
+        ])
 
 
 class Lookups(DnsTest):
@@ -670,7 +701,8 @@ class SharedAndEarly(DnsTest):
         self.addCleanup(resp.stop)
         d = self.dns_daemon("dns_timeout = 3s\n"
                             "client_restrictions = permit_mynetworks, "
-                            "reject_rbl_client dnsbl.test\n",
+                            "reject_rbl_client dnsbl.test\n"
+                            "rbl_tempfail_action = defer_if_permit\n",
                             resolver=resp.addr)
         c = self.client(d)
         started = time.monotonic()

@@ -132,6 +132,32 @@ class Runner(DaemonTest):
         self.assertIn("output of a", block_a)
         self.assertIn("A.test_two", block_a)
 
+    def test_failing_subtest_fails_its_test(self):
+        # a failing subTest used to be counted neither passed nor failed
+        d = self.tmpdir()
+        with open(os.path.join(d, "test_s.py"), "w") as f:
+            f.write(textwrap.dedent("""
+                import unittest
+                class S(unittest.TestCase):
+                    def test_subtests_fail(self):
+                        for i in range(3):
+                            with self.subTest(i=i):
+                                self.assertNotEqual(i, 1)
+                    def test_subtests_pass(self):
+                        for i in range(3):
+                            with self.subTest(i=i):
+                                self.assertLess(i, 3)
+                """))
+        link = os.path.join(self.tmpdir(), "mxshield")
+        os.symlink(harness.BINARY, link)      # run.py keeps its times beside it
+        p = subprocess.run([sys.executable, RUN, "--dir", d, "--binary", link],
+                           capture_output=True, text=True, timeout=28)
+        out = p.stdout + p.stderr
+        self.assertEqual(p.returncode, 1, out)
+        self.assertEqual(out.rstrip().splitlines()[-1], "proto: 1 passed, 1 failed", out)
+        self.assertIn("FAIL: test_s.S.test_subtests_fail", out)
+        self.assertIn("(i=1)", out)
+
     def test_two_binaries_count_twice(self):
         rc, out = self.run_dir("-j", "2", "-k", "test_a.", "-k", "P", binaries=2)
         lines = out.rstrip().splitlines()

@@ -184,6 +184,21 @@ class Spf(DaemonTest):
                 self.assertEqual(out["explanation"], "198.51.100.9 is not a designated mail "
                                                      "server for %s.spf.test" % name)
 
+    def test_rfc7208_suite_macros(self):
+        # macro-mania-in-domain: "macro%percent  space%20url-space...",
+        # spaces and all, is the name looked up (NSD has its A record)
+        self.assertEqual(self.result("192.0.2.62", "mania"), "pass")
+        self.assertEqual(self.result("192.0.2.63", "mania"), "fail")
+        # a backslash from %{l} is a byte of the name, not an escape
+        self.assertEqual(self.result("192.0.2.9", "bslash", local="a\\b"), "pass")
+        self.assertEqual(self.result("192.0.2.9", "bslash", local="a\\c"), "fail")
+        # v-macro-ip6: the explanation as the reference implementation writes it
+        out = self.spf("CAFE:BABE::1", "test@v6exp.spf.test")
+        self.assertEqual(out["result"], "fail")
+        self.assertEqual(out["explanation"],
+                         "cafe:babe::1 is queried as 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+                         "0.0.0.0.E.B.A.B.E.F.A.C.ip6.arpa")
+
     def test_identities(self):
         # the null sender is checked as postmaster@helo
         out = self.spf("192.0.2.60", "", helo="helo.spf.test")

@@ -47,6 +47,53 @@ class TableTypes(DaemonTest):
             ({"sender": "ann@good.example"}, "action=DUNNO"),
         ])
 
+    def test_pattern_tables_see_folded_addresses(self):
+        # Postfix 3.7's smtpd folds a mail address to lower case before
+        # check_sender/recipient_access look it up (smtpd_resolve_addr), so a
+        # line made case-sensitive by 'i' still matches ADMIN@...; HELO and
+        # client names reach regexp/pcre tables as given.
+        for kind in ("pcre", "regexp"):
+            with self.subTest(kind=kind):
+                table = ("/^admin@/i REJECT impersonation\n"
+                         "/^([a-z]+)@caps\\.example$/i REJECT folded $1\n"
+                         "/^Mail\\.Example$/i REJECT exact case\n"
+                         "/^other\\.example$/ REJECT any case\n")
+                d = self.daemon(
+                    "client_restrictions = check_client_access %s:@TMP@/t\n"
+                    "    check_reverse_client_hostname_access %s:@TMP@/t\n"
+                    "helo_restrictions = check_helo_access %s:@TMP@/t\n"
+                    "sender_restrictions = check_sender_access %s:@TMP@/t\n"
+                    "recipient_restrictions = check_recipient_access %s:@TMP@/t\n"
+                    % ((kind,) * 5), {"t": table})
+                base = {"client_name": "", "reverse_client_name": "",
+                        "client_address": "192.0.2.1"}
+
+                def req(**kw):
+                    r = dict(base)
+                    r.update(kw)
+                    return r
+                self.assertAnswers(d, [
+                    (req(sender="ADMIN@s.example"),
+                     SENDER % ("ADMIN@s.example", "impersonation")),
+                    (req(sender="Admin@S.Example"),
+                     SENDER % ("Admin@S.Example", "impersonation")),
+                    (req(sender="BOB@CAPS.example"),
+                     SENDER % ("BOB@CAPS.example", "folded bob")),
+                    (req(sender="ok@s.example", recipient="ADMIN@s.example"),
+                     RCPT % ("ADMIN@s.example", "impersonation")),
+                    (req(helo_name="MAIL.EXAMPLE"), "action=DUNNO"),
+                    (req(helo_name="Mail.Example"),
+                     HELO % ("Mail.Example", "exact case")),
+                    (req(helo_name="OTHER.Example"),
+                     HELO % ("OTHER.Example", "any case")),
+                    (req(client_name="MAIL.EXAMPLE"), "action=DUNNO"),
+                    (req(client_name="Mail.Example"),
+                     CLIENT % ("Mail.Example[192.0.2.1]", "exact case")),
+                    (req(reverse_client_name="OTHER.EXAMPLE"),
+                     "action=554 5.7.1 <OTHER.EXAMPLE>: Unverified Client host"
+                     " rejected: any case"),
+                ])
+
     def test_hash_reads_source_or_dot_in(self):
         d = self.daemon("sender_restrictions = check_sender_access hash:@TMP@/plain,\n"
                         "    check_sender_access hash:@TMP@/withdotin\n",

@@ -440,7 +440,8 @@ static void test_address_unsplit_locals(void **state)
 	{"double-bounce@x.org", 1}, {"x.org", 0}, {"org", 0}, {"double-bounce@", 0},
     };
     static const struct step owner[] = {
-	{"Owner-List@x.org", 1}, {"x.org", 0}, {"org", 0}, {"Owner-List@", 0},
+	/* the address is folded before its lookups, as smtpd does */
+	{"owner-list@x.org", 1}, {"x.org", 0}, {"org", 0}, {"owner-list@", 0},
     };
     static const struct step request[] = {
 	{"list-request@x.org", 1}, {"x.org", 0}, {"org", 0}, {"list-request@", 0},
@@ -454,7 +455,7 @@ static void test_address_unsplit_locals(void **state)
 	{"org", 0}, {"owner-list+foo@", 0}, {"owner-list@", 0},
     };
     static const struct step postmaster[] = {
-	{"PostMaster@x.org", 1}, {"x.org", 0}, {"org", 0}, {"PostMaster@", 0},
+	{"postmaster@x.org", 1}, {"x.org", 0}, {"org", 0}, {"postmaster@", 0},
     };
     static const char *const decoys[] = {
 	"mailer@x.org", "mailer@", "double@x.org", "double@", "owner@x.org",
@@ -548,6 +549,59 @@ static void test_other_tables(void **state)
 				   &value, &matched), MAP_FOUND);
     assert_string_equal(matched.s, "mail.example.com");
     assert_string_equal(value, "suffix");
+    map_free(m);
+    buf_free(&matched);
+}
+
+/*
+ * Case, as Postfix 3.7's smtpd: a mail address is folded to lower case
+ * before its lookups (smtpd_resolve_addr), so a regexp/pcre line made
+ * case-sensitive by its 'i' flag still matches "ADMIN@..."; names (HELO,
+ * client, reverse client) reach pattern tables as given.
+ */
+static void test_pattern_case(void **state)
+{
+    (void) state;
+    static const char *const types[] = {"regexp", "pcre"};
+    struct buf matched;
+    const char *value;
+
+    buf_init(&matched);
+    for (size_t i = 0; i < 2; i++) {
+	struct map *m = open_table(types[i], types[i],
+				   "/^admin@/i\tREJECT impersonation\n"
+				   "/^mail\\.example$/i\tNAME\n"
+				   "/^other\\.example$/\tCASELESS\n");
+
+	assert_int_equal(access_address(m, &parent_style, "ADMIN@s.example", &value,
+					&matched), MAP_FOUND);
+	assert_string_equal(value, "REJECT impersonation");
+	assert_string_equal(matched.s, "admin@s.example");
+	assert_int_equal(access_address(m, &parent_style, "Admin@S.Example", &value,
+					&matched), MAP_FOUND);
+	assert_string_equal(value, "REJECT impersonation");
+	/* names are not folded: the 'i' line is case-sensitive */
+	assert_int_equal(access_domain(m, &parent_style, "MAIL.EXAMPLE", &value,
+				       &matched), MAP_NOTFOUND);
+	assert_int_equal(access_domain(m, &parent_style, "mail.example", &value,
+				       &matched), MAP_FOUND);
+	assert_int_equal(access_client(m, &parent_style, "Mail.Example", "192.0.2.1",
+				       &value, &matched), MAP_NOTFOUND);
+	/* without 'i' the line ignores case */
+	assert_int_equal(access_domain(m, &parent_style, "OTHER.Example", &value,
+				       &matched), MAP_FOUND);
+	assert_string_equal(value, "CASELESS");
+	assert_int_equal(access_client(m, &parent_style, "OTHER.EXAMPLE", "192.0.2.1",
+				       &value, &matched), MAP_FOUND);
+	map_free(m);
+    }
+    /* fixed-string tables fold every key */
+    struct map *m = open_table("texthash", "fixed", "admin@s.example\tA\nmail.example\tN\n");
+
+    assert_int_equal(access_address(m, &parent_style, "ADMIN@S.EXAMPLE", &value,
+				    &matched), MAP_FOUND);
+    assert_int_equal(access_domain(m, &parent_style, "MAIL.EXAMPLE", &value,
+				   &matched), MAP_FOUND);
     map_free(m);
     buf_free(&matched);
 }
@@ -675,6 +729,7 @@ int     main(void)
 	cmocka_unit_test(test_address_unsplit_locals),
 	cmocka_unit_test(test_null_address),
 	cmocka_unit_test(test_other_tables),
+	cmocka_unit_test(test_pattern_case),
 	cmocka_unit_test(test_lookup_error_stops),
 	cmocka_unit_test(test_long_names),
     };

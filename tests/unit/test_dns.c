@@ -119,6 +119,59 @@ static void test_a_record(void **state)
     dns_answer_unref(a);
 }
 
+/*
+ * Owner names are matched byte for byte: an SPF expansion can ask for
+ * "macro%percent  space.test" (RFC 7208 7.1's %% and %_), whose spaces
+ * must find the record; a label holding a '.' is not two labels.
+ */
+static void test_exact_owner_names(void **state)
+{
+    struct pkt p;
+    struct dns_answer *a;
+    char    text[64];
+
+    (void) state;
+    header(&p, 0, 3, 0);
+    question(&p, "macro%percent  space.test", DNS_T_A);
+    rr(&p, "macro%percent??space.test", DNS_T_A, 300);	/* not it */
+    rdata_a(&p, 192, 0, 2, 1);
+    rr(&p, "MACRO%percent  SPACE.test", DNS_T_A, 300);	/* it */
+    rdata_a(&p, 192, 0, 2, 2);
+    rr(&p, NULL, DNS_T_A, 300);				/* it too */
+    rdata_a(&p, 192, 0, 2, 3);
+    a = dns_parse(p.b, p.n, "macro%percent  space.test", DNS_T_A);
+    assert_int_equal(a->status, DNS_OK);
+    assert_int_equal(a->n, 2);
+    inet_format(&a->rr[0].addr, text, sizeof(text));
+    assert_string_equal(text, "192.0.2.2");
+    dns_answer_unref(a);
+
+    /* "a.b" as one label, then as two; and a backslash in a label */
+    header(&p, 0, 3, 0);
+    question(&p, "a.b.test", DNS_T_A);
+    put8(&p, 3);
+    memcpy(p.b + p.n, "a.b", 3);
+    p.n += 3;
+    putname(&p, "test");
+    put16(&p, DNS_T_A), put16(&p, 1), put32(&p, 300);
+    rdata_a(&p, 192, 0, 2, 4);
+    rr(&p, "a.b.test", DNS_T_A, 300);
+    rdata_a(&p, 192, 0, 2, 5);
+    rr(&p, "a\\.b.test", DNS_T_A, 300);
+    rdata_a(&p, 192, 0, 2, 6);
+    a = dns_parse(p.b, p.n, "a.b.test", DNS_T_A);
+    assert_int_equal(a->status, DNS_OK);
+    assert_int_equal(a->n, 1);
+    inet_format(&a->rr[0].addr, text, sizeof(text));
+    assert_string_equal(text, "192.0.2.5");
+    dns_answer_unref(a);
+    a = dns_parse(p.b, p.n, "a\\.b.test", DNS_T_A);
+    assert_int_equal(a->n, 1);
+    inet_format(&a->rr[0].addr, text, sizeof(text));
+    assert_string_equal(text, "192.0.2.6");
+    dns_answer_unref(a);
+}
+
 static void test_cname_chain(void **state)
 {
     struct pkt p;
@@ -671,6 +724,7 @@ int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_a_record),
+	cmocka_unit_test(test_exact_owner_names),
 	cmocka_unit_test(test_cname_chain),
 	cmocka_unit_test(test_negative_answers),
 	cmocka_unit_test(test_mx_txt_ptr),

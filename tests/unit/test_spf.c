@@ -25,6 +25,7 @@
  * Every name asked is counted.
  */
 static const char *txt_suffix, *txt_record;
+static const char *a_exact;		/* this name's A record is the client */
 static const char *exp_name = "exp.test", *exp_text = "%{l} may not send for %{d}";
 static struct dns_answer *made[4096];
 static size_t nmade, asked;
@@ -50,6 +51,11 @@ static struct dns_answer *get(void *ctx, const char *name, int type)
     } else if (type == DNS_T_TXT && txt_suffix && ends_with(name, txt_suffix)) {
 	a = dns_answer_new(name, type, DNS_OK, NULL);
 	rr.text = xstrdup(txt_record);
+    } else if (type == DNS_T_A && a_exact && strcmp(name, a_exact) == 0) {
+	/* the client, 192.0.2.3 */
+	a = dns_answer_new(name, type, DNS_OK, NULL);
+	rr.addr.family = AF_INET;
+	rr.addr.b[0] = 192, rr.addr.b[2] = 2, rr.addr.b[3] = 3;
     } else if (type == DNS_T_A && ends_with(name, ".ok.test")) {
 	a = dns_answer_new(name, type, DNS_OK, NULL);
 	rr.addr.family = AF_INET;
@@ -199,6 +205,38 @@ static void test_rfc_examples(void **state)
     expand_ok("a..b.@x.test", "192.0.2.3", "%{lr}", ".b..a");
     expand_ok("a..b.@x.test", "192.0.2.3", "%{l2r}", ".a");
     expand_ok("a..b.@x.test", "192.0.2.3", "%{l2}", "b.");
+}
+
+/*
+ * The RFC 7208 test suite (rfc7208-tests.yml, from the reference
+ * implementation): macro-mania-in-domain, %%, %_ and %- in a domain-spec
+ * are looked up as expanded, spaces and all; v-macro-ip6, %{c} is the
+ * address in its canonical text and %{ir} keeps the case it was given in.
+ */
+static void test_suite_macros(void **state)
+{
+    struct spf_outcome o;
+
+    (void) state;
+    spf_outcome_init(&o);
+    a_exact = "macro%percent  space%20url-space.example.com";
+    assert_int_equal(check("e1a.example.com",
+			   "v=spf1 a:macro%%percent%_%_space%-url-space.example.com -all",
+			   "test@e1a.example.com", "mail.example.com", 0, &o), SPF_PASS);
+    a_exact = NULL;
+    spf_outcome_free(&o);
+
+    expand_ok("test@e4.example.com", "CAFE:BABE::1", "%{c} is queried as %{ir}.%{v}.arpa",
+	      "cafe:babe::1 is queried as 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0"
+	      ".E.B.A.B.E.F.A.C.ip6.arpa");
+    expand_ok("test@e4.example.com", "cafe:babe::1", "%{c} %{ir}",
+	      "cafe:babe::1 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.b.a.b.e.f.a.c");
+    /* each nibble as written, groups before and after "::" */
+    expand_ok("test@e4.example.com", "2001:DB8::cB01", "%{i}",
+	      "2.0.0.1.0.D.B.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.B.0.1");
+    expand_ok("test@e4.example.com", "[IPv6:Fe80::A:b]", "%{i}",
+	      "F.e.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.A.0.0.0.b");
+    expand_ok("test@e4.example.com", "::FFFF:1.2.3.4", "%{c}", "1.2.3.4");
 }
 
 /* truncate_model - RFC 7208 7.3 as written: drop the first label, again */
@@ -459,6 +497,7 @@ int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_rfc_examples),
+	cmocka_unit_test(test_suite_macros),
 	cmocka_unit_test(test_truncation),
 	cmocka_unit_test(test_hostile_record_is_cheap),
 	cmocka_unit_test(test_expansion_cap),
