@@ -952,7 +952,7 @@ static int scan_check(void *arg, const void *key, size_t klen, const void *val, 
 static void test_format1_upgrade_in_batches(void **state)
 {
     enum { N = 25003 };
-    static char keys[N][8];
+    static char keys[N][16];
     static struct gl_triplet vals[N];
     static struct raw_rec recs[N + 3];
     struct gl_triplet done = {7, 8};
