@@ -75,7 +75,7 @@ class Listeners(DaemonTest):
         tmp = self.tmpdir()
         conf = os.path.join(tmp, "c.conf")
         with open(conf, "w") as f:
-            f.write("listen = inet:127.0.0.1:%d\n" % port)
+            f.write("listen = inet:127.0.0.1:%d\ndata_directory = %s/data\n" % (port, tmp))
         rc, out, err = self.run_cli("serve", "-c", conf, timeout=5)
         self.assertNotEqual(rc, 0)
         self.assertIn(str(port), err)

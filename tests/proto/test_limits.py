@@ -234,7 +234,8 @@ class Connections(DaemonTest):
         # accept(2) fails with EMFILE; the daemon pauses accepting instead
         # of spinning on the queued connection, says so once, and takes the
         # queued connections when descriptors are free again
-        d = self.daemon("policy_connection_limit = 100\n", nofile=40)
+        # (no control socket: its descriptor would come out of the 40)
+        d = self.daemon("policy_connection_limit = 100\ncontrol_socket =\n", nofile=40)
         pid = d.proc.pid
         held = []
         for _ in range(45):
