@@ -102,6 +102,35 @@ class Listeners(DaemonTest):
         c = self.client(d)
         self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
 
+    def test_stuck_instance_with_a_full_queue_is_refused_at_once(self):
+        """A process listening on the socket but not accepting (its queue
+        full) is still the socket's owner: the second instance refuses to
+        start at once, it does not wait in connect(2) for it forever."""
+        tmp = self.tmpdir()
+        path = os.path.join(tmp, "policy.sock")
+        srv = socket.socket(socket.AF_UNIX)
+        self.addCleanup(srv.close)
+        srv.bind(path)
+        srv.listen(0)
+        for _ in range(64):
+            c = socket.socket(socket.AF_UNIX)
+            self.addCleanup(c.close)
+            c.setblocking(False)
+            try:
+                c.connect(path)
+            except BlockingIOError:
+                break
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("listen = unix:%s\ndata_directory = %s/data\n" % (path, tmp))
+        try:
+            rc, out, err = self.run_cli("serve", "-c", conf, timeout=5)
+        except subprocess.TimeoutExpired:
+            self.fail("serve hung on the socket of a stuck instance")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("unix:%s: address already in use" % path, err)
+        self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode), "socket file removed")
+
     def test_unix_socket_created_with_owner_and_mode(self):
         """The socket is made with its owner and mode (no chown by name)."""
         if os.geteuid() != 0:
