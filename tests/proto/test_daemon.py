@@ -405,6 +405,27 @@ class Control(DaemonTest):
         self.assertEqual(rc, 0, err + d.read_log()[-1000:])
         self.assertIn("mxshield_connections_open 0", out.splitlines())
 
+    def test_silent_control_client_does_not_hold_the_stop(self):
+        """A control client that sent no (whole) command is closed at
+        SIGTERM, as an idle policy client is: the daemon exits at once, not
+        after the control socket's 10 s timeout or stop_grace_time."""
+        import socket
+        d = self.daemon("control_socket = @TMP@/ctl\nstop_grace_time = 30s\n")
+        silent = socket.socket(socket.AF_UNIX)
+        self.addCleanup(silent.close)
+        silent.connect(os.path.join(d.tmp, "ctl"))
+        partial = socket.socket(socket.AF_UNIX)
+        self.addCleanup(partial.close)
+        partial.connect(os.path.join(d.tmp, "ctl"))
+        partial.sendall(b"sta")
+        self.assertDaemonServes(d)          # both accepted by now
+        d.expect_exit = True
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.wait_exit(5), 0, d.read_log()[-1000:])
+        self.assertLess(time.monotonic() - t0, 1.5)
+        self.assertIsNone(d.wait_log("still open after stop_grace_time", timeout=0))
+
     def test_status_without_a_daemon(self):
         tmp = self.tmpdir()
         conf = os.path.join(tmp, "c.conf")
