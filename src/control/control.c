@@ -149,10 +149,22 @@ static void ctl_accept(void *ctx, int fd, const char *peer)
     ctl->nconns++;
 }
 
-/* ctl_drain - stop: connections are short; let them finish */
+/*
+ * ctl_drain - stop: a reply going out may finish; a client that has not
+ * sent a whole command yet (a command is answered as soon as its line is
+ * complete) is closed, as an idle policy client is, so that it cannot hold
+ * the exit for the grace time.
+ */
 static void ctl_drain(void *ctx)
 {
-    ((struct control *) ctx)->stopping = 1;
+    struct control *ctl = ctx;
+
+    ctl->stopping = 1;
+    for (struct ctl_conn *c = ctl->conns, *next; c; c = next) {
+	next = c->next;
+	if (!stream_closing(c->st))
+	    ctl_free(c);
+    }
 }
 
 static size_t ctl_busy(void *ctx)

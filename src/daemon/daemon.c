@@ -307,8 +307,8 @@ int     daemon_listen(struct daemon *d, const char *listen_value, const struct l
 	    /* undo this handler's listeners: nothing half-bound */
 	    while (d->nlisteners > first) {
 		d->nlisteners--;
-		close(d->listeners[d->nlisteners].lf.fd);
 		listen_unlink(&d->listeners[d->nlisteners].spec, &d->listeners[d->nlisteners].lf);
+		close(d->listeners[d->nlisteners].lf.fd);
 	    }
 	    free(specs);
 	    return -1;
@@ -346,15 +346,20 @@ static void enable_listeners(struct daemon *d)
     }
 }
 
-/* close_listeners - stop accepting; remove our unix socket files */
+/*
+ * close_listeners - remove our unix socket files; stop accepting.  The
+ * file goes first, while we still listen: closed, the socket is stale to a
+ * starting instance, which replaces the file, and the new one may get the
+ * inode number that listen_unlink() takes for ours.
+ */
 static void close_listeners(struct daemon *d)
 {
     for (size_t i = 0; i < d->nlisteners; i++) {
+	listen_unlink(&d->listeners[i].spec, &d->listeners[i].lf);
 	if (d->listeners[i].l)
 	    evconnlistener_free(d->listeners[i].l);
 	else
 	    close(d->listeners[i].lf.fd);
-	listen_unlink(&d->listeners[i].spec, &d->listeners[i].lf);
     }
     free(d->listeners);
     d->listeners = NULL;

@@ -65,16 +65,23 @@ static void hand_over_data_dir(const char *dir, const struct passwd *pw)
     (void) close(dirfd);
 }
 
-/* privs_prepare - before the listeners: create data_directory (root's,
- * 0700) when there is a user to hand it to, so that sockets can live in it */
+/*
+ * privs_prepare - before the listeners: create data_directory (0700), so
+ * that sockets can live in it (control_socket does by default) on the
+ * first start too.  Root with a user to become makes it root's, and
+ * privs_drop hands it over through a descriptor; anyone else makes it
+ * his own, which is the run-as user's.  Only the former is fatal on
+ * failure: without a user, the store says so if it needs the directory.
+ */
 void    privs_prepare(const struct config *conf)
 {
     const char *dir = config_str(conf, P_DATA_DIR);
 
-    if (*config_str(conf, P_RUN_USER) == 0 || geteuid() != 0)
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
 	return;
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    if (*config_str(conf, P_RUN_USER) && geteuid() == 0)
 	msg_fatal("data_directory %s: %s", dir, strerror(errno));
+    msg_warn("data_directory %s: cannot create it: %s", dir, strerror(errno));
 }
 
 /* privs_drop - become the "user" of the configuration, if any */

@@ -15,8 +15,8 @@
 
 int     privs_drop(const struct config *conf);
 
-/* privs_prepare - before binding: create data_directory when a user is
- * configured and we are root (privs_drop hands it over) */
+/* privs_prepare - before binding: create data_directory, 0700 (root's when
+ * a user is configured and we are root: privs_drop hands it over) */
 void    privs_prepare(const struct config *conf);
 
 #endif

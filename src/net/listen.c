@@ -212,7 +212,9 @@ static int unix_probe(const struct listen_spec *s, struct buf *err)
     memset(&sun, 0, sizeof(sun));
     sun.sun_family = AF_UNIX;
     strcpy(sun.sun_path, s->path);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+    /* non-blocking: a blocking connect to a listener that does not
+     * accept (its queue full) would wait for it forever */
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
 	buf_printf(err, "socket: %s", strerror(errno));
 	return -1;
     }

@@ -249,6 +249,9 @@ class Daemon:
 
     def _compose(self):
         text = self.conf_text
+        if not any(l.startswith("data_directory") for l in text.splitlines()):
+            # the daemon creates data_directory at start: never the system's
+            text = "data_directory = @TMP@/data\n" + text
         if not any(l.startswith("listen") for l in text.splitlines()):
             host = "[%s]" % self.host if ":" in self.host else self.host
             text = "listen = inet:%s:@PORT@\n" % host + text

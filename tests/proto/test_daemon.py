@@ -133,6 +133,18 @@ class AsUser(DaemonTest):
                    and not ("fchown(" in l or "fchmod(" in l)]
         self.assertEqual(by_name, [], "changed by name")
 
+    def test_first_start_as_user_creates_data_directory(self):
+        """Started as root with user = nobody and no data_directory yet:
+        it is created, handed to the user, and the control socket is in it."""
+        data = os.path.join(self.tmp, "fresh")
+        d = self.daemon("user = nobody\ndata_directory = %s\n" % data)
+        st = os.lstat(data)
+        self.assertEqual((st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)),
+                         (self.nobody.pw_uid, self.nobody.pw_gid, 0o700))
+        self.assertTrue(stat.S_ISSOCK(os.lstat(os.path.join(data, "control")).st_mode))
+        rc, out, err = self.run_cli("status", "-c", d.conf_path)
+        self.assertEqual(rc, 0, err + d.read_log()[-1000:])
+
     def test_table_the_user_cannot_read_is_refused_at_start(self):
         table = os.path.join(self.tmp, "access")
         with open(table, "w") as f:
@@ -378,6 +390,41 @@ class Control(DaemonTest):
                          "error: command longer than 256 bytes\n")
         self.assertTrue(self.ctl(d, b"status\n").startswith("mxshield-control 1\n"))
         self.assertDaemonServes(d)
+
+    def test_first_start_creates_data_directory(self):
+        """No data_directory yet and the default control_socket inside it:
+        the first start creates the directory (0700, ours) before binding,
+        so `mxshield status` reaches the daemon without a restart."""
+        data = os.path.join(self.tmpdir(), "fresh")
+        d = self.daemon("data_directory = %s\n" % data)
+        st = os.lstat(data)
+        self.assertTrue(stat.S_ISDIR(st.st_mode))
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (os.geteuid(), 0o700))
+        self.assertNotIn("running without a control socket", d.read_log())
+        rc, out, err = self.run_cli("status", "-c", d.conf_path)
+        self.assertEqual(rc, 0, err + d.read_log()[-1000:])
+        self.assertIn("mxshield_connections_open 0", out.splitlines())
+
+    def test_silent_control_client_does_not_hold_the_stop(self):
+        """A control client that sent no (whole) command is closed at
+        SIGTERM, as an idle policy client is: the daemon exits at once, not
+        after the control socket's 10 s timeout or stop_grace_time."""
+        import socket
+        d = self.daemon("control_socket = @TMP@/ctl\nstop_grace_time = 30s\n")
+        silent = socket.socket(socket.AF_UNIX)
+        self.addCleanup(silent.close)
+        silent.connect(os.path.join(d.tmp, "ctl"))
+        partial = socket.socket(socket.AF_UNIX)
+        self.addCleanup(partial.close)
+        partial.connect(os.path.join(d.tmp, "ctl"))
+        partial.sendall(b"sta")
+        self.assertDaemonServes(d)          # both accepted by now
+        d.expect_exit = True
+        t0 = time.monotonic()
+        d.signal(signal.SIGTERM)
+        self.assertEqual(d.wait_exit(5), 0, d.read_log()[-1000:])
+        self.assertLess(time.monotonic() - t0, 1.5)
+        self.assertIsNone(d.wait_log("still open after stop_grace_time", timeout=0))
 
     def test_status_without_a_daemon(self):
         tmp = self.tmpdir()

@@ -75,7 +75,7 @@ class Listeners(DaemonTest):
         tmp = self.tmpdir()
         conf = os.path.join(tmp, "c.conf")
         with open(conf, "w") as f:
-            f.write("listen = inet:127.0.0.1:%d\n" % port)
+            f.write("listen = inet:127.0.0.1:%d\ndata_directory = %s/data\n" % (port, tmp))
         rc, out, err = self.run_cli("serve", "-c", conf, timeout=5)
         self.assertNotEqual(rc, 0)
         self.assertIn(str(port), err)
@@ -101,6 +101,75 @@ class Listeners(DaemonTest):
         self.assertEqual(os.stat(path).st_ino, ino, "socket file replaced")
         c = self.client(d)
         self.assertEqual(c.ask(ASK), RELAY % "x@elsewhere.example")
+
+    def test_stuck_instance_with_a_full_queue_is_refused_at_once(self):
+        """A process listening on the socket but not accepting (its queue
+        full) is still the socket's owner: the second instance refuses to
+        start at once, it does not wait in connect(2) for it forever."""
+        tmp = self.tmpdir()
+        path = os.path.join(tmp, "policy.sock")
+        srv = socket.socket(socket.AF_UNIX)
+        self.addCleanup(srv.close)
+        srv.bind(path)
+        srv.listen(0)
+        for _ in range(64):
+            c = socket.socket(socket.AF_UNIX)
+            self.addCleanup(c.close)
+            c.setblocking(False)
+            try:
+                c.connect(path)
+            except BlockingIOError:
+                break
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("listen = unix:%s\ndata_directory = %s/data\n" % (path, tmp))
+        try:
+            rc, out, err = self.run_cli("serve", "-c", conf, timeout=5)
+        except subprocess.TimeoutExpired:
+            self.fail("serve hung on the socket of a stuck instance")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("unix:%s: address already in use" % path, err)
+        self.assertTrue(stat.S_ISSOCK(os.lstat(path).st_mode), "socket file removed")
+
+    def test_socket_file_removed_while_still_listening(self):
+        """At exit the socket file is removed before the listening socket is
+        closed: once closed, a starting instance finds the file stale,
+        replaces it, and the new file may get the same inode number, which
+        the check before our unlink would take for ours."""
+        import re
+        import shutil
+        if shutil.which("strace") is None:
+            self.skipTest("strace is not installed")
+        tmp = self.tmpdir()
+        path = os.path.join(tmp, "policy.sock")
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write(COMMON_CONF + "listen = unix:%s\ndata_directory = %s/data\n" % (path, tmp))
+        trace = os.path.join(tmp, "trace")
+        log = open(os.path.join(tmp, "log"), "w")
+        p = subprocess.Popen(["strace", "-f", "-yy", "-o", trace, "-e", "trace=close,unlink",
+                              harness.BINARY, "serve", "-c", conf],
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        pid = None
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and p.poll() is None and pid is None:
+                with open(log.name) as f:
+                    m = re.search(r"\[(\d+)\]: mxshield ready", f.read())
+                pid = int(m.group(1)) if m else None
+                time.sleep(0.05)
+        finally:
+            os.kill(pid, signal.SIGTERM) if pid else p.kill()
+            p.wait(10)
+            log.close()
+        self.assertIsNotNone(pid, "daemon did not start")
+        self.assertFalse(os.path.exists(path), "socket file left behind")
+        with open(trace) as f:
+            calls = [l for l in f.read().splitlines() if path in l]
+        unlinked = [i for i, l in enumerate(calls) if "unlink(" in l]
+        closed = [i for i, l in enumerate(calls) if "close(" in l]
+        self.assertTrue(unlinked and closed, "\n".join(calls))
+        self.assertLess(unlinked[0], closed[0], "\n".join(calls))
 
     def test_unix_socket_created_with_owner_and_mode(self):
         """The socket is made with its owner and mode (no chown by name)."""

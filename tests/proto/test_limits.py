@@ -93,6 +93,20 @@ class Limits(DaemonTest):
         self.assertClosedForLimit(c, b"request=smtpd_access_policy\nx_pad=" + b"z" * (LINE + 100),
                                   "policy_line_length_limit")
 
+    def test_unterminated_line_one_past_limit_closes(self):
+        """The limit holds while a line is still arriving: an unfinished
+        line of exactly the limit waits for its newline; one byte more
+        closes the connection."""
+        req = request_with_line(LINE)
+        cut = req.index(b"x_pad=") + LINE       # the x_pad line, without "\n"
+        c = self.client(self.d)
+        c.send(req[:cut])
+        self.assertFalse(c.wait_closed(0.3), "closed at the limit")
+        c.send(req[cut:])
+        self.assertEqual(c.reply(), RELAY)
+        bad = self.client(self.d)
+        self.assertClosedForLimit(bad, req[:cut] + b"a", "policy_line_length_limit")
+
     def test_attributes_at_limit_accepted(self):
         c = self.client(self.d)
         c.send(request_with_attrs(ATTRS))
@@ -234,7 +248,8 @@ class Connections(DaemonTest):
         # accept(2) fails with EMFILE; the daemon pauses accepting instead
         # of spinning on the queued connection, says so once, and takes the
         # queued connections when descriptors are free again
-        d = self.daemon("policy_connection_limit = 100\n", nofile=40)
+        # (no control socket: its descriptor would come out of the 40)
+        d = self.daemon("policy_connection_limit = 100\ncontrol_socket =\n", nofile=40)
         pid = d.proc.pid
         held = []
         for _ in range(45):
