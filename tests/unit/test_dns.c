@@ -172,6 +172,51 @@ static void test_exact_owner_names(void **state)
     dns_answer_unref(a);
 }
 
+/*
+ * A NUL inside a label is a byte of the name, not its end: an owner
+ * "good" + "test\0evil" is not good.test, and a CNAME to
+ * "victim.test\0x" does not lead to victim.test's records.
+ */
+static void test_nul_in_label(void **state)
+{
+    struct pkt p;
+    struct dns_answer *a;
+
+    (void) state;
+    header(&p, 0, 1, 0);
+    question(&p, "good.test", DNS_T_A);
+    putname(&p, "good");
+    p.n--;				/* continue the name: label "test\0evil" */
+    put8(&p, 9);
+    memcpy(p.b + p.n, "test\0evil", 9);
+    p.n += 9;
+    put8(&p, 0);
+    put16(&p, DNS_T_A), put16(&p, 1), put32(&p, 300);
+    rdata_a(&p, 192, 0, 2, 66);
+    a = dns_parse(p.b, p.n, "good.test", DNS_T_A);
+    assert_int_equal(a->status, DNS_NODATA);
+    assert_int_equal(a->n, 0);
+    dns_answer_unref(a);
+
+    /* the same byte in a CNAME's target */
+    header(&p, 0, 2, 0);
+    question(&p, "alias.test", DNS_T_A);
+    rr(&p, NULL, DNS_T_CNAME, 300);
+    put16(&p, 15);
+    putname(&p, "victim");
+    p.n--;				/* continue the name: label "test\0x" */
+    put8(&p, 6);
+    memcpy(p.b + p.n, "test\0x", 6);
+    p.n += 6;
+    put8(&p, 0);
+    rr(&p, "victim.test", DNS_T_A, 300);
+    rdata_a(&p, 192, 0, 2, 67);
+    a = dns_parse(p.b, p.n, "alias.test", DNS_T_A);
+    assert_int_not_equal(a->status, DNS_OK);
+    assert_int_equal(a->n, 0);
+    dns_answer_unref(a);
+}
+
 static void test_cname_chain(void **state)
 {
     struct pkt p;
@@ -725,6 +770,7 @@ int     main(void)
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_a_record),
 	cmocka_unit_test(test_exact_owner_names),
+	cmocka_unit_test(test_nul_in_label),
 	cmocka_unit_test(test_cname_chain),
 	cmocka_unit_test(test_negative_answers),
 	cmocka_unit_test(test_mx_txt_ptr),
