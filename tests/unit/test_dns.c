@@ -656,6 +656,39 @@ static void test_cache_txt_bound(void **state)
 
 /* least recently used goes first: an entry just read survives, the oldest
  * goes; one insertion into a full cache evicts one entry, never all */
+/* the largest answer kept: costing exactly bound / 16, and one byte more */
+static void test_cache_entry_share(void **state)
+{
+    const char *key = "16/share.example.test";
+    struct dns_cache *c;
+    struct dns_answer *a = txt_answer(key, 4, 1000);
+    size_t  cost, before;
+
+    (void) state;
+    /* what the entry costs: the bytes charged for it in a roomy cache */
+    c = dns_cache_new(1 << 24);
+    before = dns_cache_bytes(c);
+    dns_cache_put(c, key, a, 1000);
+    assert_non_null(dns_cache_get(c, key, 1000));
+    cost = dns_cache_bytes(c) - before;
+    assert_true(cost > dns_answer_bytes(a));	/* the node and key too */
+    dns_cache_free(c);
+
+    c = dns_cache_new(cost * DNS_CACHE_ENTRY_SHARE);
+    dns_cache_put(c, key, a, 1000);
+    assert_ptr_equal(dns_cache_get(c, key, 1000), a);
+    assert_true(dns_cache_bytes(c) <= cost * DNS_CACHE_ENTRY_SHARE);
+    dns_cache_free(c);
+
+    c = dns_cache_new(cost * DNS_CACHE_ENTRY_SHARE - 1);
+    dns_cache_put(c, key, a, 1000);
+    assert_null(dns_cache_get(c, key, 1000));
+    assert_int_equal(dns_cache_count(c), 0);
+    dns_cache_free(c);
+    assert_int_equal(a->refs, 1);		/* every cache let go of it */
+    dns_answer_unref(a);
+}
+
 static void test_cache_lru(void **state)
 {
     struct dns_cache *c = dns_cache_new(64 << 10);
@@ -779,6 +812,7 @@ int     main(void)
 	cmocka_unit_test(test_dnsxl_filters),
 	cmocka_unit_test(test_templates),
 	cmocka_unit_test(test_cache_txt_bound),
+	cmocka_unit_test(test_cache_entry_share),
 	cmocka_unit_test(test_cache_lru),
 	cmocka_unit_test(test_cache_ttl),
 	cmocka_unit_test(test_template_limit),
