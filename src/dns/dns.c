@@ -105,6 +105,37 @@ static const char *presentation(const char *name, struct buf *out)
     return out->s;
 }
 
+/*
+ * name_fits - can the name be asked at all: labels of 1..63 bytes, at most
+ * 253 bytes without the one trailing dot allowed (RFC 1035's 255 wire
+ * octets); "." is the root.  Counted in bytes of the name, not of its
+ * escaped presentation.  A name that fails cannot exist: Postfix's
+ * dns_lookup() answers "not found" for it too, and libunbound would only
+ * refuse it (a temporary failure a client's HELO name could cause).
+ */
+static int name_fits(const char *name)
+{
+    size_t  len = strlen(name), label = 0;
+
+    if (strcmp(name, ".") == 0)
+	return 1;
+    if (len > 0 && name[len - 1] == '.')
+	len--;
+    if (len == 0 || len > 253)
+	return 0;
+    for (size_t i = 0; i < len; i++) {
+	if (name[i] != '.') {
+	    if (++label > 63)
+		return 0;
+	} else if (label == 0) {
+	    return 0;
+	} else {
+	    label = 0;
+	}
+    }
+    return label > 0;
+}
+
 /* dns_type_name - "A", "MX", ... */
 const char *dns_type_name(int type)
 {
@@ -316,21 +347,28 @@ struct dns_wait *dns_lookup(struct dns *d, const char *name, int type,
     q->hnext = d->inflight[h];
     d->inflight[h] = q;
     d->stats.inflight++;
-    d->stats.queries++;
-    stat_inc(STAT_DNS_QUERIES);
     stat_set(STAT_DNS_INFLIGHT, (int64_t) d->stats.inflight);
     w->q = q;
     q->waiters = w;
     q->timer = evtimer_new(d->base, query_timer, q);
-    q->running = 1;
-    q->starting = 1;
-    struct buf pres;
+    if (!name_fits(name)) {
+	/* no such name: answered from the loop, nothing sent, nothing kept */
+	q->early = dns_answer_new(name, type, DNS_NXDOMAIN, "not a valid domain name");
+	q->early->ttl = 0;
+	err = 0;
+    } else {
+	struct buf pres;
 
-    buf_init(&pres);
-    err = ub_resolve_event(d->ub, presentation(name, &pres), type, 1, q, ub_callback,
-			   &q->async_id);
-    buf_free(&pres);
-    q->starting = 0;
+	d->stats.queries++;
+	stat_inc(STAT_DNS_QUERIES);
+	q->running = 1;
+	q->starting = 1;
+	buf_init(&pres);
+	err = ub_resolve_event(d->ub, presentation(name, &pres), type, 1, q, ub_callback,
+			       &q->async_id);
+	buf_free(&pres);
+	q->starting = 0;
+    }
     if (err != 0) {
 	char    why[160];
 

@@ -52,8 +52,9 @@ static uint32_t get32(const unsigned char *p)
 /*
  * read_name - expand the name at *off into out (lower case, no trailing
  * dot, "" for the root); *off moves past the name as it appears in place.
- * exact: every byte as it is, '.' and '\\' in a label escaped with '\\'
- * (for comparing); else bytes no host name has become '?' (for callers).
+ * exact: every byte as it is, '.' and '\\' in a label escaped with '\\',
+ * a NUL written "\\0" so that it cannot end the string early (for
+ * comparing); else bytes no host name has become '?' (for callers).
  */
 static int read_name_as(const unsigned char *pkt, size_t len, size_t *off,
 			        char *out, size_t outlen, int exact)
@@ -98,7 +99,10 @@ static int read_name_as(const unsigned char *pkt, size_t len, size_t *off,
 		return -1;
 	    if (exact && (ch == '.' || ch == '\\'))
 		out[o++] = '\\';
-	    else if (!exact && (ch <= ' ' || ch >= 0x7f || ch == '.'))
+	    else if (exact && ch == 0) {
+		out[o++] = '\\';	/* a byte of the name, not its end */
+		ch = '0';
+	    } else if (!exact && (ch <= ' ' || ch >= 0x7f || ch == '.'))
 		ch = '?';
 	    else if (ch >= 'A' && ch <= 'Z')
 		ch = (unsigned char) (ch - 'A' + 'a');

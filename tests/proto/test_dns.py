@@ -449,6 +449,20 @@ class TemporaryFailures(DnsTest):
             ])
             self.assertIsNotNone(d.wait_log("52.2.0.192.dnsbl.test: RBL lookup error"))
 
+    def test_name_too_long_for_dns_is_not_listed(self):
+        # a valid 250-character sender domain with the list's domain
+        # appended is 261 characters, more than DNS can carry: not found
+        # (as Postfix's dns_lookup() says), never a temporary failure
+        dom = ".".join(["x" * 63, "y" * 63, "z" * 63, "w" * 50, "example"])
+        self.assertEqual(len(dom), 250)
+        d = self.fault_daemon(self.LISTS + "rbl_tempfail_action = defer\n")
+        self.assertAnswers(d, [
+            (req(sender="a@" + dom), "action=DUNNO"),
+            (req(sender="a@sf.example"),
+             "action=450 4.7.1 Service unavailable; Sender address [a@sf.example] not "
+             "checked against rhsbl.test: temporary DNS failure"),
+        ])
+
     def test_dnswl_failure_defers_if_reject(self):
         # Postfix: permit_dnswl_client that cannot be queried is
         # DEFER_IF_REJECT, whatever rbl_tempfail_action says

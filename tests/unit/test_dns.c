@@ -172,6 +172,51 @@ static void test_exact_owner_names(void **state)
     dns_answer_unref(a);
 }
 
+/*
+ * A NUL inside a label is a byte of the name, not its end: an owner
+ * "good" + "test\0evil" is not good.test, and a CNAME to
+ * "victim.test\0x" does not lead to victim.test's records.
+ */
+static void test_nul_in_label(void **state)
+{
+    struct pkt p;
+    struct dns_answer *a;
+
+    (void) state;
+    header(&p, 0, 1, 0);
+    question(&p, "good.test", DNS_T_A);
+    putname(&p, "good");
+    p.n--;				/* continue the name: label "test\0evil" */
+    put8(&p, 9);
+    memcpy(p.b + p.n, "test\0evil", 9);
+    p.n += 9;
+    put8(&p, 0);
+    put16(&p, DNS_T_A), put16(&p, 1), put32(&p, 300);
+    rdata_a(&p, 192, 0, 2, 66);
+    a = dns_parse(p.b, p.n, "good.test", DNS_T_A);
+    assert_int_equal(a->status, DNS_NODATA);
+    assert_int_equal(a->n, 0);
+    dns_answer_unref(a);
+
+    /* the same byte in a CNAME's target */
+    header(&p, 0, 2, 0);
+    question(&p, "alias.test", DNS_T_A);
+    rr(&p, NULL, DNS_T_CNAME, 300);
+    put16(&p, 15);
+    putname(&p, "victim");
+    p.n--;				/* continue the name: label "test\0x" */
+    put8(&p, 6);
+    memcpy(p.b + p.n, "test\0x", 6);
+    p.n += 6;
+    put8(&p, 0);
+    rr(&p, "victim.test", DNS_T_A, 300);
+    rdata_a(&p, 192, 0, 2, 67);
+    a = dns_parse(p.b, p.n, "alias.test", DNS_T_A);
+    assert_int_not_equal(a->status, DNS_OK);
+    assert_int_equal(a->n, 0);
+    dns_answer_unref(a);
+}
+
 static void test_cname_chain(void **state)
 {
     struct pkt p;
@@ -611,6 +656,39 @@ static void test_cache_txt_bound(void **state)
 
 /* least recently used goes first: an entry just read survives, the oldest
  * goes; one insertion into a full cache evicts one entry, never all */
+/* the largest answer kept: costing exactly bound / 16, and one byte more */
+static void test_cache_entry_share(void **state)
+{
+    const char *key = "16/share.example.test";
+    struct dns_cache *c;
+    struct dns_answer *a = txt_answer(key, 4, 1000);
+    size_t  cost, before;
+
+    (void) state;
+    /* what the entry costs: the bytes charged for it in a roomy cache */
+    c = dns_cache_new(1 << 24);
+    before = dns_cache_bytes(c);
+    dns_cache_put(c, key, a, 1000);
+    assert_non_null(dns_cache_get(c, key, 1000));
+    cost = dns_cache_bytes(c) - before;
+    assert_true(cost > dns_answer_bytes(a));	/* the node and key too */
+    dns_cache_free(c);
+
+    c = dns_cache_new(cost * DNS_CACHE_ENTRY_SHARE);
+    dns_cache_put(c, key, a, 1000);
+    assert_ptr_equal(dns_cache_get(c, key, 1000), a);
+    assert_true(dns_cache_bytes(c) <= cost * DNS_CACHE_ENTRY_SHARE);
+    dns_cache_free(c);
+
+    c = dns_cache_new(cost * DNS_CACHE_ENTRY_SHARE - 1);
+    dns_cache_put(c, key, a, 1000);
+    assert_null(dns_cache_get(c, key, 1000));
+    assert_int_equal(dns_cache_count(c), 0);
+    dns_cache_free(c);
+    assert_int_equal(a->refs, 1);		/* every cache let go of it */
+    dns_answer_unref(a);
+}
+
 static void test_cache_lru(void **state)
 {
     struct dns_cache *c = dns_cache_new(64 << 10);
@@ -725,6 +803,7 @@ int     main(void)
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_a_record),
 	cmocka_unit_test(test_exact_owner_names),
+	cmocka_unit_test(test_nul_in_label),
 	cmocka_unit_test(test_cname_chain),
 	cmocka_unit_test(test_negative_answers),
 	cmocka_unit_test(test_mx_txt_ptr),
@@ -733,6 +812,7 @@ int     main(void)
 	cmocka_unit_test(test_dnsxl_filters),
 	cmocka_unit_test(test_templates),
 	cmocka_unit_test(test_cache_txt_bound),
+	cmocka_unit_test(test_cache_entry_share),
 	cmocka_unit_test(test_cache_lru),
 	cmocka_unit_test(test_cache_ttl),
 	cmocka_unit_test(test_template_limit),

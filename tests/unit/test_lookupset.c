@@ -117,11 +117,88 @@ static void test_started_once_woken_once(void **state)
     close(fd);
 }
 
+/* fill - n copies of ch, then suffix */
+static char *fill(char *out, int ch, size_t n, const char *suffix)
+{
+    memset(out, ch, n);
+    strcpy(out + n, suffix);
+    return out;
+}
+
+/* answer - wait for (name, A) and return its answer */
+static struct dns_answer *answer(struct event_base *base, struct lookupset *ls, const char *name)
+{
+    struct dns_answer *a;
+
+    while ((a = lookupset_get(ls, name, DNS_T_A, NULL)) == NULL)
+	event_base_loop(base, EVLOOP_ONCE);
+    return a;
+}
+
+/*
+ * A name that cannot be a DNS name (over 253 characters, a label over 63
+ * or empty) does not exist, as Postfix's dns_lookup() says: NXDOMAIN at
+ * once, never a temporary failure that a client's long HELO name could
+ * cause.  One byte less is asked (here: times out); escaping does not
+ * count ('\\' travels as \092 but is one byte of the name).
+ */
+static void test_invalid_names(void **state)
+{
+    struct event_base *base = event_base_new();
+    char    spec[64], why[256], n[400], lab[100], last[100];
+    int     fd = silent_server(spec, sizeof(spec));
+    struct dns *dns = dns_new(base, spec, 300, 0, why, sizeof(why));
+    struct lookupset *ls;
+    struct dns_answer *a;
+    const char *bad[4];
+
+    (void) state;
+    assert_non_null(dns);
+    ls = lookupset_new(dns);
+    lookupset_set_wakeup(ls, woken, base);
+
+    /* 63 + 1 + 63 + 1 + 63 + 1 + 62 = 254 characters: too long */
+    fill(lab, 'a', 63, "");
+    snprintf(n, sizeof(n), "%s.%s.%s.%s", lab, lab, lab, fill(last, 'b', 62, ""));
+    assert_int_equal(strlen(n), 254);
+    a = answer(base, ls, n);
+    assert_int_equal(a->status, DNS_NXDOMAIN);
+    /* 253 with a trailing dot is the same name, 253 long: asked */
+    n[253] = '.';
+    a = answer(base, ls, n);
+    assert_int_equal(a->status, DNS_TEMPFAIL);
+    assert_non_null(strstr(a->why, "timed out"));
+
+    bad[0] = fill(n, 'x', 64, ".test");	/* a label of 64 */
+    bad[1] = "a..test";
+    bad[2] = ".test";
+    bad[3] = "..";
+    for (int i = 0; i < 4; i++) {
+	a = answer(base, ls, bad[i]);
+	assert_int_equal(a->status, DNS_NXDOMAIN);
+    }
+
+    /* 63 and 253 bytes of backslashes: 4 times as long escaped, yet asked */
+    a = answer(base, ls, fill(n, 'y', 63, ".test"));
+    assert_int_equal(a->status, DNS_TEMPFAIL);
+    fill(lab, '\\', 63, "");
+    snprintf(n, sizeof(n), "%s.%s.%s.%s", lab, lab, lab, fill(last, '\\', 61, ""));
+    assert_int_equal(strlen(n), 253);
+    a = answer(base, ls, n);
+    assert_int_equal(a->status, DNS_TEMPFAIL);
+    assert_non_null(strstr(a->why, "timed out"));
+    lookupset_free(ls);
+    dns_free(dns);
+    event_base_free(base);
+    close(fd);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_no_resolver),
 	cmocka_unit_test(test_started_once_woken_once),
+	cmocka_unit_test(test_invalid_names),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
