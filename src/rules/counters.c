@@ -18,41 +18,56 @@ static const char *const stage_labels[STAGE_COUNT] = {
 /* eval_count_decision - a restriction gave a definitive answer in stage s */
 void    eval_count_decision(const struct eval *e, int s, const struct rule *r, int st)
 {
+    static const char *const actions[3] = {"permit", "defer", "reject"};
+    int     a = st == RS_OK ? 0 : e->reply.s && e->reply.s[0] == '4' ? 1 : 2;
     const char *stage = s >= 0 && s < STAGE_COUNT ? stage_labels[s] : "none";
     const char *what = r == NULL ? "none" : r->def ? r->def->name : r->name;
-    const char *action = st == RS_OK ? "permit"
-	: e->reply.s && e->reply.s[0] == '4' ? "defer" : "reject";
+    const char *values[] = {stage, what, actions[a]};
 
-    stat_inc_l(STAT_DECISIONS, stage, what, action);
+    if (r == NULL || s < 0 || s >= STAGE_COUNT) {
+	stat_add_l(STAT_DECISIONS, 1, values);
+	return;
+    }
+    /* the rule's label set never changes: its series is found once */
+    stat_ref_add(&((struct rule *) r)->counted[s][a], STAT_DECISIONS, 1, values);
 }
 
-/* action_kind - the first word of a policy action, from a fixed set */
-static const char *action_kind(const char *action)
+/* the kinds of final action, by index */
+enum { KIND_DEFER, KIND_REJECT, KIND_OTHER, KIND_WORDS };
+#define KIND_COUNT (KIND_WORDS + 10)
+
+static const char *const kind_names[KIND_COUNT] = {
+    "defer", "reject", "other",
+    "ok", "dunno", "prepend", "hold", "discard", "filter", "redirect",
+    "bcc", "info", "warn",
+};
+
+/* action_kind - the kind of a policy action's first word (its index) */
+static int action_kind(const char *action)
 {
-    static const char *const words[] = {
+    static const char *const words[KIND_COUNT - KIND_WORDS] = {
 	"OK", "DUNNO", "PREPEND", "HOLD", "DISCARD", "FILTER", "REDIRECT",
-	"BCC", "INFO", "WARN", NULL,
-    };
-    static const char *const kinds[] = {
-	"ok", "dunno", "prepend", "hold", "discard", "filter", "redirect",
-	"bcc", "info", "warn",
+	"BCC", "INFO", "WARN",
     };
 
     if (action[0] == '4' || strncasecmp(action, "DEFER", 5) == 0)
-	return "defer";
+	return KIND_DEFER;
     if (action[0] == '5' || strncasecmp(action, "REJECT", 6) == 0)
-	return "reject";
-    for (int i = 0; words[i]; i++) {
+	return KIND_REJECT;
+    for (int i = 0; i < KIND_COUNT - KIND_WORDS; i++) {
 	size_t  n = strlen(words[i]);
 
 	if (strncasecmp(action, words[i], n) == 0 && (action[n] == 0 || action[n] == ' '))
-	    return kinds[i];
+	    return KIND_WORDS + i;
     }
-    return "other";
+    return KIND_OTHER;
 }
 
 /* eval_count_result - the evaluation finished with e->action */
 void    eval_count_result(const struct eval *e)
 {
-    stat_inc_l(STAT_REQUESTS, action_kind(e->action.s));
+    static struct stat_ref refs[KIND_COUNT];
+    int     k = action_kind(e->action.s);
+
+    stat_ref_add(&refs[k], STAT_REQUESTS, 1, &kind_names[k]);
 }

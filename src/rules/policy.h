@@ -21,6 +21,7 @@
 #include "maps/access.h"
 #include "rules/addr.h"
 #include "rules/tables.h"
+#include "stats/stats.h"
 #include "util/inet.h"
 
 struct rdef;
@@ -28,6 +29,11 @@ struct rdef;
 /* One compiled restriction. */
 struct dns;
 struct dnsxl;
+
+enum stage {
+    STAGE_CLIENT, STAGE_HELO, STAGE_SENDER, STAGE_RELAY, STAGE_RCPT,
+    STAGE_DATA, STAGE_COUNT,
+};
 
 struct rule {
     const struct rdef *def;		/* NULL: a restriction class */
@@ -38,17 +44,14 @@ struct rule {
     struct dnsxl *xl;			/* DNSBL/DNSWL domain and filter */
     int     scored;			/* "score N" before it: weigh, not decide */
     int     score;
+    /* mxshield_decisions_total of this rule by stage and permit/defer/reject */
+    struct stat_ref counted[STAGE_COUNT][3];
 };
 
 struct rlist {
     struct rule *v;
     size_t  n;
     char   *name;			/* list or class name */
-};
-
-enum stage {
-    STAGE_CLIENT, STAGE_HELO, STAGE_SENDER, STAGE_RELAY, STAGE_RCPT,
-    STAGE_DATA, STAGE_COUNT,
 };
 
 /* what a *_tempfail_action parameter says */

@@ -232,6 +232,15 @@ void    stat_add_l(enum stat_id id, uint64_t n, const char *const *values)
     series_find(id, values, 1)->value += n;
 }
 
+unsigned stats_generation = 1;
+
+/* stat_cell_l - where a labelled counter's series keeps its value */
+uint64_t *stat_cell_l(enum stat_id id, const char *const *values)
+{
+    kind_check(id, 1, "stat_cell_l");
+    return &series_find(id, values, 1)->value;
+}
+
 /* stat_set_l - set a labelled gauge */
 void    stat_set_l(enum stat_id id, int64_t v, const char *const *values)
 {
@@ -482,4 +491,5 @@ void    stats_free(void)
 	memset(f, 0, sizeof(*f));
     }
     memset(stat_value, 0, sizeof(stat_value));
+    stats_generation++;		/* every struct stat_ref is stale now */
 }

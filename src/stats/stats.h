@@ -129,6 +129,34 @@ int64_t stat_get_l(enum stat_id id, const char *const *values);	/* 0: none */
 #define stat_inc_l(id, ...) \
     stat_add_l((id), 1, (const char *const[]) {__VA_ARGS__})
 
+/*
+ * A labelled series looked up once and then counted directly, for label
+ * sets fixed by the caller (a compiled rule, a fixed word): no hashing of
+ * the label values per increment.  A reference is good while
+ * stats_generation has not changed (stats_free() starts a new one); a
+ * zeroed one is empty.
+ */
+struct stat_ref {
+    uint64_t *cell;
+    unsigned gen;
+};
+
+extern unsigned stats_generation;
+
+/* stat_cell_l - the value of a labelled counter's series, created on first use */
+uint64_t *stat_cell_l(enum stat_id id, const char *const *values);
+
+/* stat_ref_add - add n through ref, finding the series when ref is stale */
+static inline void stat_ref_add(struct stat_ref *ref, enum stat_id id, uint64_t n,
+				        const char *const *values)
+{
+    if (ref->cell == NULL || ref->gen != stats_generation) {
+	ref->cell = stat_cell_l(id, values);
+	ref->gen = stats_generation;
+    }
+    *ref->cell += n;
+}
+
 /* stat_observe - one observation of a histogram, in seconds */
 void    stat_observe(enum stat_id id, double seconds);
 
