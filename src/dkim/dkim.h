@@ -1,0 +1,98 @@
+/*
+ * dkim.h - DKIM (RFC 6376, RFC 8301, RFC 8463) and ARC (RFC 8617)
+ * verification of one message, fed as a milter receives it.
+ *
+ * The caller (the milter, `mxshield dkim`, `mxshield dmarc`) gives each
+ * header as it arrives, then the body in chunks, then asks for the
+ * results.  Body hashes are computed as the chunks arrive: the body is
+ * never kept.  Key records are asked through the caller's lookupset
+ * (src/dns/lookupset.h): dkim_verify_finish() returns 0 while a key is
+ * still on its way; the lookupset's wakeup function then fires and the
+ * caller calls dkim_verify_finish() again.
+ *
+ * Every signature up to DKIM_MAX_SIGNATURES is verified (later ones are
+ * reported as policy, "too many signatures"); header and value sizes
+ * past the named limits make that signature a permerror, never more
+ * work.  Results use RFC 8601's words.
+ */
+#ifndef MX_DKIM_DKIM_H
+#define MX_DKIM_DKIM_H
+
+#include <stddef.h>
+
+struct lookupset;
+
+enum dkim_result {
+    DKIM_NONE,				/* no signature */
+    DKIM_PASS,
+    DKIM_FAIL,
+    DKIM_NEUTRAL,
+    DKIM_POLICY,
+    DKIM_TEMPERROR,
+    DKIM_PERMERROR,
+};
+
+enum arc_result {
+    ARC_NONE,
+    ARC_PASS,
+    ARC_FAIL,
+};
+
+/* dkim_result_name - "pass", "fail", ... (RFC 8601) */
+const char *dkim_result_name(enum dkim_result r);
+const char *arc_result_name(enum arc_result r);
+
+/* one DKIM-Signature header's outcome; strings owned by the verifier,
+ * NULL when the tag is absent or the header could not be parsed */
+struct dkim_sig_result {
+    int     index;			/* among DKIM-Signature headers, 0 topmost */
+    enum dkim_result result;
+    const char *d;			/* signing domain (header.d) */
+    const char *s;			/* selector (header.s) */
+    const char *a;			/* algorithm (header.a) */
+    const char *i;			/* identity (header.i) */
+    const char *b;			/* the first 8 characters of b= (header.b) */
+    const char *reason;			/* one line, for Authentication-Results */
+};
+
+struct dkim_conf {
+    int     min_rsa_bits;		/* RFC 8301: at least 1024 */
+    size_t  max_signatures;		/* verified per message */
+};
+
+/* the defaults: 1024 bits, DKIM_MAX_SIGNATURES */
+void    dkim_conf_default(struct dkim_conf *c);
+
+struct dkim_verify;
+
+/* dkim_verify_new - a verifier for one message; ls is the caller's */
+struct dkim_verify *dkim_verify_new(const struct dkim_conf *c, struct lookupset *ls);
+
+/* dkim_verify_header - one header field: name without the colon, value
+ * exactly as it follows the colon (leading space kept, as Postfix sends
+ * it with HDR_LEADSPC), folded lines joined by CRLF, no final CRLF */
+void    dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen,
+			           const char *value, size_t vlen);
+
+/* dkim_verify_eoh - the headers are complete: key lookups start */
+void    dkim_verify_eoh(struct dkim_verify *v);
+
+/* dkim_verify_body - the next body bytes, lines ending in CRLF */
+void    dkim_verify_body(struct dkim_verify *v, const void *data, size_t len);
+
+/* dkim_verify_finish - after the last body chunk: 1 results ready, 0
+ * waiting for DNS (call again on the lookupset's wakeup) */
+int     dkim_verify_finish(struct dkim_verify *v);
+
+/* the DKIM-Signature results, in header order (valid after finish) */
+size_t  dkim_verify_count(const struct dkim_verify *v);
+const struct dkim_sig_result *dkim_verify_result(const struct dkim_verify *v, size_t i);
+
+/* dkim_verify_arc - the ARC chain's result (valid after finish); *sealer
+ * the d= of the newest ARC-Seal (NULL when none), *reason one line */
+enum arc_result dkim_verify_arc(const struct dkim_verify *v, const char **sealer,
+				        const char **reason);
+
+void    dkim_verify_free(struct dkim_verify *v);
+
+#endif
