@@ -165,6 +165,7 @@ bench: all
 	/usr/bin/python3 bench/dns.py
 	/usr/bin/python3 bench/greylist.py
 	/usr/bin/python3 bench/spf.py
+	/usr/bin/python3 bench/banlog.py
 
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
