@@ -401,7 +401,8 @@ static void poll_file(struct follow *f)
     drain(f, &f->cur);
 
     /* rename: the name is another file now (or none yet) */
-    if (stat(f->path, &st) < 0 || st.st_ino != f->cur.ino || st.st_dev != f->cur.dev) {
+    if (stat(f->path, &st) < 0 ? errno == ENOENT
+	: (st.st_ino != f->cur.ino || st.st_dev != f->cur.dev)) {
 	drain(f, &f->cur);
 	if (f->old.fd >= 0)
 	    drop_partial(f, &f->old);
