@@ -371,7 +371,13 @@ static void poll_file(struct follow *f)
     unsigned long before = f->lines;
     struct stat st;
 
-    /* a file rotated by rename: read what is still appended to it */
+    /* a file rotated by rename: read what is still appended to it,
+     * unless it was rewritten meanwhile (then it is not ours any more) */
+    if (f->old.fd >= 0 && (fstat(f->old.fd, &st) < 0 || st.st_size < f->old.off
+			   || !same_head(f->old.fd, f->old.hlen, f->old.hash))) {
+	drop_partial(f, &f->old);
+	src_close(&f->old);
+    }
     if (f->old.fd >= 0) {
 	drain(f, &f->old);
 	if (time(NULL) - f->old.last_data >= FOLLOW_OLD_GRACE) {

@@ -59,7 +59,9 @@ static void usage_to(int status)
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n"
-	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n");
+	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
+	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
+	    "                    LOGFILE | --journal [--unit UNIT]...\n");
     exit(status);
 }
 
