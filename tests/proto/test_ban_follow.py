@@ -91,9 +91,10 @@ class BanFollow(DaemonTest):
         self.w = open(self.log, "a", buffering=1)
 
     def test_rotation_during_burst_and_restart(self):
-        f = Follower(self, self.log, self.state)
+        # the log starts empty: --from-start reads it whole, however late
+        # the follower is ready
+        f = Follower(self, self.log, self.state, "--from-start")
         self.addCleanup(lambda: f.proc.poll() is None and f.proc.kill())
-        time.sleep(0.2)
         self.write(0, 1000)
         f.read_until(1000)
         # a burst, renamed in the middle, the writer late to reopen
