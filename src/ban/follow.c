@@ -437,14 +437,17 @@ static void poll_file(struct follow *f)
 	more = 1;				/* rotation is looked at once read */
 	goto out;
     }
+    src_head(&f->cur);				/* the identity grows to its size */
 
     /* rename: the name is another file now (or none yet); the little
      * written since the drain above is read whole */
     if (stat(f->path, &st) < 0 ? errno == ENOENT
 	: (st.st_ino != f->cur.ino || st.st_dev != f->cur.dev)) {
 	drain(f, &f->cur, 0);
-	if (f->old.fd >= 0)
+	if (f->old.fd >= 0) {			/* rotated twice in its grace */
+	    drain(f, &f->old, 0);
 	    drop_partial(f, &f->old);
+	}
 	src_close(&f->old);
 	f->old = f->cur;
 	f->old.last_data = time(NULL);
