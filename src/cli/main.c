@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/ban_cmd.h"
 #include "cli/check.h"
 #include "cli/greylist_cmd.h"
 #include "cli/migrate.h"
@@ -57,7 +58,10 @@ static void usage_to(int status)
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
-	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n");
+	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n"
+	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
+	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
+	    "                    LOGFILE | --journal [--unit UNIT]...\n");
     exit(status);
 }
 
@@ -334,6 +338,15 @@ static int cmd_greylist_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_ban_main - mxshield ban [-c FILE] SUBCOMMAND ... (-c anywhere) */
+static int cmd_ban_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+
+    log_set_service("ban");
+    return cmd_ban(choose_config(path), argc - 1, argv + 1);
+}
+
 /* cmd_postfix_config - mxshield postfix-config [-c FILE] [--socket S] [--check DIR] */
 static int cmd_postfix_config(int argc, char **argv)
 {
@@ -455,6 +468,8 @@ int     main(int argc, char **argv)
 	return cmd_spf_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
+    if (strcmp(cmd, "ban") == 0)
+	return cmd_ban_main(argc, argv);
     if (strcmp(cmd, "migrate") == 0)
 	return cmd_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0)
