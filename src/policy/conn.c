@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/config.h"
@@ -47,6 +48,7 @@ struct conn {
     struct policy *pol;			/* policy of the request in flight */
     struct eval *eval;
     int     shutdown;			/* close after the current answer */
+    struct timespec t0;			/* the request in flight was complete */
 };
 
 /* conn_free - release a connection */
@@ -116,7 +118,11 @@ static int conn_limit(struct conn *c, const char *what, size_t got,
 static void conn_answer(struct conn *c)
 {
     const char *action = eval_action(c->eval);
+    struct timespec t1;
 
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    stat_observe(STAT_DECISION_SECONDS, (double) (t1.tv_sec - c->t0.tv_sec)
+		 + (double) (t1.tv_nsec - c->t0.tv_nsec) * 1e-9);
     stream_write(c->st, "action=", 7);
     stream_write(c->st, action, strlen(action));
     stream_write(c->st, "\n\n", 2);
@@ -178,6 +184,7 @@ static void conn_wakeup(void *arg)
 /* conn_evaluate - evaluate the request just completed; 1 answered, 0 pending */
 static int conn_evaluate(struct conn *c)
 {
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
     c->pol = daemon_policy(c->svc->d);
     policy_ref(c->pol);
     c->eval = eval_new(c->pol, &c->req, NULL);

@@ -10,6 +10,7 @@
 
 #include "rules/eval.h"
 #include "stats/stats.h"
+#include "stats/topn.h"
 
 static const char *const stage_labels[STAGE_COUNT] = {
     "client", "helo", "sender", "relay", "recipient", "data",
@@ -70,4 +71,17 @@ void    eval_count_result(const struct eval *e)
     int     k = action_kind(e->action.s);
 
     stat_ref_add(&refs[k], STAT_REQUESTS, 1, &kind_names[k]);
+    if (k == KIND_REJECT) {
+	/* for the dashboard's top rejected clients and senders */
+	const char *sender = e->txn->sender;
+	const char *state = e->txn->protocol_state;
+
+	topn_add(&top_rejected_clients, e->txn->client_address);
+	/* before MAIL FROM there is no sender, not the null sender */
+	if (*sender)
+	    topn_add(&top_rejected_senders, sender);
+	else if (strcasecmp(state, "CONNECT") != 0 && strcasecmp(state, "HELO") != 0
+		 && strcasecmp(state, "EHLO") != 0)
+	    topn_add(&top_rejected_senders, "<>");
+    }
 }
