@@ -36,19 +36,23 @@ static void read_now(struct history *h, uint64_t *cur)
 	else if (strcmp(v[0], "defer") == 0)
 	    cur[HS_DEFERS] += (uint64_t) n;
     }
-    for (size_t i = 0; stat_series(STAT_GREYLIST_RESULTS, i, v, &n); i++) {
-	if (strcmp(v[0], "deferred") == 0)
-	    cur[HS_GL_DEFERRED] += (uint64_t) n;
-	else
-	    cur[HS_GL_PASSED] += (uint64_t) n;
-    }
     /* decisions: stage, restriction, action */
     for (size_t i = 0; stat_series(STAT_DECISIONS, i, v, &n); i++) {
 	int     reject = strcmp(v[2], "reject") == 0;
 
-	if (!reject && strcmp(v[2], "defer") != 0)
+	if (!reject && (strcmp(v[2], "defer") != 0 || strcmp(v[1], "greylist") == 0))
 	    continue;
 	cur[HS_FIXED + 2 * name_slot(h, v[1]) + !reject] += (uint64_t) n;
+    }
+    /* greylisting defers mostly through Postfix's defer_if_permit, which
+     * is no decision of its own: its column counts its verdicts instead */
+    for (size_t i = 0; stat_series(STAT_GREYLIST_RESULTS, i, v, &n); i++) {
+	if (strcmp(v[0], "deferred") == 0) {
+	    cur[HS_GL_DEFERRED] += (uint64_t) n;
+	    cur[HS_FIXED + 2 * name_slot(h, "greylist") + 1] += (uint64_t) n;
+	} else {
+	    cur[HS_GL_PASSED] += (uint64_t) n;
+	}
     }
 }
 

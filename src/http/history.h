@@ -6,7 +6,9 @@
  * HISTORY_SAMPLES (one hour): requests, rejects, defers, greylisting's
  * deferred and passed verdicts, and rejects and defers by restriction (the
  * first HISTORY_NAMES - 1 restriction names seen; later ones add up under
- * "other").  Memory is fixed: nothing is allocated after history_init().
+ * "other"; greylisting's defers are its deferred verdicts, as most go
+ * out through defer_if_permit, which no restriction is counted for).
+ * Memory is fixed: nothing is allocated after history_init().
  *
  * history_json() writes the ring, oldest first, plus the samples since
  * the last tick as a last, partial one, so that a page polling it sees
