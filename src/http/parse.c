@@ -39,11 +39,14 @@ int     http_parse(const char *buf, size_t len, const struct http_limits *lim,
     const char *p, *eol, *sp1, *sp2, *q, *ver;
     size_t  n, vlen;
 
+    req->head = 0;
+    req->path[0] = 0;
+    req->head_len = 0;
+    req->headers = 0;
     if (end == 0) {
 	*seen = scan;
 	return len > lim->head_max ? 431 : HTTP_INCOMPLETE;
     }
-    memset(req, 0, sizeof(*req));
     req->head_len = end;
 
     /* request line: METHOD SP target SP HTTP/1.x */

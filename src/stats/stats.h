@@ -48,7 +48,7 @@
     X(DECISIONS, "mxshield_decisions_total", COUNTER, 3, "stage,restriction,action", \
       "Definitive answers of a restriction (permit, reject, defer), by stage and restriction") \
     X(DECISION_SECONDS, "mxshield_decision_seconds", HISTOGRAM, 0, "", \
-      "Time from a complete policy request to its answer, in seconds") \
+      "Time a policy decision waited (DNS, store) before its answer, in seconds; one made at once counts as 0") \
     /* Greylisting (src/rules/greylisting.c) */ \
     X(GREYLIST_RESULTS, "mxshield_greylist_results_total", COUNTER, 1, "result", \
       "Greylisting verdicts, by result (deferred, passed_first, passed, auto_whitelisted)") \

@@ -27,7 +27,7 @@ RULES = {
     "95.2.0.192.dnsbl.test": "a:127.0.0.2",
     "10.2.0.192.down.test": "servfail",
 }
-NOW = 1700000000
+NOW = int(time.time())     # greylist records are expired against the real clock
 
 TRAFFIC_CONF = """\
 dns_timeout = 3s
@@ -161,6 +161,13 @@ class Exposition(MetricsTest):
         # the store committed the greylist records, and timed it
         m = re.search(r"^mxshield_store_commit_seconds_count (\d+)$", text, re.M)
         self.assertGreater(int(m.group(1)), 0)
+        # a triplet that never comes back is pending once the expiry pass saw it
+        c = self.client(d)
+        self.assertTrue(c.ask(att("192.0.2.10", "new@good.test", NOW)).startswith("action=450"))
+        deadline = time.monotonic() + 5
+        while "\nmxshield_greylist_pending_triplets 1\n" not in self.get("/metrics")[2].decode():
+            self.assertLess(time.monotonic(), deadline, "pending triplets never 1")
+            time.sleep(0.2)
 
     def test_every_row_of_the_registry_is_served(self):
         """A row in stats.h is on /metrics with no other edit: every
@@ -336,8 +343,12 @@ class Dashboard(MetricsTest):
         self.assertEqual(js["greylist_deferred"][-1], 2)
         self.assertEqual(js["greylist_passed"][-1], 1)
 
-        dom = chromium("--virtual-time-budget=4000", "--dump-dom",
-                       "http://127.0.0.1:%d/" % self.mport)
+        # one run of the browser: the rendered DOM, and a picture for people
+        shot = os.path.join(output_dir(), "dashboard.png")
+        if os.path.exists(shot):
+            os.unlink(shot)
+        dom = chromium("--virtual-time-budget=3000", "--window-size=1280,820",
+                       "--screenshot=" + shot, "--dump-dom", "http://127.0.0.1:%d/" % self.mport)
         self.assertIn("data-updated=", dom, dom[:3000])
 
         def attr_of(pattern):
@@ -368,11 +379,6 @@ class Dashboard(MetricsTest):
                          [("192.0.2.99", "3"), ("192.0.2.95", "1"),
                           ("spam@bad.example", "3"), ("other@bad.example", "1")])
 
-        shot = os.path.join(output_dir(), "dashboard.png")
-        if os.path.exists(shot):
-            os.unlink(shot)
-        chromium("--virtual-time-budget=4000", "--window-size=1280,820",
-                 "--screenshot=" + shot, "http://127.0.0.1:%d/" % self.mport)
         with open(shot, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         self.assertGreater(os.path.getsize(shot), 20000)
