@@ -161,6 +161,18 @@ class Exposition(MetricsTest):
         # the store committed the greylist records, and timed it
         m = re.search(r"^mxshield_store_commit_seconds_count (\d+)$", text, re.M)
         self.assertGreater(int(m.group(1)), 0)
+        # the top rejected senders: the null sender from MAIL FROM on, and
+        # no sender at all before it (the client is counted either way)
+        c = self.client(d)
+        self.assertIn("dnsbl.test", c.ask(att("192.0.2.95", "", NOW)))
+        connect = att("192.0.2.95", "", NOW)
+        connect.update(protocol_state="CONNECT", recipient="")
+        self.assertIn("dnsbl.test", c.ask(connect))
+        js = json.loads(self.get("/dashboard.json")[2])
+        self.assertEqual({e["key"]: e["count"] for e in js["top_senders"]},
+                         {"spam@bad.example": 3, "other@bad.example": 1, "<>": 1})
+        self.assertEqual({e["key"]: e["count"] for e in js["top_clients"]},
+                         {"192.0.2.99": 3, "192.0.2.95": 3})
         # a triplet that never comes back is pending once the expiry pass saw it
         c = self.client(d)
         self.assertTrue(c.ask(att("192.0.2.10", "new@good.test", NOW)).startswith("action=450"))
