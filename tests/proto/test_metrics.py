@@ -215,6 +215,27 @@ class Exposition(MetricsTest):
         self.assertTrue(d2.alive())
 
 
+class Configuration(MetricsTest):
+
+    def test_bad_listener_is_refused_with_its_line(self):
+        conf = os.path.join(self.tmpdir(), "mxshield.conf")
+        with open(conf, "w") as f:
+            f.write("data_directory = /nonexistent\n\nmetrics_listen = inet:127.0.0.1\n")
+        rc, out, err = self.run_cli("config", "-c", conf)
+        self.assertNotEqual(rc, 0)
+        self.assertIn(conf + ":3: metrics_listen: bad listener \"inet:127.0.0.1\"", err)
+        with open(conf, "w") as f:
+            f.write("metrics_listen = unix:/run/m.sock inet:[::1]:9723\n")
+        rc, out, err = self.run_cli("config", "-c", conf)
+        self.assertEqual(rc, 0, err)
+
+    def test_off_by_default(self):
+        d = self.daemon("")
+        self.assertNotIn("metrics: listening", d.read_log())
+        rc, out, err = self.run_cli("config", "-d")
+        self.assertIn("\nmetrics_listen = \n", out)
+
+
 class Limits(MetricsTest):
 
     CONF = ("metrics_request_size_limit = 300\nmetrics_header_limit = 5\n"
