@@ -31,9 +31,9 @@ static void read_now(struct history *h, uint64_t *cur)
     memset(cur, 0, HS_COUNT * sizeof(*cur));
     for (size_t i = 0; stat_series(STAT_REQUESTS, i, v, &n); i++) {
 	cur[HS_REQUESTS] += (uint64_t) n;
-	if (strcmp(v[0], "reject") == 0)
+	if (strcmp(v[1], "reject") == 0)		/* protocol_state, action */
 	    cur[HS_REJECTS] += (uint64_t) n;
-	else if (strcmp(v[0], "defer") == 0)
+	else if (strcmp(v[1], "defer") == 0)
 	    cur[HS_DEFERS] += (uint64_t) n;
     }
     /* decisions: stage, restriction, action */

@@ -43,8 +43,8 @@
     X(ANSWERS, "mxshield_answers_total", COUNTER, 0, "", \
       "Policy answers written to clients") \
     /* Restriction engine (src/rules/engine.c) */ \
-    X(REQUESTS, "mxshield_requests_total", COUNTER, 1, "action", \
-      "Policy requests evaluated, by the kind of the final action (ok, dunno, reject, defer, ...)") \
+    X(REQUESTS, "mxshield_requests_total", COUNTER, 2, "protocol_state,action", \
+      "Policy requests evaluated, by Postfix's protocol_state (CONNECT, HELO, MAIL, RCPT, DATA, ...) and the kind of the final action (ok, dunno, reject, defer, ...)") \
     X(DECISIONS, "mxshield_decisions_total", COUNTER, 3, "stage,restriction,action", \
       "Definitive answers of a restriction (permit, reject, defer), by stage and restriction") \
     X(DECISION_SECONDS, "mxshield_decision_seconds", HISTOGRAM, 0, "", \

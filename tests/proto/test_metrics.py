@@ -138,8 +138,9 @@ class Exposition(MetricsTest):
         self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode() + text)
         self.assertEqual(p.stdout + p.stderr, b"")
         want = [
-            'mxshield_requests_total{action="reject"} 4',
-            'mxshield_requests_total{action="defer"} 2',
+            'mxshield_requests_total{protocol_state="RCPT",action="reject"} 4',
+            'mxshield_requests_total{protocol_state="RCPT",action="defer"} 2',
+            'mxshield_requests_total{protocol_state="RCPT",action="prepend"} 1',
             'mxshield_decisions_total{stage="client",restriction="reject_rbl_client",'
             'action="reject"} 4',
             'mxshield_greylist_results_total{result="deferred"} 2',

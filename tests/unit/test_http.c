@@ -196,12 +196,12 @@ static void test_history(void **state)
 
     (void) state;
     history_init(&h, 1000);
-    stat_inc_l(STAT_REQUESTS, "reject");
-    stat_inc_l(STAT_REQUESTS, "dunno");
+    stat_inc_l(STAT_REQUESTS, "RCPT", "reject");
+    stat_inc_l(STAT_REQUESTS, "CONNECT", "dunno");
     stat_inc_l(STAT_DECISIONS, "client", "reject_rbl_client", "reject");
     stat_inc_l(STAT_GREYLIST_RESULTS, "deferred");
     history_tick(&h, 1010);
-    stat_inc_l(STAT_REQUESTS, "defer");
+    stat_inc_l(STAT_REQUESTS, "RCPT", "defer");
     buf_init(&b);
     history_json(&h, 1015, &b);
     assert_non_null(strstr(b.s, "\"t\":[1010,1015]"));
@@ -219,7 +219,7 @@ static void test_history(void **state)
     assert_non_null(strstr(b.s, "\"t\":[1070,"));
     /* a reset counter counts again from zero, never a huge delta */
     stats_reset();
-    stat_inc_l(STAT_REQUESTS, "reject");
+    stat_inc_l(STAT_REQUESTS, "RCPT", "reject");
     history_tick(&h, 6000);
     assert_int_equal(h.v[(h.head + HISTORY_SAMPLES - 1) % HISTORY_SAMPLES][HS_REQUESTS], 1);
     buf_free(&b);
