@@ -351,6 +351,7 @@ def chromium(*args, timeout=25):
     prof = tempfile.mkdtemp(prefix="mxchrome.")
     try:
         p = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                            "--disable-dev-shm-usage",
                             "--user-data-dir=" + prof, "--hide-scrollbars"]
                            + CHROMIUM_QUIET + list(args),
                            capture_output=True, timeout=timeout)
