@@ -39,6 +39,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
 
+# the dashboard page is assembled into page.o (.incbin)
+$(BUILD)/src/http/page.o: src/http/dashboard.html
+
 $(BUILD)/libmxshield.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^

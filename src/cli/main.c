@@ -30,6 +30,7 @@
 #include "conf/config.h"
 #include "maps/map.h"
 #include "control/control.h"
+#include "http/http.h"
 #include "daemon/daemon.h"
 #include "policy/service.h"
 #include "rules/engine.h"
@@ -212,6 +213,7 @@ static int cmd_serve(int argc, char **argv)
 
     policy_service_attach(d);
     control_attach(d);
+    http_attach(d);
     return daemon_run(d);
 }
 
