@@ -136,6 +136,12 @@ enum dkim_result dkim_key_parse(struct dkim_key *k, const char *text, size_t len
 				        int min_rsa_bits, char *why, size_t whylen);
 void    dkim_key_free(struct dkim_key *k);
 
+/* keycache.c: dkim_key_parse() through a cache of keys that parsed */
+#define DKIM_KEY_CACHE		128
+enum dkim_result dkim_key_get(struct dkim_key *k, const char *text, size_t len,
+			              int min_rsa_bits, char *why, size_t whylen);
+void    dkim_key_cache_flush(void);
+
 /* crypto.c */
 /* dkim_base64 - decode, white space ignored: the length, or -1 */
 long    dkim_base64(const char *s, size_t len, unsigned char *out, size_t outlen);

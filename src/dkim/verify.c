@@ -414,7 +414,7 @@ int     dkim_vsig_check(struct dkim_verify *v, struct dkim_vsig *vs)
 	dkim_vsig_result(vs, DKIM_PERMERROR, "key record too long or not printable ASCII");
 	return 1;
     }
-    r = dkim_key_parse(&key, a->rr[0].text, strlen(a->rr[0].text), v->conf.min_rsa_bits,
+    r = dkim_key_get(&key, a->rr[0].text, strlen(a->rr[0].text), v->conf.min_rsa_bits,
 		       why, sizeof(why));
     if (r != DKIM_PASS) {
 	dkim_key_free(&key);

@@ -455,6 +455,57 @@ static void test_key_records(void **state)
     keytab_free(&t);
 }
 
+/* the key cache hands out keys that outlive the cache's own copy, never
+ * keeps a refusal, and tells minimum sizes apart */
+static void test_key_cache(void **state)
+{
+    struct keytab t;
+    struct dkim_key a, b;
+    char    why[160];
+    const char *rec = NULL, *shortrec = NULL;
+
+    (void) state;
+    memset(&t, 0, sizeof(t));
+    keytab_load(&t);
+    for (size_t i = 0; i < t.n; i++) {
+	if (strcmp(t.name[i], "rsa._domainkey.dkim.test") == 0)
+	    rec = t.text[i];
+	if (strcmp(t.name[i], "short._domainkey.dkim.test") == 0)
+	    shortrec = t.text[i];
+    }
+    dkim_key_cache_flush();
+    assert_int_equal(dkim_key_get(&a, rec, strlen(rec), 1024, why, 160), DKIM_PASS);
+    assert_int_equal(dkim_key_get(&b, rec, strlen(rec), 1024, why, 160), DKIM_PASS);
+    assert_ptr_equal(a.pkey, b.pkey);	/* the second from the cache */
+    dkim_key_cache_flush();
+    dkim_key_free(&a);
+    assert_int_equal(EVP_PKEY_get_bits(b.pkey), 2048);	/* still held */
+    dkim_key_free(&b);
+    /* a stricter minimum is another entry */
+    assert_int_equal(dkim_key_get(&a, rec, strlen(rec), 1024, why, 160), DKIM_PASS);
+    dkim_key_free(&a);
+    assert_int_equal(dkim_key_get(&a, rec, strlen(rec), 4096, why, 160), DKIM_POLICY);
+    dkim_key_free(&a);
+    /* refusals are not kept: the same answer every time */
+    for (int i = 0; i < 2; i++) {
+	assert_int_equal(dkim_key_get(&a, shortrec, strlen(shortrec), 1024, why, 160),
+			 DKIM_POLICY);
+	dkim_key_free(&a);
+    }
+    /* more records than the cache holds: evicted ones are made again */
+    for (int i = 0; i < DKIM_KEY_CACHE + 3; i++) {
+	struct buf r;
+
+	buf_init(&r);
+	buf_printf(&r, "%s; n=%d", rec, i);
+	assert_int_equal(dkim_key_get(&a, r.s, r.len, 1024, why, 160), DKIM_PASS);
+	dkim_key_free(&a);
+	buf_free(&r);
+    }
+    dkim_key_cache_flush();
+    keytab_free(&t);
+}
+
 /* RFC 8463 Appendix A --------------------------------------------------- */
 
 static void test_rfc8463_example(void **state)
@@ -530,6 +581,7 @@ int     main(void)
 	cmocka_unit_test(test_sig_parse_limits),
 	cmocka_unit_test(test_arc_parse),
 	cmocka_unit_test(test_key_records),
+	cmocka_unit_test(test_key_cache),
 	cmocka_unit_test(test_rfc8463_example),
     };
 
