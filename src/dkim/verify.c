@@ -357,6 +357,15 @@ static void header_data(const struct dkim_verify *v, const struct dkim_vsig *vs,
     out->s[out->len] = 0;
 }
 
+/* traced_before - has an earlier signature's key (the same name) been traced? */
+static int traced_before(const struct dkim_verify *v, const struct dkim_vsig *vs)
+{
+    for (const struct dkim_vsig *p = v->vs; p < vs; p++)
+	if (p->keyname[0] && strcasecmp(p->keyname, vs->keyname) == 0)
+	    return 1;
+    return 0;
+}
+
 /* key_answer - the key record's DNS answer; 0 while waiting */
 static int key_answer(struct dkim_verify *v, struct dkim_vsig *vs, struct dns_answer **ap)
 {
@@ -370,7 +379,7 @@ static int key_answer(struct dkim_verify *v, struct dkim_vsig *vs, struct dns_an
     } else {
 	*ap = NULL;
     }
-    if (v->trace && *ap) {
+    if (v->trace && *ap && !traced_before(v, vs)) {
 	struct buf t;
 
 	buf_init(&t);
@@ -509,6 +518,15 @@ int     dkim_verify_finish(struct dkim_verify *v)
 		    r->s ? r->s : "-", r->a ? r->a : "-", dkim_result_name(r->result),
 		    r->reason);
     }
+    for (size_t i = v->ndkim; i < v->nvs; i++) {
+	const struct dkim_vsig *vs = &v->vs[i];
+
+	if (vs->keyname[0])
+	    dkim_vtrace(v, "%s i=%d d=%s s=%s: %s (%s)", vs->sig.kind == DKIM_KIND_AS ?
+			"ARC-Seal" : "ARC-Message-Signature", vs->sig.instance, vs->sig.d,
+			vs->sig.s, dkim_result_name(vs->result), vs->reason);
+    }
+    dkim_vtrace(v, "arc: %s (%s)", arc_result_name(v->arc), v->arc_reason);
     v->finished = 1;
     return 1;
 }

@@ -3,7 +3,7 @@ standard output; a usage error still exits 2."""
 
 from harness import DaemonTest
 
-COMMANDS = ["serve", "check", "config", "map", "greylist", "postfix-config", "spf",
+COMMANDS = ["serve", "check", "config", "map", "greylist", "postfix-config", "spf", "dkim",
             "status", "migrate"]
 
 
