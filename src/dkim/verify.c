@@ -120,10 +120,23 @@ void    dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen,
     h = &v->h[v->nh++];
     h->name = xstrndup(name, nlen);
     h->nlen = nlen;
-    h->value = xstrndup(value, vlen);
-    h->vlen = vlen;
     h->prev_same = -1;
-    v->hbytes += nlen + vlen;
+
+    /* folded lines joined by a bare LF (as a queue file keeps them) are
+     * made CRLF, as they were on the wire and under the signature */
+    size_t  bare = 0, o = 0;
+
+    for (size_t i = 0; i < vlen; i++)
+	bare += value[i] == '\n' && (i == 0 || value[i - 1] != '\r');
+    h->value = xmalloc(vlen + bare + 1);
+    for (size_t i = 0; i < vlen; i++) {
+	if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
+	    h->value[o++] = '\r';
+	h->value[o++] = value[i];
+    }
+    h->value[o] = 0;
+    h->vlen = o;
+    v->hbytes += nlen + o;
 }
 
 /* name_hash - of a header name, case-insensitively */
