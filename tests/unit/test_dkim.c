@@ -394,7 +394,7 @@ static void test_key_records(void **state)
     struct keytab t;
     struct dkim_key k;
     char    why[160];
-    const char *rsa = NULL, *ed = NULL, *shortkey = NULL;
+    const char *rsa = NULL, *ed = NULL, *shortkey = NULL, *b8192 = NULL, *b8193 = NULL;
 
     (void) state;
     memset(&t, 0, sizeof(t));
@@ -406,7 +406,13 @@ static void test_key_records(void **state)
 	    ed = strstr(t.text[i], "p=") + 2;
 	if (strcmp(t.name[i], "short._domainkey.dkim.test") == 0)
 	    shortkey = strstr(t.text[i], "p=") + 2;
+	if (strcmp(t.name[i], "bits8192._domainkey.dkim.test") == 0)
+	    b8192 = strstr(t.text[i], "p=") + 2;
+	if (strcmp(t.name[i], "bits8193._domainkey.dkim.test") == 0)
+	    b8193 = strstr(t.text[i], "p=") + 2;
     }
+    assert_non_null(b8192);
+    assert_non_null(b8193);
     assert_non_null(rsa);
     assert_non_null(ed);
     assert_non_null(shortkey);
@@ -450,6 +456,25 @@ static void test_key_records(void **state)
     assert_int_equal(KEY("v=DKIM1; k=ed25519; p=%s", rsa), DKIM_PERMERROR);
     assert_int_equal(KEY("v=DKIM1; k=rsa; p=%s", ed), DKIM_PERMERROR);
     assert_int_equal(KEY("v=DKIM1 p=%s", rsa), DKIM_PERMERROR);
+
+    /* DKIM_MAX_RSA_BITS, then one bit more */
+    assert_int_equal(KEY("v=DKIM1; p=%s", b8192), DKIM_PASS);
+    assert_int_equal(k.bits, DKIM_MAX_RSA_BITS);
+    dkim_key_free(&k);
+    assert_int_equal(KEY("v=DKIM1; p=%s", b8193), DKIM_POLICY);
+    assert_string_equal(why, "RSA key of 8193 bits, more than 8192");
+    dkim_key_free(&k);
+
+    /* a record of DKIM_MAX_KEY_SIZE bytes, then one more */
+    buf_reset(&b);
+    buf_printf(&b, "v=DKIM1; p=%s; n=", rsa);
+    while (b.len < DKIM_MAX_KEY_SIZE)
+	buf_putc(&b, 'x');
+    assert_int_equal(key(b.s, why, &k), DKIM_PASS);
+    dkim_key_free(&k);
+    buf_putc(&b, 'x');
+    assert_int_equal(key(b.s, why, &k), DKIM_PERMERROR);
+    assert_string_equal(why, "key record longer than 2048 bytes");
 #undef KEY
     buf_free(&b);
     keytab_free(&t);

@@ -40,6 +40,16 @@ def rsa_key(name, bits):
         return f.read(), base64.b64encode(pub).decode()
 
 
+def modulus_key(bits):
+    """A public key of exactly that many bits (any odd modulus will do:
+    only the size limit is tested, nothing is verified with it)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa as rsa_mod
+    k = rsa_mod.RSAPublicNumbers(65537, 2 ** (bits - 1) + 1).public_key()
+    return base64.b64encode(k.public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+
+
 def ed_key(name):
     path = os.path.join(KEYS, name + ".seed")
     if not os.path.exists(path) or "--new-keys" in sys.argv:
@@ -110,6 +120,8 @@ def main():
         ("wrongtype._domainkey", "v=DKIM1; k=ed25519; p=" + ed_pub),
         ("multi._domainkey", "v=DKIM1; p=" + rsa_pub),
         ("multi._domainkey", "v=DKIM1; p=" + rsa1024_pub),
+        ("bits8192._domainkey", "v=DKIM1; p=" + modulus_key(8192)),
+        ("bits8193._domainkey", "v=DKIM1; p=" + modulus_key(8193)),
     ]
     with open(os.path.join(HERE, "keys.txt"), "w") as f:
         for name, rec in records:
