@@ -474,16 +474,22 @@ int     dkim_vsig_check(struct dkim_verify *v, struct dkim_vsig *vs)
     }
 
     /* the header */
-    struct buf d;
+    unsigned char h[32];
     int     ok;
 
-    buf_init(&d);
-    if (s->kind == DKIM_KIND_AS)
-	dkim_arc_seal_data(v, s->instance, &d);
-    else
+    if (s->kind == DKIM_KIND_AS) {
+	if (!v->arc_digested)
+	    dkim_arc_seal_digests(v);
+	memcpy(h, v->arc_digest[s->instance], sizeof(h));
+    } else {
+	struct buf d;
+
+	buf_init(&d);
 	header_data(v, vs, &d);
-    ok = dkim_crypto_verify(&key, d.s, d.len, s->sig, s->siglen);
-    buf_free(&d);
+	dkim_sha256(d.s, d.len, h);
+	buf_free(&d);
+    }
+    ok = dkim_crypto_verify(&key, h, s->sig, s->siglen);
     dkim_key_free(&key);
     if (!ok) {
 	dkim_vsig_result(vs, DKIM_FAIL, "signature did not verify");

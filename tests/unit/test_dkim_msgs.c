@@ -370,6 +370,11 @@ static void test_arc_chains(void **state)
     assert_string_equal(reason, "ARC-Seal i=2: fail: signature did not verify");
     dkim_verify_free(v);
 
+    /* ARC_MAX_INSTANCES hops */
+    assert_int_equal(arc("arc-50.eml", &sealer, &reason, &temp, &v), ARC_PASS);
+    assert_string_equal(reason, "chain of 50 verified");
+    dkim_verify_free(v);
+
     /* a sealer's key lookup fails temporarily: fail, and said to be temporary */
     keys.tempfail = "rsa._domainkey.dkim.test";
     assert_int_equal(arc("arc-2.eml", &sealer, &reason, &temp, &v), ARC_FAIL);

@@ -192,6 +192,16 @@ def main():
     # the first hop's sealed results changed: the newest AMS holds, the seals do not
     write("arc-2-badseal.eml", m2.replace(b"i=1; mx1.dkim.test; dkim=pass", b"i=1; mx1.dkim.test; dkim=fail", 1))
 
+    # ARC_MAX_INSTANCES: a chain of 50 hops (the seals' shared prefix is
+    # hashed once, so 50 seals cost about what one costs)
+    m = sign(message(b"fifty hops"), b"rsa", rsa)
+    for hop in range(1, 51):
+        srv = b"mx%d.dkim.test" % hop
+        m = (b"Authentication-Results: " + srv + (b"; arc=pass" if hop > 1 else b"; dkim=pass")
+             + b"\r\n" + m)
+        m = b"".join(dkim.arc_sign(m, b"rsa", DOMAIN, rsa, srv, timestamp=T + hop)) + m
+    write("arc-50.eml", m)
+
     # what dkimpy itself makes of them (a cross-check, printed)
     for name in sorted(os.listdir(HERE)):
         if not name.endswith(".eml"):
