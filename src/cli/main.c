@@ -46,7 +46,6 @@ static void usage_to(int status)
 	    "usage: mxshield [serve] [-c FILE | --embedded-default] [-o name=value] [-v]\n"
 	    "       mxshield check [-c FILE | --embedded-default] [-o name=value] [--json]\n"
 	    "                      [name=value ...]\n"
-	    "       mxshield dkim [-c FILE] [--resolver HOST:PORT] [--json] [--trace] [MESSAGE]\n"
 	    "       mxshield config [-c FILE | --embedded-default] [-o name=value] [-d]\n"
 	    "       mxshield map query TYPE:NAME KEY...\n"
 	    "       mxshield greylist [-c FILE] list [--client A] [--sender S] [--recipient R]\n"
@@ -57,6 +56,7 @@ static void usage_to(int status)
 	    "       mxshield migrate policyd-spf [policyd-spf.conf]\n"
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
+	    "       mxshield dkim [-c FILE] [--resolver HOST:PORT] [--json] [--trace] [MESSAGE]\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n");
@@ -260,20 +260,6 @@ static int cmd_check(int argc, char **argv)
     return 0;
 }
 
-/* cmd_dkim_main - mxshield dkim [-c FILE] ... (-c anywhere) */
-static int cmd_dkim_main(int argc, char **argv)
-{
-    const char *path = take_config(&argc, argv);
-    int     rc;
-
-    log_set_service("dkim");
-    struct policy *pol = load_policy(choose_config(path));
-
-    rc = cmd_dkim(pol->conf, argc - 1, argv + 1);
-    policy_unref(pol);
-    return rc;
-}
-
 /* cmd_config - postconf -n / -d */
 static int cmd_config(int argc, char **argv)
 {
@@ -439,6 +425,20 @@ static int cmd_spf_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_dkim_main - mxshield dkim [-c FILE] ... (-c anywhere) */
+static int cmd_dkim_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    int     rc;
+
+    log_set_service("dkim");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_dkim(pol->conf, argc - 1, argv + 1);
+    policy_unref(pol);
+    return rc;
+}
+
 int     main(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -459,8 +459,6 @@ int     main(int argc, char **argv)
 	return cmd_serve(argc, argv);
     if (strcmp(cmd, "check") == 0)
 	return cmd_check(argc, argv);
-    if (strcmp(cmd, "dkim") == 0)
-	return cmd_dkim_main(argc, argv);
     if (strcmp(cmd, "config") == 0)
 	return cmd_config(argc, argv);
     if (strcmp(cmd, "map") == 0)
@@ -471,6 +469,8 @@ int     main(int argc, char **argv)
 	return cmd_postfix_config(argc, argv);
     if (strcmp(cmd, "spf") == 0)
 	return cmd_spf_main(argc, argv);
+    if (strcmp(cmd, "dkim") == 0)
+	return cmd_dkim_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
     if (strcmp(cmd, "migrate") == 0)
