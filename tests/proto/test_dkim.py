@@ -132,6 +132,16 @@ class Dkim(DaemonTest):
         res = json.loads(self.dkim("--json", path).strip().splitlines()[-1])["dkim"]
         self.assertEqual([x["result"] for x in res], ["fail", "fail"])
 
+    def test_resolver_from_configuration(self):
+        """-c FILE (anywhere): dns_resolver from the file, as the daemon."""
+        conf = os.path.join(self.tmpdir(), "mxshield.conf")
+        with open(conf, "w") as f:
+            f.write("dns_resolver = %s\n" % NSD.addr)
+        rc, out, err = self.run_cli("dkim", "--json", fixture("ed25519-simple-simple.eml"),
+                                    "-c", conf, timeout=30)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out.splitlines()[-1])["dkim"][0]["result"], "pass")
+
     def test_text_output_and_usage(self):
         out = self.dkim(fixture("nokey.eml"))
         self.assertIn("dkim[0]: permerror d=dkim.test s=nokey", out)
