@@ -118,8 +118,8 @@ void    dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen,
 	v->h = xrealloc(v->h, v->hcap * sizeof(*v->h));
     }
     h = &v->h[v->nh++];
-    h->name = xstrndup(name, nlen);
-    h->nlen = nlen;
+    h->name = xstrndup(name, nlen);	/* a NUL ends a name: nothing after it */
+    h->nlen = strlen(h->name);
     h->prev_same = -1;
 
     /* folded lines joined by a bare LF (as a queue file keeps them) are

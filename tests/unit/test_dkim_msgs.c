@@ -223,6 +223,27 @@ static void test_lf_folded_headers(void **state)
     free(msg);
 }
 
+/* a NUL inside a header name or value costs nothing but that field */
+static void test_nul_in_header(void **state)
+{
+    size_t  len;
+    char   *msg = read_file("tests/data/dkim/rsa-relaxed-relaxed.eml", &len);
+    struct dkim_verify *v = dkim_verify_new(NULL, NULL);
+
+    (void) state;
+    dkim_verify_set_keys(v, keytab_get, &keys);
+    dkim_verify_set_time(v, T_SIGNED);
+    dkim_verify_header(v, "X-Odd\0Name-That-Goes-On", 23, " a\0b", 4);
+    dkim_verify_header(v, "DKIM-Signature\0", 15, " v=1; a=rsa\0-sha256", 19);
+    feed(v, msg, len, 0);
+    assert_int_equal(dkim_verify_finish(v), 1);
+    assert_int_equal(dkim_verify_count(v), 2);
+    assert_int_equal(dkim_verify_result(v, 0)->result, DKIM_NEUTRAL);
+    assert_int_equal(dkim_verify_result(v, 1)->result, DKIM_PASS);
+    dkim_verify_free(v);
+    free(msg);
+}
+
 /* a message without signatures: no results, ARC none */
 static void test_unsigned(void **state)
 {
@@ -474,6 +495,7 @@ int     main(void)
 	cmocka_unit_test(test_length_longer_than_body),
 	cmocka_unit_test(test_dns_outcomes),
 	cmocka_unit_test(test_unsigned),
+	cmocka_unit_test(test_nul_in_header),
 	cmocka_unit_test(test_lf_folded_headers),
 	cmocka_unit_test(test_many_signatures),
 	cmocka_unit_test(test_header_limits),
