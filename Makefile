@@ -56,6 +56,9 @@ $(BUILD)/mxshield-bench: bench/loadgen.c
 $(BUILD)/mxshield-dnscache: bench/dnscache.c $(BUILD)/libmxshield.a
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(BUILD)/mxshield-dkimbench: bench/dkimbench.c $(BUILD)/libmxshield.a
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/mxshield-ceiling: bench/ceiling.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<
