@@ -8,6 +8,10 @@
  * until mxshield's line for the same client, sender, recipient and text
  * turns up (in either order: two programs' lines reach the log each in its
  * own time); a line that finds no partner is Postfix's own decision.
+ * Partners share a hash of client address, sender, recipient and
+ * mxshield's text (in Postfix's, what follows its first " rejected: "),
+ * so a search costs at most REPORT_MATCH_WINDOW integer comparisons and
+ * one full comparison per match, however alike the lines are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +79,39 @@ static void ring_take(struct ring *g, size_t i)
     ring_drop(g);
 }
 
+/* hash_span - FNV-1a over a span, continuing h */
+static uint64_t hash_span(uint64_t h, struct span s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+	h ^= (unsigned char) s.s[i];
+	h *= 1099511628211ULL;
+    }
+    h ^= 0xff;				/* a field separator no byte equals */
+    return h * 1099511628211ULL;
+}
+
+/* match_hash - what mxshield's reject and Postfix's repetition share */
+static uint64_t match_hash(const struct event *ev, int postfix)
+{
+    uint64_t h = 1469598103934665603ULL;
+    struct span text = ev->text;
+
+    if (postfix) {
+	const char *r = memmem(text.s, text.len, " rejected: ", 11);
+
+	if (r == NULL)
+	    return 0;
+	text.len -= (size_t) (r + 11 - text.s);
+	text.s = r + 11;
+    }
+    h = hash_span(h, ev->addr);
+    h = hash_span(h, ev->from);
+    h = hash_span(h, ev->to);
+    return hash_span(h, text);
+}
+
 /* ring_push - keep a copy of the message and its parts */
-static struct pending *ring_push(struct ring *g, const char *msg, size_t len)
+static struct pending *ring_push(struct ring *g, const char *msg, size_t len, int postfix)
 {
     struct pending *p = &g->v[(g->head + g->n) % REPORT_MATCH_WINDOW];
 
@@ -84,6 +119,7 @@ static struct pending *ring_push(struct ring *g, const char *msg, size_t len)
     memcpy(p->msg, msg, len);
     p->msg[len] = 0;
     (void) event_parse(p->msg, len, &p->ev);
+    p->match = match_hash(&p->ev, postfix);
     g->n++;
     return p;
 }
@@ -106,10 +142,12 @@ static int repeats(const struct event *pf, const struct event *mx)
 /* ring_match - the newest entry that ev repeats (or is repeated by) */
 static long ring_match(const struct ring *g, const struct event *ev, int ev_is_postfix)
 {
-    for (size_t k = g->n; k-- > 0;) {
-	const struct event *o = &g->v[(g->head + k) % REPORT_MATCH_WINDOW].ev;
+    uint64_t h = match_hash(ev, ev_is_postfix);
 
-	if (ev_is_postfix ? repeats(ev, o) : repeats(o, ev))
+    for (size_t k = g->n; k-- > 0;) {
+	const struct pending *p = &g->v[(g->head + k) % REPORT_MATCH_WINDOW];
+
+	if (p->match == h && (ev_is_postfix ? repeats(ev, &p->ev) : repeats(&p->ev, ev)))
 	    return (long) k;
     }
     return -1;
@@ -228,7 +266,7 @@ static void mx_line(struct report *r, const char *msg, size_t len)
     }
     if (r->mx_recent.n == REPORT_MATCH_WINDOW)
 	ring_drop(&r->mx_recent);
-    ring_push(&r->mx_recent, msg, len);
+    ring_push(&r->mx_recent, msg, len, 0);
 }
 
 /* pf_flush_oldest - the oldest held Postfix reject is Postfix's own */
@@ -259,7 +297,7 @@ static void pf_line(struct report *r, const char *msg, size_t len)
     }
     if (r->pf_recent.n == REPORT_MATCH_WINDOW)
 	pf_flush_oldest(r);
-    ring_push(&r->pf_recent, msg, len);
+    ring_push(&r->pf_recent, msg, len, 1);
 }
 
 /* is_smtpd - "postfix/smtpd", "postfix-out/smtpd", "smtpd" */

@@ -15,6 +15,7 @@
 struct pending {
     char   *msg;
     struct event ev;
+    uint64_t match;			/* hash of what a repetition shares */
     int64_t time;
     int     has_time;
 };

@@ -160,6 +160,7 @@ class Report(DaemonTest):
         # year-less time stamps take the year that puts them before now
         got = re.sub(r" to \d{4}-12-05 ", " to 2026-12-05 ", got)
         self.assertEqual(got, want)
-        status, out, err = self.run_cli("report", "--since", "yesterday")
+        status, out, err = self.run_cli("report", "-c", os.path.join(data, "mxshield.conf"),
+                                        "--since", "yesterday")
         self.assertEqual(status, 2)
         self.assertIn("--since yesterday: expected", err)
