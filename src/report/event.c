@@ -133,17 +133,22 @@ int     event_parse(const char *m, size_t len, struct event *ev)
     ev->addr.len = n;
     i += n + 3;
 
-    /* the reply, up to the last "; from=<" */
+    /* the reply, up to the last "; from=<" (or "; proto=", "; helo=<" of
+     * a reject before MAIL FROM, which Postfix logs without from=) */
     for (size_t j = i; j + 8 <= len; j++)
-	if (m[j] == ';' && memcmp(m + j, "; from=<", 8) == 0)
+	if (m[j] == ';' && m[j + 1] == ' '
+	    && (memcmp(m + j + 2, "from=<", 6) == 0 || memcmp(m + j + 2, "proto=", 6) == 0
+		|| memcmp(m + j + 2, "helo=<", 6) == 0))
 	    tail = m + j;
     if (tail == NULL)
 	return -1;
     reply(m + i, (size_t) (tail - m) - i, ev);
-    i = (size_t) (tail - m) + 7;
-    if ((n = angle(m + i, len - i, &ev->from)) == 0)
-	return -1;
-    i += n;
+    i = (size_t) (tail - m) + 1;
+    if (starts(m + i, len - i, " from=<")) {
+	if ((n = angle(m + i + 6, len - i - 6, &ev->from)) == 0)
+	    return -1;
+	i += 6 + n;
+    }
     if (starts(m + i, len - i, " to=<")) {
 	if ((n = angle(m + i + 4, len - i - 4, &ev->to)) == 0)
 	    return -1;

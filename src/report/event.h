@@ -5,8 +5,9 @@
  *	    proto=P helo=<H> restriction=NAME
  *
  * ID is a queue id or NOQUEUE; WHAT is reject, reject_warning, info, warn,
- * hold, discard ...; to=, proto=, helo= and (mxshield's) restriction= may
- * be absent.  event_parse() is linear in the message, never allocates and
+ * hold, discard ...; from=, to=, proto=, helo= and (mxshield's)
+ * restriction= may be absent, but one of from=, proto=, helo= is there
+ * (Postfix logs a reject before MAIL FROM without from=).  event_parse() is linear in the message, never allocates and
  * returns -1 for any other line; the spans point into the message.
  */
 #ifndef MX_REPORT_EVENT_H

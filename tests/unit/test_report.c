@@ -150,6 +150,15 @@ static void test_event(void **state)
 	infer_restriction(&ev, &b);
 	assert_string_equal(b.s, pf[i].restriction);
     }
+    /* a reject before MAIL FROM: no from= */
+    m = "NOQUEUE: reject: CONNECT from a[192.0.2.9]: 554 5.7.1 <a[192.0.2.9]>: Client host "
+	"rejected: Access denied; proto=SMTP";
+    assert_int_equal(event_parse(m, strlen(m), &ev), 0);
+    assert_int_equal(ev.from.len, 0);
+    assert_string_equal(sp(ev.stage), "CONNECT");
+    assert_string_equal(sp(ev.text), "<a[192.0.2.9]>: Client host rejected: Access denied");
+    infer_restriction(&ev, &b);
+    assert_string_equal(b.s, "other (Client host rejected)");
     buf_free(&b);
     static const char *const bad[] = {
 	"connect from unknown[1.2.3.4]",
