@@ -7,6 +7,7 @@
  *	mxshield config [-c FILE | --embedded-default] [-o name=value] [-d]
  *	mxshield map query TYPE:NAME KEY...
  *	mxshield migrate postgrey|policyd-spf [FILE]
+ *	mxshield report [-c FILE] [--since TIME] [LOGFILE]
  *
  * Without -c, /etc/mxshield/mxshield.conf (or the file $MXSHIELD_CONFIG
  * names, as Postfix's MAIL_CONFIG does) is read when it exists, else the
@@ -26,6 +27,7 @@
 #include "cli/greylist_cmd.h"
 #include "cli/migrate.h"
 #include "cli/postfix_config.h"
+#include "cli/report_cmd.h"
 #include "cli/spf_cmd.h"
 #include "util/version.h"
 #include "conf/config.h"
@@ -64,7 +66,8 @@ static void usage_to(int status)
 	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n"
 	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
 	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
-	    "                    LOGFILE | --journal [--unit UNIT]...\n");
+	    "                    LOGFILE | --journal [--unit UNIT]...\n"
+	    "       mxshield report [-c FILE] [--since TIME] [LOGFILE]\n");
     exit(status);
 }
 
@@ -454,6 +457,23 @@ static int cmd_dkim_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_report_main - mxshield report [-c FILE] ... (-c anywhere) */
+static int cmd_report_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    struct config *conf;
+    struct buf err;
+    int     rc;
+
+    buf_init(&err);
+    if ((conf = config_load(choose_config(path), &err)) == NULL)
+	msg_fatal("%s", err.s);
+    buf_free(&err);
+    rc = cmd_report(conf, argc - 1, argv + 1);
+    config_free(conf);
+    return rc;
+}
+
 int     main(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -490,6 +510,8 @@ int     main(int argc, char **argv)
 	return cmd_status(argc, argv);
     if (strcmp(cmd, "ban") == 0)
 	return cmd_ban_main(argc, argv);
+    if (strcmp(cmd, "report") == 0)
+	return cmd_report_main(argc, argv);
     if (strcmp(cmd, "migrate") == 0)
 	return cmd_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0)
