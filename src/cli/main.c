@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ban/source.h"
+#include "cli/ban_admin.h"
 #include "cli/check.h"
 #include "cli/greylist_cmd.h"
 #include "cli/migrate.h"
@@ -208,6 +210,7 @@ static int cmd_serve(int argc, char **argv)
 
     policy_service_attach(d);
     control_attach(d);
+    ban_source_attach(d);
     return daemon_run(d);
 }
 
@@ -334,6 +337,20 @@ static int cmd_greylist_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_ban_main - mxshield ban [-c FILE] list|add|del|stats */
+static int cmd_ban_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    int     rc;
+
+    log_set_service("ban");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_ban_admin(pol, argc - 1, argv + 1);
+    policy_unref(pol);
+    return rc;
+}
+
 /* cmd_postfix_config - mxshield postfix-config [-c FILE] [--socket S] [--check DIR] */
 static int cmd_postfix_config(int argc, char **argv)
 {
@@ -451,6 +468,8 @@ int     main(int argc, char **argv)
 	return cmd_greylist_main(argc, argv);
     if (strcmp(cmd, "postfix-config") == 0)
 	return cmd_postfix_config(argc, argv);
+    if (strcmp(cmd, "ban") == 0)
+	return cmd_ban_main(argc, argv);
     if (strcmp(cmd, "spf") == 0)
 	return cmd_spf_main(argc, argv);
     if (strcmp(cmd, "status") == 0)

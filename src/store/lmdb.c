@@ -32,7 +32,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define MAX_TABLES	8
+#define MAX_TABLES	16
 
 static int (*flush_fn) (void *env);	/* test knob: instead of mdb_env_sync */
 
@@ -64,7 +64,9 @@ struct lmdb {
     struct store_flush *flusher;	/* store_sync's thread, once asked */
 };
 
-static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
+static const char *const tables[] = {"triplets", "clients", "whitelist",
+    /* auto-ban and rate limits (src/ban/ban.c) */
+    "bans", "offenders", "banhits", "banprefix", "rates", NULL};
 
 #define L(base) ((struct lmdb *) (base))
 
@@ -209,10 +211,13 @@ static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_
     if ((rc = mdb_dbi_open(txn, "meta", dflags, &s->meta)) != 0)
 	goto bad;
     for (int i = 0; tables[i]; i++) {
-	if ((rc = mdb_dbi_open(txn, tables[i], dflags, &s->dbi[i])) != 0)
+	if ((rc = mdb_dbi_open(txn, tables[i], dflags, &s->dbi[s->ntables])) != 0) {
+	    /* read-only, a database older than the table: it has none */
+	    if (rc == MDB_NOTFOUND && o->readonly)
+		continue;
 	    goto bad;
-	s->names[i] = xstrdup(tables[i]);
-	s->ntables = i + 1;
+	}
+	s->names[s->ntables++] = xstrdup(tables[i]);
     }
     /*
      * The format version: written when new, checked when not.  Format 2
