@@ -21,6 +21,7 @@
 #include "ban/nft.h"
 #include "cli/ban_admin.h"
 #include "conf/config.h"
+#include "rules/policy.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -118,6 +119,8 @@ static int live_fn(void *arg, const void *key, size_t klen, const void *val, siz
     return 0;
 }
 
+static int ban_admin(struct policy *pol, const char *sub, int argc, char **argv);
+
 static void manual_done(void *arg, int rc)
 {
     *(int *) arg = rc;
@@ -157,9 +160,42 @@ static int manual(struct policy *pol, const char *what, long seconds)
     return rc == 0 ? 0 : 1;
 }
 
-int     cmd_ban_admin(struct policy *pol, int argc, char **argv)
+/* load - the configuration and its compiled policy, or a fatal error */
+static struct policy *load(const char *path)
+{
+    struct buf err;
+    struct config *conf;
+    struct policy *pol;
+
+    buf_init(&err);
+    if ((conf = config_load(path, &err)) == NULL)
+	msg_fatal("%s", err.s);
+    if ((pol = policy_compile(conf, &err)) == NULL)
+	msg_fatal("%s", err.s);
+    buf_free(&err);
+    return pol;
+}
+
+int     cmd_ban_admin(const char *config_path, int argc, char **argv)
 {
     const char *sub = argc > 0 ? argv[0] : "";
+    struct policy *pol;
+    int     rc;
+
+    if (argc == 0) {
+	fprintf(stderr, "usage: mxshield ban [-c FILE] list [--json] | add ADDR|NET/LEN"
+		" [--time DURATION] | del ADDR|NET/LEN | stats\n");
+	return 2;
+    }
+    pol = load(config_path);
+    rc = ban_admin(pol, sub, argc, argv);
+    policy_unref(pol);
+    return rc;
+}
+
+/* ban_admin - one subcommand */
+static int ban_admin(struct policy *pol, const char *sub, int argc, char **argv)
+{
 
     if (strcmp(sub, "list") == 0) {
 	struct list_ctx x;

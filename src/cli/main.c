@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "ban/source.h"
-#include "cli/ban_admin.h"
+#include "cli/ban_cmd.h"
 #include "cli/check.h"
 #include "cli/greylist_cmd.h"
 #include "cli/migrate.h"
@@ -59,7 +59,8 @@ static void usage_to(int status)
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
-	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n");
+	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n"
+	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n");
     exit(status);
 }
 
@@ -337,18 +338,13 @@ static int cmd_greylist_main(int argc, char **argv)
     return rc;
 }
 
-/* cmd_ban_main - mxshield ban [-c FILE] list|add|del|stats */
+/* cmd_ban_main - mxshield ban [-c FILE] SUBCOMMAND ... (-c anywhere) */
 static int cmd_ban_main(int argc, char **argv)
 {
     const char *path = take_config(&argc, argv);
-    int     rc;
 
     log_set_service("ban");
-    struct policy *pol = load_policy(choose_config(path));
-
-    rc = cmd_ban_admin(pol, argc - 1, argv + 1);
-    policy_unref(pol);
-    return rc;
+    return cmd_ban(choose_config(path), argc - 1, argv + 1);
 }
 
 /* cmd_postfix_config - mxshield postfix-config [-c FILE] [--socket S] [--check DIR] */
@@ -474,6 +470,8 @@ int     main(int argc, char **argv)
 	return cmd_spf_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
+    if (strcmp(cmd, "ban") == 0)
+	return cmd_ban_main(argc, argv);
     if (strcmp(cmd, "migrate") == 0)
 	return cmd_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0)

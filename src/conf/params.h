@@ -224,7 +224,7 @@
     /* Auto-ban (src/ban): fail2ban's Postfix jails */ \
     X(BAN_LOG, "ban_log", STR, "none", 0, 0, 0, \
       "Where the daemon reads Postfix's log for auto-ban: a file (/var/log/mail.log, Postfix's maillog_file), journal, or none") \
-    X(BAN_EVENTS, "ban_events", LIST, "auth-failed lost-after-auth lost-connection too-many-errors improper-pipelining reject pregreet dnsbl command-pipelining hangup non-smtp-command rate-limit", 0, 0, 1, \
+    X(BAN_EVENTS, "ban_events", LIST, "auth-failed lost-after-auth lost-connection too-many-errors improper-pipelining reject pregreet dnsbl command-pipelining hangup non-smtp-command rate-limit command-limit", 0, 0, 1, \
       "Log events that count towards a ban (mxshield ban scan names them); others are ignored") \
     X(BAN_MAXRETRY, "ban_maxretry", INT, "5", 1, 1000000, 1, \
       "Events from one client network within ban_findtime that ban it (fail2ban maxretry)") \
