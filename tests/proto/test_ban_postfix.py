@@ -56,7 +56,7 @@ class SaslPostfix(postfix.PrivatePostfix):
         # Debian's Postfix reads $config_directory/sasl/smtpd.conf
         sasl = os.path.join(self.etc, "sasl")
         os.makedirs(sasl, exist_ok=True)
-        db = os.path.join(sasl, "sasldb2")
+        db = os.path.join(self.tmp, "sasldb2")	# postfix check wants etc/ root's
         subprocess.run(["saslpasswd2", "-p", "-c", "-f", db, "-u", "our.test", "alice"],
                        input="secret", text=True, check=True)
         pfx = pwd.getpwnam("postfix")
