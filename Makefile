@@ -2,7 +2,7 @@
 # default configuration; `make check` installs test dependencies, builds and
 # runs every test.
 
-PKGS      := libevent libpcre2-8 libunbound lmdb libcrypto
+PKGS      := libevent libpcre2-8 libunbound lmdb libcrypto libsystemd
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -fno-common
@@ -165,6 +165,7 @@ bench: all
 	/usr/bin/python3 bench/dns.py
 	/usr/bin/python3 bench/greylist.py
 	/usr/bin/python3 bench/spf.py
+	/usr/bin/python3 bench/banlog.py
 
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc

@@ -374,12 +374,16 @@ static int postfix_tag(struct cur *c, long *pid)
     *pid = 0;
     if (tagend[-1] == ']') {
 	const char *ob = tagend - 2;
+	long    v = 0, scale = 1;
 
-	while (ob > t && IS_DIGIT(*ob))
+	while (ob > t && IS_DIGIT(*ob) && scale <= 1000000000L) {
+	    v += (*ob - '0') * scale;
+	    scale *= 10;
 	    ob--;
+	}
 	if (*ob != '[' || ob == tagend - 2)
 	    return 0;
-	*pid = strtol(ob + 1, NULL, 10);
+	*pid = v;
 	tagend = ob;
     }
     if (find_byte(t, tagend, '/') == NULL)

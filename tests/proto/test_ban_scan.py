@@ -104,3 +104,7 @@ class BanScan(DaemonTest):
         st, out, err = self.run_cli("ban", "nonesuch")
         self.assertEqual(st, 2)
         self.assertIn("usage: mxshield ban", err)
+        for args in (["ban", "--help"], ["ban", "scan", "--help"]):
+            st, out, err = self.run_cli(*args)
+            self.assertEqual(st, 0, args)
+            self.assertIn("mxshield ban [-c FILE] scan [--json] [LOGFILE]", out)
