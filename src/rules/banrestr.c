@@ -62,10 +62,23 @@ struct ban_wait {
     char   *detail;
 };
 
+/*
+ * Waits are kept for reuse (the event loop is one thread): a connect-time
+ * reject_banned_client on every connection allocates nothing once warm.
+ */
+#define BW_SPARE_MAX	64
+static struct ban_wait *bw_spare[BW_SPARE_MAX];
+static int bw_nspare;
+
 static void bw_free(struct ban_wait *w)
 {
-    buf_free(&w->rkey);
     free(w->detail);
+    w->detail = NULL;
+    if (bw_nspare < BW_SPARE_MAX) {
+	bw_spare[bw_nspare++] = w;
+	return;
+    }
+    buf_free(&w->rkey);
     free(w);
 }
 
@@ -105,6 +118,60 @@ static void bw_rec_cb(void *arg, enum store_status st, const void *val, size_t l
     bw_op_done(r->w);
 }
 
+/*
+ * Counters written but not yet acknowledged.  Reads see committed records
+ * only (store.h): with group commit (store_sync_commits) or a networked
+ * backend, two requests of one pass would both count from the same stored
+ * value and a hit would be lost.  The newest value of a key whose write is
+ * in flight is taken from here instead.  Bounded; past the bound a key is
+ * not tracked (and may undercount by the writes of one pass).
+ */
+#define PEND_MAX	256
+#define PEND_KEY_MAX	512
+
+struct pend {
+    char    key[PEND_KEY_MAX];
+    size_t  klen;
+    struct ban_counter c;
+    int     puts;			/* writes in flight */
+};
+static struct pend pend[PEND_MAX];
+static int npend;
+
+static struct pend *pend_find(const char *k, size_t n)
+{
+    for (int i = 0; i < npend; i++)
+	if (pend[i].klen == n && memcmp(pend[i].key, k, n) == 0)
+	    return &pend[i];
+    return NULL;
+}
+
+/* pend_put - a write of c under k starts */
+static void pend_put(const char *k, size_t n, const struct ban_counter *c)
+{
+    struct pend *p = pend_find(k, n);
+
+    if (p == NULL) {
+	if (npend >= PEND_MAX || n > PEND_KEY_MAX)
+	    return;
+	p = &pend[npend++];
+	memcpy(p->key, k, n);
+	p->klen = n;
+	p->puts = 0;
+    }
+    p->c = *c;
+    p->puts++;
+}
+
+/* pend_done - a write under k is acknowledged */
+static void pend_done(const char *k, size_t n)
+{
+    struct pend *p = pend_find(k, n);
+
+    if (p && --p->puts == 0)
+	*p = pend[--npend];
+}
+
 static void bw_write_cb(void *arg, enum store_status st, const void *val, size_t len)
 {
     struct ban_wait *w = arg;
@@ -113,6 +180,7 @@ static void bw_write_cb(void *arg, enum store_status st, const void *val, size_t
     (void) len;
     if (st == STORE_ERROR)
 	w->failed = 1;
+    pend_done(w->rkey.s, w->rkey.len);
     bw_op_done(w);
 }
 
@@ -142,12 +210,22 @@ static enum rstatus bw_pending(struct eval *e, struct ban_wait *w)
 
 static struct ban_wait *bw_new(struct eval *e, const struct rule *r)
 {
-    struct ban_wait *w = xcalloc(1, sizeof(*w));
+    struct ban_wait *w;
+    struct buf keep;
 
+    if (bw_nspare > 0) {
+	w = bw_spare[--bw_nspare];
+	keep = w->rkey;			/* its memory is reused */
+	buf_reset(&keep);
+	memset(w, 0, sizeof(*w));
+	w->rkey = keep;
+    } else {
+	w = xcalloc(1, sizeof(*w));
+	buf_init(&w->rkey);
+    }
     w->e = e;
     w->rule = r;
     w->now = time(NULL);
-    buf_init(&w->rkey);
     e->bw = w;
     return w;
 }
@@ -260,12 +338,12 @@ enum rstatus r_reject_banned_client(struct eval *e, const struct rule *r, const 
 }
 
 /* rate_value - what a rule counts for this request; NULL: nothing */
-static const char *rate_value(struct eval *e, const struct rate_spec *rs, struct buf *tmp)
+static const char *rate_value(struct eval *e, const struct rate_spec *rs,
+			              char text[BAN_NET_MAX])
 {
     const struct txn *q = e->txn;
     const struct ban_conf *c = e->pol->ban;
     struct cidr net;
-    char    text[BAN_NET_MAX];
     const char *at;
 
     switch (rs->what) {
@@ -275,8 +353,7 @@ static const char *rate_value(struct eval *e, const struct rate_spec *rs, struct
 	if (ban_net(q->client_address, c->ipv4_prefix, c->ipv6_prefix, &net) < 0)
 	    return NULL;
 	ban_net_text(&net, text);
-	buf_puts(tmp, text);
-	return tmp->s;
+	return text;
     case RATE_SASL_USER:
 	return *q->sasl_username ? q->sasl_username : NULL;
     case RATE_SENDER:
@@ -330,7 +407,11 @@ static enum rstatus rate_counted(struct eval *e, const struct rule *r, struct ba
     if (rec->st == STORE_ERROR)
 	return bw_finish(e, bw_trouble(e, "check_rate", "read"));
     memset(&w->counter, 0, sizeof(w->counter));
-    if (rec->st == STORE_OK)
+    const struct pend *p = pend_find(w->rkey.s, w->rkey.len);
+
+    if (p)
+	w->counter = p->c;		/* newer than what the store has */
+    else if (rec->st == STORE_OK)
 	(void) ban_counter_decode(rec->val, rec->len, &w->counter);	/* bad: starts again */
     w->count = ban_counter_hit(&w->counter, w->now, r->rate->window, 1);
     w->phase = BW_WRITING;
@@ -339,6 +420,7 @@ static enum rstatus rate_counted(struct eval *e, const struct rule *r, struct ba
 	return rate_answer(e, r, w);
     }
     w->left = 1;
+    pend_put(w->rkey.s, w->rkey.len, &w->counter);
     store_put(s, "rates", w->rkey.s, w->rkey.len, w->out,
 	      ban_counter_encode(&w->counter, w->out), bw_write_cb, w);
     if (--w->left > 0)
@@ -350,7 +432,7 @@ static enum rstatus rate_counted(struct eval *e, const struct rule *r, struct ba
 enum rstatus r_check_rate(struct eval *e, const struct rule *r, const char *rn, const char *rc)
 {
     struct ban_wait *w;
-    struct buf tmp;
+    char    tmp[BAN_NET_MAX];
     const char *v;
     enum rstatus st;
 
@@ -362,16 +444,12 @@ enum rstatus r_check_rate(struct eval *e, const struct rule *r, const char *rn, 
     case -1:
 	return st;
     }
-    buf_init(&tmp);
-    if ((v = rate_value(e, r->rate, &tmp)) == NULL) {
+    if ((v = rate_value(e, r->rate, tmp)) == NULL) {
 	eval_trace_detail(e, "no %s in this request: not counted", rate_what_name(r->rate->what));
-	buf_free(&tmp);
 	return RS_DUNNO;
     }
-    if (e->pol->store == NULL && !e->pol->store_absent) {
-	buf_free(&tmp);
+    if (e->pol->store == NULL && !e->pol->store_absent)
 	return bw_trouble(e, "check_rate", "open");
-    }
     w = bw_new(e, r);
     w->phase = BW_READING;
     /* the key: the rule as written, then the value (bounded; case folded) */
@@ -382,7 +460,6 @@ enum rstatus r_check_rate(struct eval *e, const struct rule *r, const char *rn, 
     for (size_t i = start; i < w->rkey.len; i++)
 	if (w->rkey.s[i] >= 'A' && w->rkey.s[i] <= 'Z')
 	    w->rkey.s[i] = (char) (w->rkey.s[i] - 'A' + 'a');
-    buf_free(&tmp);
     w->left = 1;
     bw_read(e, w, 0, "rates", w->rkey.s, w->rkey.len);
     if (--w->left > 0)

@@ -5,8 +5,9 @@ value not counted, counters kept across a restart; reject_banned_client
 answers from bans made by `mxshield ban add` while the daemon runs."""
 
 import os
+import time
 
-from harness import DaemonTest
+from harness import DaemonTest, request
 
 DUNNO = "action=DUNNO"
 OVER = "action=450 4.7.1 Rate limit exceeded: %d per %ds for %s"
@@ -40,6 +41,20 @@ class RateTest(DaemonTest):
                               datadir=self.datadir)
         self.assertAnswers(d2, [(req(), OVER % (3, 60, "client")),
                                 (req(client="192.0.2.2"), DUNNO)])
+
+    def test_group_commit_counts_every_request_of_a_pass(self):
+        # with store_sync_commits the writes of one pass of the loop are
+        # committed together and reads see only committed records: the
+        # requests of one burst must still each count once
+        d = self.rate_daemon("store_sync_commits = yes\n"
+                             "client_restrictions = check_rate client=5/1m\n")
+        clients = [self.client(d) for _ in range(20)]
+        data = request(req())
+        for c in clients:
+            c.send(data)
+        got = [c.reply() for c in clients]
+        self.assertEqual(got.count(DUNNO), 5, got)
+        self.assertEqual(got.count(OVER % (5, 60, "client")), 15, got)
 
     def test_client_net_counts_an_ipv6_64(self):
         d = self.rate_daemon("client_restrictions = check_rate client_net=2/1h/reject\n")
