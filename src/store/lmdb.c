@@ -91,6 +91,21 @@ static const struct store_ops lmdb_ops = {
     lm_batch, lm_commit, lm_readonly, lm_sync, lm_count,
 };
 
+/* absent - a table this version knows that a database opened read-only
+ * does not have (written by an older mxshield): empty, not an error */
+static int absent(const struct lmdb *s, const char *name)
+{
+    if (!s->readonly)
+	return 0;
+    for (int i = 0; i < s->ntables; i++)
+	if (strcmp(s->names[i], name) == 0)
+	    return 0;
+    for (int i = 0; tables[i]; i++)
+	if (strcmp(tables[i], name) == 0)
+	    return 1;
+    return 0;
+}
+
 /* table - the dbi of a table name */
 static int table(struct lmdb *s, const char *name, MDB_dbi *dbi)
 {
@@ -373,6 +388,10 @@ static void lm_get(struct store *base, const char *tname, const void *key, size_
     MDB_val k = {klen, (void *) key}, v;
     int     rc;
 
+    if (absent(s, tname)) {
+	cb(arg, STORE_NOTFOUND, NULL, 0);
+	return;
+    }
     if (table(s, tname, &dbi) < 0) {
 	cb(arg, STORE_ERROR, NULL, 0);
 	return;
@@ -638,6 +657,10 @@ static long lm_scan(struct store *base, const char *tname, char *cursor, size_t 
     long    n = 0;
     int     rc, op, writes = fn != NULL && !s->readonly;
 
+    if (absent(s, tname)) {
+	*cursor_len = 0;
+	return 0;
+    }
     if (table(s, tname, &dbi) < 0)
 	return -1;
     while (store_commit(&s->base) > 0)		/* one write transaction at a time */
@@ -742,6 +765,8 @@ static long lm_count(struct store *base, const char *tname)
     MDB_dbi dbi;
     MDB_stat st;
 
+    if (absent(s, tname))
+	return 0;
     if (table(s, tname, &dbi) < 0 || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
 	return -1;
     if (mdb_stat(txn, dbi, &st) != 0) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <lmdb.h>
 
 #include "ban/ban.h"
 #include "ban/nft.h"
@@ -439,6 +440,62 @@ static void test_engine_store_restart_expiry(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* a database written before the ban tables, opened read-only (mxshield
+ * check, ban list): the tables are empty, not an error */
+static int scan_count(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void) key, (void) klen, (void) val, (void) vlen;
+    ++*(int *) arg;
+    return 0;
+}
+
+static void test_older_database_read_only(void **state)
+{
+    char    dir[] = "/tmp/test_ban_old_XXXXXX";
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val k = {7, (void *) "version"}, v = {4, (void *) "\2\0\0\0"};
+    const char *old[] = {"triplets", "clients", "whitelist"};
+    struct store_opts o;
+    char    why[256], cursor[64];
+    size_t  clen = 0;
+    int     n = 0;
+    struct get_ctx g;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), 0);
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    for (int i = 0; i < 3; i++)
+	assert_int_equal(mdb_dbi_open(txn, old[i], MDB_CREATE, &dbi), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    memset(&o, 0, sizeof(o));
+    o.path = dir;
+    o.map_size = 16 << 20;
+    o.readonly = 1;
+    struct store *s = store_open(&o, why, sizeof(why));
+
+    assert_non_null(s);
+    memset(&g, 0, sizeof(g));
+    store_get(s, "bans", "192.0.2.1/32", 12, get_cb, &g);
+    assert_int_equal(g.st, STORE_NOTFOUND);
+    assert_int_equal(store_scan(s, "rates", cursor, sizeof(cursor), &clen, 10, scan_count, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_count(s, "offenders"), 0);
+    store_close(s);
+    char    cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_rate_spec(void **state)
 {
     struct buf err;
@@ -520,6 +577,7 @@ int     main(void)
 	cmocka_unit_test(test_ignore_lists),
 	cmocka_unit_test(test_records),
 	cmocka_unit_test(test_engine_store_restart_expiry),
+	cmocka_unit_test(test_older_database_read_only),
 	cmocka_unit_test(test_rate_spec),
 	cmocka_unit_test(test_nft_batch),
 	cmocka_unit_test(test_parse_time),
