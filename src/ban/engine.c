@@ -19,6 +19,7 @@
 
 #include "ban/ban.h"
 #include "ban/nft.h"
+#include "stats/stats.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -139,6 +140,11 @@ void    ban_engine_event(struct ban_engine *b, const struct ban_conf *c,
     if ((unsigned) ev->kind >= BEV_COUNT || !c->counted[ev->kind])
 	return;
     b->st.events++;
+    {
+	const char *label[1] = {ban_event_name(ev->kind)};
+
+	stat_add_l(STAT_BAN_EVENTS, 1, label);
+    }
     memset(&j, 0, sizeof(j));
     if (ban_net(ev->host, c->ipv4_prefix, c->ipv6_prefix, &j.net) < 0)
 	return;
@@ -326,6 +332,14 @@ static void decide(struct ban_engine *b)
     b->left--;
 }
 
+/* count_ban - mxshield_bans_total */
+static void count_ban(int64_t reason)
+{
+    const char *label[1] = {ban_reason_name(reason)};
+
+    stat_add_l(STAT_BANS, 1, label);
+}
+
 /* finish - the job's writes are done: log, firewall, tell the caller */
 static void finish(struct ban_engine *b)
 {
@@ -338,6 +352,7 @@ static void finish(struct ban_engine *b)
 	msg_warn("ban: database write failed for %s", b->net_key);
     if (b->cur.type == JOB_MANUAL) {
 	if (ok && b->cur.seconds > 0) {
+	    count_ban(d->ban.reason);
 	    ban_log_ban(b->net_key, &d->ban, 0, NULL);
 	    if (b->nft)
 		ban_nft_add(b->nft, &b->cur.net, b->cur.seconds);
@@ -353,12 +368,14 @@ static void finish(struct ban_engine *b)
     if (!ok || d->verdict != BAN_V_BAN)
 	return;
     b->st.bans++;
+    count_ban(d->ban.reason);
     snprintf(extra, sizeof(extra), "findtime=%lds", d->cls->findtime);
     ban_log_ban(b->net_key, &d->ban, d->count, extra);
     if (b->nft)
 	ban_nft_add(b->nft, &b->cur.net, (long) (d->ban.expires - d->ban.since));
     if (d->escalate) {
 	b->st.escalations++;
+	count_ban(d->wide.reason);
 	snprintf(extra, sizeof(extra), "within=%s", b->net_key);
 	ban_log_ban(b->wide_key, &d->wide, d->pfx_count, extra);
 	if (b->nft)
@@ -411,6 +428,8 @@ static int expire_fn(void *arg, const void *key, size_t klen, const void *val, s
 	return x->deleted++, 1;		/* unreadable: as if expired */
     if (f[0] > x->now)
 	return 0;
+    if (x->bans == 1)
+	stat_inc(STAT_UNBANS);
     if (x->bans == 1)
 	msg_info("unban: client=%.*s, reason=expired, level=%lld", (int) klen,
 		 (const char *) key, (long long) f[2]);

@@ -25,6 +25,7 @@
 #include "rules/eval.h"
 #include "rules/rate.h"
 #include "store/store.h"
+#include "stats/stats.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -377,6 +378,9 @@ static enum rstatus rate_answer(struct eval *e, const struct rule *r, struct ban
 		      rs->limit);
     if (w->count <= rs->limit)
 	return bw_finish(e, RS_DUNNO);
+    const char *label[1] = {rate_what_name(rs->what)};
+
+    stat_add_l(STAT_RATE_LIMITED, 1, label);
 
     enum rstatus st = RS_DUNNO;
 
