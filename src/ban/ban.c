@@ -128,13 +128,17 @@ static int parse_ignore(struct ban_conf *c, const char *value, struct tables *t,
     buf_init(&maps);
     strlist_split(&w, value, LIST_SEPS);
     for (size_t i = 0; i < w.n; i++) {
-	const char *colon = strchr(w.v[i], ':');
+	struct cidr_list one;
 
-	/* "hash:/etc/x" is a table; "[::1]/128" and "::1" are not */
-	if (colon && colon > w.v[i] && w.v[i][0] != '[' && isalpha((unsigned char) w.v[i][0]))
-	    buf_printf(&maps, "%s ", w.v[i]);
-	else
+	/* a network ("fe80::/10" too) when it parses as one; else
+	 * "type:name" is a table; anything else is reported below */
+	memset(&one, 0, sizeof(one));
+	if (cidr_list_parse(w.v[i], &one, why, sizeof(why)) == 0 || strchr(w.v[i], ':') == NULL
+	    || w.v[i][0] == '[')
 	    buf_printf(&nets, "%s ", w.v[i]);
+	else
+	    buf_printf(&maps, "%s ", w.v[i]);
+	cidr_list_free(&one);
     }
     if (cidr_list_parse(nets.s ? nets.s : "", &c->ignore, why, sizeof(why)) < 0) {
 	buf_printf(err, "%s: ban_ignore: %s", where, why);

@@ -303,10 +303,13 @@ static void test_ignore_lists(void **state)
     assert_true(fd >= 0);
     assert_true(write(fd, "203.0.113.0/24 OK\n", 18) == 18);
     close(fd);
-    snprintf(text, sizeof(text), "ban_ignore = [2001:db8::]/32 cidr:%s\n", path);
+    snprintf(text, sizeof(text), "ban_ignore = [2001:db8::]/32 fe80::/10 abcd::1 cidr:%s\n",
+	     path);
     c = compile(text);
     assert_non_null(c);
     assert_int_equal(ban_ignored(c, "2001:db8:5::1"), 1);
+    assert_int_equal(ban_ignored(c, "fe80::9"), 1);	/* IPv6 text is not a table */
+    assert_int_equal(ban_ignored(c, "abcd::1"), 1);
     assert_int_equal(ban_ignored(c, "203.0.113.9"), 1);
     assert_int_equal(ban_ignored(c, "127.0.0.1"), 0);	/* not the default any more */
     ban_conf_free(c);
