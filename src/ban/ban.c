@@ -349,9 +349,17 @@ int     ban_counter_decode(const void *val, size_t len, struct ban_counter *r)
     return 0;
 }
 
+/* counts past this mean nothing, and keep the arithmetic below in range
+ * whatever a stored record says */
+#define COUNT_MAX	((int64_t) 1 << 32)
+
 /* roll - move the counter's windows forward to the one holding now */
 static void roll(struct ban_counter *c, int64_t now, long window)
 {
+    if (c->count > COUNT_MAX)
+	c->count = COUNT_MAX;
+    if (c->prev > COUNT_MAX)
+	c->prev = COUNT_MAX;
     if (c->start == 0 || now < c->start || now >= c->start + 2 * (int64_t) window) {
 	/* new, clock gone back, or both windows over */
 	c->prev = 0;
@@ -377,7 +385,7 @@ static long estimate(const struct ban_counter *c, int64_t now, long window)
 long    ban_counter_hit(struct ban_counter *c, int64_t now, long window, long n)
 {
     roll(c, now, window);
-    if (c->count + n <= STORE_FIELD_MAX)
+    if (c->count + n <= COUNT_MAX)
 	c->count += n;
     c->expires = c->start + 2 * (int64_t) window;
     return estimate(c, now, window);
@@ -398,8 +406,8 @@ long    ban_duration(const struct ban_conf *c, long bantime, long level)
     long    cap = c->maxtime > 0 ? c->maxtime : forever;
     long    d = bantime;
 
-    if (!c->increment)
-	return d;
+    if (!c->increment || c->factor <= 1)
+	return d;			/* (level comes from the store: no loop to it) */
     for (long i = 1; i < level && d < cap; i++)
 	d = c->factor > 1 && d > cap / c->factor ? cap : d * (c->factor > 1 ? c->factor : 1);
     return d > cap ? cap : d;

@@ -196,6 +196,15 @@ static void test_repeat_offenders_and_cap(void **state)
     c = compile("ban_increment = no\n");
     assert_int_equal(ban_duration(c, 600, 7), 600);
     ban_conf_free(c);
+    /* a level from the store is not a loop count (factor 1: no growth) */
+    c = compile("ban_increment_factor = 1\n");
+    assert_int_equal(ban_duration(c, 600, (long) 1 << 46), 600);
+    ban_conf_free(c);
+    /* nor are a stored counter's counts a way to overflow the estimate */
+    struct ban_counter big = {0, 1000, (int64_t) 1 << 48, (int64_t) 1 << 48};
+
+    assert_true(ban_counter_peek(&big, 1000 + 599, 600) > 0);
+    assert_true(ban_counter_hit(&big, 1000 + 700, 600, 1) > 0);
     /* a huge level does not overflow */
     c = compile("ban_maxtime = 1w\nban_increment_factor = 1000\n");
     assert_int_equal(ban_duration(c, 600, 1000000), 7 * 86400);
