@@ -114,8 +114,7 @@ static void source_close(void *ctx)
 {
     struct ban_source *bs = ctx;
 
-    if (bs->engine && ban_engine_pending(bs->engine) == 0)
-	ban_engine_free(bs->engine);	/* else its store callbacks still hold it */
+    ban_engine_free(bs->engine);	/* jobs still queued are dropped */
     ban_nft_free(bs->nft);
     logev_free(bs->lev);
     free(bs);
