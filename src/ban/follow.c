@@ -25,6 +25,8 @@
 #define FOLLOW_POLL_MS		1000		/* the poll besides inotify */
 #define FOLLOW_OLD_GRACE	5		/* seconds a rotated file stays open */
 #define FOLLOW_STATE_VERSION	1
+#define FOLLOW_POLL_BYTES	(4 * 1024 * 1024)	/* read per turn of the loop */
+#define FOLLOW_POLL_ENTRIES	10000		/* journal entries per turn */
 
  /*
   * One open file and where we are in it.  off counts the bytes read;
@@ -57,6 +59,8 @@ struct follow {
     follow_line_fn fn;
     void   *arg;
     struct event *timer;
+    struct event *kick;			/* more to read: again soon */
+    size_t  budget;			/* bytes left in this turn */
     unsigned long lines, dropped;
 
     char   *pend;			/* the journal's line */
@@ -194,27 +198,48 @@ static size_t feed(struct follow *f, struct fsrc *s, const char *p, size_t n)
     return upto;
 }
 
-/* drain - read a source to its end; 1 when anything came */
-static int drain(struct follow *f, struct fsrc *s)
+#define DRAIN_NONE	0		/* nothing new */
+#define DRAIN_END	1		/* read up to the end */
+#define DRAIN_MORE	2		/* this turn's budget spent: more to read */
+
+/* drain - read a source to its end, or until this turn's budget is
+ * spent (limited: a long backlog must not stall the loop) */
+static int drain(struct follow *f, struct fsrc *s, int limited)
 {
-    ssize_t n;
+    ssize_t n = 0;
     int     any = 0;
 
     if (s->fd < 0)
-	return 0;
-    while ((n = read(s->fd, f->rbuf, FOLLOW_READ)) > 0) {
+	return DRAIN_NONE;
+    for (;;) {
+	if (limited && f->budget == 0) {
+	    if (any)
+		s->last_data = time(NULL);
+	    return DRAIN_MORE;
+	}
+	if ((n = read(s->fd, f->rbuf, FOLLOW_READ)) <= 0)
+	    break;
 	size_t  upto = feed(f, s, f->rbuf, (size_t) n);
 
 	if (upto)
 	    s->line_off = s->off + (off_t) upto;
 	s->off += n;
+	f->budget = (size_t) n >= f->budget ? 0 : f->budget - (size_t) n;
 	any = 1;
     }
     if (n < 0 && errno != EAGAIN && errno != EINTR)
 	msg_warn("follow: read %s: %m", f->path);
     if (any)
 	s->last_data = time(NULL);
-    return any;
+    return any ? DRAIN_END : DRAIN_NONE;
+}
+
+/* kick - come back soon, after the loop has looked at other events */
+static void kick(struct follow *f)
+{
+    struct timeval now = {0, 0};
+
+    evtimer_add(f->kick, &now);
 }
 
 /* drop_partial - a file ends: its unfinished line is no line */
@@ -353,7 +378,7 @@ static void read_copy(struct follow *f, struct fsrc *was)
 	memcpy(c.pend, was->pend, was->plen);
 	c.plen = was->plen;
 	c.skipping = was->skipping;
-	drain(f, &c);
+	drain(f, &c, 0);
 	drop_partial(f, &c);
 	src_close(&c);
     } else if (was->off > 0) {
@@ -370,11 +395,21 @@ static void poll_file(struct follow *f)
 {
     unsigned long before = f->lines;
     struct stat st;
+    int     more = 0;
 
-    /* a file rotated by rename: read what is still appended to it */
+    f->budget = FOLLOW_POLL_BYTES;
+
+    /* a file rotated by rename: read what is still appended to it,
+     * unless it was rewritten meanwhile (then it is not ours any more) */
+    if (f->old.fd >= 0 && (fstat(f->old.fd, &st) < 0 || st.st_size < f->old.off
+			   || !same_head(f->old.fd, f->old.hlen, f->old.hash))) {
+	drop_partial(f, &f->old);
+	src_close(&f->old);
+    }
     if (f->old.fd >= 0) {
-	drain(f, &f->old);
-	if (time(NULL) - f->old.last_data >= FOLLOW_OLD_GRACE) {
+	if (drain(f, &f->old, 1) == DRAIN_MORE)
+	    more = 1;
+	else if (time(NULL) - f->old.last_data >= FOLLOW_OLD_GRACE) {
 	    drop_partial(f, &f->old);
 	    src_close(&f->old);
 	}
@@ -384,7 +419,7 @@ static void poll_file(struct follow *f)
 	if (src_open(&f->cur, f->path, 0) < 0) {
 	    if (errno != ENOENT)
 		msg_warn("follow: open %s: %m", f->path);
-	    return;
+	    goto out;
 	}
     }
 
@@ -398,23 +433,33 @@ static void poll_file(struct follow *f)
 	(void) lseek(f->cur.fd, 0, SEEK_SET);
 	src_head(&f->cur);
     }
-    drain(f, &f->cur);
+    if (drain(f, &f->cur, 1) == DRAIN_MORE) {
+	more = 1;				/* rotation is looked at once read */
+	goto out;
+    }
+    src_head(&f->cur);				/* the identity grows to its size */
 
-    /* rename: the name is another file now (or none yet) */
+    /* rename: the name is another file now (or none yet); the little
+     * written since the drain above is read whole */
     if (stat(f->path, &st) < 0 ? errno == ENOENT
 	: (st.st_ino != f->cur.ino || st.st_dev != f->cur.dev)) {
-	drain(f, &f->cur);
-	if (f->old.fd >= 0)
+	drain(f, &f->cur, 0);
+	if (f->old.fd >= 0) {			/* rotated twice in its grace */
+	    drain(f, &f->old, 0);
 	    drop_partial(f, &f->old);
+	}
 	src_close(&f->old);
 	f->old = f->cur;
 	f->old.last_data = time(NULL);
 	src_init(&f->cur);
-	if (src_open(&f->cur, f->path, 0) == 0)
-	    drain(f, &f->cur);
+	if (src_open(&f->cur, f->path, 0) == 0 && drain(f, &f->cur, 1) == DRAIN_MORE)
+	    more = 1;
     }
+  out:
     if (f->lines != before)
 	save_state(f);
+    if (more)
+	kick(f);
 }
 
 /* resume_file - start where the state says, or at the start or end */
@@ -447,7 +492,7 @@ static void resume_file(struct follow *f, int from_start)
     }
     /* rotated while we were away: the rest of the old one first */
     if (find_copy(f, f->cur.fd >= 0 ? f->cur.ino : 0, sv.hlen, sv.hash, (off_t) sv.off, &c) == 0) {
-	drain(f, &c);
+	drain(f, &c, 0);
 	drop_partial(f, &c);
 	src_close(&c);
     } else {
@@ -497,6 +542,7 @@ static struct follow *follow_new(enum follow_kind kind, struct event_base *base,
     src_init(&f->old);
     f->timer = event_new(base, -1, EV_PERSIST, on_timer, f);
     event_add(f->timer, &tv);
+    f->kick = evtimer_new(base, on_timer, f);
     return f;
 }
 
@@ -546,10 +592,12 @@ static int journal_field(sd_journal *j, const char *name, const char **v, size_t
 static void poll_journal(struct follow *f)
 {
     char   *line = f->pend;
-    int     r, moved = 0;
+    int     r = 0, moved = 0;
+
+    int     budget = FOLLOW_POLL_ENTRIES;
 
     (void) sd_journal_process(f->j);
-    while ((r = sd_journal_next(f->j)) > 0) {
+    while (budget-- > 0 && (r = sd_journal_next(f->j)) > 0) {
 	const char *id = "", *pid = "", *msg;
 	size_t  idl = 0, pidl = 0, msgl;
 	uint64_t usec = 0;
@@ -591,6 +639,8 @@ static void poll_journal(struct follow *f)
 	msg_warn("follow: journal: %s", strerror(-r));
     if (moved)
 	save_state(f);
+    if (budget < 0)				/* spent: there may be more */
+	kick(f);
 }
 
 static void on_journal(evutil_socket_t fd, short what, void *arg)
@@ -675,13 +725,19 @@ struct follow *follow_journal_files(struct event_base *base, const char *const *
     return journal_start(f, units, from_start, err);
 }
 
-/* follow_poll - read whatever is new now */
+/* follow_poll - read what is new now (at most a turn's budget; the rest
+ * comes on the next turn of the loop), as labelled work for the loop's
+ * stall warning */
 void    follow_poll(struct follow *f)
 {
+    struct daemon_work w;
+
+    daemon_work_begin(&w, "log follower");
     if (f->kind == FOLLOW_FILE)
 	poll_file(f);
     else
 	poll_journal(f);
+    daemon_work_end(&w);
 }
 
 unsigned long follow_lines(const struct follow *f)
@@ -702,6 +758,8 @@ void    follow_free(struct follow *f)
     save_state(f);
     if (f->timer)
 	event_free(f->timer);
+    if (f->kick)
+	event_free(f->kick);
     if (f->ino_ev)
 	event_free(f->ino_ev);
     if (f->ino_fd >= 0)

@@ -22,7 +22,10 @@
  *	read from the copy (the sibling whose first bytes and size show it
  *	is the copy: NAME.1 or NAME-DATE), then the truncated file from its
  *	start.  A partial last line is held until its newline; a line longer
- *	than LOGEV_LINE_MAX is dropped whole (and counted).
+ *	than LOGEV_LINE_MAX is dropped whole (and counted).  A backlog is
+ *	read FOLLOW_POLL_BYTES (journal: entries) per turn of the loop, so
+ *	that a first start on a large log does not hold up policy requests;
+ *	the work is labelled "log follower" for the loop's stall warning.
  *
  *	The state file records the file's identity (inode and a hash of its
  *	first FOLLOW_HEAD_BYTES) and the offset after the last line handed

@@ -29,7 +29,8 @@
  *	DATA, "Connection lost to authentication server").  The rejects
  *	counted are the ones that filter counts (its reply codes and
  *	texts); events it does not know are DNSBL rank, COMMAND PIPELINING,
- *	NON-SMTP COMMAND, the rate-limit warnings, SASL mechanisms beyond
+ *	NON-SMTP COMMAND (postscreen's, and smtpd's "non-SMTP command"
+ *	warning), the rate-limit warnings, SASL mechanisms beyond
  *	LOGIN/PLAIN/CRAM-MD5/DIGEST-MD5, and Postfix 3.10's queue-id form of
  *	"lost connection".
  *
@@ -743,6 +744,12 @@ static int message(struct logev *l, struct cur *c, long pid, struct ban_event *e
 
 	if (rate_limit(&w, ev))
 	    return 1;
+	/* smtpd_forbidden_commands: "non-SMTP command from NAME[ADDR]: ..." */
+	w = t;
+	if (LIT(&w, "non-SMTP command ") && from_host(&w, ev)) {
+	    ev->kind = BEV_NON_SMTP_COMMAND;
+	    return 1;
+	}
 	if (sasl_failed(&t, ev)) {
 	    auth_seen(l, pid, ev);
 	    return 1;

@@ -3,6 +3,8 @@
  *
  * SYNOPSIS
  *	mxshield ban [-c FILE] scan [--json] [LOGFILE]
+ *	mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]
+ *				      LOGFILE | --journal [--unit UNIT]...
  *
  * DESCRIPTION
  *	scan classifies a Postfix log offline (standard input without a
@@ -17,6 +19,13 @@
  *
  *	TIME is UTC ("-", null in JSON, when the line had none).  A line
  *	longer than LOGEV_LINE_MAX is no event, and counted as a line.
+ *
+ *	follow does the same on a log as it grows, the way the daemon reads
+ *	it (src/ban/follow.h): a file across rotation, or the journal's
+ *	Postfix units; LINE counts the lines read since the start.  With
+ *	--state FILE the position is kept there across runs; without one,
+ *	and without --from-start, only lines written from now on count.
+ *	SIGINT or SIGTERM stops it (exit 0).
  *	Subcommands are rows of subcommands[] below.
  *
  * DIAGNOSTICS
@@ -30,7 +39,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <signal.h>
+
+#include <event2/event.h>
+
 #include "ban/event.h"
+#include "ban/follow.h"
 #include "cli/ban_admin.h"
 #include "cli/ban_cmd.h"
 #include "util/mem.h"
@@ -182,6 +196,98 @@ static int ban_scan(const char *config_path, int argc, char **argv)
     return rc < 0 ? 1 : 0;
 }
 
+struct follow_ctx {
+    struct logev *l;
+    struct scan_out o;
+    struct follow *f;
+};
+
+/* follow_line - a line from the follower: print it if an event */
+static void follow_line(void *arg, const char *line, size_t len, time_t when)
+{
+    struct follow_ctx *c = arg;
+    struct ban_event ev;
+
+    if (!logev_line(c->l, line, len, time(NULL), &ev))
+	return;
+    if (ev.when == 0)
+	ev.when = when;
+    print_event(&c->o, follow_lines(c->f), &ev);
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+    (void) sig;
+    (void) what;
+    event_base_loopbreak(arg);
+}
+
+/* ban_follow - mxshield ban follow [--json] [--state FILE] [--from-start]
+ * LOGFILE | --journal [--unit UNIT]... */
+static int ban_follow(const char *config_path, int argc, char **argv)
+{
+    struct follow_ctx c = {.o = {.fp = stdout}};
+    const char *file = NULL, *state = NULL;
+    const char *units[17];
+    int     journal = 0, from_start = 0, nunits = 0;
+    struct buf err;
+
+    (void) config_path;
+    for (int i = 1; i < argc; i++) {
+	if (strcmp(argv[i], "--json") == 0) {
+	    c.o.json = 1;
+	} else if (strcmp(argv[i], "--journal") == 0) {
+	    journal = 1;
+	} else if (strcmp(argv[i], "--from-start") == 0) {
+	    from_start = 1;
+	} else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
+	    state = argv[++i];
+	} else if (strcmp(argv[i], "--unit") == 0 && i + 1 < argc && nunits < 16) {
+	    units[nunits++] = argv[++i];
+	} else if (argv[i][0] != '-' && file == NULL) {
+	    file = argv[i];
+	} else {
+	    fprintf(stderr, "usage: mxshield ban follow [--json] [--state FILE] [--from-start]"
+		    " LOGFILE | --journal [--unit UNIT]...\n");
+	    return 2;
+	}
+    }
+    if ((file == NULL) == (journal == 0)) {
+	fprintf(stderr, "mxshield ban follow: a LOGFILE or --journal\n");
+	return 2;
+    }
+    units[nunits] = NULL;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    buf_init(&err);
+    buf_init(&c.o.b);
+    c.l = logev_new();
+
+    struct event_base *base = event_base_new();
+    struct event *sigint = evsignal_new(base, SIGINT, on_stop, base);
+    struct event *sigterm = evsignal_new(base, SIGTERM, on_stop, base);
+
+    event_add(sigint, NULL);
+    event_add(sigterm, NULL);
+    c.f = journal ? follow_journal(base, nunits ? units : NULL, state, from_start, follow_line,
+				   &c, &err)
+	: follow_file(base, file, state, from_start, follow_line, &c, &err);
+    if (c.f == NULL) {
+	fprintf(stderr, "mxshield ban follow: %s\n", err.s);
+    } else {
+	event_base_dispatch(base);
+	follow_free(c.f);
+    }
+    event_free(sigint);
+    event_free(sigterm);
+    event_base_free(base);
+    logev_free(c.l);
+    buf_free(&c.o.b);
+    int     rc = c.f ? 0 : 1;
+
+    buf_free(&err);
+    return rc;
+}
+
  /*
   * The subcommands: name, function (argv[0] is the name).
   */
@@ -190,6 +296,7 @@ static const struct {
     int     (*fn) (const char *config_path, int argc, char **argv);
 } subcommands[] = {
     {"scan", ban_scan},
+    {"follow", ban_follow},
     /* the ban state: cli/ban_admin.c */
     {"list", cmd_ban_admin},
     {"add", cmd_ban_admin},
@@ -204,7 +311,9 @@ int     cmd_ban(const char *config_path, int argc, char **argv)
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 	    if (strcmp(argv[0], subcommands[i].name) == 0)
 		return subcommands[i].fn(config_path, argc, argv);
-    fprintf(stderr, "usage: mxshield ban [-c FILE] scan [--json] [LOGFILE]\n");
+    fprintf(stderr, "usage: mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
+	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
+	    "                    LOGFILE | --journal [--unit UNIT]...\n");
     cmd_ban_admin(config_path, 0, argv);	/* its usage line */
     return 2;
 }

@@ -60,7 +60,11 @@ static void usage_to(int status)
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n"
-	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n");
+	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
+	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
+	    "                    LOGFILE | --journal [--unit UNIT]...\n"
+	    "       mxshield ban [-c FILE] list [--json] | stats\n"
+	    "       mxshield ban [-c FILE] add|del ADDR|NET/LEN [--time DURATION]\n");
     exit(status);
 }
 

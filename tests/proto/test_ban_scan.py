@@ -15,6 +15,8 @@ DATA = os.path.join(HERE, "..", "data", "ban")
 LOG = os.path.join(DATA, "postfix.log")
 EXPECT = os.path.join(DATA, "postfix.expect")
 LINE_MAX = 8192                        # LOGEV_LINE_MAX
+# fail2ban's own sample log for its postfix filter (Debian's fail2ban package)
+F2B_SAMPLE = "/usr/lib/python3/dist-packages/fail2ban/tests/files/logs/postfix"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
 
@@ -81,6 +83,21 @@ class BanScan(DaemonTest):
         ours = {int(r.split()[0]) for r in self.scan(LOG).splitlines()}
         self.assertEqual(ours - f2b, {n for n, v in want.items() if v[0] == "extra"})
         self.assertEqual(f2b - ours, {n for n, v in want.items() if v[0] == "dedup"})
+
+    def test_fail2ban_sample_log(self):
+        """On fail2ban's own sample log (read where Debian installs it) the
+        lines are the same: it has no AUTH failure logged twice."""
+        self.assertTrue(os.path.exists(F2B_SAMPLE), "fail2ban is missing (scripts/deps test)")
+        p = subprocess.run(["fail2ban-regex", "-o", "msg", F2B_SAMPLE, "postfix[mode=aggressive]"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        matched = set(p.stdout.splitlines())
+        with open(F2B_SAMPLE) as f:
+            lines = f.read().split("\n")
+        f2b = {i + 1 for i, line in enumerate(lines) if line in matched}
+        ours = {int(r.split()[0]) for r in self.scan(F2B_SAMPLE).splitlines()}
+        self.assertGreater(len(f2b), 40)
+        self.assertEqual(ours, f2b)
 
     def test_line_length_limit(self):
         head = ("Dec  5 06:00:00 mx postfix/smtpd[1]: warning: unknown[192.0.2.1]: "

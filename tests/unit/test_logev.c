@@ -107,6 +107,9 @@ static const struct want cases[] = {
     {"Dec  5 06:01:06 mx postfix/postscreen[140]: CONNECT from [192.0.2.56]:41000 to [192.0.2.1]:25",
      NULL, NULL, NULL, NULL},
 
+    {"Dec  5 06:01:06 mx postfix/smtpd[141]: warning: non-SMTP command from unknown[2001:db8::57]: GET / HTTP/1.1",
+     "non-smtp-command", "2001:db8::57", NULL, NULL},
+
     /* smtpd's anvil limits */
     {"Dec  5 06:01:07 mx postfix/smtpd[150]: warning: Connection rate limit exceeded: 61 from unknown[192.0.2.60] for service smtp",
      "rate-limit", "192.0.2.60", NULL, NULL},
