@@ -214,8 +214,8 @@ static int cmd_serve(int argc, char **argv)
     struct daemon *d = daemon_new(path, pol);
 
     policy_service_attach(d);
-    control_attach(d);
     ban_source_attach(d);
+    control_attach(d);
     return daemon_run(d);
 }
 
