@@ -452,6 +452,63 @@ static void test_engine_store_restart_expiry(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* escalation through the engine: three hosts of one /24 banned, then
+ * the /24; a fourth host's events are not counted (it is banned) */
+static int escalations;
+
+static void count_escalations(const char *level, const char *text, void *ctx)
+{
+    (void) level;
+    (void) ctx;
+    static const char want[] = "ban: client=198.51.100.0/24, reason=escalation,";
+
+    if (strncmp(text, want, sizeof(want) - 1) == 0)
+	escalations++;
+}
+
+static void test_engine_escalation(void **state)
+{
+    char    dir[] = "/tmp/test_ban_esc_XXXXXX";
+    struct ban_conf *c = compile("ban_maxretry = 1\nban_escalate_count = 3\n");
+    struct ban_event ev;
+    struct ban_engine *b;
+    struct store *s;
+    struct get_ctx g;
+    struct ban_stats st;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    s = open_store(dir);
+    b = ban_engine_new(s, NULL);
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = BEV_PREGREET;
+    log_capture(count_escalations, NULL);
+    for (int i = 1; i <= 4; i++) {
+	snprintf(ev.host, sizeof(ev.host), "198.51.100.%d", i);
+	ban_engine_event(b, c, &ev, 9000 + i);
+    }
+    log_capture(NULL, NULL);
+    ban_engine_stats(b, &st);
+    assert_int_equal(st.bans, 3);
+    assert_int_equal(st.escalations, 1);
+    assert_int_equal(st.already, 1);	/* the fourth: inside the banned /24 */
+    assert_int_equal(escalations, 1);
+    memset(&g, 0, sizeof(g));
+    store_get(s, "bans", "198.51.100.0/24", 15, get_cb, &g);
+    assert_int_equal(g.st, STORE_OK);
+    assert_string_equal(ban_reason_name(g.r.reason), "escalation");
+    assert_int_equal(g.r.expires, 9003 + 600);
+    store_get(s, "bans", "198.51.100.4/32", 15, get_cb, &g);
+    assert_int_equal(g.st, STORE_NOTFOUND);
+    ban_engine_free(b);
+    store_close(s);
+    ban_conf_free(c);
+    char    cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* a database written before the ban tables, opened read-only (mxshield
  * check, ban list): the tables are empty, not an error */
 static int scan_count(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
@@ -589,6 +646,7 @@ int     main(void)
 	cmocka_unit_test(test_ignore_lists),
 	cmocka_unit_test(test_records),
 	cmocka_unit_test(test_engine_store_restart_expiry),
+	cmocka_unit_test(test_engine_escalation),
 	cmocka_unit_test(test_older_database_read_only),
 	cmocka_unit_test(test_rate_spec),
 	cmocka_unit_test(test_nft_batch),
