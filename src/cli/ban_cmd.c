@@ -45,6 +45,7 @@
 
 #include "ban/event.h"
 #include "ban/follow.h"
+#include "cli/ban_admin.h"
 #include "cli/ban_cmd.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -296,6 +297,11 @@ static const struct {
 } subcommands[] = {
     {"scan", ban_scan},
     {"follow", ban_follow},
+    /* the ban state: cli/ban_admin.c */
+    {"list", cmd_ban_admin},
+    {"add", cmd_ban_admin},
+    {"del", cmd_ban_admin},
+    {"stats", cmd_ban_admin},
 };
 
 /* cmd_ban - dispatch a subcommand */
@@ -308,5 +314,6 @@ int     cmd_ban(const char *config_path, int argc, char **argv)
     fprintf(stderr, "usage: mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
 	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
 	    "                    LOGFILE | --journal [--unit UNIT]...\n");
+    cmd_ban_admin(config_path, 0, argv);	/* its usage line */
     return 2;
 }

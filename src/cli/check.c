@@ -102,7 +102,7 @@ char   *check_evaluate(struct policy *pol, struct txn *txn, struct trace *t)
     if (dns == NULL)
 	msg_fatal("%s", why);
     pol->dns = dns;
-    if (pol->uses_greylist) {
+    if (pol->uses_greylist || pol->uses_store) {
 	/* read-only: an explanation records nothing */
 	struct store_opts o;
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ban/source.h"
 #include "cli/ban_cmd.h"
 #include "cli/check.h"
 #include "cli/dkim_cmd.h"
@@ -67,6 +68,8 @@ static void usage_to(int status)
 	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
 	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
 	    "                    LOGFILE | --journal [--unit UNIT]...\n"
+	    "       mxshield ban [-c FILE] list [--json] | stats\n"
+	    "       mxshield ban [-c FILE] add|del ADDR|NET/LEN [--time DURATION]\n"
 	    "       mxshield report [-c FILE] [--since TIME] [LOGFILE]\n");
     exit(status);
 }
@@ -217,6 +220,7 @@ static int cmd_serve(int argc, char **argv)
     struct daemon *d = daemon_new(path, pol);
 
     policy_service_attach(d);
+    ban_source_attach(d);
     control_attach(d);
     http_attach(d);
     return daemon_run(d);
@@ -502,6 +506,8 @@ int     main(int argc, char **argv)
 	return cmd_greylist_main(argc, argv);
     if (strcmp(cmd, "postfix-config") == 0)
 	return cmd_postfix_config(argc, argv);
+    if (strcmp(cmd, "ban") == 0)
+	return cmd_ban_main(argc, argv);
     if (strcmp(cmd, "spf") == 0)
 	return cmd_spf_main(argc, argv);
     if (strcmp(cmd, "dkim") == 0)

@@ -106,6 +106,21 @@ void    postfix_config_print(const struct config *c, const char *socket, FILE *f
 	fprintf(fp, "# Only Postfix can see pipelining: keep this check in Postfix.\n");
     }
     postconf_line(fp, "smtpd_data_restrictions", v.s);
+    if (strstr(config_str(c, P_CLIENT_RESTR), "reject_banned_client")) {
+	fprintf(fp,
+		"# Auto-ban: client_restrictions has reject_banned_client.  Postfix asks\n"
+		"# at connect, before AUTH, only with the policy service here and\n"
+		"# smtpd_delay_reject = no: a banned client gets 554 for its greeting\n"
+		"# and cannot try a password.  The trade-off: every client restriction\n"
+		"# of Postfix's own then rejects at once too, before the log has the\n"
+		"# sender and recipients, and before a recipient exception such as\n"
+		"# postmaster@ can apply; with yes, a banned client is refused only at\n"
+		"# RCPT, after its AUTH attempts.\n");
+	buf_reset(&v);
+	buf_printf(&v, "permit_mynetworks, check_policy_service %s", t.s);
+	postconf_line(fp, "smtpd_client_restrictions", v.s);
+	postconf_line(fp, "smtpd_delay_reject", "no");
+    }
     postconf_line(fp, "smtpd_helo_required", "yes");
     postconf_line(fp, "disable_vrfy_command", "yes");
     fprintf(fp, "# When mxshield cannot answer: a temporary error, never a pass.\n");

@@ -232,6 +232,51 @@
       "Records examined per expiry step (one step per second: never a long pause)") \
     X(GL_TEST_TIME, "greylist_allow_test_time", BOOL, "no", 0, 0, 1, \
       "For tests only: take the time from the policy_test_time attribute, as postgrey does") \
+    /* Auto-ban (src/ban): fail2ban's Postfix jails */ \
+    X(BAN_LOG, "ban_log", STR, "none", 0, 0, 0, \
+      "Where the daemon reads Postfix's log for auto-ban: a file (/var/log/mail.log, Postfix's maillog_file), journal, or none") \
+    X(BAN_EVENTS, "ban_events", LIST, "auth-failed lost-after-auth lost-connection too-many-errors improper-pipelining reject pregreet dnsbl command-pipelining hangup non-smtp-command rate-limit command-limit", 0, 0, 1, \
+      "Log events that count towards a ban (mxshield ban scan names them); others are ignored") \
+    X(BAN_MAXRETRY, "ban_maxretry", INT, "5", 1, 1000000, 1, \
+      "Events from one client network within ban_findtime that ban it (fail2ban maxretry)") \
+    X(BAN_FINDTIME, "ban_findtime", TIME, "10m", 1, 31536000, 1, \
+      "The sliding window in which events are counted (fail2ban findtime)") \
+    X(BAN_BANTIME, "ban_bantime", TIME, "10m", 1, 31536000, 1, \
+      "How long a first ban lasts (fail2ban bantime)") \
+    X(BAN_LIMITS, "ban_event_limits", LIST, "", 0, 0, 1, \
+      "Events counted on their own, as EVENT=MAXRETRY[/FINDTIME[/BANTIME]], e.g. dnsbl=1/10m/1h (one fail2ban jail each)") \
+    X(BAN_INCREMENT, "ban_increment", BOOL, "yes", 0, 0, 1, \
+      "Ban repeat offenders longer each time (fail2ban bantime.increment and recidive)") \
+    X(BAN_FACTOR, "ban_increment_factor", INT, "2", 1, 1000, 1, \
+      "Each further ban lasts this many times the previous one") \
+    X(BAN_MAXTIME, "ban_maxtime", TIME, "1w", 1, 315360000, 1, \
+      "The longest ban an increment reaches (fail2ban bantime.maxtime)") \
+    X(BAN_HISTORY, "ban_history", TIME, "1d", 0, 315360000, 1, \
+      "How long after a ban ends the network is still a repeat offender") \
+    X(BAN_V4_PREFIX, "ban_ipv4_prefix", INT, "32", 8, 32, 1, \
+      "IPv4 clients are counted and banned by this prefix") \
+    X(BAN_V6_PREFIX, "ban_ipv6_prefix", INT, "64", 16, 128, 1, \
+      "IPv6 clients are counted and banned by this prefix (one host owns a /64)") \
+    X(BAN_ESC_COUNT, "ban_escalate_count", INT, "3", 0, 1000000, 1, \
+      "Banned networks within one wider prefix that ban the wider prefix (0: never)") \
+    X(BAN_ESC_V4, "ban_escalate_ipv4_prefix", INT, "24", 8, 32, 1, \
+      "The wider IPv4 prefix of an escalation") \
+    X(BAN_ESC_V6, "ban_escalate_ipv6_prefix", INT, "48", 16, 128, 1, \
+      "The wider IPv6 prefix of an escalation") \
+    X(BAN_ESC_WINDOW, "ban_escalate_window", TIME, "1h", 1, 31536000, 1, \
+      "The window in which bans within one wider prefix are counted") \
+    X(BAN_IGNORE, "ban_ignore", LIST, "$mynetworks", 0, 0, 1, \
+      "Clients never counted or banned: networks and type:table lookups of the address (fail2ban ignoreip)") \
+    X(BAN_REJECT_CODE, "ban_reject_code", CODE, "554", 400, 599, 1, \
+      "Reply code of reject_banned_client") \
+    X(BAN_NFT, "ban_nftables", BOOL, "no", 0, 0, 0, \
+      "Also drop banned clients' packets in nftables (table inet mxshield, through nft -f -)") \
+    X(BAN_NFT_CMD, "ban_nftables_command", STR, "nft", 0, 0, 0, \
+      "The nft command and its first arguments (e.g. sudo -n nft when the daemon does not run as root)") \
+    X(BAN_NFT_PORTS, "ban_nftables_ports", LIST, "25 465 587", 0, 0, 0, \
+      "TCP ports whose packets from banned clients are dropped (empty: every packet)") \
+    X(RATE_CODE, "rate_limit_reject_code", CODE, "450", 400, 599, 1, \
+      "Reply code of check_rate over its limit (with action defer, the default)") \
     /* Reply codes */ \
     X(ACCESS_REJECT_CODE, "access_map_reject_code", CODE, "554", 400, 599, 1, \
       "Reply code for REJECT from an access table") \

@@ -378,7 +378,7 @@ int     daemon_store_attach(struct daemon *d, struct policy *pol, int fatal)
     struct store_opts o;
     char    why[512];
 
-    if (!pol->uses_greylist || d->store) {
+    if (!(pol->uses_greylist || pol->uses_store) || d->store) {
 	pol->store = d->store;
 	return 0;
     }
@@ -479,6 +479,9 @@ static void store_tick(void *arg)
 			     config_int(d->pol->conf, P_GL_EXPIRE_BATCH));
     if (n > 0)
 	msg_info("greylist: expired %ld records", n);
+    if (d->pol->uses_store)
+	ban_expire_step(d->store, (int64_t) time(NULL), &d->ban_cursor,
+			config_int(d->pol->conf, P_GL_EXPIRE_BATCH));
     if (++d->sync_ticks >= d->sync_interval) {
 	d->sync_ticks = 0;
 	store_sync(d->store);

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "ban/ban.h"
 #include "daemon/daemon.h"
 #include "net/listen.h"
 #include "rules/policy.h"
@@ -59,6 +60,7 @@ struct daemon {
     struct event *flush_ev;		/* held log lines */
     struct event *accept_resume;	/* accepting paused: out of descriptors */
     struct greylist_cursor gl_cursor;
+    struct ban_cursor ban_cursor;	/* auto-ban and rate records' expiry */
     long    sync_ticks;
     /* slow work off the loop: reload compiles, table loads */
     struct worker *worker;

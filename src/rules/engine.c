@@ -148,6 +148,7 @@ void    eval_free(struct eval *e)
 	}
     }
     greylist_eval_free(e);
+    ban_eval_free(e);
     eval_spf_free(e);
     lookupset_free(e->lookups);
     buf_free(&e->namaddr);

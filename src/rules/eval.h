@@ -92,6 +92,8 @@ struct eval {
 
     /* a greylist decision waiting for its writes (greylisting.c) */
     struct gl_wait *glw;
+    /* a ban check or rate count waiting for the store (banrestr.c) */
+    struct ban_wait *bw;
 
     /* SPF results of this transaction: [0] MAIL FROM, [1] HELO */
     struct spf_outcome *spf[2];
@@ -142,6 +144,13 @@ void    prefetch_spf(struct eval *e, const struct rule *r);
 /* greylisting.c */
 enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, const char *rc);
 void    greylist_eval_free(struct eval *e);
+
+/* banrestr.c */
+enum rstatus r_reject_banned_client(struct eval *e, const struct rule *r, const char *rn,
+				            const char *rc);
+enum rstatus r_check_rate(struct eval *e, const struct rule *r, const char *rn, const char *rc);
+void    ban_eval_free(struct eval *e);
+#define RDEF_ARG_RATE	3		/* needs_map: followed by WHAT=LIMIT/WINDOW[/ACTION] */
 
 /* restrictions.c */
 int     eval_auth_destination(struct eval *e, const char *rcpt);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ban/ban.h"
+#include "rules/rate.h"
 #include "rules/eval.h"
 #include "greylist/greylist.h"
 #include "net/listen.h"
@@ -22,6 +24,7 @@ void    rlist_free(struct rlist *l)
 {
     for (size_t i = 0; i < l->n; i++) {
 	free(l->v[i].arg);
+	rate_spec_free(l->v[i].rate);
 	if (l->v[i].xl)
 	    dnsxl_free(l->v[i].xl);
     }
@@ -200,7 +203,24 @@ int     rlist_compile(struct policy *p, struct rlist *out, const char *name,
 	r->name = d->name;
 	if (d->fn == r_greylist && p)
 	    p->uses_greylist = 1;
-	if (d->needs_map == RDEF_ARG_DNSXL) {
+	if ((d->fn == r_reject_banned_client || d->fn == r_check_rate) && p)
+	    p->uses_store = 1;
+	if (d->needs_map == RDEF_ARG_RATE) {
+	    struct buf why;
+
+	    if (i + 1 >= w.n) {
+		buf_printf(err, "%s: %s: restriction \"%s\" requires an argument"
+			   " WHAT=LIMIT/WINDOW[/ACTION]", where, name, word);
+		goto bad;
+	    }
+	    buf_init(&why);
+	    if ((r->rate = rate_spec_parse(w.v[++i], &why)) == NULL) {
+		buf_printf(err, "%s: %s: %s %s: %s", where, name, d->name, w.v[i], why.s);
+		buf_free(&why);
+		goto bad;
+	    }
+	    buf_free(&why);
+	} else if (d->needs_map == RDEF_ARG_DNSXL) {
 	    if (i + 1 >= w.n) {
 		buf_printf(err, "%s: %s: restriction \"%s\" requires a domain name argument",
 			   where, name, word);
@@ -466,6 +486,11 @@ struct policy *policy_compile(struct config *conf, struct buf *err)
 	goto bad;
     if (greylist_policy_compile(p, err) < 0)
 	goto bad;
+    if ((p->ban = ban_conf_compile(conf, p->tables, err)) == NULL)
+	goto bad;
+    p->rate_code = (int) config_int(conf, P_RATE_CODE);
+    if (strcmp(config_str(conf, P_BAN_LOG), "none") != 0)
+	p->uses_store = 1;		/* the log follower bans through it */
     if (spf_policy_compile(p, err) < 0)
 	goto bad;
     return p;
@@ -495,6 +520,7 @@ void    policy_unref(struct policy *p)
     free(p->rbl_maps);
     result_lists_free(p->results);
     spf_policy_free(p);
+    ban_conf_free(p->ban);
     cidr_list_free(&p->spf_skip);
     cidr_list_free(&p->spf_whitelist);
     gl_whitelist_free(p->greylist_wl);

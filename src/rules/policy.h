@@ -25,6 +25,8 @@
 #include "util/inet.h"
 
 struct rdef;
+struct rate_spec;
+struct ban_conf;
 
 /* One compiled restriction. */
 struct dns;
@@ -42,6 +44,7 @@ struct rule {
     char   *arg;			/* other argument */
     const struct rlist *class_list;	/* restriction class body */
     struct dnsxl *xl;			/* DNSBL/DNSWL domain and filter */
+    struct rate_spec *rate;		/* check_rate's argument */
     int     scored;			/* "score N" before it: weigh, not decide */
     int     score;
     /* mxshield_decisions_total of this rule by stage and permit/defer/reject */
@@ -132,6 +135,9 @@ struct policy {
     int     uses_greylist;		/* a greylist restriction is configured */
     struct gl_whitelist *greylist_wl;	/* greylist_whitelist_* files */
     struct store *store;		/* state database (not owned), or NULL */
+    int     uses_store;			/* auto-ban or check_rate needs the database */
+    struct ban_conf *ban;		/* auto-ban parameters (src/ban/ban.h) */
+    int     rate_code;			/* rate_limit_reject_code */
     int     store_absent;		/* no database yet (check): reads find nothing */
     struct cidr_list spf_skip;		/* spf_skip_addresses */
     struct cidr_list spf_whitelist;	/* spf_whitelist */

@@ -497,6 +497,8 @@ static const struct rdef rdefs[] = {
     {"check_recipient_a_access", 0, NULL, NOT_YET_DNS, NULL},
     {"permit_mx_backup", 0, NULL, NOT_YET_DNS, NULL},
     {"greylist", 0, r_greylist, NULL, NULL},
+    {"reject_banned_client", 0, r_reject_banned_client, NULL, NULL},
+    {"check_rate", RDEF_ARG_RATE, r_check_rate, NULL, NULL},
     {"check_spf", 0, r_check_spf, NULL, prefetch_spf},
     {"check_policy_service", 0, NULL,
     "not supported: mxshield is the policy service; list the other service in Postfix's main.cf", NULL},

@@ -84,7 +84,16 @@
     X(STORE_ERRORS, "mxshield_store_errors_total", COUNTER, 0, "", \
       "Store writes or commits that failed") \
     X(STORE_COMMIT_SECONDS, "mxshield_store_commit_seconds", HISTOGRAM, 0, "", \
-      "Time one store commit took, in seconds")
+      "Time one store commit took, in seconds") \
+    /* Auto-ban and rate limits (src/ban, src/rules/banrestr.c) */ \
+    X(BAN_EVENTS, "mxshield_ban_events_total", COUNTER, 1, "event", \
+      "Log events counted towards bans, by event (ban_events)") \
+    X(BANS, "mxshield_bans_total", COUNTER, 1, "reason", \
+      "Bans made, by reason (an event name, manual, escalation)") \
+    X(UNBANS, "mxshield_unbans_total", COUNTER, 0, "", \
+      "Bans that expired and were removed") \
+    X(RATE_LIMITED, "mxshield_rate_limited_total", COUNTER, 1, "what", \
+      "Requests over a check_rate limit, by what was counted")
 
 #define STAT_ID(id, name, kind, nl, labels, help) STAT_##id,
 enum stat_id {

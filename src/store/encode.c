@@ -15,6 +15,11 @@ static size_t fields_of(enum store_kind kind)
 	return 2;
     case STORE_KIND_WHITELIST:
 	return 1;
+    case STORE_KIND_OFFENDER:
+	return 3;
+    case STORE_KIND_BAN:
+    case STORE_KIND_COUNTER:
+	return 4;
     }
     return 0;
 }
@@ -28,6 +33,11 @@ enum store_kind store_kind_of_table(const char *table)
 	{"triplets", STORE_KIND_TRIPLET},
 	{"clients", STORE_KIND_CLIENT},
 	{"whitelist", STORE_KIND_WHITELIST},
+	{"bans", STORE_KIND_BAN},
+	{"offenders", STORE_KIND_OFFENDER},
+	{"banhits", STORE_KIND_COUNTER},
+	{"banprefix", STORE_KIND_COUNTER},
+	{"rates", STORE_KIND_COUNTER},
     };
 
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -75,8 +85,8 @@ enum store_decoded store_value_decode(const void *val, size_t len, enum store_ki
     if (n != fields_of(kind))
 	msg_panic("store_value_decode: kind %d has %zu fields, not %zu",
 		  (int) kind, fields_of(kind), n);
-    if (val != NULL && len == 8 * n) {
-	/* format 1: the host's struct of int64_t */
+    if (val != NULL && len == 8 * n && kind <= STORE_KIND_WHITELIST) {
+	/* format 1: the host's struct of int64_t (the first three kinds) */
 	memcpy(fields, p, 8 * n);
 	rc = STORE_VALUE_LEGACY;
     } else if (val != NULL && len == 2 + 8 * n && p[0] == STORE_VALUE_VERSION

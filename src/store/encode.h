@@ -14,6 +14,15 @@
  *	STORE_KIND_TRIPLET	first seen, last seen (greylist "triplets")
  *	STORE_KIND_CLIENT	deliveries counted, last counted ("clients")
  *	STORE_KIND_WHITELIST	when added ("whitelist")
+ *	STORE_KIND_BAN		expires, since, level, reason ("bans")
+ *	STORE_KIND_OFFENDER	expires, bans, last ban ("offenders")
+ *	STORE_KIND_COUNTER	expires, window start, count, previous
+ *				window's count ("banhits", "banprefix", "rates")
+ *
+ *	The auto-ban and rate kinds (src/ban/ban.c) carry their expiry as
+ *	their first field, in seconds since the epoch: a record is dead from
+ *	then on whatever the backend, and a backend with expiry of its own
+ *	(Redis) may set the key's TTL from it.
  *
  *	A triplet's fields may be followed by the client address that
  *	wrote it (greylisting keyed on an SPF domain has no network in its
@@ -46,7 +55,7 @@
 #include <stdint.h>
 
 #define STORE_VALUE_VERSION	1
-#define STORE_FIELDS_MAX	2
+#define STORE_FIELDS_MAX	4
 #define STORE_ADDR_MAX		17	/* a client address after a triplet's fields */
 #define STORE_VALUE_MAX		(2 + 8 * STORE_FIELDS_MAX + STORE_ADDR_MAX)	/* longest value */
 #define STORE_FIELD_MAX		((int64_t) 1 << 48)	/* seconds: year 8.9 million */
@@ -55,6 +64,9 @@ enum store_kind {
     STORE_KIND_TRIPLET = 1,
     STORE_KIND_CLIENT = 2,
     STORE_KIND_WHITELIST = 3,
+    STORE_KIND_BAN = 4,
+    STORE_KIND_OFFENDER = 5,
+    STORE_KIND_COUNTER = 6,
 };
 
 enum store_decoded {

@@ -32,7 +32,7 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#define MAX_TABLES	8
+#define MAX_TABLES	16
 
 static int (*flush_fn) (void *env);	/* test knob: instead of mdb_env_sync */
 
@@ -64,7 +64,9 @@ struct lmdb {
     struct store_flush *flusher;	/* store_sync's thread, once asked */
 };
 
-static const char *const tables[] = {"triplets", "clients", "whitelist", NULL};
+static const char *const tables[] = {"triplets", "clients", "whitelist",
+    /* auto-ban and rate limits (src/ban/ban.c) */
+    "bans", "offenders", "banhits", "banprefix", "rates", NULL};
 
 #define L(base) ((struct lmdb *) (base))
 
@@ -88,6 +90,21 @@ static const struct store_ops lmdb_ops = {
     "lmdb", lm_close, lm_get, lm_put, lm_del, lm_scan, lm_read_begin, lm_read_end, lm_empty,
     lm_batch, lm_commit, lm_readonly, lm_sync, lm_count,
 };
+
+/* absent - a table this version knows that a database opened read-only
+ * does not have (written by an older mxshield): empty, not an error */
+static int absent(const struct lmdb *s, const char *name)
+{
+    if (!s->readonly)
+	return 0;
+    for (int i = 0; i < s->ntables; i++)
+	if (strcmp(s->names[i], name) == 0)
+	    return 0;
+    for (int i = 0; tables[i]; i++)
+	if (strcmp(tables[i], name) == 0)
+	    return 1;
+    return 0;
+}
 
 /* table - the dbi of a table name */
 static int table(struct lmdb *s, const char *name, MDB_dbi *dbi)
@@ -209,10 +226,13 @@ static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_
     if ((rc = mdb_dbi_open(txn, "meta", dflags, &s->meta)) != 0)
 	goto bad;
     for (int i = 0; tables[i]; i++) {
-	if ((rc = mdb_dbi_open(txn, tables[i], dflags, &s->dbi[i])) != 0)
+	if ((rc = mdb_dbi_open(txn, tables[i], dflags, &s->dbi[s->ntables])) != 0) {
+	    /* read-only, a database older than the table: it has none */
+	    if (rc == MDB_NOTFOUND && o->readonly)
+		continue;
 	    goto bad;
-	s->names[i] = xstrdup(tables[i]);
-	s->ntables = i + 1;
+	}
+	s->names[s->ntables++] = xstrdup(tables[i]);
     }
     /*
      * The format version: written when new, checked when not.  Format 2
@@ -368,6 +388,10 @@ static void lm_get(struct store *base, const char *tname, const void *key, size_
     MDB_val k = {klen, (void *) key}, v;
     int     rc;
 
+    if (absent(s, tname)) {
+	cb(arg, STORE_NOTFOUND, NULL, 0);
+	return;
+    }
     if (table(s, tname, &dbi) < 0) {
 	cb(arg, STORE_ERROR, NULL, 0);
 	return;
@@ -633,6 +657,10 @@ static long lm_scan(struct store *base, const char *tname, char *cursor, size_t 
     long    n = 0;
     int     rc, op, writes = fn != NULL && !s->readonly;
 
+    if (absent(s, tname)) {
+	*cursor_len = 0;
+	return 0;
+    }
     if (table(s, tname, &dbi) < 0)
 	return -1;
     while (store_commit(&s->base) > 0)		/* one write transaction at a time */
@@ -737,6 +765,8 @@ static long lm_count(struct store *base, const char *tname)
     MDB_dbi dbi;
     MDB_stat st;
 
+    if (absent(s, tname))
+	return 0;
     if (table(s, tname, &dbi) < 0 || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)
 	return -1;
     if (mdb_stat(txn, dbi, &st) != 0) {

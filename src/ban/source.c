@@ -1,0 +1,176 @@
+/*
+ * source.c - the auto-ban source of the daemon (see source.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ban/ban.h"
+#include "ban/event.h"
+#include "ban/follow.h"
+#include "ban/nft.h"
+#include "ban/source.h"
+#include "daemon/daemon.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+
+struct ban_source {
+    struct daemon *d;
+    struct logev *lev;
+    struct ban_engine *engine;		/* made once the store is open */
+    struct ban_nft *nft;		/* ban_nftables = yes */
+    int     nft_loaded;			/* active bans put back after a start */
+};
+
+static const struct ban_conf *conf_of(struct ban_source *bs)
+{
+    return daemon_policy(bs->d)->ban;
+}
+
+/* nft_reload - after a start, the bans in the store go back in the sets */
+struct reload_ctx {
+    struct ban_nft *nft;
+    int64_t now;
+    long    n;
+};
+
+static int reload_fn(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct reload_ctx *x = arg;
+    struct ban_record r;
+    struct cidr net;
+    char    text[BAN_NET_MAX];
+
+    if (klen >= sizeof(text) || ban_record_decode(val, vlen, &r) < 0 || !ban_active(&r, x->now))
+	return 0;
+    memcpy(text, key, klen);
+    text[klen] = 0;
+    if (ban_net_parse(text, &net) < 0)
+	return 0;
+    ban_nft_add(x->nft, &net, (long) (r.expires - x->now));
+    x->n++;
+    return 0;
+}
+
+static void nft_reload(struct ban_source *bs, struct store *s)
+{
+    struct reload_ctx x = {bs->nft, time(NULL), 0};
+    char    cursor[512];
+    size_t  clen = 0;
+
+    do {
+	if (store_scan(s, "bans", cursor, sizeof(cursor), &clen, 10000, reload_fn, &x) < 0) {
+	    msg_warn("ban: cannot read the bans for nftables");
+	    return;
+	}
+    } while (clen > 0);
+    if (ban_nft_flush(bs->nft) == 0 && x.n)
+	msg_info("ban: %ld bans put back in nftables", x.n);
+}
+
+/* engine - the engine, once the daemon has opened the store */
+static struct ban_engine *engine(struct ban_source *bs)
+{
+    struct store *s;
+
+    if (bs->engine == NULL && (s = daemon_store(bs->d)) != NULL) {
+	bs->engine = ban_engine_new(s, bs->nft);
+	if (bs->nft && !bs->nft_loaded) {
+	    bs->nft_loaded = 1;
+	    nft_reload(bs, s);
+	}
+    }
+    return bs->engine;
+}
+
+/* ban_source_line - one log line: classify, count, ban.  when: the
+ * journal entry's time, 0 when the line carries its own */
+void    ban_source_line(struct ban_source *bs, const char *line, size_t len, time_t when)
+{
+    struct ban_event ev;
+    time_t  now = time(NULL);
+    struct ban_engine *b;
+
+    if (!logev_line(bs->lev, line, len, now, &ev))
+	return;
+    if (ev.when == 0)
+	ev.when = when;
+    if ((b = engine(bs)) == NULL)
+	return;
+    /* the line's own time, unless it has none or is in the future */
+    ban_engine_event(b, conf_of(bs), &ev, ev.when > 0 && ev.when <= now ? ev.when : now);
+}
+
+static size_t source_busy(void *ctx)
+{
+    struct ban_source *bs = ctx;
+
+    return bs->engine ? ban_engine_pending(bs->engine) : 0;
+}
+
+static void source_close(void *ctx)
+{
+    struct ban_source *bs = ctx;
+
+    ban_engine_free(bs->engine);	/* jobs still queued are dropped */
+    ban_nft_free(bs->nft);
+    logev_free(bs->lev);
+    free(bs);
+}
+
+static const struct daemon_handler_ops source_ops = {
+    "ban", NULL, NULL, NULL, source_busy, source_close,
+};
+
+/* on_line - the follower's callback */
+static void on_line(void *arg, const char *line, size_t len, time_t when)
+{
+    ban_source_line(arg, line, len, when);
+}
+
+/* ban_source_attach - the log source, as root before the drop */
+void    ban_source_attach(struct daemon *d)
+{
+    const struct config *c = daemon_config(d);
+    const char *log = config_str(c, P_BAN_LOG);
+    struct ban_source *bs;
+    struct follow *f;
+    struct buf err, state;
+    char    why[512];
+    int     journal;
+
+    if (strcmp(log, "none") == 0)
+	return;
+    journal = strcmp(log, "journal") == 0;
+    if (!journal && *log != '/')
+	msg_fatal("%s: ban_log: \"%s\" is neither an absolute file name, journal nor none",
+		  config_where(c, P_BAN_LOG), log);
+    bs = xcalloc(1, sizeof(*bs));
+    bs->d = d;
+    bs->lev = logev_new();
+    if (config_bool(c, P_BAN_NFT)) {
+	bs->nft = ban_nft_new(config_str(c, P_BAN_NFT_CMD), config_str(c, P_BAN_NFT_PORTS),
+			      (int) config_int(c, P_BAN_V4_PREFIX),
+			      (int) config_int(c, P_BAN_V6_PREFIX));
+	if (ban_nft_setup(bs->nft, why, sizeof(why)) < 0)
+	    msg_fatal("%s", why);
+    }
+    /* the position is kept in data_directory: a restart resumes there */
+    buf_init(&err);
+    buf_init(&state);
+    buf_printf(&state, "%s/%s", config_str(c, P_DATA_DIR),
+	       journal ? "ban_journal.state" : "ban_log.state");
+    if (journal)
+	f = follow_journal(daemon_base(d), NULL, state.s, 0, on_line, bs, &err);
+    else
+	f = follow_file(daemon_base(d), log, state.s, 0, on_line, bs, &err);
+    if (f == NULL)
+	msg_fatal("%s: ban_log: %s", config_where(c, P_BAN_LOG), err.s);
+    buf_free(&err);
+    buf_free(&state);
+    daemon_source(d, &source_ops, bs);
+    daemon_source(d, &follow_handler_ops, f);
+    msg_info("ban: following %s", journal ? "the journal" : log);
+}
