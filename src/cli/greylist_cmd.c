@@ -21,6 +21,7 @@
 #include "conf/config.h"
 #include "greylist/greylist.h"
 #include "rules/policy.h"
+#include "store/redis_config.h"
 #include "store/store.h"
 #include "util/inet.h"
 #include "util/log.h"
@@ -37,6 +38,7 @@ static struct store *open_db(const struct config *c, int readonly)
     o.map_size = (size_t) config_int(c, P_STORE_MAP_SIZE) << 20;
     o.readonly = readonly;
     o.on_corrupt = STORE_CORRUPT_REFUSE;
+    redis_config_opts(c, &o, NULL);
     if ((s = store_open(&o, why, sizeof(why))) == NULL)
 	msg_fatal("%s", why);
     return s;

@@ -1,0 +1,229 @@
+"""Several MX hosts, one state: greylisting and the auto-whitelist in a
+real redis-server (Debian's), started on loopback on free ports: two
+daemons sharing one Redis, Redis killed in a burst and restarted, a
+Sentinel failover, ACL users, a wrong password, and migration between
+LMDB and Redis."""
+
+import os
+import re
+import socket
+import threading
+import time
+
+from harness import DaemonTest
+from redis_server import RedisServer
+
+NOW = int(time.time())
+TEXT = "action=450 4.2.0 Greylisted, see http://postgrey.schweikert.ch/help/our.example.html"
+DBERR = "action=451 4.3.0 <bob@our.example>: Temporary greylisting database error"
+PASS_HEADER = re.compile(r"^action=PREPEND X-Greylist: delayed (\d+) seconds by mxshield")
+
+SEQ = [0]
+
+
+def att(t, **kw):
+    SEQ[0] += 1
+    out = {"client_address": "192.0.2.5", "client_name": "mail.sender.example",
+           "sender": "alice@sender.example", "recipient": "bob@our.example",
+           "instance": "r%d" % SEQ[0], "policy_test_time": str(t)}
+    out.update(kw)
+    return out
+
+
+class RedisTest(DaemonTest):
+
+    def redis(self, conf_extra="", **kw):
+        r = RedisServer(conf_extra, **kw)
+        self.addCleanup(r.stop)
+        return r
+
+    def rd_daemon(self, servers, extra=""):
+        conf = ("data_directory = @TMP@/db\ngreylist_allow_test_time = yes\n"
+                "recipient_restrictions = greylist\nstore = redis\n"
+                "redis_servers = %s\n%s" % (servers, extra))
+        return self.daemon(conf)
+
+    def status(self, d):
+        rc, out, err = self.run_cli("status", "-c", d.conf_path)
+        self.assertEqual(rc, 0, err)
+        return dict(line.rsplit(" ", 1) for line in out.splitlines()[1:] if " " in line)
+
+
+class Sharing(RedisTest):
+
+    def test_deferred_on_first_passed_on_second(self):
+        r = self.redis()
+        d1 = self.rd_daemon(r.addr())
+        d2 = self.rd_daemon(r.addr())
+        c1, c2 = self.client(d1), self.client(d2)
+        self.assertEqual(c1.ask(att(NOW)), TEXT)
+        # the record is in Redis, with the retry window as its TTL
+        key = "mxshield:triplets:{192.0.2.0/alice@sender.example/bob@our.example}"
+        ttl = int(r.cli("TTL", key))
+        self.assertTrue(2 * 86400 - 5 <= ttl <= 2 * 86400 + 1, ttl)
+        self.assertEqual(c2.ask(att(NOW + 100)), TEXT)
+        m = PASS_HEADER.match(c2.ask(att(NOW + 301)))
+        self.assertIsNotNone(m)
+        self.assertEqual(m.group(1), "301")
+        # passed: kept for greylist_max_age from now on
+        ttl = int(r.cli("TTL", key))
+        self.assertTrue(35 * 86400 - 5 <= ttl <= 35 * 86400 + 1, ttl)
+        self.assertEqual(c1.ask(att(NOW + 400)), "action=DUNNO")
+        st = self.status(d1)
+        self.assertEqual(st["mxshield_store_redis_up"], "1")
+
+    def test_auto_whitelist_counts_shared(self):
+        r = self.redis()
+        extra = "greylist_auto_whitelist_clients = 2\n"
+        d1 = self.rd_daemon(r.addr(), extra)
+        d2 = self.rd_daemon(r.addr(), extra)
+        c1, c2 = self.client(d1), self.client(d2)
+        # one delivery counted through the first ...
+        self.assertEqual(c1.ask(att(NOW, sender="a@s.example")), TEXT)
+        self.assertRegex(c1.ask(att(NOW + 301, sender="a@s.example")), PASS_HEADER)
+        self.assertEqual(r.cli("STRLEN", "mxshield:clients:{192.0.2.5}"), "18")
+        # ... one through the second, an hour later: whitelisted
+        self.assertEqual(c2.ask(att(NOW + 4000, sender="b@s.example")), TEXT)
+        self.assertRegex(c2.ask(att(NOW + 4301, sender="b@s.example")), PASS_HEADER)
+        d2.wait_log("greylist: whitelisted: mail.sender.example[192.0.2.5]")
+        # the first sees the count of both: a new triplet passes at once
+        self.assertEqual(c1.ask(att(NOW + 5000, sender="c@s.example")), "action=DUNNO")
+        self.assertEqual(r.cli("STRLEN", "mxshield:triplets:{192.0.2.0/c@s.example/bob@our.example}"),
+                         "0")
+
+    def test_key_prefix_and_database(self):
+        r = self.redis()
+        d = self.rd_daemon(r.addr(), "redis_key_prefix = mx1/\nredis_database = 3\n")
+        self.assertEqual(self.client(d).ask(att(NOW)), TEXT)
+        self.assertEqual(r.cli("-n", "3", "EXISTS",
+                               "mx1/triplets:{192.0.2.0/alice@sender.example/bob@our.example}"),
+                         "1")
+        self.assertEqual(r.cli("-n", "3", "STRLEN", "mx1/meta:{version}"), "4")
+        self.assertEqual(r.cli("DBSIZE"), "0")
+
+
+class Failure(RedisTest):
+
+    def burst(self, d, n, kill=None):
+        """n new triplets over 8 connections at once; kill() runs after the
+        first quarter.  Every answer and how long it took."""
+        answers, lock = [], threading.Lock()
+        started = threading.Event()
+
+        def worker(k):
+            c = d.connect(5)
+            try:
+                for i in range(k, n, 8):
+                    if i == n // 4:
+                        started.set()
+                    t0 = time.monotonic()
+                    got = c.ask(att(NOW, sender="s%d@burst.example" % i))
+                    with lock:
+                        answers.append((got, time.monotonic() - t0))
+            finally:
+                c.close()
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        if kill:
+            started.wait(10)
+            kill()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(len(answers), n)
+        return answers
+
+    def test_killed_in_a_burst_and_restarted(self):
+        r = self.redis()
+        d = self.rd_daemon(r.addr(), "redis_command_timeout = 300\n")
+        answers = self.burst(d, 400, kill=r.kill)
+        kinds = {a for a, _ in answers}
+        # a temporary failure is never a pass: deferred, or a database error
+        self.assertLessEqual(kinds, {TEXT, DBERR}, kinds)
+        self.assertIn(DBERR, kinds)
+        self.assertLess(max(t for _, t in answers), 1.0)
+        # while it is down: at once, and visible in mxshield status
+        c = self.client(d)
+        t0 = time.monotonic()
+        self.assertEqual(c.ask(att(NOW, sender="down@x.example")), DBERR)
+        self.assertLess(time.monotonic() - t0, 0.5)
+        st = self.status(d)
+        self.assertEqual(st["mxshield_store_redis_up"], "0")
+        self.assertGreater(int(st["mxshield_store_redis_down_since"]), 0)
+        time.sleep(1.5)                 # several retries, one report
+        log = d.read_log()
+        self.assertEqual(log.count("store operations fail until it is back"), 1, log[-3000:])
+        # back on the same port: reconnected with backoff, working again
+        r.start()
+        d.wait_log("redis: connected to 127.0.0.1:%d after" % r.port, timeout=5)
+        self.assertEqual(c.ask(att(NOW, sender="back@x.example")), TEXT)
+        self.assertRegex(c.ask(att(NOW + 301, sender="back@x.example")), PASS_HEADER)
+        self.assertEqual(self.status(d)["mxshield_store_redis_up"], "1")
+
+    def test_down_with_error_action_dunno(self):
+        r = self.redis()
+        d = self.rd_daemon(r.addr(), "greylist_error_action = dunno\n")
+        c = self.client(d)
+        self.assertEqual(c.ask(att(NOW)), TEXT)
+        r.kill()
+        d.wait_log("store operations fail until it is back")
+        self.assertEqual(c.ask(att(NOW, sender="other@x.example")), "action=DUNNO")
+
+    def test_slow_redis_times_out(self):
+        r = self.redis()
+        d = self.rd_daemon(r.addr(), "redis_command_timeout = 200\n")
+        c = self.client(d)
+        self.assertEqual(c.ask(att(NOW)), TEXT)
+        # a server that stops answering (DEBUG SLEEP is refused by default:
+        # SIGSTOP does the same)
+        os.kill(r.proc.pid, 19)
+        try:
+            t0 = time.monotonic()
+            self.assertEqual(c.ask(att(NOW, sender="slow@x.example")), DBERR)
+            took = time.monotonic() - t0
+            self.assertTrue(0.15 < took < 1.0, took)
+            d.wait_log("no reply within redis_command_timeout (200 ms)")
+        finally:
+            os.kill(r.proc.pid, 18)
+        d.wait_log("redis: connected to", timeout=5)
+        self.assertEqual(c.ask(att(NOW, sender="slow@x.example")), TEXT)
+
+    def test_down_at_start(self):
+        port = RedisServer.__init__ and None
+        from harness import free_port
+        port = free_port()
+        d = self.rd_daemon("127.0.0.1:%d" % port)
+        d.wait_log("cannot connect")
+        self.assertEqual(self.client(d).ask(att(NOW)), DBERR)
+        r = self.redis(port=port)
+        d.wait_log("redis: connected to 127.0.0.1:%d" % r.port, timeout=5)
+        self.assertEqual(self.client(d).ask(att(NOW)), TEXT)
+
+
+class Auth(RedisTest):
+
+    ACL = "user default off\nuser mx on >s3cret ~mxshield:* +@all\n"
+
+    def test_acl_user(self):
+        r = self.redis(self.ACL)
+        d = self.rd_daemon(r.addr(), "redis_user = mx\nredis_password = s3cret\n")
+        c = self.client(d)
+        self.assertEqual(c.ask(att(NOW)), TEXT)
+        self.assertRegex(c.ask(att(NOW + 301)), PASS_HEADER)
+        self.assertEqual(r.cli("EXISTS", "mxshield:clients:{192.0.2.5}",
+                               user="mx", password="s3cret"), "1")
+
+    def test_wrong_password_fails_at_start(self):
+        r = self.redis(self.ACL)
+        with self.assertRaises(RuntimeError) as e:
+            self.rd_daemon(r.addr(), "redis_user = mx\nredis_password = wrong\n")
+        self.assertIn('redis 127.0.0.1:%d: authentication as "mx" refused: WRONGPASS' % r.port,
+                      str(e.exception))
+
+    def test_password_only(self):
+        r = self.redis("requirepass pw1\n")
+        d = self.rd_daemon(r.addr(), "redis_password = pw1\n")
+        self.assertEqual(self.client(d).ask(att(NOW)), TEXT)
+        with self.assertRaises(RuntimeError) as e:
+            self.rd_daemon(r.addr())
+        self.assertIn("NOAUTH", str(e.exception))
