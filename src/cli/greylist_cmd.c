@@ -8,6 +8,7 @@
  *   mxshield greylist [-c FILE] whitelist list
  *   mxshield greylist [-c FILE] purge [--all]
  *   mxshield greylist [-c FILE] import-postgrey DIR
+ *   mxshield greylist [-c FILE] migrate --to redis|lmdb
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 
 #include "cli/greylist_cmd.h"
+#include "cli/greylist_migrate.h"
 #include "cli/import_postgrey.h"
 #include "conf/config.h"
 #include "greylist/greylist.h"
@@ -286,7 +288,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 
     greylist_conf(c, &g);
     if (argc < 1) {
-	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey ...\n");
+	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey|migrate ...\n");
 	return 2;
     }
     if (strcmp(argv[0], "list") == 0) {
@@ -403,6 +405,8 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	store_close(s);
 	return rc;
     }
+    if (strcmp(argv[0], "migrate") == 0)
+	return greylist_migrate(c, &g, argc, argv);
     if (strcmp(argv[0], "purge") == 0) {
 	int     all = argc == 2 && strcmp(argv[1], "--all") == 0;
 
@@ -439,6 +443,6 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	store_close(s);
 	return 0;
     }
-    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey ...\n");
+    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey|migrate ...\n");
     return 2;
 }

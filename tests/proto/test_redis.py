@@ -227,3 +227,100 @@ class Auth(RedisTest):
         with self.assertRaises(RuntimeError) as e:
             self.rd_daemon(r.addr())
         self.assertIn("NOAUTH", str(e.exception))
+
+
+class Sentinel(RedisTest):
+
+    def wait_for(self, what, fn, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if fn():
+                return
+            time.sleep(0.05)
+        self.fail("timed out waiting for " + what)
+
+    def test_failover_followed(self):
+        master = self.redis()
+        replica = self.redis("replicaof 127.0.0.1 %d\n" % master.port)
+        self.wait_for("the replica's sync",
+                      lambda: "master_link_status:up" in replica.cli("INFO", "replication"))
+        sentinel = self.redis("sentinel monitor mx 127.0.0.1 %d 1\n"
+                              "sentinel down-after-milliseconds mx 300\n"
+                              "sentinel failover-timeout mx 2000\n" % master.port,
+                              sentinel=True)
+        self.wait_for("the sentinel to see the replica",
+                      lambda: str(replica.port) in sentinel.cli("SENTINEL", "replicas", "mx"))
+        d = self.rd_daemon("127.0.0.1:1", "redis_sentinels = %s\nredis_master_name = mx\n"
+                           % sentinel.addr())
+        c = self.client(d)
+        self.assertEqual(c.ask(att(NOW)), TEXT)
+        self.assertEqual(master.cli("WAIT", "1", "2000"), "1")
+        master.kill()
+        # asked again after the failover, the sentinel names the replica
+        d.wait_log("redis: connected to 127.0.0.1:%d after" % replica.port, timeout=20)
+        self.assertEqual(replica.cli("ROLE").splitlines()[0], "master")
+        self.assertRegex(c.ask(att(NOW + 301)), PASS_HEADER)
+        self.assertEqual(self.status(d)["mxshield_store_redis_up"], "1")
+
+
+class Migrate(RedisTest):
+
+    def test_lmdb_to_redis_and_back(self):
+        r = self.redis()
+        tmp = self.tmpdir()
+        lm = self.daemon("data_directory = %s/db\ngreylist_allow_test_time = yes\n"
+                         "recipient_restrictions = greylist\n" % tmp)
+        c = self.client(lm)
+        self.assertEqual(c.ask(att(NOW)), TEXT)
+        # passed long ago, still remembered; and one left to expire
+        self.assertEqual(c.ask(att(NOW - 86400, sender="old@x.example")), TEXT)
+        self.assertRegex(c.ask(att(NOW - 86400 + 301, sender="old@x.example")), PASS_HEADER)
+        self.assertEqual(c.ask(att(NOW - 3 * 86400, sender="gone@x.example")), TEXT)
+        conf = os.path.join(tmp, "mig.conf")
+        with open(conf, "w") as f:
+            f.write("data_directory = %s/db\nstore = lmdb\nredis_servers = %s\n"
+                    % (tmp, r.addr()))
+        rc, out, err = self.run_cli("greylist", "-c", conf, "whitelist", "add", "198.51.100.7")
+        self.assertEqual(rc, 0, err)
+        lm.expect_exit = True
+        lm.stop()
+        rc, out, err = self.run_cli("greylist", "-c", conf, "migrate", "--to", "redis")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.strip(), "migrated to redis: 2 triplets, 1 clients, "
+                         "1 whitelist entries (1 expired and 0 unreadable left behind)")
+        key = "mxshield:triplets:{192.0.2.0/alice@sender.example/bob@our.example}"
+        ttl = int(r.cli("TTL", key))
+        self.assertTrue(2 * 86400 - 10 <= ttl <= 2 * 86400 + 1, ttl)
+        self.assertEqual(r.cli("TTL", "mxshield:whitelist:{198.51.100.7}"), "-1")
+
+        # a daemon on Redis goes on from there
+        d = self.rd_daemon(r.addr())
+        c = self.client(d)
+        self.assertRegex(c.ask(att(NOW + 301)), PASS_HEADER)
+        self.assertEqual(c.ask(att(NOW + 302, sender="old@x.example")), "action=DUNNO")
+        self.assertEqual(c.ask(att(NOW, client_address="198.51.100.7")), "action=DUNNO")
+        rc, out, err = self.run_cli("greylist", "-c", d.conf_path, "list")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("alice@sender.example", out)
+
+        # and back into an empty LMDB database
+        tmp2 = self.tmpdir()
+        conf2 = os.path.join(tmp2, "back.conf")
+        with open(conf2, "w") as f:
+            f.write("data_directory = %s/db\nstore = lmdb\nredis_servers = %s\n"
+                    % (tmp2, r.addr()))
+        rc, out, err = self.run_cli("greylist", "-c", conf2, "migrate", "--to", "lmdb")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.strip(), "migrated to lmdb: 2 triplets, 1 clients, "
+                         "1 whitelist entries (0 expired and 0 unreadable left behind)")
+        lm2 = self.daemon("data_directory = %s/db\ngreylist_allow_test_time = yes\n"
+                          "recipient_restrictions = greylist\n" % tmp2)
+        c = self.client(lm2)
+        self.assertEqual(c.ask(att(NOW + 400)), "action=DUNNO")
+        self.assertEqual(c.ask(att(NOW, client_address="198.51.100.7")), "action=DUNNO")
+        self.assertEqual(c.ask(att(NOW, sender="new@x.example")), TEXT)
+
+    def test_usage(self):
+        rc, out, err = self.run_cli("greylist", "migrate", "--to", "nowhere")
+        self.assertEqual(rc, 2)
+        self.assertIn("usage: mxshield greylist migrate --to redis|lmdb", err)
