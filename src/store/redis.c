@@ -253,6 +253,7 @@ static void rc_connect(struct rstore *s)
     }
     s->ac = ac;
     ac->data = s;
+    redis_reader_bound(ac->c.reader);
     s->state = RS_CONNECTING;
     redisLibeventAttach(ac, s->ev);
     redisAsyncSetConnectCallback(ac, rc_connect_cb);
@@ -349,6 +350,7 @@ static void rc_start(struct rstore *s)
     }
     s->sc = sc;
     sc->data = s;
+    redis_reader_bound(sc->c.reader);
     s->state = RS_SENTINEL;
     redisLibeventAttach(sc, s->ev);
     redisAsyncSetConnectCallback(sc, sentinel_connect_cb);

@@ -27,6 +27,7 @@
 #define REDIS_META_VERSION	"meta:{version}"
 #define REDIS_HOST_MAX		256
 #define REDIS_SCAN_COUNT	1000	/* keys asked per SCAN by the tools */
+#define REDIS_ARRAY_MAX		100000	/* elements of one reply array */
 
 /* a server's address, names resolved when the store is opened */
 struct redis_addr {
@@ -64,6 +65,11 @@ int     redis_sync_version(redisContext *rc, const struct redis_conf *c, int rea
 
 /* store_redis_sync_open - the synchronous backend (command-line tools) */
 struct store *store_redis_sync_open(const struct store_opts *o, char *err, size_t errlen);
+
+/* redis_reader_bound - a reader that refuses (as out of memory: the
+ * connection is dropped) an array of more than REDIS_ARRAY_MAX elements
+ * or of a negative count, which hiredis 0.14 would allocate blindly */
+void    redis_reader_bound(redisReader *r);
 
 /* redis_key - <prefix><table>:{<key>} into out */
 void    redis_key(struct buf *out, const char *prefix, const char *table,

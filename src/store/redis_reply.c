@@ -9,6 +9,29 @@
 
 #include "store/redis_impl.h"
 
+static redisReplyObjectFunctions bounded;
+static void *(*default_array) (const redisReadTask *, int);
+
+/* bounded_array - hiredis's array, within REDIS_ARRAY_MAX */
+static void *bounded_array(const redisReadTask *task, int elements)
+{
+    if (elements < 0 || elements > REDIS_ARRAY_MAX)
+	return NULL;
+    return default_array(task, elements);
+}
+
+void    redis_reader_bound(redisReader *r)
+{
+    if (r->fn == &bounded)
+	return;
+    if (default_array == NULL) {
+	bounded = *r->fn;		/* hiredis's own, but for arrays */
+	default_array = bounded.createArray;
+	bounded.createArray = bounded_array;
+    }
+    r->fn = &bounded;
+}
+
 void    redis_key(struct buf *out, const char *prefix, const char *table,
 		          const void *key, size_t klen)
 {

@@ -136,6 +136,7 @@ static redisContext *connect_to(const struct redis_conf *c, const struct redis_a
 	return NULL;
     }
     redisSetTimeout(rc, tv_ms(c->command_timeout_ms));
+    redis_reader_bound(rc->reader);
     return rc;
 }
 
