@@ -254,7 +254,10 @@ class Sentinel(RedisTest):
                            % sentinel.addr())
         c = self.client(d)
         self.assertEqual(c.ask(att(NOW)), TEXT)
-        self.assertEqual(master.cli("WAIT", "1", "2000"), "1")
+        # on the replica before the master goes (WAIT would only cover
+        # redis-cli's own writes)
+        key = "mxshield:triplets:{192.0.2.0/alice@sender.example/bob@our.example}"
+        self.wait_for("the record on the replica", lambda: replica.cli("EXISTS", key) == "1")
         master.kill()
         # asked again after the failover, the sentinel names the replica
         d.wait_log("redis: connected to 127.0.0.1:%d after" % replica.port, timeout=20)
