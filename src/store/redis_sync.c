@@ -251,6 +251,7 @@ int     redis_sync_version(redisContext *rc, const struct redis_conf *c, int rea
     struct buf key;
     redisReply *r;
     long    have;
+    int     ok = -1;
 
     buf_init(&key);
     buf_printf(&key, "%s%s", c->prefix, REDIS_META_VERSION);
@@ -265,11 +266,12 @@ int     redis_sync_version(redisContext *rc, const struct redis_conf *c, int rea
     else if (have > STORE_FORMAT_VERSION)
 	snprintf(err, errlen, "redis: format %ld (%s) is newer than this mxshield's %d",
 		 have, key.s, STORE_FORMAT_VERSION);
+    else
+	ok = 0;
     if (r)
 	freeReplyObject(r);
     buf_free(&key);
-    return r == NULL || r->type == REDIS_REPLY_ERROR || have < 0 || have > STORE_FORMAT_VERSION
-	? -1 : 0;
+    return ok;
 }
 
 /*
