@@ -2,12 +2,15 @@
  * redis_impl.h - what the Redis backend's files share (store/redis*.c).
  *
  * KEYS
- *	Every record is one Redis string: <prefix><table>:{<key>} holds the
- *	value in store/encode.h's bytes, with the record's expiry as the
- *	key's TTL.  The hash tag is the record's key, so the records of one
- *	subject (a client address) in every table - clients, whitelist,
- *	bans, rates - hash to one Cluster slot, and any multi-key command or
- *	script over one subject stays on one node.  The database format
+ *	Every record is one Redis string, the value in store/encode.h's
+ *	bytes and the record's expiry as the key's TTL.  The key is
+ *	<prefix><table>:{<subject>}<rest>, where the subject is the store
+ *	key up to its first '/' and the rest is what follows (from the '/'),
+ *	so the hash tag is the subject: a client's records in every table
+ *	(clients "192.0.2.5", bans "192.0.2.5", rates "192.0.2.5/rule") and
+ *	a network's (triplets "192.0.2.0/sender/recipient", whitelist
+ *	"192.0.2.0/24") each hash to one Cluster slot, and any multi-key
+ *	command or script over one subject stays on one node.  The format
  *	version is <prefix>meta:{version} (4 bytes, little-endian).
  *
  * REPLIES
@@ -28,6 +31,7 @@
 #define REDIS_HOST_MAX		256
 #define REDIS_SCAN_COUNT	1000	/* keys asked per SCAN by the tools */
 #define REDIS_ARRAY_MAX		100000	/* elements of one reply array */
+#define REDIS_KEY_MAX		1024	/* longest store key read back */
 
 /* a server's address, names resolved when the store is opened */
 struct redis_addr {
@@ -75,8 +79,8 @@ void    redis_reader_bound(redisReader *r);
 void    redis_key(struct buf *out, const char *prefix, const char *table,
 		          const void *key, size_t klen);
 
-/* redis_key_split - the store key inside a Redis key of this table; -1
- * if it is not one */
+/* redis_key_split - the store key inside a Redis key of this table
+ * (valid until the next call); -1 if it is not one */
 int     redis_key_split(const char *rkey, size_t len, const char *prefix, const char *table,
 			        const char **key, size_t *klen);
 

@@ -35,25 +35,42 @@ void    redis_reader_bound(redisReader *r)
 void    redis_key(struct buf *out, const char *prefix, const char *table,
 		          const void *key, size_t klen)
 {
+    const char *slash = memchr(key, '/', klen);
+    size_t  sl = slash ? (size_t) (slash - (const char *) key) : klen;
+
     buf_reset(out);
     buf_puts(out, prefix);
     buf_puts(out, table);
     buf_puts(out, ":{");
-    buf_append(out, key, klen);
+    buf_append(out, key, sl);		/* the subject: the hash tag */
     buf_putc(out, '}');
+    buf_append(out, (const char *) key + sl, klen - sl);
 }
 
 int     redis_key_split(const char *rkey, size_t len, const char *prefix, const char *table,
 			        const char **key, size_t *klen)
 {
-    size_t  pl = strlen(prefix), tl = strlen(table);
+    size_t  pl = strlen(prefix), tl = strlen(table), start = pl + tl + 2, end;
+    static char joined[REDIS_KEY_MAX];
 
-    if (len < pl + tl + 3 || memcmp(rkey, prefix, pl) != 0
-	|| memcmp(rkey + pl, table, tl) != 0 || memcmp(rkey + pl + tl, ":{", 2) != 0
-	|| rkey[len - 1] != '}')
+    if (len < start + 1 || memcmp(rkey, prefix, pl) != 0
+	|| memcmp(rkey + pl, table, tl) != 0 || memcmp(rkey + pl + tl, ":{", 2) != 0)
 	return -1;
-    *key = rkey + pl + tl + 2;
-    *klen = len - pl - tl - 3;
+    /* the subject has no '/': it ends at the first "}/", or at a '}' last */
+    for (end = start; end + 1 < len; end++)
+	if (rkey[end] == '}' && rkey[end + 1] == '/')
+	    break;
+    if (end + 1 >= len) {
+	if (rkey[len - 1] != '}')
+	    return -1;
+	end = len - 1;
+    }
+    if (memchr(rkey + start, '/', end - start) || len - 3 - pl - tl > sizeof(joined))
+	return -1;
+    memcpy(joined, rkey + start, end - start);
+    memcpy(joined + (end - start), rkey + end + 1, len - end - 1);
+    *key = joined;
+    *klen = len - 3 - pl - tl;
     return 0;
 }
 
@@ -72,7 +89,7 @@ void    redis_scan_pattern(struct buf *out, const char *prefix, const char *tabl
     buf_reset(out);
     glob_escape(out, prefix);
     glob_escape(out, table);
-    buf_puts(out, ":{*}");
+    buf_puts(out, ":{*");
 }
 
 enum store_status redis_reply_value(const redisReply *r, const void **val, size_t *len)

@@ -4,7 +4,7 @@
  * are: redis_reader_bound); every reply then goes
  * through the backend's reading of it (store/redis_impl.h): a GET's value,
  * decoded as each kind of record, a SET's and a DEL's status, a SCAN step
- * with its keys split back into store keys, ROLE, the Sentinel's master
+ * with its keys split back into store keys (and built again: the same), ROLE, the Sentinel's master
  * address, the format version and the error classes.  Nothing may crash,
  * and a value accepted must re-encode to the same fields.
  */
@@ -50,10 +50,19 @@ static void one_reply(const redisReply *r)
     if (redis_reply_scan(r, cursor, sizeof(cursor), &clen, &keys) == 0) {
 	if (clen >= sizeof(cursor) || strlen(cursor) != clen)
 	    abort();
-	for (size_t i = 0; i < keys->elements; i++)
-	    if (redis_key_split(keys->element[i]->str, keys->element[i]->len, "mxshield:",
-				"triplets", &key, &klen) == 0 && klen > keys->element[i]->len)
+	for (size_t i = 0; i < keys->elements; i++) {
+	    const redisReply *k = keys->element[i];
+	    struct buf back;
+
+	    if (redis_key_split(k->str, k->len, "mxshield:", "triplets", &key, &klen) < 0)
+		continue;
+	    /* a key read back is the key that was written */
+	    buf_init(&back);
+	    redis_key(&back, "mxshield:", "triplets", key, klen);
+	    if (back.len != k->len || memcmp(back.s, k->str, k->len) != 0)
 		abort();
+	    buf_free(&back);
+	}
     }
     (void) redis_reply_role_master(r);
     if (redis_reply_master_addr(r, host, &port) == 0 && (port < 1 || port > 65535))

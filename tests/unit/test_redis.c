@@ -51,11 +51,32 @@ static void test_keys(void **state)
 		     -1);
     /* an empty key is a key */
     redis_key(&b, "p", "t", "", 0);
+    assert_string_equal(b.s, "pt:{}");
     assert_int_equal(redis_key_split(b.s, b.len, "p", "t", &k, &kl), 0);
     assert_int_equal(kl, 0);
+    /* the subject, up to the first '/', is the hash tag */
+    static const char *const keys[][2] = {
+	{"192.0.2.0/a@b.example/c@d.example", "p:t:{192.0.2.0}/a@b.example/c@d.example"},
+	{"192.0.2.0/24", "p:t:{192.0.2.0}/24"},
+	{"192.0.2.5/rule", "p:t:{192.0.2.5}/rule"},
+	{"/x", "p:t:{}/x"},
+	{"a}/b}/", "p:t:{a}}/b}/"},
+	{"}", "p:t:{}}"},
+	{"{x}", "p:t:{{x}}"},
+    };
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+	redis_key(&b, "p:", "t", keys[i][0], strlen(keys[i][0]));
+	assert_string_equal(b.s, keys[i][1]);
+	assert_int_equal(redis_key_split(b.s, b.len, "p:", "t", &k, &kl), 0);
+	assert_int_equal(kl, strlen(keys[i][0]));
+	assert_memory_equal(k, keys[i][0], kl);
+    }
+    assert_int_equal(redis_key_split("p:t:{a/b}", 9, "p:", "t", &k, &kl), -1);
+    assert_int_equal(redis_key_split("p:t:{ab", 7, "p:", "t", &k, &kl), -1);
     /* glob characters of the prefix are quoted for SCAN MATCH */
     redis_scan_pattern(&b, "a*b?[x]", "triplets");
-    assert_string_equal(b.s, "a\\*b\\?\\[x\\]triplets:{*}");
+    assert_string_equal(b.s, "a\\*b\\?\\[x\\]triplets:{*");
     buf_free(&b);
 }
 
