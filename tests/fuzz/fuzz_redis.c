@@ -1,12 +1,13 @@
 /*
  * fuzz_redis.c - libFuzzer target: what a Redis server answers.  hiredis
  * parses the bytes into replies (its reader, bounded as the backend's
- * are: redis_reader_bound); every reply then goes
- * through the backend's reading of it (store/redis_impl.h): a GET's value,
- * decoded as each kind of record, a SET's and a DEL's status, a SCAN step
- * with its keys split back into store keys (and built again: the same), ROLE, the Sentinel's master
- * address, the format version and the error classes.  Nothing may crash,
- * and a value accepted must re-encode to the same fields.
+ * are: redis_reader_bound); every reply then goes through the backend's
+ * reading of it (store/redis_impl.h): a GET's value, decoded as each kind
+ * of record, a SET's and a DEL's status, a SCAN step with its keys split
+ * back into store keys (built again, each must be the same key), ROLE,
+ * the Sentinel's master address, the format version and the error
+ * classes.  Nothing may crash, and a value accepted must re-encode to the
+ * same fields.
  */
 #include <stddef.h>
 #include <stdint.h>
