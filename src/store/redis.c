@@ -26,7 +26,8 @@
  *	redis_command_timeout drops the connection, and with it every
  *	command in flight fails.  A replica's or a moving master's refusal
  *	(READONLY, LOADING, ...) also drops it, so that the Sentinels are
- *	asked again.  Reconnection is retried after 100 ms, doubling to 2 s.
+ *	asked again; another refusal (NOPERM, OOM) fails the operation and
+ *	is logged at most once a minute.  Reconnection is retried after 100 ms, doubling to 2 s.
  *	The first failure is logged at once, then a summary at most once a
  *	minute, and the return once; the statistics (mxshield status) show
  *	mxshield_store_redis_up and when it went down.
@@ -88,6 +89,7 @@ struct rstore {
     long    backoff_ms;
     int     was_up;			/* reported up since the last outage */
     time_t  down_since, last_report;
+    time_t  last_refusal;		/* a command refused was last logged */
     long    unreported;			/* failures since the last report */
     char    last_error[256];
     struct rreq *head, *tail, *free;	/* in flight; spare */
@@ -466,8 +468,13 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 	st = redis_reply_del(r);
     if (st == STORE_ERROR) {
 	stat_inc(STAT_STORE_REDIS_FAILED_OPS);
-	if (r && r->type == REDIS_REPLY_ERROR && s->ac == ac && ac->data == s)
-	    rc_drop(s, "%s", r->str);	/* READONLY, LOADING, OOM...: ask again */
+	if (redis_reply_elsewhere(r) && s->ac == ac && ac->data == s) {
+	    rc_drop(s, "%s", r->str);	/* READONLY, LOADING...: ask again */
+	} else if (r && time(NULL) - s->last_refusal >= LOG_INTERVAL) {
+	    s->last_refusal = time(NULL);	/* NOPERM, OOM...: the same next time */
+	    msg_warn("redis: %s:%d: command refused: %s", s->target.host, s->target.port,
+		     r->type == REDIS_REPLY_ERROR ? r->str : "a reply of the wrong type");
+	}
     }
     if (cb)
 	cb(arg, st, val, len);

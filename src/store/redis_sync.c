@@ -255,8 +255,18 @@ int     redis_sync_version(redisContext *rc, const struct redis_conf *c, int rea
 
     buf_init(&key);
     buf_printf(&key, "%s%s", c->prefix, REDIS_META_VERSION);
-    if (!readonly && (r = redisCommand(rc, "SET %b %b NX", key.s, key.len, v, sizeof(v))))
+    if (!readonly) {
+	/* written once; a user who may not write is told now, not per answer */
+	r = redisCommand(rc, "SET %b %b NX", key.s, key.len, v, sizeof(v));
+	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+	    snprintf(err, errlen, "redis: cannot write %s: %s", key.s, r ? r->str : rc->errstr);
+	    if (r)
+		freeReplyObject(r);
+	    buf_free(&key);
+	    return -1;
+	}
 	freeReplyObject(r);
+    }
     r = redisCommand(rc, "GET %b", key.s, key.len);
     have = redis_reply_version(r);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)

@@ -67,8 +67,8 @@ class RedisServer:
             cmd += ["--user", user]
         if password:
             cmd += ["--pass", password, "--no-auth-warning"]
-        p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=10)
-        return p.stdout.strip()
+        p = subprocess.run(cmd + list(args), capture_output=True, timeout=10)
+        return p.stdout.decode("utf-8", "replace").strip()
 
     def addr(self):
         return "127.0.0.1:%d" % self.port

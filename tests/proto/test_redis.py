@@ -202,16 +202,23 @@ class Failure(RedisTest):
 
 class Auth(RedisTest):
 
-    ACL = "user default off\nuser mx on >s3cret ~mxshield:* +@all\n"
+    # the least the README says a user needs
+    ACL = ("user default off\n"
+           "user mx on >s3cret ~mxshield:* +get +set +del +ping +role +scan +select\n")
 
     def test_acl_user(self):
         r = self.redis(self.ACL)
-        d = self.rd_daemon(r.addr(), "redis_user = mx\nredis_password = s3cret\n")
+        d = self.rd_daemon(r.addr(), "redis_user = mx\nredis_password = s3cret\n"
+                           "redis_database = 2\n")
         c = self.client(d)
         self.assertEqual(c.ask(att(NOW)), TEXT)
         self.assertRegex(c.ask(att(NOW + 301)), PASS_HEADER)
-        self.assertEqual(r.cli("EXISTS", "mxshield:clients:{192.0.2.5}",
-                               user="mx", password="s3cret"), "1")
+        self.assertNotEqual(r.cli("-n", "2", "GET", "mxshield:clients:{192.0.2.5}",
+                                  user="mx", password="s3cret"), "")
+        # the tools too
+        rc, out, err = self.run_cli("greylist", "-c", d.conf_path, "list")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("alice@sender.example", out)
 
     def test_wrong_password_fails_at_start(self):
         r = self.redis(self.ACL)
@@ -219,6 +226,33 @@ class Auth(RedisTest):
             self.rd_daemon(r.addr(), "redis_user = mx\nredis_password = wrong\n")
         self.assertIn('redis 127.0.0.1:%d: authentication as "mx" refused: WRONGPASS' % r.port,
                       str(e.exception))
+
+    def test_refused_command_fails_the_operation(self):
+        r = self.redis("user default off\nuser admin on >adm ~* +@all\n"
+                       "user mx on >s3cret ~mxshield:* +get +del +ping +scan\n")
+        # SET refused: the version cannot be written, said at start
+        with self.assertRaises(RuntimeError) as e:
+            self.rd_daemon(r.addr(), "redis_user = mx\nredis_password = s3cret\n")
+        self.assertIn("redis: cannot write mxshield:meta:{version}: NOPERM", str(e.exception))
+        # allowed at start, refused later: each operation fails (451), the
+        # refusal is logged once, the connection stays
+        self.assertEqual(r.cli("ACL", "SETUSER", "mx", "+set", user="admin", password="adm"),
+                         "OK")
+        d = self.rd_daemon(r.addr(), "redis_user = mx\nredis_password = s3cret\n")
+        c = self.client(d)
+        self.assertEqual(c.ask(att(NOW)), TEXT)
+        self.assertEqual(r.cli("ACL", "SETUSER", "mx", "-set", user="admin", password="adm"),
+                         "OK")
+        self.assertEqual(c.ask(att(NOW, sender="x@y.example")), DBERR)
+        self.assertEqual(c.ask(att(NOW, sender="z@y.example")), DBERR)
+        deadline = time.monotonic() + 3
+        while d.read_log().count("greylist: database write failed") < 2:
+            self.assertLess(time.monotonic(), deadline, d.read_log())
+            time.sleep(0.02)
+        log = d.read_log()
+        self.assertEqual(log.count("command refused: NOPERM"), 1, log)
+        self.assertNotIn("connection lost", log)
+        self.assertEqual(self.status(d)["mxshield_store_redis_up"], "1")
 
     def test_password_only(self):
         r = self.redis("requirepass pw1\n")
