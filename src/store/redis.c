@@ -649,7 +649,8 @@ struct store *store_redis_open(const struct store_opts *o, char *err, size_t err
     }
 
     /* one blocking check before serving: credentials, database, format */
-    if ((rc = redis_sync_connect(&s->c, why, sizeof(why), &auth_refused)) == NULL
+    if ((rc = redis_sync_connect(&s->c, why, sizeof(why), &auth_refused,
+				 &s->next_server)) == NULL
 	|| redis_sync_version(rc, &s->c, 0, why, sizeof(why)) < 0) {
 	if (auth_refused || rc) {
 	    snprintf(err, errlen, "%s", why);

@@ -58,10 +58,11 @@ void    redis_conf_free(struct redis_conf *c);
  * Sentinels first if there are any), authenticated and on its database,
  * for the tools and for the daemon's check at start.  NULL and err on
  * failure; *auth_refused is set if the server refused the credentials
- * (a configuration error, not an outage).
+ * (a configuration error, not an outage); *server: which of redis_servers
+ * answered as master.
  */
 redisContext *redis_sync_connect(const struct redis_conf *c, char *err, size_t errlen,
-				         int *auth_refused);
+				         int *auth_refused, size_t *server);
 
 /* redis_sync_version - check (and, writable, set) the format version */
 int     redis_sync_version(redisContext *rc, const struct redis_conf *c, int readonly,

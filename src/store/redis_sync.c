@@ -215,12 +215,13 @@ static int handshake(redisContext *rc, const struct redis_conf *c, const struct 
 }
 
 redisContext *redis_sync_connect(const struct redis_conf *c, char *err, size_t errlen,
-				         int *auth_refused)
+				         int *auth_refused, size_t *server)
 {
     struct redis_addr m;
     redisContext *rc;
 
     *auth_refused = 0;
+    *server = 0;
     if (c->nsentinels) {
 	if (ask_sentinels(c, &m, err, errlen) < 0)
 	    return NULL;
@@ -235,8 +236,10 @@ redisContext *redis_sync_connect(const struct redis_conf *c, char *err, size_t e
     for (size_t i = 0; i < c->nservers; i++) {
 	if ((rc = connect_to(c, &c->servers[i], err, errlen)) == NULL)
 	    continue;
-	if (handshake(rc, c, &c->servers[i], c->nservers > 1, err, errlen, auth_refused) == 0)
+	if (handshake(rc, c, &c->servers[i], c->nservers > 1, err, errlen, auth_refused) == 0) {
+	    *server = i;
 	    return rc;
+	}
 	redisFree(rc);
 	if (*auth_refused)
 	    return NULL;
@@ -489,6 +492,7 @@ struct store *store_redis_sync_open(const struct store_opts *o, char *err, size_
 {
     struct rsync *s = xcalloc(1, sizeof(*s));
     int     auth_refused;
+    size_t  server;
 
     s->base.ops = &rsync_ops;
     s->base.ttl = &rs_ttl_ops;
@@ -496,7 +500,7 @@ struct store *store_redis_sync_open(const struct store_opts *o, char *err, size_
     buf_init(&s->key);
     buf_init(&s->pat);
     if (redis_conf_load(&s->c, &o->redis, err, errlen) < 0
-	|| (s->rc = redis_sync_connect(&s->c, err, errlen, &auth_refused)) == NULL
+	|| (s->rc = redis_sync_connect(&s->c, err, errlen, &auth_refused, &server)) == NULL
 	|| redis_sync_version(s->rc, &s->c, o->readonly, err, errlen) < 0) {
 	if (s->rc)
 	    redisFree(s->rc);

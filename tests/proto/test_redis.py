@@ -361,3 +361,16 @@ class Migrate(RedisTest):
         rc, out, err = self.run_cli("greylist", "migrate", "--to", "nowhere")
         self.assertEqual(rc, 2)
         self.assertIn("usage: mxshield greylist migrate --to redis|lmdb", err)
+
+
+class Servers(RedisTest):
+
+    def test_the_master_of_several(self):
+        master = self.redis()
+        replica = self.redis("replicaof 127.0.0.1 %d\n" % master.port)
+        d = self.rd_daemon("%s, %s" % (replica.addr(), master.addr()))
+        c = self.client(d)
+        self.assertEqual(c.ask(att(NOW)), TEXT)
+        self.assertRegex(c.ask(att(NOW + 301)), PASS_HEADER)
+        self.assertEqual(master.cli("EXISTS", "mxshield:clients:{192.0.2.5}"), "1")
+        self.assertNotIn("warning", d.read_log())
