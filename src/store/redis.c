@@ -8,10 +8,11 @@
  *
  * DESCRIPTION
  *	The daemon's side: hiredis's asynchronous API on the daemon's
- *	libevent loop, never a blocking call.  Every operation is one
- *	command (GET, SET with EX for a TTL, DEL) whose reply calls the
- *	store callback; the commands of one pass of the event loop go out in
- *	one write (pipelined by hiredis).  Keys and replies: redis_impl.h.
+ *	libevent loop (store/redis_event.c), never a blocking call.  Every
+ *	operation is one command (GET, SET with EX for a TTL, DEL) whose
+ *	reply calls the store callback; the commands of one pass of the
+ *	event loop go out in one write at its end (pipelined).  Keys and
+ *	replies: redis_impl.h.
  *
  *	The connection: to the first of redis_servers that answers (with
  *	several, the one ROLE calls master), or to the master that the
@@ -40,7 +41,6 @@
  */
 #include <event2/event.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,7 +257,7 @@ static void rc_connect(struct rstore *s)
     ac->data = s;
     redis_reader_bound(ac->c.reader);
     s->state = RS_CONNECTING;
-    redisLibeventAttach(ac, s->ev);
+    redis_event_attach(ac, s->ev);
     redisAsyncSetConnectCallback(ac, rc_connect_cb);
     redisAsyncSetDisconnectCallback(ac, rc_disconnect_cb);
     if (*s->c.password) {
@@ -354,7 +354,7 @@ static void rc_start(struct rstore *s)
     sc->data = s;
     redis_reader_bound(sc->c.reader);
     s->state = RS_SENTINEL;
-    redisLibeventAttach(sc, s->ev);
+    redis_event_attach(sc, s->ev);
     redisAsyncSetConnectCallback(sc, sentinel_connect_cb);
     redisAsyncSetDisconnectCallback(sc, sentinel_disconnect_cb);
     redisAsyncCommand(sc, sentinel_reply_cb, (void *) a, "SENTINEL get-master-addr-by-name %s",

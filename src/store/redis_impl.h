@@ -22,6 +22,7 @@
 #ifndef MX_STORE_REDIS_IMPL_H
 #define MX_STORE_REDIS_IMPL_H
 
+#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
 #include "store/store.h"
@@ -75,6 +76,10 @@ struct store *store_redis_sync_open(const struct store_opts *o, char *err, size_
  * connection is dropped) an array of more than REDIS_ARRAY_MAX elements
  * or of a negative count, which hiredis 0.14 would allocate blindly */
 void    redis_reader_bound(redisReader *r);
+
+/* redis_event_attach - ac on the daemon's loop (store/redis_event.c) */
+struct event_base;
+int     redis_event_attach(redisAsyncContext *ac, struct event_base *base);
 
 /* redis_key - <prefix><table>:{<key>} into out */
 void    redis_key(struct buf *out, const char *prefix, const char *table,
