@@ -284,6 +284,59 @@ static void test_ttls(void **state)
     assert_true(gl_client_expired(&g, now + ttl, &cl));
 }
 
+static void got_cb(void *arg, enum store_status st, const void *val, size_t len)
+{
+    (void) val;
+    (void) len;
+    *(enum store_status *) arg = st;
+}
+
+/* store_put_ttl on a backend without TTLs (LMDB) is store_put; the
+ * store opened for store = redis without a server fails with a reason */
+static void test_ttl_interface(void **state)
+{
+    char    dir[] = "/tmp/mxredis-unit.XXXXXX", err[512];
+    struct store_opts o;
+    struct store *s;
+    enum store_status st = STORE_ERROR;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    memset(&o, 0, sizeof(o));
+    o.path = dir;
+    o.map_size = 1 << 20;
+    s = store_open(&o, err, sizeof(err));
+    assert_non_null(s);
+    assert_false(store_expires(s));
+    store_put_ttl(s, "clients", "k", 1, "v", 1, 60, got_cb, &st);
+    store_commit(s);
+    assert_int_equal(st, STORE_OK);
+    st = STORE_ERROR;
+    store_get(s, "clients", "k", 1, got_cb, &st);
+    assert_int_equal(st, STORE_OK);
+    store_close(s);
+    char    cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+
+    o.backend = STORE_BACKEND_REDIS;
+    o.redis.servers = "127.0.0.1:1";
+    o.redis.prefix = "mxshield:";
+    assert_null(store_open(&o, err, sizeof(err)));
+    assert_string_equal(err, "redis 127.0.0.1:1: cannot connect: Connection refused");
+    o.redis.servers = "127.0.0.1:99999";
+    assert_null(store_open(&o, err, sizeof(err)));
+    assert_string_equal(err, "redis_servers: bad address \"127.0.0.1:99999\" (expected host:port)");
+    o.redis.servers = "";
+    assert_null(store_open(&o, err, sizeof(err)));
+    assert_string_equal(err, "store = redis, but neither redis_servers nor redis_sentinels is set");
+    o.redis.servers = "127.0.0.1:1";
+    o.redis.user = "u";
+    assert_null(store_open(&o, err, sizeof(err)));
+    assert_string_equal(err, "redis_user is set but redis_password is empty");
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +347,7 @@ int     main(void)
 	cmocka_unit_test(test_hostport),
 	cmocka_unit_test(test_reader_bound),
 	cmocka_unit_test(test_ttls),
+	cmocka_unit_test(test_ttl_interface),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
