@@ -42,6 +42,7 @@
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,10 @@ struct rstore {
     char    last_error[256];
     struct rreq *head, *tail, *free;	/* in flight; spare */
     struct buf key;
+    struct redis_used marked;		/* tables this process marked used */
+    struct redis_used asked;		/* tables store_empty() was asked about */
+    int     used_state[REDIS_USED_MAX];	/* of asked: -1 unknown, 0 never used, 1 used */
+    struct event *used_ev;		/* asks again every second */
 };
 
 static void rc_start(struct rstore *s);
@@ -169,6 +174,7 @@ static void rc_drop(struct rstore *s, const char *fmt,...)
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     s->ac = NULL;
+    s->marked.n = 0;			/* markers not acknowledged: again */
     rc_failed(s, "%s:%d: %s", s->target.host, s->target.port, why);
     rc_retry(s);
     if (ac) {
@@ -185,6 +191,7 @@ static void rc_lost(const redisAsyncContext *ac, const char *what)
     if (s == NULL || s->ac != ac)
 	return;				/* one we dropped ourselves */
     s->ac = NULL;
+    s->marked.n = 0;
     rc_failed(s, "%s:%d: %s: %s", s->target.host, s->target.port, what,
 	      ac->errstr[0] ? ac->errstr : "closed by the server");
     rc_retry(s);
@@ -511,12 +518,56 @@ static void ra_get(struct store *st, const char *table, const void *key, size_t 
     send_cmd(s, 'g', cb, arg, "GET %b", s->key.s, s->key.len);
 }
 
+/* marked_cb - the marker's write: on failure, write it again next time */
+static void marked_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct rstore *s = ac->data;
+
+    if (s && redis_reply_set(reply) != STORE_OK)
+	redis_used_forget(&s->marked, priv);
+}
+
+/* used_cb - EXISTS of a table's marker */
+static void used_cb(redisAsyncContext *ac, void *reply, void *priv)
+{
+    struct rstore *s = ac->data;
+    const redisReply *r = reply;
+    int     i = (int) (intptr_t) priv;
+
+    if (s && r && r->type == REDIS_REPLY_INTEGER)
+	s->used_state[i] = r->integer > 0;
+}
+
+/* used_check - ask whether the tables asked about have had a record */
+static void used_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct rstore *s = arg;
+
+    (void) fd;
+    (void) what;
+    if (s->ac == NULL || s->state != RS_UP)
+	return;
+    for (int i = 0; i < s->asked.n; i++)
+	if (s->used_state[i] != 1)	/* once used, always read */
+	    redisAsyncCommand(s->ac, used_cb, (void *) (intptr_t) i,
+			      "EXISTS %s" REDIS_META_USED "%s", s->c.prefix, s->asked.name[i]);
+}
+
 static void ra_put_ttl(struct store *st, const char *table, const void *key, size_t klen,
 		               const void *val, size_t vlen, long ttl, store_cb cb, void *arg)
 {
     struct rstore *s = (struct rstore *) st;
+    int     n;
 
     stat_inc(STAT_STORE_WRITES);
+    if (s->ac && s->state >= RS_CONNECTING && (n = redis_used_note(&s->marked, table)) != 0) {
+	/* the table has a record now, for every host's store_empty() */
+	for (int i = 0; n > 0 && i < s->marked.n; i++)
+	    if (strcmp(s->marked.name[i], table) == 0)
+		table = s->marked.name[i];	/* lives as long as the store */
+	redisAsyncCommand(s->ac, n > 0 ? marked_cb : NULL, (void *) table,
+			  "SET %s" REDIS_META_USED "%s 1", s->c.prefix, table);
+    }
     redis_key(&s->key, s->c.prefix, table, key, klen);
     if (ttl > 0)
 	send_cmd(s, 's', cb, arg, "SET %b %b EX %ld", s->key.s, s->key.len, val, vlen, ttl);
@@ -567,11 +618,20 @@ static void ra_read_end(struct store *st)
     (void) st;
 }
 
+/* ra_empty - the table never had a record, as of the last second's
+ * check; 0 when unsure (not asked yet, or no room to remember) */
 static int ra_empty(struct store *st, const char *table)
 {
-    (void) st;
-    (void) table;
-    return 0;				/* unsure: the reads are cheap */
+    struct rstore *s = (struct rstore *) st;
+
+    for (int i = 0; i < s->asked.n; i++)
+	if (strcmp(s->asked.name[i], table) == 0)
+	    return s->used_state[i] == 0;
+    if (redis_used_note(&s->asked, table) > 0) {
+	s->used_state[s->asked.n - 1] = -1;
+	used_check(-1, 0, s);
+    }
+    return 0;
 }
 
 static void ra_batch(struct store *st, int on)
@@ -616,6 +676,7 @@ static void ra_close(struct store *st)
     event_free(s->retry_ev);
     event_free(s->connect_ev);
     event_free(s->cmd_ev);
+    event_free(s->used_ev);
     stat_set(STAT_STORE_REDIS_UP, 0);
     redis_conf_free(&s->c);
     buf_free(&s->key);
@@ -673,8 +734,10 @@ struct store *store_redis_open(const struct store_opts *o, char *err, size_t err
     s->retry_ev = evtimer_new(s->ev, retry_cb, s);
     s->connect_ev = evtimer_new(s->ev, connect_timeout_cb, s);
     s->cmd_ev = evtimer_new(s->ev, cmd_timeout_cb, s);
-    if (s->retry_ev == NULL || s->connect_ev == NULL || s->cmd_ev == NULL)
+    s->used_ev = event_new(s->ev, -1, EV_PERSIST, used_check, s);
+    if (s->retry_ev == NULL || s->connect_ev == NULL || s->cmd_ev == NULL || s->used_ev == NULL)
 	msg_fatal("redis: cannot create timers");
+    arm(s->used_ev, 1000);
     rc_start(s);
     return &s->base;
 }

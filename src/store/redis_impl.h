@@ -12,6 +12,10 @@
  *	"192.0.2.0/24") each hash to one Cluster slot, and any multi-key
  *	command or script over one subject stays on one node.  The format
  *	version is <prefix>meta:{version} (4 bytes, little-endian).
+ *	<prefix>meta:{used}/<table> exists once the table has had a record:
+ *	every writer sets it (once per process) with its first write to the
+ *	table, so that the daemon can skip the reads of a table that has
+ *	never had one (the manual whitelist, at most sites): store_empty().
  *
  * REPLIES
  *	redis_reply_*() turn a reply (parsed by hiredis, but from the
@@ -29,6 +33,9 @@
 #include "util/str.h"
 
 #define REDIS_META_VERSION	"meta:{version}"
+#define REDIS_META_USED		"meta:{used}/"	/* + table: it has had a record */
+#define REDIS_USED_MAX		16		/* tables whose marker is tracked */
+#define REDIS_TABLE_MAX		32
 #define REDIS_HOST_MAX		256
 #define REDIS_SCAN_COUNT	1000	/* keys asked per SCAN by the tools */
 #define REDIS_ARRAY_MAX		100000	/* elements of one reply array */
@@ -76,6 +83,19 @@ struct store *store_redis_sync_open(const struct store_opts *o, char *err, size_
  * connection is dropped) an array of more than REDIS_ARRAY_MAX elements
  * or of a negative count, which hiredis 0.14 would allocate blindly */
 void    redis_reader_bound(redisReader *r);
+
+/* the tables this process has marked as used */
+struct redis_used {
+    char    name[REDIS_USED_MAX][REDIS_TABLE_MAX];
+    int     n;
+};
+
+/* redis_used_note - 1: the table is new here, write its marker; 0: done
+ * already; -1: no room to remember, write it every time */
+int     redis_used_note(struct redis_used *u, const char *table);
+
+/* redis_used_forget - the marker's write failed: write it next time */
+void    redis_used_forget(struct redis_used *u, const char *table);
 
 /* redis_event_attach - ac on the daemon's loop (store/redis_event.c) */
 struct event_base;

@@ -271,3 +271,24 @@ int     redis_hostport(const char *spec, char host[REDIS_HOST_MAX], int *port)
     *port = (int) n;
     return 0;
 }
+
+int     redis_used_note(struct redis_used *u, const char *table)
+{
+    for (int i = 0; i < u->n; i++)
+	if (strcmp(u->name[i], table) == 0)
+	    return 0;
+    if (u->n >= REDIS_USED_MAX || strlen(table) >= REDIS_TABLE_MAX)
+	return -1;
+    strcpy(u->name[u->n++], table);
+    return 1;
+}
+
+void    redis_used_forget(struct redis_used *u, const char *table)
+{
+    for (int i = 0; i < u->n; i++)
+	if (strcmp(u->name[i], table) == 0) {
+	    memmove(u->name[i], u->name[i + 1], (size_t) (u->n - i - 1) * REDIS_TABLE_MAX);
+	    u->n--;
+	    return;
+	}
+}

@@ -296,6 +296,7 @@ struct rsync {
     struct redis_conf c;
     redisContext *rc;
     int     readonly;
+    struct redis_used used;
     struct buf key, pat;
 };
 
@@ -344,6 +345,14 @@ static void rs_put_ttl(struct store *st, const char *table, const void *key, siz
     redisReply *r;
     enum store_status status;
 
+    if (redis_used_note(&s->used, table) != 0) {
+	/* the table has a record now: readers may not skip it */
+	r = rs_reply(s, redisCommand(s->rc, "SET %s" REDIS_META_USED "%s 1", s->c.prefix, table));
+	if (redis_reply_set(r) != STORE_OK)
+	    redis_used_forget(&s->used, table);
+	if (r)
+	    freeReplyObject(r);
+    }
     redis_key(&s->key, s->c.prefix, table, key, klen);
     if (ttl > 0)
 	r = redisCommand(s->rc, "SET %b %b EX %ld", s->key.s, s->key.len, val, vlen, ttl);

@@ -91,6 +91,27 @@ class Sharing(RedisTest):
         self.assertEqual(r.cli("STRLEN", "mxshield:triplets:{192.0.2.0}/c@s.example/bob@our.example"),
                          "0")
 
+    def test_whitelist_reads_skipped_until_used(self):
+        r = self.redis()
+        d = self.rd_daemon(r.addr())
+        c = self.client(d)
+        self.assertEqual(c.ask(att(NOW)), TEXT)
+        time.sleep(1.2)                 # the daemon has asked: never used
+        self.assertEqual(r.cli("EXISTS", "mxshield:meta:{used}/triplets"), "1")
+        self.assertEqual(r.cli("EXISTS", "mxshield:meta:{used}/whitelist"), "0")
+        r.cli("CONFIG", "RESETSTAT")
+        for i in range(10):
+            self.assertEqual(c.ask(att(NOW, sender="n%d@x.example" % i)), TEXT)
+        stats = r.cli("INFO", "commandstats")
+        self.assertRegex(stats, r"cmdstat_get:calls=20,")   # client and triplet only
+        # an entry added on any host is honoured within a second
+        rc, out, err = self.run_cli("greylist", "-c", d.conf_path, "whitelist", "add",
+                                    "192.0.2.5")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(r.cli("EXISTS", "mxshield:meta:{used}/whitelist"), "1")
+        time.sleep(1.2)
+        self.assertEqual(c.ask(att(NOW, sender="late@x.example")), "action=DUNNO")
+
     def test_key_prefix_and_database(self):
         r = self.redis()
         d = self.rd_daemon(r.addr(), "redis_key_prefix = mx1/\nredis_database = 3\n")
