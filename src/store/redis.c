@@ -39,6 +39,7 @@
  *	daemon does not start); a server that cannot be reached is logged,
  *	and the daemon starts and keeps trying.
  */
+#include <arpa/inet.h>
 #include <event2/event.h>
 #include <hiredis/async.h>
 #include <stdarg.h>
@@ -293,6 +294,14 @@ static void sentinel_done(struct rstore *s)
     }
 }
 
+/* numeric_host - an IPv4 or IPv6 address, not a name */
+static int numeric_host(const char *host)
+{
+    unsigned char buf[16];
+
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 static void sentinel_reply_cb(redisAsyncContext *sc, void *reply, void *priv)
 {
     struct rstore *s = sc->data;
@@ -311,6 +320,13 @@ static void sentinel_reply_cb(redisAsyncContext *sc, void *reply, void *priv)
 	return;
     }
     sentinel_done(s);
+    if (!numeric_host(s->target.host)) {
+	/* hiredis would resolve it, blocking the loop */
+	rc_failed(s, "sentinel %s:%d: master \"%s\" announced as a host name (%s), not an "
+		  "address", a->host, a->port, s->c.master_name, s->target.host);
+	rc_retry(s);
+	return;
+    }
     rc_connect(s);
 }
 
