@@ -423,8 +423,7 @@ static long rs_scan(struct store *st, const char *table, char *cursor, size_t cu
 	    && redis_key_split(k->str, k->len, s->c.prefix, table, &key, &klen) == 0) {
 	    seen++;
 	    if ((what = fn(arg, key, klen, val, vlen)) < 0) {
-		stop = 1;
-		/* stopped early: go on from here next time (a key may be seen twice) */
+		stop = 1;		/* the rest of this step is not visited */
 	    } else if (what == 1 && !s->readonly) {
 		redisReply *d = redisCommand(s->rc, "DEL %b", k->str, k->len);
 
