@@ -6,11 +6,11 @@ LMDB and Redis."""
 
 import os
 import re
-import socket
+import subprocess
 import threading
 import time
 
-from harness import DaemonTest
+from harness import DaemonTest, free_port
 from redis_server import RedisServer
 
 NOW = int(time.time())
@@ -210,8 +210,6 @@ class Failure(RedisTest):
         self.assertEqual(c.ask(att(NOW, sender="slow@x.example")), TEXT)
 
     def test_down_at_start(self):
-        port = RedisServer.__init__ and None
-        from harness import free_port
         port = free_port()
         d = self.rd_daemon("127.0.0.1:%d" % port)
         d.wait_log("cannot connect")
@@ -395,3 +393,34 @@ class Servers(RedisTest):
         self.assertRegex(c.ask(att(NOW + 301)), PASS_HEADER)
         self.assertEqual(master.cli("EXISTS", "mxshield:clients:{192.0.2.5}"), "1")
         self.assertNotIn("warning", d.read_log())
+
+
+class Import(RedisTest):
+
+    def test_import_postgrey_into_redis(self):
+        """postgrey's records (a database made by db_load) go into Redis with
+        the TTLs greylisting's expiry gives them."""
+        r = self.redis()
+        tmp = self.tmpdir()
+        pgdb = os.path.join(tmp, "pg")
+        os.makedirs(pgdb)
+        t = NOW - 3 * 86400
+        text = ("192.0.2.7/32/a@b.example/bob@our.example\n%d,%d\n"
+                "192.0.2.8/32/c@d.example/bob@our.example\n%d,%d\n" % (t, t + 400, t, t + 100))
+        subprocess.run(["db_load", "-T", "-t", "btree", os.path.join(pgdb, "postgrey.db")],
+                       input=text, text=True, check=True)
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("data_directory = %s/db\ngreylist_lookup_by_host = yes\n"
+                    "greylist_spf_key = no\nstore = redis\nredis_servers = %s\n"
+                    % (tmp, r.addr()))
+        st, out, err = self.run_cli("greylist", "-c", conf, "import-postgrey", pgdb)
+        self.assertEqual(st, 0, err)
+        self.assertIn("imported: 2 triplets", out)
+        # passed: greylist_max_age after its last sighting
+        ttl = int(r.cli("TTL", "mxshield:triplets:{192.0.2.7}/a@b.example/bob@our.example"))
+        want = 35 * 86400 - (NOW - (t + 400))
+        self.assertTrue(want - 10 <= ttl <= want + 1, (ttl, want))
+        # never passed, not retried within the retry window: already expired
+        self.assertIn(r.cli("TTL", "mxshield:triplets:{192.0.2.8}/c@d.example/bob@our.example"),
+                      ("1", "0", "-2"))
