@@ -9,6 +9,7 @@
 #include "cli/check.h"
 #include "conf/config.h"
 #include "dns/dns.h"
+#include "store/redis_config.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -110,6 +111,7 @@ char   *check_evaluate(struct policy *pol, struct txn *txn, struct trace *t)
 	o.path = config_str(pol->conf, P_DATA_DIR);
 	o.map_size = (size_t) config_int(pol->conf, P_STORE_MAP_SIZE) << 20;
 	o.readonly = 1;
+	redis_config_opts(pol->conf, &o, NULL);
 	if ((pol->store = store_open(&o, why, sizeof(why))) == NULL)
 	    pol->store_absent = 1;	/* no database yet: nothing is known */
     }

@@ -8,6 +8,7 @@
  *   mxshield greylist [-c FILE] whitelist list
  *   mxshield greylist [-c FILE] purge [--all]
  *   mxshield greylist [-c FILE] import-postgrey DIR
+ *   mxshield greylist [-c FILE] migrate --to redis|lmdb
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +18,12 @@
 #include <time.h>
 
 #include "cli/greylist_cmd.h"
+#include "cli/greylist_migrate.h"
 #include "cli/import_postgrey.h"
 #include "conf/config.h"
 #include "greylist/greylist.h"
 #include "rules/policy.h"
+#include "store/redis_config.h"
 #include "store/store.h"
 #include "util/inet.h"
 #include "util/log.h"
@@ -37,6 +40,7 @@ static struct store *open_db(const struct config *c, int readonly)
     o.map_size = (size_t) config_int(c, P_STORE_MAP_SIZE) << 20;
     o.readonly = readonly;
     o.on_corrupt = STORE_CORRUPT_REFUSE;
+    redis_config_opts(c, &o, NULL);
     if ((s = store_open(&o, why, sizeof(why))) == NULL)
 	msg_fatal("%s", why);
     return s;
@@ -284,7 +288,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 
     greylist_conf(c, &g);
     if (argc < 1) {
-	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey ...\n");
+	fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey|migrate ...\n");
 	return 2;
     }
     if (strcmp(argv[0], "list") == 0) {
@@ -401,6 +405,8 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	store_close(s);
 	return rc;
     }
+    if (strcmp(argv[0], "migrate") == 0)
+	return greylist_migrate(c, &g, argc, argv);
     if (strcmp(argv[0], "purge") == 0) {
 	int     all = argc == 2 && strcmp(argv[1], "--all") == 0;
 
@@ -437,6 +443,6 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	store_close(s);
 	return 0;
     }
-    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey ...\n");
+    fprintf(stderr, "usage: mxshield greylist [-c FILE] list|stats|whitelist|purge|import-postgrey|migrate ...\n");
     return 2;
 }

@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/file.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -374,9 +375,12 @@ static void put_triplet(struct pg_import *x, const struct buf *key, const struct
 	    return;
 	}
     }
-    store_put(x->s, "triplets", key->s, key->len, val,
-	      client ? gl_triplet_encode_client(t, client, val) : gl_triplet_encode(t, val),
-	      status_cb, &st);
+    /* a store with TTLs (Redis) drops it when greylisting's expiry would */
+    long    ttl = gl_triplet_ttl(x->g, (int64_t) time(NULL), t);
+
+    store_put_ttl(x->s, "triplets", key->s, key->len, val,
+		  client ? gl_triplet_encode_client(t, client, val) : gl_triplet_encode(t, val),
+		  ttl > 0 ? ttl : 1, status_cb, &st);
     if (st != STORE_OK)
 	x->failed++;
 }
@@ -473,8 +477,10 @@ static void import_client(struct pg_import *x, const char *k, const char *v)
 	&& o.count >= c.count) {
 	x->kept++;
     } else {
-	store_put(x->s, "clients", key.s, key.len, val, gl_client_encode(&c, val),
-		  status_cb, &st);
+	long    ttl = gl_client_ttl(x->g, (int64_t) time(NULL), &c);
+
+	store_put_ttl(x->s, "clients", key.s, key.len, val, gl_client_encode(&c, val),
+		      ttl > 0 ? ttl : 1, status_cb, &st);
 	if (st != STORE_OK)
 	    x->failed++;
 	x->clients++;

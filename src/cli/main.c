@@ -57,6 +57,7 @@ static void usage_to(int status)
 	    "       mxshield greylist [-c FILE] stats | purge [--all]\n"
 	    "       mxshield greylist [-c FILE] whitelist add|del ADDR|NET/LEN | whitelist list\n"
 	    "       mxshield greylist [-c FILE] import-postgrey POSTGREY_DBDIR\n"
+	    "       mxshield greylist [-c FILE] migrate --to redis|lmdb\n"
 	    "       mxshield migrate postgrey [/etc/default/postgrey]\n"
 	    "       mxshield migrate policyd-spf [policyd-spf.conf]\n"
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"

@@ -194,6 +194,26 @@
       "Largest database size in MB") \
     X(STORE_ON_CORRUPT, "store_on_corrupt", STR, "move", 0, 0, 0, \
       "An unreadable database: move (aside, start empty) or refuse (to start)") \
+    X(STORE, "store", STR, "lmdb", 0, 0, 0, \
+      "Where the state (greylisting, auto-whitelist) is kept: lmdb (in data_directory, this host only) or redis (shared by several MX hosts)") \
+    X(REDIS_SERVERS, "redis_servers", LIST, "127.0.0.1:6379", 0, 0, 0, \
+      "With store = redis: servers HOST:PORT ([IPv6]:PORT), tried in turn; with several, the one that is master (names resolved at start)") \
+    X(REDIS_SENTINELS, "redis_sentinels", LIST, "", 0, 0, 0, \
+      "Redis Sentinels HOST:PORT to ask for the master of redis_master_name (failover followed); set: redis_servers is ignored") \
+    X(REDIS_MASTER_NAME, "redis_master_name", STR, "mymaster", 0, 0, 0, \
+      "The master's name known to the Sentinels") \
+    X(REDIS_DATABASE, "redis_database", INT, "0", 0, 1000000, 0, \
+      "Redis database number (SELECT)") \
+    X(REDIS_USER, "redis_user", STR, "", 0, 0, 0, \
+      "Redis ACL user (AUTH user password); empty: the default user") \
+    X(REDIS_PASSWORD, "redis_password", STR, "", 0, 0, 0, \
+      "Redis password; empty: no AUTH (keep the configuration file private when set)") \
+    X(REDIS_PREFIX, "redis_key_prefix", STR, "mxshield:", 0, 0, 0, \
+      "Prefix of every Redis key (several installations can share one server)") \
+    X(REDIS_CONNECT_TIMEOUT, "redis_connect_timeout", INT, "1000", 10, 600000, 0, \
+      "Milliseconds a connection to Redis (Sentinel question, AUTH and SELECT included) may take") \
+    X(REDIS_COMMAND_TIMEOUT, "redis_command_timeout", INT, "500", 10, 600000, 0, \
+      "Milliseconds a Redis command may wait for its reply; later, the connection is dropped and the operation fails (keep it well under the client's policy timeout)") \
     X(GL_DELAY, "greylist_delay", TIME, "300s", 0, 86400, 1, \
       "How long a new triplet is deferred (postgrey --delay)") \
     X(GL_MAX_AGE, "greylist_max_age", TIME, "35d", 3600, 3650 * 86400L, 1, \

@@ -28,6 +28,7 @@
 #include "dns/dns.h"
 #include "greylist/greylist.h"
 #include "net/listen.h"
+#include "store/redis_config.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -388,6 +389,7 @@ int     daemon_store_attach(struct daemon *d, struct policy *pol, int fatal)
     o.sync_commits = config_bool(pol->conf, P_STORE_SYNC_COMMITS);
     o.on_corrupt = strcasecmp(config_str(pol->conf, P_STORE_ON_CORRUPT), "refuse") == 0
 	? STORE_CORRUPT_REFUSE : STORE_CORRUPT_MOVE;
+    redis_config_opts(pol->conf, &o, d->base);
     if ((d->store = store_open(&o, why, sizeof(why))) == NULL) {
 	if (fatal)
 	    msg_fatal("%s", why);

@@ -91,6 +91,21 @@ int     gl_client_expired(const struct gl_conf *c, int64_t now, const struct gl_
     return now - cl->last > c->max_age;
 }
 
+/* gl_triplet_ttl - when gl_triplet_expired() will first say yes */
+long    gl_triplet_ttl(const struct gl_conf *c, int64_t now, const struct gl_triplet *t)
+{
+    long    keep = c->max_age;
+
+    if (t->last - t->first < c->delay && c->retry_window < keep)
+	keep = c->retry_window;		/* not passed yet: kept for a retry */
+    return (long) (t->last + keep + 1 - now);
+}
+
+long    gl_client_ttl(const struct gl_conf *c, int64_t now, const struct gl_client *cl)
+{
+    return (long) (cl->last + c->max_age + 1 - now);
+}
+
 /* gl_triplet_encode - first, last */
 size_t  gl_triplet_encode(const struct gl_triplet *t, unsigned char out[STORE_VALUE_MAX])
 {

@@ -90,6 +90,11 @@ void    gl_decide(const struct gl_conf *c, int64_t now,
 int     gl_triplet_expired(const struct gl_conf *c, int64_t now, const struct gl_triplet *t);
 int     gl_client_expired(const struct gl_conf *c, int64_t now, const struct gl_client *cl);
 
+/* gl_triplet_ttl, gl_client_ttl - seconds from now until the record is
+ * expired by the rules above (a store's TTL: Redis); <= 0: already is */
+long    gl_triplet_ttl(const struct gl_conf *c, int64_t now, const struct gl_triplet *t);
+long    gl_client_ttl(const struct gl_conf *c, int64_t now, const struct gl_client *cl);
+
 /* keys */
 void    gl_sender_normalise(const char *sender, struct buf *out);
 int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out);

@@ -338,12 +338,14 @@ static enum rstatus gl_decided(struct eval *e, struct gl_wait *w)
 	    tlen = gl_triplet_encode_client(&w->d.triplet, &client_addr, w->tval);
 	else
 	    tlen = gl_triplet_encode(&w->d.triplet, w->tval);
-	store_put(s, "triplets", w->tkey.s, w->tkey.len, w->tval, tlen, gl_write_done, w);
+	store_put_ttl(s, "triplets", w->tkey.s, w->tkey.len, w->tval, tlen,
+		      gl_triplet_ttl(&w->g, w->now, &w->d.triplet), gl_write_done, w);
     }
     if (w->d.write_client) {
 	w->left++;
-	store_put(s, "clients", w->ckey.s, w->ckey.len, w->cval,
-		  gl_client_encode(&w->d.client, w->cval), gl_write_done, w);
+	store_put_ttl(s, "clients", w->ckey.s, w->ckey.len, w->cval,
+		      gl_client_encode(&w->d.client, w->cval),
+		      gl_client_ttl(&w->g, w->now, &w->d.client), gl_write_done, w);
     }
     if (--w->left > 0)
 	return gl_wait_for(e, w);	/* the batch commits at the end of this pass */
@@ -471,6 +473,10 @@ long    greylist_expire_step(struct store *s, const struct config *c, long long 
     struct expire_ctx x;
     long    total = 0;
 
+    if (store_expires(s)) {
+	cur->len[0] = cur->len[1] = 0;	/* records go by themselves (Redis TTLs) */
+	return 0;
+    }
     memset(&x, 0, sizeof(x));
     greylist_conf(c, &x.g);
     x.now = now;
@@ -503,6 +509,7 @@ int     greylist_policy_compile(struct policy *p, struct buf *err)
 	{P_GL_ACTION, "defer_if_permit", "defer"},
 	{P_GL_ERROR_ACTION, "defer", "dunno"},
 	{P_STORE_ON_CORRUPT, "move", "refuse"},
+	{P_STORE, "lmdb", "redis"},
     };
     char    why[512];
 

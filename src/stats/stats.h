@@ -93,7 +93,17 @@
     X(UNBANS, "mxshield_unbans_total", COUNTER, 0, "", \
       "Bans that expired and were removed") \
     X(RATE_LIMITED, "mxshield_rate_limited_total", COUNTER, 1, "what", \
-      "Requests over a check_rate limit, by what was counted")
+      "Requests over a check_rate limit, by what was counted") \
+    X(STORE_REDIS_UP, "mxshield_store_redis_up", GAUGE, 0, "", \
+      "1 while the Redis store is connected and answering, 0 while it is not") \
+    X(STORE_REDIS_DOWN_SINCE, "mxshield_store_redis_down_since", GAUGE, 0, "", \
+      "When the Redis store went down (Unix time), 0 while it is up") \
+    X(STORE_REDIS_FAILURES, "mxshield_store_redis_failures_total", COUNTER, 0, "", \
+      "Redis connections lost and connection attempts failed (each retried with backoff)") \
+    X(STORE_REDIS_TIMEOUTS, "mxshield_store_redis_timeouts_total", COUNTER, 0, "", \
+      "Redis commands without a reply within redis_command_timeout (the connection is dropped)") \
+    X(STORE_REDIS_FAILED_OPS, "mxshield_store_redis_failed_operations_total", COUNTER, 0, "", \
+      "Store reads and writes answered as temporary failures because Redis was down or refused them")
 
 #define STAT_ID(id, name, kind, nl, labels, help) STAT_##id,
 enum stat_id {

@@ -1,12 +1,14 @@
 /*
  * store.c - the store interface: each call goes to the backend's
- * store_ops.  LMDB is the one backend so far (store_open); one that
- * answers later, over the network, implements the same operations.
+ * store_ops: LMDB (store/lmdb.c) or Redis (store/redis.c), which answers
+ * later, over the network.
  */
 #include "store/store.h"
 
 struct store *store_open(const struct store_opts *o, char *err, size_t errlen)
 {
+    if (o->backend == STORE_BACKEND_REDIS)
+	return store_redis_open(o, err, errlen);
     return store_lmdb_open(o, err, errlen);
 }
 
@@ -78,4 +80,18 @@ int     store_sync(struct store *s)
 long    store_count(struct store *s, const char *table)
 {
     return s->ops->count(s, table);
+}
+
+void    store_put_ttl(struct store *s, const char *table, const void *key, size_t klen,
+		              const void *val, size_t vlen, long ttl, store_cb cb, void *arg)
+{
+    if (s->ttl)
+	s->ttl->put_ttl(s, table, key, klen, val, vlen, ttl, cb, arg);
+    else
+	s->ops->put(s, table, key, klen, val, vlen, cb, arg);
+}
+
+int     store_expires(const struct store *s)
+{
+    return s->ttl != NULL;
 }

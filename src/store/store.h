@@ -57,9 +57,16 @@ struct store_ops {
     long    (*count) (struct store *, const char *table);
 };
 
-/* every backend's handle begins with this */
+/* what a backend with expiry of its own adds (store_put_ttl) */
+struct store_ttl_ops {
+    void    (*put_ttl) (struct store *, const char *table, const void *key, size_t klen,
+			        const void *val, size_t vlen, long ttl, store_cb cb, void *arg);
+};
+
+/* every backend's handle begins with this (zeroed, then ops set) */
 struct store {
     const struct store_ops *ops;
+    const struct store_ttl_ops *ttl;	/* NULL: records stay until deleted */
 };
 
 /* what to do with a database that cannot be read */
@@ -68,16 +75,39 @@ enum store_corrupt {
     STORE_CORRUPT_MOVE,			/* report, move it aside, start empty */
 };
 
+enum store_backend {
+    STORE_BACKEND_LMDB = 0,		/* the default: a zeroed store_opts */
+    STORE_BACKEND_REDIS,
+};
+
+/* Redis (store/redis.c): where the server is and how to talk to it */
+struct store_redis_opts {
+    const char *servers;		/* "host:port ..." tried in turn */
+    const char *sentinels;		/* "host:port ...": ask these for the master */
+    const char *master_name;		/* the Sentinel master name */
+    const char *user;			/* ACL user; empty: "default" */
+    const char *password;		/* empty: no AUTH */
+    const char *prefix;			/* before every key */
+    long    database;			/* SELECT */
+    long    connect_timeout_ms;
+    long    command_timeout_ms;
+    void   *event_base;			/* the daemon's loop (asynchronous); NULL:
+					 * synchronous, for command-line tools */
+};
+
 struct store_opts {
     const char *path;			/* directory of the database */
     size_t  map_size;			/* LMDB map size, bytes */
     int     sync_commits;		/* fsync at every commit */
     enum store_corrupt on_corrupt;
     int     readonly;			/* command-line tools */
+    enum store_backend backend;
+    struct store_redis_opts redis;
 };
 
 struct store *store_open(const struct store_opts *o, char *err, size_t errlen);
 struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errlen);
+struct store *store_redis_open(const struct store_opts *o, char *err, size_t errlen);
 void    store_close(struct store *s);
 
 void    store_get(struct store *s, const char *table, const void *key, size_t klen,
@@ -138,6 +168,20 @@ void    store_lmdb_flush_hook(int (*fn) (void *env));
 
 /* store_count - records in a table, -1 on error */
 long    store_count(struct store *s, const char *table);
+
+/*
+ * store_put_ttl - store_put, and the record may go ttl seconds from now
+ * (ttl <= 0: kept until deleted).  A backend with expiry of its own
+ * (Redis: the key's TTL) drops the record then; one without (LMDB)
+ * ignores ttl and the caller's scans expire the record from its value,
+ * so a value must always carry what its expiry is decided from (bans:
+ * the end of the ban; rates: the window).  store_expires - 1 if the
+ * backend drops records by themselves (no expiry scans needed: Redis),
+ * 0 if its records stay until deleted (LMDB).
+ */
+void    store_put_ttl(struct store *s, const char *table, const void *key, size_t klen,
+		              const void *val, size_t vlen, long ttl, store_cb cb, void *arg);
+int     store_expires(const struct store *s);
 
 /*
  * The database format: 2 since values are store/encode.h's bytes (1: the
