@@ -2,7 +2,7 @@
 # default configuration; `make check` installs test dependencies, builds and
 # runs every test.
 
-PKGS      := libevent libpcre2-8 libunbound lmdb libcrypto
+PKGS      := libevent libpcre2-8 libunbound lmdb libcrypto libpsl
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -fno-common

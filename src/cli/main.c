@@ -29,6 +29,8 @@
 #include "conf/config.h"
 #include "maps/map.h"
 #include "control/control.h"
+#include "milter/milter.h"
+#include "cli/dmarc_cmd.h"
 #include "daemon/daemon.h"
 #include "policy/service.h"
 #include "rules/engine.h"
@@ -57,6 +59,8 @@ static void usage_to(int status)
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
+	    "       mxshield dmarc [-c FILE] [--resolver HOST:PORT] --ip ADDR --helo NAME\n"
+	    "                      --mailfrom ADDR [--json] [--trace] [MESSAGE]\n"
 	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n");
     exit(status);
 }
@@ -207,6 +211,7 @@ static int cmd_serve(int argc, char **argv)
     struct daemon *d = daemon_new(path, pol);
 
     policy_service_attach(d);
+    milter_service_attach(d);
     control_attach(d);
     return daemon_run(d);
 }
@@ -423,6 +428,20 @@ static int cmd_spf_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_dmarc_main - mxshield dmarc [-c FILE] ... (-c anywhere) */
+static int cmd_dmarc_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    int     rc;
+
+    log_set_service("dmarc");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_dmarc(pol->conf, argc - 1, argv + 1);
+    policy_unref(pol);
+    return rc;
+}
+
 int     main(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -455,6 +474,8 @@ int     main(int argc, char **argv)
 	return cmd_spf_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
+    if (strcmp(cmd, "dmarc") == 0)
+	return cmd_dmarc_main(argc, argv);
     if (strcmp(cmd, "migrate") == 0)
 	return cmd_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0)
