@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli/check.h"
+#include "cli/dkim_cmd.h"
 #include "cli/greylist_cmd.h"
 #include "cli/migrate.h"
 #include "cli/postfix_config.h"
@@ -57,6 +58,7 @@ static void usage_to(int status)
 	    "       mxshield migrate policyd-spf [policyd-spf.conf]\n"
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
+	    "       mxshield dkim [-c FILE] [--resolver HOST:PORT] [--json] [--trace] [MESSAGE]\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield dmarc [-c FILE] [--resolver HOST:PORT] --ip ADDR --helo NAME\n"
@@ -442,6 +444,20 @@ static int cmd_dmarc_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_dkim_main - mxshield dkim [-c FILE] ... (-c anywhere) */
+static int cmd_dkim_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    int     rc;
+
+    log_set_service("dkim");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_dkim(pol->conf, argc - 1, argv + 1);
+    policy_unref(pol);
+    return rc;
+}
+
 int     main(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -472,6 +488,8 @@ int     main(int argc, char **argv)
 	return cmd_postfix_config(argc, argv);
     if (strcmp(cmd, "spf") == 0)
 	return cmd_spf_main(argc, argv);
+    if (strcmp(cmd, "dkim") == 0)
+	return cmd_dkim_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
     if (strcmp(cmd, "dmarc") == 0)

@@ -21,6 +21,14 @@
 #include <stddef.h>
 
 struct lookupset;
+struct dns_answer;
+struct buf;
+
+/* Named limits (per message) */
+#define DKIM_MAX_SIGNATURES	10		/* DKIM-Signatures verified */
+#define DKIM_MAX_HEADERS	1000		/* header fields kept */
+#define DKIM_MAX_HEADER_BYTES	(1024 * 1024)	/* names and values kept */
+#define ARC_MAX_INSTANCES	50		/* RFC 8617 section 4.2.1 */
 
 enum dkim_result {
     DKIM_NONE,				/* no signature */
@@ -94,5 +102,20 @@ enum arc_result dkim_verify_arc(const struct dkim_verify *v, const char **sealer
 				        const char **reason);
 
 void    dkim_verify_free(struct dkim_verify *v);
+
+/*
+ * Added for tests, fuzzers and --trace (compatible additions):
+ * dkim_verify_set_keys - keys from fn(ctx, name) instead of the lookupset
+ *	(the answer stays owned by fn's side; NULL counts as a temporary
+ *	failure); dkim_verify_set_time - "now" for x= (default time(NULL));
+ * dkim_verify_set_trace - append one line per step to trace;
+ * dkim_verify_arc_temporary - 1 when the ARC result is fail only because
+ *	a key lookup failed temporarily (never to be read as a failed chain).
+ */
+void    dkim_verify_set_keys(struct dkim_verify *v,
+		           struct dns_answer *(*fn) (void *ctx, const char *name), void *ctx);
+void    dkim_verify_set_time(struct dkim_verify *v, long long now);
+void    dkim_verify_set_trace(struct dkim_verify *v, struct buf *trace);
+int     dkim_verify_arc_temporary(const struct dkim_verify *v);
 
 #endif

@@ -1,0 +1,290 @@
+/*
+ * dkim_cmd.c - `mxshield dkim`: verify every DKIM signature and the ARC
+ * chain of one message, as the milter would.
+ *
+ *   mxshield dkim [-c FILE] [--resolver HOST:PORT] [--json] [--trace] [MESSAGE]
+ *
+ * The message is read from MESSAGE or standard input, with CRLF or LF
+ * line ends (LF becomes CRLF, as Postfix hands it to a milter).  Header
+ * fields are unfolded into (name, value) the way Postfix sends them with
+ * HDR_LEADSPC; a line that is no header field ends the headers, as in
+ * Postfix's cleanup.  The body goes to the verifier in chunks.
+ * The exit status is 0 whatever the results; 2 for a usage or read error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "cli/dkim_cmd.h"
+#include "dns/dns.h"
+#include "dns/lookupset.h"
+#include "util/mem.h"
+#include "util/str.h"
+
+/* header_name_len - the name's length if line starts a header field, else 0 */
+static size_t header_name_len(const char *line, size_t len, size_t *colon)
+{
+    size_t  n = 0, p;
+
+    while (n < len && line[n] > ' ' && line[n] < 0x7f && line[n] != ':')
+	n++;
+    p = n;
+    while (p < len && (line[p] == ' ' || line[p] == '\t'))
+	p++;
+    if (n == 0 || p >= len || line[p] != ':')
+	return 0;
+    *colon = p;
+    return n;
+}
+
+/* body_crlf - feed body bytes, each bare LF made CRLF */
+static void body_crlf(struct dkim_verify *v, const char *p, size_t n, int *prev_cr)
+{
+    char    out[16384];
+    size_t  o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+	if (o + 2 > sizeof(out)) {
+	    dkim_verify_body(v, out, o);
+	    o = 0;
+	}
+	if (p[i] == '\n' && !*prev_cr)
+	    out[o++] = '\r';
+	out[o++] = p[i];
+	*prev_cr = p[i] == '\r';
+    }
+    if (o)
+	dkim_verify_body(v, out, o);
+}
+
+/* dkim_feed_message - headers, end of headers, then the body in chunks */
+int     dkim_feed_message(FILE *fp, struct dkim_verify *v)
+{
+    struct buf name, value;
+    char   *line = NULL;
+    size_t  cap = 0;
+    ssize_t got;
+    int     have = 0, first = 1, prev_cr = 0, rc = 0;
+
+    buf_init(&name);
+    buf_init(&value);
+    while ((got = getline(&line, &cap, fp)) > 0) {
+	size_t  len = (size_t) got, colon = 0, nl;
+
+	if (line[len - 1] == '\n')
+	    len--;
+	if (len > 0 && line[len - 1] == '\r')
+	    len--;
+	if (have && len > 0 && (line[0] == ' ' || line[0] == '\t')) {
+	    buf_append(&value, "\r\n", 2);	/* a folded line */
+	    buf_append(&value, line, len);
+	    continue;
+	}
+	if (have) {
+	    dkim_verify_header(v, name.s, name.len, value.s, value.len);
+	    have = 0;
+	}
+	if (first && len >= 5 && memcmp(line, "From ", 5) == 0) {
+	    first = 0;			/* an mbox From_ line */
+	    continue;
+	}
+	first = 0;
+	if (len == 0)
+	    break;			/* the empty line ends the headers */
+	if ((nl = header_name_len(line, len, &colon)) == 0) {
+	    /* no header field: the body starts here (Postfix's cleanup) */
+	    dkim_verify_eoh(v);
+	    body_crlf(v, line, (size_t) got, &prev_cr);
+	    break;
+	}
+	buf_reset(&name);
+	buf_append(&name, line, nl);
+	buf_reset(&value);
+	buf_append(&value, line + colon + 1, len - colon - 1);
+	have = 1;
+    }
+    if (have)
+	dkim_verify_header(v, name.s, name.len, value.s, value.len);
+    dkim_verify_eoh(v);
+    if (got > 0) {
+	char    chunk[16384];
+	size_t  n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+	    body_crlf(v, chunk, n, &prev_cr);
+    }
+    if (ferror(fp))
+	rc = -1;
+    free(line);
+    buf_free(&name);
+    buf_free(&value);
+    return rc;
+}
+
+/* json_opt - a string or null */
+static void json_opt(struct buf *b, const char *s)
+{
+    if (s)
+	buf_json_str(b, s);
+    else
+	buf_puts(b, "null");
+}
+
+static void json_line(FILE *fp, const struct dkim_verify *v, const struct buf *trace)
+{
+    struct buf b;
+    const char *sealer, *reason;
+    enum arc_result arc = dkim_verify_arc(v, &sealer, &reason);
+
+    buf_init(&b);
+    buf_puts(&b, "{\"dkim\":[");
+    for (size_t i = 0; i < dkim_verify_count(v); i++) {
+	const struct dkim_sig_result *r = dkim_verify_result(v, i);
+
+	buf_printf(&b, "%s{\"index\":%d,\"result\":", i ? "," : "", r->index);
+	buf_json_str(&b, dkim_result_name(r->result));
+	buf_puts(&b, ",\"d\":");
+	json_opt(&b, r->d);
+	buf_puts(&b, ",\"s\":");
+	json_opt(&b, r->s);
+	buf_puts(&b, ",\"a\":");
+	json_opt(&b, r->a);
+	buf_puts(&b, ",\"i\":");
+	json_opt(&b, r->i);
+	buf_puts(&b, ",\"b\":");
+	json_opt(&b, r->b);
+	buf_puts(&b, ",\"reason\":");
+	json_opt(&b, r->reason);
+	buf_putc(&b, '}');
+    }
+    buf_puts(&b, "],\"arc\":{\"result\":");
+    buf_json_str(&b, arc_result_name(arc));
+    buf_puts(&b, ",\"sealer\":");
+    json_opt(&b, sealer);
+    buf_puts(&b, ",\"reason\":");
+    json_opt(&b, reason);
+    buf_printf(&b, ",\"temporary\":%s}", dkim_verify_arc_temporary(v) ? "true" : "false");
+    if (trace) {
+	const char *cp = trace->s;
+	int     first = 1;
+
+	buf_puts(&b, ",\"trace\":[");
+	while (*cp) {
+	    const char *nl = strchr(cp, '\n');
+	    size_t  len = nl ? (size_t) (nl - cp) : strlen(cp);
+	    char   *one = xstrndup(cp, len);
+
+	    if (!first)
+		buf_putc(&b, ',');
+	    buf_json_str(&b, one);
+	    free(one);
+	    first = 0;
+	    cp += len + (nl != NULL);
+	}
+	buf_putc(&b, ']');
+    }
+    buf_puts(&b, "}\n");
+    fputs(b.s, fp);
+    buf_free(&b);
+}
+
+static void text_out(FILE *fp, const struct dkim_verify *v)
+{
+    const char *sealer, *reason;
+    enum arc_result arc = dkim_verify_arc(v, &sealer, &reason);
+
+    if (dkim_verify_count(v) == 0)
+	fprintf(fp, "dkim: none (no signature)\n");
+    for (size_t i = 0; i < dkim_verify_count(v); i++) {
+	const struct dkim_sig_result *r = dkim_verify_result(v, i);
+
+	fprintf(fp, "dkim[%d]: %s d=%s s=%s a=%s i=%s b=%s (%s)\n", r->index,
+		dkim_result_name(r->result), r->d ? r->d : "-", r->s ? r->s : "-",
+		r->a ? r->a : "-", r->i ? r->i : "-", r->b ? r->b : "-", r->reason);
+    }
+    fprintf(fp, "arc: %s%s%s (%s)\n", arc_result_name(arc), sealer ? " sealer=" : "",
+	    sealer ? sealer : "", reason);
+}
+
+static void woken(void *ctx)
+{
+    (void) ctx;
+}
+
+int     cmd_dkim(const struct config *conf, int argc, char **argv)
+{
+    const char *resolver = NULL, *file = NULL;
+    int     json = 0, with_trace = 0;
+    struct dkim_conf dc;
+    struct dkim_verify *v;
+    struct dns *dns;
+    struct lookupset *ls;
+    struct event_base *base;
+    struct buf trace;
+    FILE   *fp = stdin;
+    char    why[256];
+
+    for (int i = 0; i < argc; i++) {
+	const char *a = argv[i];
+
+	if (i + 1 < argc && strcmp(a, "--resolver") == 0)
+	    resolver = argv[++i];
+	else if (strcmp(a, "--json") == 0)
+	    json = 1;
+	else if (strcmp(a, "--trace") == 0)
+	    with_trace = 1;
+	else if (i == argc - 1 && (a[0] != '-' || strcmp(a, "-") == 0))
+	    file = a;
+	else
+	    goto usage;
+    }
+    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
+	fprintf(stderr, "mxshield dkim: %s: %s\n", file, strerror(errno));
+	return 2;
+    }
+    if ((base = event_base_new()) == NULL) {
+	fprintf(stderr, "mxshield dkim: cannot create event base\n");
+	return 2;
+    }
+    dns = dns_new(base, resolver ? resolver : config_str(conf, P_DNS_RESOLVER),
+		  (int) config_int(conf, P_DNS_TIMEOUT) * 1000, 0, why, sizeof(why));
+    if (dns == NULL) {
+	fprintf(stderr, "mxshield dkim: %s\n", why);
+	return 2;
+    }
+    ls = lookupset_new(dns);
+    lookupset_set_wakeup(ls, woken, NULL);
+    dkim_conf_default(&dc);
+    v = dkim_verify_new(&dc, ls);
+    buf_init(&trace);
+    if (with_trace)
+	dkim_verify_set_trace(v, &trace);
+    if (dkim_feed_message(fp, v) < 0) {
+	fprintf(stderr, "mxshield dkim: %s: read error\n", file ? file : "standard input");
+	return 2;
+    }
+    if (fp != stdin)
+	fclose(fp);
+    while (dkim_verify_finish(v) == 0)
+	event_base_loop(base, EVLOOP_ONCE);	/* until the keys arrive */
+    if (json) {
+	json_line(stdout, v, with_trace ? &trace : NULL);
+    } else {
+	if (with_trace)
+	    fputs(trace.s, stdout);
+	text_out(stdout, v);
+    }
+    buf_free(&trace);
+    dkim_verify_free(v);
+    lookupset_free(ls);
+    dns_free(dns);
+    event_base_free(base);
+    return 0;
+usage:
+    fprintf(stderr, "usage: mxshield dkim [-c FILE] [--resolver HOST:PORT] [--json] [--trace]"
+	    " [MESSAGE]\n");
+    return 2;
+}
