@@ -1,6 +1,7 @@
 /*
  * dmarc.c - policy discovery, Organizational Domains, alignment.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -244,6 +245,28 @@ enum dmarc_status dmarc_org_domain(struct lookupset *ls, const struct dmarc_conf
     return DMARC_FOUND;
 }
 
+/* common_parent - the names share a parent of two labels or more: only
+ * then can their Organizational Domains be one (no lookups otherwise) */
+static int common_parent(const char *a, const char *b)
+{
+    size_t  la = strlen(a), lb = strlen(b), n = 0;
+    int     dots = 0;
+
+    while (n < la && n < lb && tolower((unsigned char) a[la - 1 - n])
+	   == tolower((unsigned char) b[lb - 1 - n])) {
+	n++;
+	if (a[la - n] == '.')
+	    dots++;
+    }
+    /* the shared tail must start at a label boundary of both */
+    if (n == la || n == lb)
+	return dots >= 1;
+    if (a[la - n] == '.')
+	return dots >= 2;
+    /* stopped inside a label: count only the whole labels shared */
+    return dots >= 2;
+}
+
 /* dmarc_aligned - identifier alignment */
 int     dmarc_aligned(struct lookupset *ls, const struct dmarc_conf *c, const char *id,
 		              const char *from, int strict, char *why, size_t whylen)
@@ -255,7 +278,7 @@ int     dmarc_aligned(struct lookupset *ls, const struct dmarc_conf *c, const ch
 	return 0;
     if (strcasecmp(id, from) == 0)
 	return 1;
-    if (strict)
+    if (strict || !common_parent(id, from))
 	return 0;
     s1 = dmarc_org_domain(ls, c, id, o1, sizeof(o1), why, whylen);
     s2 = dmarc_org_domain(ls, c, from, o2, sizeof(o2), why, whylen);

@@ -340,7 +340,7 @@ static int do_header(struct msession *ms, struct milter_rd *r)
 	return bad(ms, "header too large", "milter_header_size_limit");
     if (++ms->nheaders > ms->conf->header_count)
 	return bad(ms, "too many headers", "milter_header_count_limit");
-    if ((nl == 15 && strncasecmp(n, "DKIM-Signature", 14) == 0)
+    if ((nl == 14 && strncasecmp(n, "DKIM-Signature", 14) == 0)
 	|| (nl == 8 && strncasecmp(n, "ARC-Seal", 8) == 0))
 	ms->body_needed = 1;
     msgauth_header(ms->ma, n, nl, v, vl);
