@@ -23,7 +23,12 @@ def z(*strings):
 
 class Milter:
     def __init__(self, addr, timeout=5.0):
-        self.s = socket.create_connection(addr, timeout=timeout)
+        if isinstance(addr, str):           # a unix socket's path
+            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.s.settimeout(timeout)
+            self.s.connect(addr)
+        else:
+            self.s = socket.create_connection(addr, timeout=timeout)
         self.buf = b""
         self.proto = 0
         self.actions = 0

@@ -4,6 +4,7 @@ and the protocol under abuse (limits one byte past, garbage, a peer gone
 mid-body, a body of many MB)."""
 
 import os
+import signal
 import socket
 import struct
 import time
@@ -315,3 +316,32 @@ class Abuse(MilterTest):
         self.assertLess(time.monotonic() - t0, 20)
         grown = rss_kb(self.d.proc.pid) - before
         self.assertLess(grown, 1024, "the body is not kept: %d KB" % grown)
+
+
+class UnixAndReload(DaemonTest):
+
+    def test_unix_socket_and_reload(self):
+        nsd = shared_nsd()
+        conf = ("milter_listen = unix:@TMP@/milter.sock\ndns_resolver = %s\n"
+                "control_socket =\n" % nsd.addr)
+        d = self.daemon(conf)
+        path = os.path.join(d.tmp, "milter.sock")
+
+        def ar():
+            m = mt.Milter(path)
+            self.addCleanup(m.close)
+            m.negotiate()
+            m.connect("198.51.100.7")
+            h, b = mt.split_message(message("a@none.dmarc.test"))
+            r = m.message("x@nopolicy.dmarc.test", h, b)
+            return [v for c, v in r if c == "i"][0]
+
+        self.assertIn(b"\0 mx.our.example;\n\tspf=", ar())
+        d.write_conf(d.conf_text_final + "authserv_id = mx.renamed.example\n")
+        mark = d.log_size()
+        d.signal(signal.SIGHUP)
+        self.assertTrue(d.wait_log("reload", after=mark, timeout=5), d.read_log()[-1000:])
+        deadline = time.monotonic() + 5
+        while b"mx.renamed.example" not in ar() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertIn(b"\0 mx.renamed.example;\n\tspf=", ar())
