@@ -26,7 +26,7 @@ SBINDIR   ?= $(PREFIX)/sbin
 .PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install build-deps-check \
 	fuzz fuzz-smoke fuzz-bins FORCE check-build-normal check-build-asan check-build-fuzz
 
-all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling
+all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling $(BUILD)/mxshield-milterload
 
 # `make` installs the build dependencies it lacks (as root; as another user
 # scripts/deps names them and the apt-get command); pkg-config finding every
@@ -52,6 +52,10 @@ $(BUILD)/mxshield-bench: bench/loadgen.c
 
 $(BUILD)/mxshield-dnscache: bench/dnscache.c $(BUILD)/libmxshield.a
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/mxshield-milterload: bench/milterload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -pthread -o $@ $<
 
 $(BUILD)/mxshield-ceiling: bench/ceiling.c
 	@mkdir -p $(dir $@)
