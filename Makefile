@@ -57,6 +57,9 @@ $(BUILD)/mxshield-milterload: bench/milterload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -pthread -o $@ $<
 
+$(BUILD)/mxshield-dkimbench: bench/dkimbench.c $(BUILD)/libmxshield.a
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/mxshield-ceiling: bench/ceiling.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<

@@ -136,12 +136,19 @@ enum dkim_result dkim_key_parse(struct dkim_key *k, const char *text, size_t len
 				        int min_rsa_bits, char *why, size_t whylen);
 void    dkim_key_free(struct dkim_key *k);
 
+/* keycache.c: dkim_key_parse() through a cache of keys that parsed */
+#define DKIM_KEY_CACHE		128
+enum dkim_result dkim_key_get(struct dkim_key *k, const char *text, size_t len,
+			              int min_rsa_bits, char *why, size_t whylen);
+void    dkim_key_cache_flush(void);
+
 /* crypto.c */
 /* dkim_base64 - decode, white space ignored: the length, or -1 */
 long    dkim_base64(const char *s, size_t len, unsigned char *out, size_t outlen);
-/* dkim_crypto_verify - 1 the signature holds, 0 not */
-int     dkim_crypto_verify(const struct dkim_key *k, const char *data, size_t len,
+/* dkim_crypto_verify - 1 the signature over a SHA-256 digest holds, 0 not */
+int     dkim_crypto_verify(const struct dkim_key *k, const unsigned char h[32],
 			           const unsigned char *sig, size_t siglen);
+void    dkim_sha256(const void *data, size_t len, unsigned char h[32]);
 EVP_PKEY *dkim_crypto_pubkey(int type, const unsigned char *der, size_t len);
 
 #endif

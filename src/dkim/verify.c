@@ -118,12 +118,25 @@ void    dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen,
 	v->h = xrealloc(v->h, v->hcap * sizeof(*v->h));
     }
     h = &v->h[v->nh++];
-    h->name = xstrndup(name, nlen);
-    h->nlen = nlen;
-    h->value = xstrndup(value, vlen);
-    h->vlen = vlen;
+    h->name = xstrndup(name, nlen);	/* a NUL ends a name: nothing after it */
+    h->nlen = strlen(h->name);
     h->prev_same = -1;
-    v->hbytes += nlen + vlen;
+
+    /* folded lines joined by a bare LF (as a queue file keeps them) are
+     * made CRLF, as they were on the wire and under the signature */
+    size_t  bare = 0, o = 0;
+
+    for (size_t i = 0; i < vlen; i++)
+	bare += value[i] == '\n' && (i == 0 || value[i - 1] != '\r');
+    h->value = xmalloc(vlen + bare + 1);
+    for (size_t i = 0; i < vlen; i++) {
+	if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
+	    h->value[o++] = '\r';
+	h->value[o++] = value[i];
+    }
+    h->value[o] = 0;
+    h->vlen = o;
+    v->hbytes += nlen + o;
 }
 
 /* name_hash - of a header name, case-insensitively */
@@ -357,6 +370,15 @@ static void header_data(const struct dkim_verify *v, const struct dkim_vsig *vs,
     out->s[out->len] = 0;
 }
 
+/* traced_before - has an earlier signature's key (the same name) been traced? */
+static int traced_before(const struct dkim_verify *v, const struct dkim_vsig *vs)
+{
+    for (const struct dkim_vsig *p = v->vs; p < vs; p++)
+	if (p->keyname[0] && strcasecmp(p->keyname, vs->keyname) == 0)
+	    return 1;
+    return 0;
+}
+
 /* key_answer - the key record's DNS answer; 0 while waiting */
 static int key_answer(struct dkim_verify *v, struct dkim_vsig *vs, struct dns_answer **ap)
 {
@@ -370,7 +392,7 @@ static int key_answer(struct dkim_verify *v, struct dkim_vsig *vs, struct dns_an
     } else {
 	*ap = NULL;
     }
-    if (v->trace && *ap) {
+    if (v->trace && *ap && !traced_before(v, vs)) {
 	struct buf t;
 
 	buf_init(&t);
@@ -414,7 +436,7 @@ int     dkim_vsig_check(struct dkim_verify *v, struct dkim_vsig *vs)
 	dkim_vsig_result(vs, DKIM_PERMERROR, "key record too long or not printable ASCII");
 	return 1;
     }
-    r = dkim_key_parse(&key, a->rr[0].text, strlen(a->rr[0].text), v->conf.min_rsa_bits,
+    r = dkim_key_get(&key, a->rr[0].text, strlen(a->rr[0].text), v->conf.min_rsa_bits,
 		       why, sizeof(why));
     if (r != DKIM_PASS) {
 	dkim_key_free(&key);
@@ -452,16 +474,22 @@ int     dkim_vsig_check(struct dkim_verify *v, struct dkim_vsig *vs)
     }
 
     /* the header */
-    struct buf d;
+    unsigned char h[32];
     int     ok;
 
-    buf_init(&d);
-    if (s->kind == DKIM_KIND_AS)
-	dkim_arc_seal_data(v, s->instance, &d);
-    else
+    if (s->kind == DKIM_KIND_AS) {
+	if (!v->arc_digested)
+	    dkim_arc_seal_digests(v);
+	memcpy(h, v->arc_digest[s->instance], sizeof(h));
+    } else {
+	struct buf d;
+
+	buf_init(&d);
 	header_data(v, vs, &d);
-    ok = dkim_crypto_verify(&key, d.s, d.len, s->sig, s->siglen);
-    buf_free(&d);
+	dkim_sha256(d.s, d.len, h);
+	buf_free(&d);
+    }
+    ok = dkim_crypto_verify(&key, h, s->sig, s->siglen);
     dkim_key_free(&key);
     if (!ok) {
 	dkim_vsig_result(vs, DKIM_FAIL, "signature did not verify");
@@ -509,6 +537,15 @@ int     dkim_verify_finish(struct dkim_verify *v)
 		    r->s ? r->s : "-", r->a ? r->a : "-", dkim_result_name(r->result),
 		    r->reason);
     }
+    for (size_t i = v->ndkim; i < v->nvs; i++) {
+	const struct dkim_vsig *vs = &v->vs[i];
+
+	if (vs->keyname[0])
+	    dkim_vtrace(v, "%s i=%d d=%s s=%s: %s (%s)", vs->sig.kind == DKIM_KIND_AS ?
+			"ARC-Seal" : "ARC-Message-Signature", vs->sig.instance, vs->sig.d,
+			vs->sig.s, dkim_result_name(vs->result), vs->reason);
+    }
+    dkim_vtrace(v, "arc: %s (%s)", arc_result_name(v->arc), v->arc_reason);
     v->finished = 1;
     return 1;
 }

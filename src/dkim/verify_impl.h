@@ -74,6 +74,8 @@ struct dkim_verify {
     int     arc_ams[ARC_MAX_INSTANCES + 1];	/* vsig index per instance */
     int     arc_as[ARC_MAX_INSTANCES + 1];
     int     arc_aar[ARC_MAX_INSTANCES + 1];	/* header index */
+    unsigned char arc_digest[ARC_MAX_INSTANCES + 1][32];	/* what each seal signs */
+    int     arc_digested;
     enum arc_result arc;
     int     arc_temp;
     const char *sealer;
@@ -92,6 +94,6 @@ int     dkim_last_header(const struct dkim_verify *v, const char *name);
 /* arc.c */
 void    dkim_arc_eoh(struct dkim_verify *v);
 void    dkim_arc_conclude(struct dkim_verify *v);
-void    dkim_arc_seal_data(const struct dkim_verify *v, int upto, struct buf *out);
+void    dkim_arc_seal_digests(struct dkim_verify *v);
 
 #endif

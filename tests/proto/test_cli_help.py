@@ -11,7 +11,8 @@ class Help(DaemonTest):
 
     def test_help_exits_zero_everywhere(self):
         for args in [["--help"], ["-h"], ["help"]] + [[c, "--help"] for c in COMMANDS] \
-                + [["greylist", "list", "--help"], ["migrate", "postgrey", "--help"]]:
+                + [["greylist", "list", "--help"], ["migrate", "postgrey", "--help"],
+                   ["dkim", "--help"]]:
             st, out, err = self.run_cli(*args)
             self.assertEqual(st, 0, (args, err))
             self.assertIn("usage: mxshield", out, args)

@@ -40,6 +40,16 @@ def rsa_key(name, bits):
         return f.read(), base64.b64encode(pub).decode()
 
 
+def modulus_key(bits):
+    """A public key of exactly that many bits (any odd modulus will do:
+    only the size limit is tested, nothing is verified with it)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa as rsa_mod
+    k = rsa_mod.RSAPublicNumbers(65537, 2 ** (bits - 1) + 1).public_key()
+    return base64.b64encode(k.public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+
+
 def ed_key(name):
     path = os.path.join(KEYS, name + ".seed")
     if not os.path.exists(path) or "--new-keys" in sys.argv:
@@ -110,6 +120,8 @@ def main():
         ("wrongtype._domainkey", "v=DKIM1; k=ed25519; p=" + ed_pub),
         ("multi._domainkey", "v=DKIM1; p=" + rsa_pub),
         ("multi._domainkey", "v=DKIM1; p=" + rsa1024_pub),
+        ("bits8192._domainkey", "v=DKIM1; p=" + modulus_key(8192)),
+        ("bits8193._domainkey", "v=DKIM1; p=" + modulus_key(8193)),
     ]
     with open(os.path.join(HERE, "keys.txt"), "w") as f:
         for name, rec in records:
@@ -179,6 +191,16 @@ def main():
     write("arc-2-tampered.eml", m2.replace(b"runs of white", b"runs of WHITE"))
     # the first hop's sealed results changed: the newest AMS holds, the seals do not
     write("arc-2-badseal.eml", m2.replace(b"i=1; mx1.dkim.test; dkim=pass", b"i=1; mx1.dkim.test; dkim=fail", 1))
+
+    # ARC_MAX_INSTANCES: a chain of 50 hops (the seals' shared prefix is
+    # hashed once, so 50 seals cost about what one costs)
+    m = sign(message(b"fifty hops"), b"rsa", rsa)
+    for hop in range(1, 51):
+        srv = b"mx%d.dkim.test" % hop
+        m = (b"Authentication-Results: " + srv + (b"; arc=pass" if hop > 1 else b"; dkim=pass")
+             + b"\r\n" + m)
+        m = b"".join(dkim.arc_sign(m, b"rsa", DOMAIN, rsa, srv, timestamp=T + hop)) + m
+    write("arc-50.eml", m)
 
     # what dkimpy itself makes of them (a cross-check, printed)
     for name in sorted(os.listdir(HERE)):
