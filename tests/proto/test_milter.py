@@ -159,6 +159,12 @@ class Protocol(MilterTest):
         r = self.send(raw)
         self.assertTrue(r[0][1].startswith(b"550 5.7.1 Message rejected: no From header"), r)
 
+    def test_dns_temporary_failure_is_tempfail_never_none(self):
+        # NSD refuses names outside its zones: a temporary failure
+        r = self.send(message("a@x.unserved.example"))
+        self.assertEqual(r, [("y", b"451 4.7.5 Temporary error evaluating DMARC for "
+                                   b"x.unserved.example, try again later\0")])
+
     def test_foreign_results_removed_trusted_kept(self):
         raw = (b"Authentication-Results: evil.example; dmarc=pass\r\n"
                b"Authentication-Results: mx.our.example; spf=pass smtp.mailfrom=x\r\n"
@@ -345,3 +351,38 @@ class UnixAndReload(DaemonTest):
         while b"mx.renamed.example" not in ar() and time.monotonic() < deadline:
             time.sleep(0.1)
         self.assertIn(b"\0 mx.renamed.example;\n\tspf=", ar())
+
+
+def list_message():
+    """alice@reject.dmarc.test's signed message after a mailing list at
+    dmarc.test added a footer (her signature fails) and sealed it (ARC)."""
+    raw = message()
+    raw = dkim.sign(raw, b"rsa", b"reject.dmarc.test", rsa_key()) + raw
+    raw = (b"Authentication-Results: list.dmarc.test; dkim=pass header.d=reject.dmarc.test;"
+           b" dmarc=pass header.from=reject.dmarc.test\r\n" + raw)
+    raw = raw.replace(b"Hello\r\n", b"Hello\r\n-- \r\nlist footer\r\n")
+    return b"".join(dkim.arc_sign(raw, b"rsa", b"dmarc.test", rsa_key(),
+                                  b"list.dmarc.test")) + raw
+
+
+class ArcUntrusted(MilterTest):
+
+    def test_a_passing_chain_of_an_untrusted_sealer_changes_nothing(self):
+        r = self.send(list_message())
+        self.assertEqual(r, [("y", b"550 5.7.1 Rejected by DMARC policy for reject.dmarc.test\0")])
+        self.assertTrue(self.d.wait_log("arc=pass"))
+
+
+class ArcTrusted(MilterTest):
+    extra = "arc_trusted_sealers = dmarc.test\n"
+
+    def test_a_trusted_sealer_overrides_a_dmarc_failure(self):
+        ar = self.ar(self.send(list_message()))
+        self.assertIn("dkim=fail", ar)
+        self.assertIn("dmarc=fail (p=reject dis=none override=arc) header.from=reject.dmarc.test",
+                      ar)
+        self.assertIn("arc=pass (sealed by dmarc.test)", ar)
+        # a broken chain overrides nothing
+        raw = list_message().replace(b"list footer", b"list FOOTER")
+        r = self.send(raw)
+        self.assertEqual(r[0][0], "y", r)
