@@ -506,9 +506,11 @@ static void decide(struct msgauth *m)
     case DM_FAIL:{
 	    enum dmarc_policy p = dmarc_effective(&m->found);
 
-	    /* t=y (DMARCbis) or pct= below 100 (RFC 7489): one step milder */
+	    /* t=y (DMARCbis) or pct= below 100 (RFC 7489 only: DMARCbis
+	     * dropped it): one step milder */
 	    if (m->found.rec.testing
-		|| (m->found.rec.pct < 100 && (random() % 100) >= m->found.rec.pct)) {
+		|| (c->dmarc.mode == DMARC_MODE_RFC7489 && m->found.rec.pct < 100
+		    && (random() % 100) >= m->found.rec.pct)) {
 		if (p == DMARC_POLICY_REJECT)
 		    p = DMARC_POLICY_QUARANTINE;
 		else

@@ -309,6 +309,23 @@ class Abuse(MilterTest):
             m.close()
         self.assertServes()
 
+    def test_memory_per_connection_is_bounded(self):
+        h, b = mt.split_message(signed(message()))
+        before = rss_kb(self.d.proc.pid)
+        conns = []
+        for _ in range(200):
+            m = self.milter()
+            m.connect()
+            m.event("H", mt.z("c.test"))
+            m.event("M", mt.z("<x@none.dmarc.test>"))
+            for n, v in h:
+                m.event("L", mt.z(n, v))
+            m.event("N")
+            m.event("B", b[:3000])
+            conns.append(m)
+        per = (rss_kb(self.d.proc.pid) - before) / 200
+        self.assertLess(per, 128, "%.1f KB per connection in the middle of a message" % per)
+
     def test_body_of_many_megabytes(self):
         line = b"0123456789" * 7 + b"\r\n"
         body = line * (16 * 1024 * 1024 // len(line))
@@ -386,3 +403,23 @@ class ArcTrusted(MilterTest):
         raw = list_message().replace(b"list footer", b"list FOOTER")
         r = self.send(raw)
         self.assertEqual(r[0][0], "y", r)
+
+
+class RequiredHeaders(MilterTest):
+    extra = "dmarc_required_headers = yes\n"
+
+    def test_rfc5322_counts(self):
+        ok = message("a@none.dmarc.test")
+        self.assertEqual(self.send(ok)[-1], ("c", b""))
+        r = self.send(ok.replace(b"Date: Sat, 05 Dec 2026 06:00:00 +0000\r\n", b""))
+        self.assertEqual(r, [("y", b"550 5.7.1 Message does not follow RFC 5322: no date header\0")])
+        r = self.send(ok.replace(b"Subject: test\r\n", b"Subject: a\r\nSubject: b\r\n"))
+        self.assertEqual(r, [("y", b"550 5.7.1 Message does not follow RFC 5322: "
+                                   b"more than one subject header\0")])
+
+    def test_postfix_config_prints_the_milter_lines(self):
+        st, out, err = self.run_cli("postfix-config", "-c", self.d.conf_path)
+        self.assertEqual(st, 0, err)
+        self.assertIn("postconf -e 'smtpd_milters = inet:127.0.0.1:%d'\n" % self.mport, out)
+        self.assertIn("postconf -e 'non_smtpd_milters = $smtpd_milters'\n", out)
+        self.assertIn("postconf -e 'milter_default_action = tempfail'\n", out)
