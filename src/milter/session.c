@@ -470,6 +470,10 @@ static int dispatch(struct msession *ms, int cmd, const char *data, size_t len)
 	return do_optneg(ms, &r);
     }
     switch (cmd) {
+    case SMFIC_OPTNEG:
+	/* after QUIT_NC the MTA may negotiate the next session afresh */
+	message_end(ms);
+	return do_optneg(ms, &r);
     case SMFIC_MACRO:
 	return do_macro(ms, &r);
     case SMFIC_CONNECT:

@@ -207,6 +207,12 @@ class Protocol(MilterTest):
         m.event("A")
         r = m.message("b@bounce.reject.dmarc.test", h, b)
         self.assertIn("dmarc=pass", self.ar(r))
+        # QUIT_NC: the connection serves a new session, negotiated afresh
+        m.event("K")
+        m.negotiate()
+        m.connect("192.0.2.5")
+        r = m.message("b@bounce.reject.dmarc.test", h, b)
+        self.assertIn("dmarc=pass", self.ar(r))
         m.event("Q")
         self.assertRaises(EOFError, m.read_packet)
 
