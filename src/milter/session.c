@@ -259,8 +259,12 @@ static int do_macro(struct msession *ms, struct milter_rd *r)
 	    n++;
 	    nl -= 2;
 	}
-	if (nl == 1 && n[0] == 'i')
+	if (nl == 1 && n[0] == 'i') {
 	    copy(ms->queue_id, sizeof(ms->queue_id), v, vl);
+	    for (char *cp = ms->queue_id; *cp; cp++)
+		if ((unsigned char) *cp <= ' ' || *cp == 0x7f)
+		    *cp = '?';
+	}
 	else if (nl == 11 && memcmp(n, "auth_authen", 11) == 0)
 	    copy(ms->auth, sizeof(ms->auth), v, vl);
     }
@@ -316,6 +320,9 @@ static int do_mail(struct msession *ms, struct milter_rd *r)
 	len -= 2;
     }
     copy(ms->sender, sizeof(ms->sender), s, len);
+    for (char *cp = ms->sender; *cp; cp++)
+	if ((unsigned char) *cp < ' ' || *cp == 0x7f)
+	    *cp = '?';			/* one log line, whatever the MTA sent */
     ms->conf = ms->svc->conf;
     ms->conf->refs++;
     enter(ms, MS_MESSAGE);
