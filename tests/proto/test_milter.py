@@ -429,3 +429,24 @@ class RequiredHeaders(MilterTest):
         self.assertIn("postconf -e 'smtpd_milters = inet:127.0.0.1:%d'\n" % self.mport, out)
         self.assertIn("postconf -e 'non_smtpd_milters = $smtpd_milters'\n", out)
         self.assertIn("postconf -e 'milter_default_action = tempfail'\n", out)
+
+
+class ConnectionLimit(MilterTest):
+    extra = "milter_connection_limit = 2\n"
+
+    def test_one_connection_past_the_limit_is_refused(self):
+        a, b = self.milter(), self.milter()
+        s = socket.create_connection(("127.0.0.1", self.mport), timeout=3)
+        self.addCleanup(s.close)
+        try:
+            self.assertEqual(s.recv(10), b"")
+        except ConnectionResetError:
+            pass
+        self.assertTrue(self.d.wait_log("reached milter_connection_limit"))
+        a.close()
+        time.sleep(0.2)
+        self.assertServes()
+
+    def assertServes(self):
+        r = self.send(signed(message()))
+        self.assertIn("dmarc=pass", self.ar(r))
