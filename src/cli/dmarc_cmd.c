@@ -185,6 +185,8 @@ int     cmd_dmarc(const struct config *conf, int argc, char **argv)
     }
     ls = lookupset_new(dns);
     m = msgauth_new(mc, ls);
+    if (trace)
+	msgauth_set_trace(m);
     if (from[0] == '<' && from[strlen(from) - 1] == '>') {
 	char   *bare = xstrndup(from + 1, strlen(from) - 2);
 

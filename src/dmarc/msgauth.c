@@ -82,6 +82,7 @@ struct msgauth {
     char    reply[700];
     char    reason[700];
     struct buf trace;
+    int     tracing;			/* msgauth_set_trace was called */
 };
 
 /* action_word - a *_action parameter value */
@@ -227,6 +228,12 @@ static int run_spf(struct msgauth *m)
     if (spf_check(&ops, &rq, *m->sender == 0, &m->spf) == SPF_PENDING)
 	return 0;
     m->spf_done = 1;
+    if (m->tracing) {
+	buf_printf(&m->trace, "spf: %s for %s\n", spf_result_name(m->spf.result),
+		   m->spf.sender.s ? m->spf.sender.s : "");
+	if (m->spf.trace.s)
+	    buf_puts(&m->trace, m->spf.trace.s);
+    }
     return 1;
 }
 
@@ -435,8 +442,9 @@ static int dmarc_run(struct msgauth *m)
 	break;
     }
     m->have_policy = 1;
-    buf_printf(&m->trace, "dmarc: policy of %s at _dmarc.%s: p=%s\n", m->from_domain,
-	       m->found.where, dmarc_policy_name(dmarc_effective(&m->found)));
+    if (m->tracing)
+	buf_printf(&m->trace, "dmarc: policy of %s at _dmarc.%s: p=%s\n", m->from_domain,
+		   m->found.where, dmarc_policy_name(dmarc_effective(&m->found)));
 
     /* SPF: a pass for an aligned domain */
     if (m->spf.result == SPF_PASS || m->spf.result == SPF_TEMPERROR) {
@@ -554,6 +562,9 @@ static void decide(struct msgauth *m)
     }
     if (m->action != MSGAUTH_REJECT && m->action != MSGAUTH_TEMPFAIL)
 	m->reply[0] = 0;
+    if (m->tracing)
+	buf_printf(&m->trace, "dmarc: %s%s%s; action %s: %s\n", dm_names[m->dm],
+		   *m->dm_why ? ": " : "", m->dm_why, msgauth_action_name(m->action), m->reason);
 }
 
 /* msgauth_finish - evaluate what can be; 1 decided */
@@ -598,6 +609,13 @@ const char *msgauth_reason(const struct msgauth *m)
 const char *msgauth_dmarc_result(const struct msgauth *m)
 {
     return dm_names[m->dm];
+}
+
+/* msgauth_set_trace - keep the SPF, DKIM and DMARC steps (before headers) */
+void    msgauth_set_trace(struct msgauth *m)
+{
+    m->tracing = 1;
+    dkim_verify_set_trace(m->dkim, &m->trace);
 }
 
 const char *msgauth_trace(const struct msgauth *m)

@@ -80,6 +80,8 @@ void    msgauth_ar_value(const struct msgauth *m, struct buf *out, const char *f
 int     msgauth_delete(const struct msgauth *m, size_t i, const char **name, unsigned *index);
 /* msgauth_json - the JSON object of `mxshield dmarc --json` */
 void    msgauth_json(const struct msgauth *m, struct buf *out);
+/* msgauth_set_trace - record the steps (call before the first header) */
+void    msgauth_set_trace(struct msgauth *m);
 /* msgauth_trace - what was looked at, one line each */
 const char *msgauth_trace(const struct msgauth *m);
 /* msgauth_dmarc_result - "pass", "fail", "none", "temperror", "permerror" */

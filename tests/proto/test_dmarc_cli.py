@@ -84,6 +84,13 @@ class DmarcCli(DaemonTest):
                                           conf="dmarc_mode = %s\n" % mode).splitlines()[-1])
             self.assertEqual(j["dmarc"]["result"], "pass", (mode, j))
 
+    def test_trace_shows_each_step(self):
+        out = self.run_dmarc(message("a@reject.dmarc.test"), "--trace")
+        self.assertIn("spf: fail for x@nopolicy.dmarc.test\n", out)
+        self.assertIn("dmarc: policy of reject.dmarc.test at _dmarc.reject.dmarc.test: p=reject\n",
+                      out)
+        self.assertIn("dmarc: fail; action reject:", out)
+
     def test_usage(self):
         st, out, err = self.run_cli("dmarc", "--ip", "192.0.2.1")
         self.assertEqual(st, 2)
