@@ -92,6 +92,8 @@ class DmarcCli(DaemonTest):
         self.assertIn("dmarc: fail; action reject:", out)
 
     def test_usage(self):
-        st, out, err = self.run_cli("dmarc", "--ip", "192.0.2.1")
+        cpath = os.path.join(self.tmpdir(), "mxshield.conf")
+        open(cpath, "w").close()
+        st, out, err = self.run_cli("dmarc", "-c", cpath, "--ip", "192.0.2.1")
         self.assertEqual(st, 2)
         self.assertIn("usage: mxshield dmarc", err)
