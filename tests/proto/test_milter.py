@@ -184,6 +184,13 @@ class Protocol(MilterTest):
         r = m.event("M", mt.z("<x@none.dmarc.test>"), {"i": "Q1", "{auth_authen}": "joe"})
         self.assertEqual(r, [("a", b"")])
 
+    def test_mynetworks_client_accepted_at_mail(self):
+        m = self.milter()
+        m.connect("127.0.0.1", "localhost")
+        m.event("H", mt.z("localhost"))
+        r = m.event("M", mt.z("<x@reject.dmarc.test>"), {"i": "Q3"})
+        self.assertEqual(r, [("a", b"")])
+
     def test_unsigned_body_is_skipped(self):
         m = self.milter()
         m.connect()

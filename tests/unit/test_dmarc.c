@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "dmarc/dmarc.h"
+#include "dns/lookupset.h"
 #include "dmarc/record.h"
 
 static int parse(const char *t, struct dmarc_record *r)
@@ -105,12 +106,47 @@ static void test_walk(void **state)
     assert_int_equal(dmarc_walk_names("com", n), 1);
 }
 
+static void test_alignment(void **state)
+{
+    struct dmarc_conf bis, psl;
+    struct lookupset *ls = lookupset_new(NULL);	/* every answer a temporary failure */
+    char    why[200];
+
+    (void) state;
+    assert_int_equal(dmarc_conf_init(&bis, "dmarcbis", "", why, sizeof(why)), 0);
+    assert_int_equal(dmarc_conf_init(&psl, "rfc7489",
+				     "/usr/share/publicsuffix/public_suffix_list.dat",
+				     why, sizeof(why)), 0);
+    assert_int_equal(dmarc_conf_init(&bis, "dmarc", "", why, sizeof(why)), -1);
+    assert_int_equal(dmarc_conf_init(&bis, "dmarcbis", "", why, sizeof(why)), 0);
+    /* identical names align in both modes, without DNS */
+    assert_int_equal(dmarc_aligned(ls, &bis, "Example.COM", "example.com", 1, why, sizeof(why)), 1);
+    /* strict: a subdomain does not */
+    assert_int_equal(dmarc_aligned(ls, &bis, "mail.example.com", "example.com", 1, why,
+				   sizeof(why)), 0);
+    /* no shared parent of two labels: not aligned, and no lookup made */
+    assert_int_equal(dmarc_aligned(ls, &bis, "example.org", "example.com", 0, why, sizeof(why)), 0);
+    assert_int_equal(dmarc_aligned(ls, &bis, "aexample.com", "bexample.com", 0, why, sizeof(why)), 0);
+    /* relaxed needs the tree walk: a failing DNS is a temporary failure,
+     * never "not aligned" */
+    assert_int_equal(dmarc_aligned(ls, &bis, "mail.example.com", "example.com", 0, why,
+				   sizeof(why)), DMARC_TEMPFAIL);
+    /* RFC 7489: the Public Suffix List decides, no DNS */
+    assert_int_equal(dmarc_aligned(ls, &psl, "mail.example.co.uk", "example.co.uk", 0, why,
+				   sizeof(why)), 1);
+    assert_int_equal(dmarc_aligned(ls, &psl, "a.co.uk", "b.co.uk", 0, why, sizeof(why)), 0);
+    dmarc_conf_free(&bis);
+    dmarc_conf_free(&psl);
+    lookupset_free(ls);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_records),
 	cmocka_unit_test(test_from),
 	cmocka_unit_test(test_walk),
+	cmocka_unit_test(test_alignment),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
