@@ -2,7 +2,7 @@
 # default configuration; `make check` installs test dependencies, builds and
 # runs every test.
 
-PKGS      := libevent libpcre2-8 libunbound lmdb libcrypto libpsl
+PKGS      := libevent libpcre2-8 libunbound lmdb libcrypto libsystemd libpsl
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -fno-common
@@ -23,7 +23,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
-.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install build-deps-check \
+.PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install deb build-deps-check \
 	fuzz fuzz-smoke fuzz-bins FORCE check-build-normal check-build-asan check-build-fuzz
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling $(BUILD)/mxshield-milterload
@@ -38,6 +38,9 @@ $(LIB_OBJS) $(MAIN_OBJ): | build-deps-check
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+# the dashboard page is assembled into page.o (.incbin)
+$(BUILD)/src/http/page.o: src/http/dashboard.html
 
 $(BUILD)/libmxshield.a: $(LIB_OBJS)
 	@rm -f $@
@@ -172,6 +175,7 @@ bench: all
 	/usr/bin/python3 bench/dns.py
 	/usr/bin/python3 bench/greylist.py
 	/usr/bin/python3 bench/spf.py
+	/usr/bin/python3 bench/banlog.py
 
 MANDIR    ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
@@ -193,7 +197,20 @@ install: all
 	@echo "installed; create the user (useradd --system --home-dir /var/lib/mxshield --shell /usr/sbin/nologin mxshield),"
 	@echo "edit $(SYSCONFDIR)/mxshield/mxshield.conf, then: systemctl enable --now mxshield"
 
+# make deb: the Debian package (debian/), made by dpkg-buildpackage in a
+# copy of the source under build-deb/, so that nothing is written outside
+# the checkout; build-deb/obj keeps the objects for the next package build.
+DEB_DIR   := build-deb
+deb:
+	rm -rf $(DEB_DIR)/src
+	mkdir -p $(DEB_DIR)/src/mxshield $(DEB_DIR)/obj
+	cp -p -R Makefile src etc man debian scripts $(DEB_DIR)/src/mxshield/
+	ln -s $(CURDIR)/$(DEB_DIR)/obj $(DEB_DIR)/src/mxshield/build
+	cd $(DEB_DIR)/src/mxshield && dpkg-buildpackage -b -nc -us -uc -j$(CHECK_JOBS)
+	mv $(DEB_DIR)/src/mxshield*_* $(DEB_DIR)/
+	@ls $(DEB_DIR)/*.deb
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb
 
 -include $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d)

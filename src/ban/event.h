@@ -28,6 +28,8 @@ enum ban_event_kind {
     BEV_HANGUP,				/* "hangup": postscreen */
     BEV_NON_SMTP_COMMAND,		/* "non-smtp-command": postscreen */
     BEV_RATE_LIMIT,			/* "rate-limit": anvil's warnings */
+    BEV_COMMAND_LIMIT,			/* "command-limit": postscreen COMMAND
+					 * TIME/COUNT/LENGTH LIMIT */
     BEV_COUNT,
 };
 
@@ -46,6 +48,8 @@ enum ban_reject_class {
 
 #define BAN_HOST_MAX	46		/* INET6_ADDRSTRLEN */
 #define BAN_USER_MAX	255		/* longest sasl_username kept */
+#define LOGEV_LINE_MAX	8192		/* longer lines are no events (a
+					 * syslog record is at most 8k) */
 
 struct ban_event {
     enum ban_event_kind kind;

@@ -14,6 +14,15 @@
  *	reads its printable (-p) output through a pipe, so mxshield does
  *	not link Berkeley DB.
  *
+ *	postgrey writes through a transactional environment: what it
+ *	committed may still be only in the environment's log (log.*) when
+ *	it stopped without a checkpoint (killed, a crash, or an exit in
+ *	which Perl freed the environment before the databases).  So the
+ *	databases and logs are copied into a private directory and
+ *	db_recover runs there first, as postgrey itself would at its next
+ *	start; postgrey's directory is never written.  A postgrey still
+ *	running (its postgrey.lock held) is refused: stop it first.
+ *
  *	Each triplet is stored under the key mxshield builds for the same
  *	client, sender and recipient with the current configuration (the
  *	network prefix, greylist_lookup_by_host), and, with greylist_spf_key,
@@ -31,10 +40,13 @@
  *	that fails: exit 1 with the reason.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,15 +70,14 @@ struct pg_import {
     long    triplets, spf_keys, clients, kept, bad, hashed, failed;
 };
 
-/* find_dump - db_dump or db5.3_dump on PATH, into out; -1 if neither */
-static int find_dump(struct buf *out)
+/* find_tool - the first of names found on PATH, into out; -1 if none */
+static int find_tool(const char *const *names, size_t n, struct buf *out)
 {
-    static const char *const names[] = {"db_dump", "db5.3_dump"};
     const char *path = getenv("PATH");
 
     if (path == NULL || *path == 0)
 	path = "/usr/local/bin:/usr/bin:/bin";
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    for (size_t i = 0; i < n; i++) {
 	for (const char *p = path; *p;) {
 	    const char *colon = strchr(p, ':');
 	    size_t  len = colon ? (size_t) (colon - p) : strlen(p);
@@ -80,6 +91,170 @@ static int find_dump(struct buf *out)
 	}
     }
     return -1;
+}
+
+/* is_db_file - the files of postgrey's directory that recovery needs */
+static int is_db_file(const char *name)
+{
+    return strcmp(name, "postgrey.db") == 0 || strcmp(name, "postgrey_clients.db") == 0
+	|| (strncmp(name, "log.", 4) == 0 && strspn(name + 4, "0123456789") == strlen(name + 4)
+	    && name[4] != 0);
+}
+
+/* copy_file - src to a new file dst (mode 0600); -1 with errno */
+static int copy_file(const char *src, const char *dst)
+{
+    char    block[65536];
+    ssize_t n = 0;
+    int     in, out, saved;
+
+    if ((in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	return -1;
+    if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	saved = errno;
+	close(in);
+	errno = saved;
+	return -1;
+    }
+    while ((n = read(in, block, sizeof(block))) > 0) {
+	for (ssize_t off = 0; off < n;) {
+	    ssize_t w = write(out, block + off, (size_t) (n - off));
+
+	    if (w < 0 && errno == EINTR)
+		continue;
+	    if (w < 0) {
+		n = -1;
+		goto done;
+	    }
+	    off += w;
+	}
+    }
+done:
+    saved = errno;
+    close(in);
+    if (close(out) < 0 && n == 0)
+	n = -1;
+    errno = saved;
+    return n < 0 ? -1 : 0;
+}
+
+/* remove_dir - the private copy and what db_recover made in it */
+static void remove_dir(const char *dir)
+{
+    DIR    *d = opendir(dir);
+    struct dirent *e;
+    struct buf p;
+
+    buf_init(&p);
+    while (d != NULL && (e = readdir(d)) != NULL) {
+	if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+	    continue;
+	buf_reset(&p);
+	buf_printf(&p, "%s/%s", dir, e->d_name);
+	(void) unlink(p.s);
+    }
+    if (d != NULL)
+	closedir(d);
+    (void) rmdir(dir);
+    buf_free(&p);
+}
+
+/* run_wait - run argv, wait; its exit status, -1 when it did not exit */
+static int run_wait(char *const argv[])
+{
+    pid_t   pid;
+    int     status;
+
+    if ((pid = fork()) < 0)
+	msg_fatal("fork: %m");
+    if (pid == 0) {
+	int     null = open("/dev/null", O_WRONLY);
+
+	if (null >= 0)
+	    dup2(null, 1);		/* its chatter; errors stay on stderr */
+	execv(argv[0], argv);
+	fprintf(stderr, "mxshield greylist: %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0)
+	if (errno != EINTR)
+	    return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* recovered_copy - postgrey's databases and logs copied into a new
+ * private directory (into tmp) and recovered there; -1 with a message */
+static int recovered_copy(const char *dir, struct buf *tmp)
+{
+    static const char *const recover[] = {"db_recover", "db5.3_recover"};
+    struct buf prog, src, dst;
+    DIR    *d;
+    struct dirent *e;
+    int     rc = -1, lock;
+    const char *t = getenv("TMPDIR");
+    char   *argv[] = {NULL, "-h", NULL, NULL};
+
+    buf_init(&prog);
+    buf_init(&src);
+    buf_init(&dst);
+    buf_reset(tmp);
+    if (find_tool(recover, sizeof(recover) / sizeof(recover[0]), &prog) < 0) {
+	fprintf(stderr, "mxshield greylist: neither db_recover nor db5.3_recover is on PATH "
+		"(Debian: apt-get install db-util)\n");
+	goto out;
+    }
+    buf_printf(&src, "%s/postgrey.lock", dir);
+    if ((lock = open(src.s, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+	int     busy = flock(lock, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+
+	close(lock);
+	if (busy) {
+	    fprintf(stderr, "mxshield greylist: %s is locked: postgrey is still running "
+		    "on %s; stop it first\n", src.s, dir);
+	    goto out;
+	}
+    }
+    buf_printf(tmp, "%s/mxshield-postgrey.XXXXXX", t && *t ? t : "/tmp");
+    if (mkdtemp(tmp->s) == NULL) {
+	fprintf(stderr, "mxshield greylist: %s: %s\n", tmp->s, strerror(errno));
+	buf_reset(tmp);
+	goto out;
+    }
+    if ((d = opendir(dir)) == NULL) {
+	fprintf(stderr, "mxshield greylist: %s: %s\n", dir, strerror(errno));
+	goto out;
+    }
+    while ((e = readdir(d)) != NULL) {
+	if (!is_db_file(e->d_name))
+	    continue;
+	buf_reset(&src);
+	buf_printf(&src, "%s/%s", dir, e->d_name);
+	buf_reset(&dst);
+	buf_printf(&dst, "%s/%s", tmp->s, e->d_name);
+	if (copy_file(src.s, dst.s) < 0) {
+	    fprintf(stderr, "mxshield greylist: copying %s: %s\n", src.s, strerror(errno));
+	    closedir(d);
+	    goto out;
+	}
+    }
+    closedir(d);
+    argv[0] = prog.s;
+    argv[2] = tmp->s;
+    if (run_wait(argv) != 0) {
+	fprintf(stderr, "mxshield greylist: %s -h %s (a copy of %s) failed\n",
+		prog.s, tmp->s, dir);
+	goto out;
+    }
+    rc = 0;
+out:
+    if (rc < 0 && tmp->len > 0) {
+	remove_dir(tmp->s);
+	buf_reset(tmp);
+    }
+    buf_free(&prog);
+    buf_free(&src);
+    buf_free(&dst);
+    return rc;
 }
 
 /* dump_open - a pipe from `db_dump -p file` */
@@ -368,7 +543,8 @@ int     greylist_import_postgrey(const struct config *c, const struct gl_conf *g
 				         struct store *s, const char *dir)
 {
     struct pg_import x;
-    struct buf prog, file;
+    static const char *const dump[] = {"db_dump", "db5.3_dump"};
+    struct buf prog, file, tmp;
     int     rc = 0;
 
     memset(&x, 0, sizeof(x));
@@ -377,7 +553,8 @@ int     greylist_import_postgrey(const struct config *c, const struct gl_conf *g
     x.s = s;
     buf_init(&prog);
     buf_init(&file);
-    if (find_dump(&prog) < 0) {
+    buf_init(&tmp);
+    if (find_tool(dump, sizeof(dump) / sizeof(dump[0]), &prog) < 0) {
 	fprintf(stderr, "mxshield greylist: neither db_dump nor db5.3_dump is on PATH "
 		"(Debian: apt-get install db-util)\n");
 	rc = 1;
@@ -389,10 +566,16 @@ int     greylist_import_postgrey(const struct config *c, const struct gl_conf *g
 	rc = 1;
 	goto out;
     }
+    if (recovered_copy(dir, &tmp) < 0) {
+	rc = 1;
+	goto out;
+    }
+    buf_reset(&file);
+    buf_printf(&file, "%s/postgrey.db", tmp.s);
     if (import_file(&x, prog.s, file.s, 0) < 0)
 	rc = 1;
     buf_reset(&file);
-    buf_printf(&file, "%s/postgrey_clients.db", dir);
+    buf_printf(&file, "%s/postgrey_clients.db", tmp.s);
     if (rc == 0 && access(file.s, R_OK) == 0 && import_file(&x, prog.s, file.s, 1) < 0)
 	rc = 1;
     printf("imported: %ld triplets (%ld also under the SPF domain's key), %ld clients\n",
@@ -409,7 +592,10 @@ int     greylist_import_postgrey(const struct config *c, const struct gl_conf *g
 	rc = 1;
     }
 out:
+    if (tmp.len > 0)
+	remove_dir(tmp.s);
     buf_free(&prog);
     buf_free(&file);
+    buf_free(&tmp);
     return rc;
 }

@@ -7,6 +7,7 @@
  *	mxshield config [-c FILE | --embedded-default] [-o name=value] [-d]
  *	mxshield map query TYPE:NAME KEY...
  *	mxshield migrate postgrey|policyd-spf [FILE]
+ *	mxshield report [-c FILE] [--since TIME] [LOGFILE]
  *
  * Without -c, /etc/mxshield/mxshield.conf (or the file $MXSHIELD_CONFIG
  * names, as Postfix's MAIL_CONFIG does) is read when it exists, else the
@@ -20,11 +21,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/ban_cmd.h"
 #include "cli/check.h"
 #include "cli/dkim_cmd.h"
 #include "cli/greylist_cmd.h"
 #include "cli/migrate.h"
 #include "cli/postfix_config.h"
+#include "cli/report_cmd.h"
 #include "cli/spf_cmd.h"
 #include "util/version.h"
 #include "conf/config.h"
@@ -32,6 +35,7 @@
 #include "control/control.h"
 #include "milter/milter.h"
 #include "cli/dmarc_cmd.h"
+#include "http/http.h"
 #include "daemon/daemon.h"
 #include "policy/service.h"
 #include "rules/engine.h"
@@ -63,7 +67,11 @@ static void usage_to(int status)
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield dmarc [-c FILE] [--resolver HOST:PORT] --ip ADDR --helo NAME\n"
 	    "                      --mailfrom ADDR [--json] [--trace] [MESSAGE]\n"
-	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n");
+	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n"
+	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
+	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
+	    "                    LOGFILE | --journal [--unit UNIT]...\n"
+	    "       mxshield report [-c FILE] [--since TIME] [LOGFILE]\n");
     exit(status);
 }
 
@@ -215,6 +223,7 @@ static int cmd_serve(int argc, char **argv)
     policy_service_attach(d);
     milter_service_attach(d);
     control_attach(d);
+    http_attach(d);
     return daemon_run(d);
 }
 
@@ -341,6 +350,15 @@ static int cmd_greylist_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_ban_main - mxshield ban [-c FILE] SUBCOMMAND ... (-c anywhere) */
+static int cmd_ban_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+
+    log_set_service("ban");
+    return cmd_ban(choose_config(path), argc - 1, argv + 1);
+}
+
 /* cmd_postfix_config - mxshield postfix-config [-c FILE] [--socket S] [--check DIR] */
 static int cmd_postfix_config(int argc, char **argv)
 {
@@ -458,6 +476,23 @@ static int cmd_dkim_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_report_main - mxshield report [-c FILE] ... (-c anywhere) */
+static int cmd_report_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    struct config *conf;
+    struct buf err;
+    int     rc;
+
+    buf_init(&err);
+    if ((conf = config_load(choose_config(path), &err)) == NULL)
+	msg_fatal("%s", err.s);
+    buf_free(&err);
+    rc = cmd_report(conf, argc - 1, argv + 1);
+    config_free(conf);
+    return rc;
+}
+
 int     main(int argc, char **argv)
 {
     const char *cmd = "serve";
@@ -494,6 +529,10 @@ int     main(int argc, char **argv)
 	return cmd_status(argc, argv);
     if (strcmp(cmd, "dmarc") == 0)
 	return cmd_dmarc_main(argc, argv);
+    if (strcmp(cmd, "ban") == 0)
+	return cmd_ban_main(argc, argv);
+    if (strcmp(cmd, "report") == 0)
+	return cmd_report_main(argc, argv);
     if (strcmp(cmd, "migrate") == 0)
 	return cmd_migrate(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0)

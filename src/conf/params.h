@@ -46,6 +46,17 @@
       "Log a warning naming the cause when one pass of the event loop works longer than this many milliseconds") \
     X(CONTROL_SOCKET, "control_socket", STR, "$data_directory/control", 0, 0, 0, \
       "Local control socket (owner-only) that mxshield status asks; empty: none") \
+    /* Metrics and dashboard (src/http) */ \
+    X(METRICS_LISTEN, "metrics_listen", LIST, "", 0, 0, 0, \
+      "HTTP sockets serving /metrics (Prometheus) and the dashboard at /: inet:HOST:PORT or unix:/path; empty: none") \
+    X(METRICS_CONN_LIMIT, "metrics_connection_limit", INT, "16", 1, 10000, 1, \
+      "Most simultaneous metrics_listen connections; more are answered 503 and closed") \
+    X(METRICS_REQ_LIMIT, "metrics_request_size_limit", INT, "8192", 256, 1048576, 1, \
+      "Largest HTTP request head (request line and headers) accepted on metrics_listen, in bytes; more is answered 431") \
+    X(METRICS_HEADER_LIMIT, "metrics_header_limit", INT, "50", 1, 10000, 1, \
+      "Most header lines accepted in one HTTP request on metrics_listen; more is answered 431") \
+    X(METRICS_TIMEOUT, "metrics_timeout", TIME, "10s", 1, 3600, 1, \
+      "A metrics_listen connection is closed this long after it was accepted, however slowly its client keeps sending") \
     /* DNS */ \
     X(DNS_RESOLVER, "dns_resolver", LIST, "resolv.conf", 0, 0, 0, \
       "Where lookups go: resolv.conf (the system's servers), recursive (built-in full resolver), or servers HOST[:PORT], [IPv6]:PORT") \

@@ -239,6 +239,7 @@ static void query_finish(struct dns_query *q, struct dns_answer *a)
     gettimeofday(&now, NULL);
     a->ms = (double) (now.tv_sec - q->start.tv_sec) * 1000.0
 	+ (double) (now.tv_usec - q->start.tv_usec) / 1000.0;
+    stat_observe(STAT_DNS_QUERY_SECONDS, a->ms / 1000.0);
     dns_cache_put(q->d->cache, q->key, a, time(NULL));
     stat_inc_l(STAT_DNS_ANSWERS, a->status == DNS_OK ? "ok" : a->status == DNS_NXDOMAIN
 	       ? "nxdomain" : a->status == DNS_NODATA ? "nodata" : "tempfail");

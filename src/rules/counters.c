@@ -1,7 +1,7 @@
 /*
  * counters.c - what the engine counts: each definitive answer of a
  * restriction (mxshield_decisions_total, by stage, restriction and action)
- * and each finished evaluation (mxshield_requests_total, by the kind of
+ * and each finished evaluation (mxshield_requests_total, by protocol state and the kind of
  * its final action).  Label values come from fixed tables and from the
  * restriction names of the compiled policy, so their number is bounded.
  */
@@ -10,6 +10,7 @@
 
 #include "rules/eval.h"
 #include "stats/stats.h"
+#include "stats/topn.h"
 
 static const char *const stage_labels[STAGE_COUNT] = {
     "client", "helo", "sender", "relay", "recipient", "data",
@@ -63,11 +64,43 @@ static int action_kind(const char *action)
     return KIND_OTHER;
 }
 
+/* the protocol_state values Postfix sends; anything else counts as "other" */
+static const char *const state_names[] = {
+    "CONNECT", "EHLO", "HELO", "MAIL", "RCPT", "DATA", "END-OF-MESSAGE", "VRFY", "ETRN",
+    "BDAT", "other",
+};
+
+#define STATE_COUNT (sizeof(state_names) / sizeof(state_names[0]))
+
+/* state_index - the index of a protocol_state value */
+static size_t state_index(const char *state)
+{
+    for (size_t i = 0; i < STATE_COUNT - 1; i++)
+	if (strcasecmp(state, state_names[i]) == 0)
+	    return i;
+    return STATE_COUNT - 1;
+}
+
 /* eval_count_result - the evaluation finished with e->action */
 void    eval_count_result(const struct eval *e)
 {
-    static struct stat_ref refs[KIND_COUNT];
+    static struct stat_ref refs[STATE_COUNT][KIND_COUNT];
     int     k = action_kind(e->action.s);
+    size_t  st = state_index(e->txn->protocol_state);
+    const char *values[] = {state_names[st], kind_names[k]};
 
-    stat_ref_add(&refs[k], STAT_REQUESTS, 1, &kind_names[k]);
+    stat_ref_add(&refs[st][k], STAT_REQUESTS, 1, values);
+    if (k == KIND_REJECT) {
+	/* for the dashboard's top rejected clients and senders */
+	const char *sender = e->txn->sender;
+	const char *state = e->txn->protocol_state;
+
+	topn_add(&top_rejected_clients, e->txn->client_address);
+	/* before MAIL FROM there is no sender, not the null sender */
+	if (*sender)
+	    topn_add(&top_rejected_senders, sender);
+	else if (strcasecmp(state, "CONNECT") != 0 && strcasecmp(state, "HELO") != 0
+		 && strcasecmp(state, "EHLO") != 0)
+	    topn_add(&top_rejected_senders, "<>");
+    }
 }

@@ -87,9 +87,11 @@ static int xl_query(struct eval *e, const struct dnsxl *xl, const char *qname,
     if (a->status == DNS_TEMPFAIL) {
 	msg_warn("%s: RBL lookup error: %s", qname, a->why);
 	stat_inc_l(STAT_DNSLIST_CHECKS, xl->domain, "tempfail");
+	stat_set_l(STAT_DNSLIST_UP, 0, (const char *const[]) {xl->domain});
 	*res = XL_TEMP;
 	return 0;
     }
+    stat_set_l(STAT_DNSLIST_UP, 1, (const char *const[]) {xl->domain});	/* an error code below resets it */
     if (a->status != DNS_OK) {
 	stat_inc_l(STAT_DNSLIST_CHECKS, xl->domain, "not_listed");
 	return 0;
@@ -101,6 +103,7 @@ static int xl_query(struct eval *e, const struct dnsxl *xl, const char *qname,
 	    inet_format(&a->rr[i].addr, ip, sizeof(ip));
 	    list_error(e, xl, ip);
 	    stat_inc_l(STAT_DNSLIST_CHECKS, xl->domain, "refused");
+	    stat_set_l(STAT_DNSLIST_UP, 0, (const char *const[]) {xl->domain});
 	    return 0;
 	}
     }

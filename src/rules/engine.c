@@ -367,6 +367,7 @@ static int walk(struct eval *e)
 	} else {
 	    e->scoring = r->scored ? r : NULL;
 	    e->temp_failure = 0;
+	    e->rule_name = r->def->name;
 	    st = r->def->fn(e, r, f->reply_name, f->reply_class);
 	    if (st == RS_PENDING)
 		return RS_PENDING;
@@ -405,6 +406,7 @@ static void finish(struct eval *e)
 
 	e->warn_level = 0;
 	e->dir.active = 0;
+	e->rule_name = e->dip.rule;
 	e->status = eval_reject_text(e, e->dip.reply.s);
 	e->warn_level = saved;
     }
@@ -451,6 +453,7 @@ enum eval_status eval_run(struct eval *e)
 	    int     saved = e->warn_level;
 
 	    e->warn_level = 0;
+	    e->rule_name = "smtpd_helo_required";
 	    e->status = eval_reject(e, 503, "5.5.1", "Error: send HELO/EHLO first");
 	    e->warn_level = saved;
 	    trace_add(e, 0, "smtpd_helo_required", "no HELO/EHLO given", status_name(e, e->status));
@@ -483,6 +486,7 @@ enum eval_status eval_run(struct eval *e)
 	int     st;
 
 	buf_reset(&e->tdetail);
+	e->rule_name = "check_score";
 	st = eval_score_apply(e);
 	trace_add(e, 0, "check_score", e->tdetail.s, status_name(e, st));
 	buf_reset(&e->tdetail);

@@ -31,6 +31,7 @@ struct frame {
 struct defer_flag {
     int     active;
     struct buf reply;
+    const char *rule;			/* the restriction that armed it */
 };
 
 struct eval {
@@ -53,6 +54,7 @@ struct eval {
     int     depth;
     int     warn_level;			/* warn_if_reject depth, 0 = off */
     int     recursion;
+    const char *rule_name;		/* deciding now: logged as restriction= */
 
     /* Postfix's deferral flags */
     struct defer_flag dip, dir;

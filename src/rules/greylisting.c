@@ -22,6 +22,7 @@
 #include "greylist/greylist.h"
 #include "spf/spf.h"
 #include "rules/eval.h"
+#include "stats/stats.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -375,12 +376,15 @@ static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w)
     buf_init(&text);
     switch (d->verdict) {
     case GL_PASS_AWL:
+	stat_inc_l(STAT_GREYLIST_RESULTS, "auto_whitelisted");
 	eval_trace_detail(e, "pass: client auto-whitelisted");
 	break;
     case GL_PASS:
+	stat_inc_l(STAT_GREYLIST_RESULTS, "passed");
 	eval_trace_detail(e, "pass: triplet found");
 	break;
     case GL_PASS_FIRST:
+	stat_inc_l(STAT_GREYLIST_RESULTS, "passed_first");
 	eval_trace_detail(e, "pass: triplet found, delayed %ld s", d->delayed);
 	buf_printf(&text, "greylisting passed after %ld seconds", d->delayed);
 	eval_log_whatsup(e, "info", text.s);
@@ -395,6 +399,8 @@ static enum rstatus gl_answer(struct eval *e, const struct gl_wait *w)
     case GL_GREYLIST:{
 	    const char *tx;
 	    char    dsn[16] = "4.2.0";
+
+	    stat_inc_l(STAT_GREYLIST_RESULTS, "deferred");
 
 	    eval_trace_detail(e, "greylist: %s (%ld s left)",
 			      w->known ? "early retry" : "new triplet", d->wait);
@@ -429,6 +435,7 @@ struct expire_ctx {
     int64_t now;
     int     clients;
     long    deleted;
+    long    pending;			/* kept triplets not yet passed */
 };
 
 static int expire_fn(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
@@ -452,6 +459,8 @@ static int expire_fn(void *arg, const void *key, size_t klen, const void *val, s
 	return x->deleted++, 1;
     if (gl_triplet_expired(&x->g, x->now, &t))
 	return x->deleted++, 1;
+    if (t.last - t.first < x->g.delay)
+	x->pending++;
     return 0;
 }
 
@@ -472,6 +481,14 @@ long    greylist_expire_step(struct store *s, const struct config *c, long long 
 		       &cur->len[i], batch, expire_fn, &x) < 0)
 	    return -1;
 	total += x.deleted;
+	if (i == 0) {
+	    /* mxshield_greylist_pending_triplets: set after each whole pass */
+	    cur->pending += x.pending;
+	    if (cur->len[0] == 0) {
+		stat_set(STAT_GREYLIST_PENDING, cur->pending);
+		cur->pending = 0;
+	    }
+	}
     }
     return total;
 }

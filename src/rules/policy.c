@@ -62,6 +62,12 @@ static int check_process_params(const struct config *conf, struct buf *err)
 	return -1;
     }
     free(ls);
+    if ((n = listen_parse_list(config_str(conf, P_METRICS_LISTEN), &ls, &why)) < 0) {
+	buf_printf(err, "%s: metrics_listen: %s", config_where(conf, P_METRICS_LISTEN), why.s);
+	buf_free(&why);
+	return -1;
+    }
+    free(ls);
     if (listen_unix_parse(config_str(conf, P_UNIX_MODE), config_str(conf, P_UNIX_OWNER),
 			  config_str(conf, P_UNIX_GROUP), &lu, &why) < 0) {
 	buf_printf(err, "%s: %s", config_where(conf, P_UNIX_MODE), why.s);

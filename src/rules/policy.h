@@ -162,6 +162,7 @@ void    greylist_conf(const struct config *c, struct gl_conf *g);
 struct greylist_cursor {
     char    key[2][512];
     size_t  len[2];
+    long    pending;			/* triplets not yet passed, this pass so far */
 };
 long    greylist_expire_step(struct store *s, const struct config *c, long long now,
 			             struct greylist_cursor *cur, long batch);

@@ -6,7 +6,8 @@
  * validates the code, honours warn_if_reject (log reject_warning, carry
  * on), defer_if_reject (a 5xx becomes the remembered 4xx), soft_bounce and
  * dry_run, and logs "QUEUEID: reject: RCPT from name[addr]: ...; from=<>
- * to=<> proto=ESMTP helo=<>" so fail2ban filters written for Postfix match.
+ * to=<> proto=ESMTP helo=<> restriction=NAME" so fail2ban filters written
+ * for Postfix match and mxshield report can count by restriction.
  * eval_table_result() is check_table_result(): what an access table's
  * right-hand side means.
  */
@@ -67,6 +68,12 @@ void    eval_log_whatsup(struct eval *e, const char *whatsup, const char *text)
 	buf_puts(&b, " helo=<");
 	buf_puts(&b, r->helo_name);
 	buf_putc(&b, '>');
+    }
+    /* mxshield's addition, last so that Postfix's filters still match:
+     * which restriction decided (mxshield report counts by it) */
+    if (e->rule_name) {
+	buf_puts(&b, " restriction=");
+	buf_puts(&b, e->rule_name);
     }
     msg_info_text(b.s);
 }
@@ -205,6 +212,7 @@ int     eval_defer_if(struct eval *e, struct defer_flag *f, int code,
     format_reply(&f->reply, code, dsn, fmt, ap);
     va_end(ap);
     f->active = 1;
+    f->rule = e->rule_name;
     eval_trace_detail(e, "%s armed: %s", f == &e->dip ? "defer_if_permit"
 		      : "defer_if_reject", f->reply.s);
     return RS_DUNNO;

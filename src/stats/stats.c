@@ -258,6 +258,29 @@ int64_t stat_get_l(enum stat_id id, const char *const *values)
     return s ? (int64_t) s->value : 0;
 }
 
+/* stat_series - the label values and value of series i */
+int     stat_series(enum stat_id id, size_t i, const char **values, int64_t *value)
+{
+    struct family *f = &fam[id];
+    struct series *s;
+    const char *cp;
+
+    kind_check(id, 1, "stat_series");
+    if (i < f->n)
+	s = f->v[i];
+    else if (i == f->n && f->other_extra)
+	s = f->other;
+    else
+	return 0;
+    cp = s->values;
+    for (int k = 0; k < defs[id].nlabels; k++) {
+	values[k] = cp;
+	cp += strlen(cp) + 1;
+    }
+    *value = (int64_t) s->value;
+    return 1;
+}
+
 /* stat_observe - count one observation in its bucket */
 void    stat_observe(enum stat_id id, double seconds)
 {

@@ -52,10 +52,17 @@
     X(MILTER_DMARC, "mxshield_milter_dmarc_total", COUNTER, 1, "result", \
       "DMARC results of the milter (pass, fail, none, temperror, permerror)") \
     /* Restriction engine (src/rules/engine.c) */ \
-    X(REQUESTS, "mxshield_requests_total", COUNTER, 1, "action", \
-      "Policy requests evaluated, by the kind of the final action (ok, dunno, reject, defer, ...)") \
+    X(REQUESTS, "mxshield_requests_total", COUNTER, 2, "protocol_state,action", \
+      "Policy requests evaluated, by Postfix's protocol_state (CONNECT, HELO, MAIL, RCPT, DATA, ...) and the kind of the final action (ok, dunno, reject, defer, ...)") \
     X(DECISIONS, "mxshield_decisions_total", COUNTER, 3, "stage,restriction,action", \
       "Definitive answers of a restriction (permit, reject, defer), by stage and restriction") \
+    X(DECISION_SECONDS, "mxshield_decision_seconds", HISTOGRAM, 0, "", \
+      "Time a policy decision waited (DNS, store) before its answer, in seconds; one made at once counts as 0") \
+    /* Greylisting (src/rules/greylisting.c) */ \
+    X(GREYLIST_RESULTS, "mxshield_greylist_results_total", COUNTER, 1, "result", \
+      "Greylisting verdicts, by result (deferred, passed_first, passed, auto_whitelisted)") \
+    X(GREYLIST_PENDING, "mxshield_greylist_pending_triplets", GAUGE, 0, "", \
+      "Greylisted triplets not yet retried after greylist_delay, as of the last full expiry pass") \
     /* DNS (src/dns) */ \
     X(DNS_QUERIES, "mxshield_dns_queries_total", COUNTER, 0, "", \
       "DNS queries sent to the resolver") \
@@ -71,9 +78,13 @@
       "DNS queries finished, by outcome (ok, nxdomain, nodata, tempfail)") \
     X(DNS_INFLIGHT, "mxshield_dns_queries_inflight", GAUGE, 0, "", \
       "DNS queries waiting for an answer now") \
+    X(DNS_QUERY_SECONDS, "mxshield_dns_query_seconds", HISTOGRAM, 0, "", \
+      "Time from a DNS query sent to its answer or timeout, in seconds") \
     /* DNS lists (src/rules/dnslists.c) */ \
     X(DNSLIST_CHECKS, "mxshield_dnslist_checks_total", COUNTER, 2, "list,result", \
       "DNS list answers read, by list and result (listed, not_listed, tempfail, refused)") \
+    X(DNSLIST_UP, "mxshield_dnslist_up", GAUGE, 1, "list", \
+      "1 when the last answer of a DNS list was usable (listed or not), 0 after a temporary failure or a refusal") \
     /* Store (src/store) */ \
     X(STORE_WRITES, "mxshield_store_writes_total", COUNTER, 0, "", \
       "Store writes and deletes requested") \
@@ -165,6 +176,11 @@ static inline void stat_ref_add(struct stat_ref *ref, enum stat_id id, uint64_t 
     }
     *ref->cell += n;
 }
+
+/* stat_series - series i (from 0, in order of creation) of a labelled
+ * family: its label values into values[STAT_MAX_LABELS] and its value;
+ * 0 past the last.  Strings valid until stats_free(). */
+int     stat_series(enum stat_id id, size_t i, const char **values, int64_t *value);
 
 /* stat_observe - one observation of a histogram, in seconds */
 void    stat_observe(enum stat_id id, double seconds);

@@ -4,7 +4,7 @@ standard output; a usage error still exits 2."""
 from harness import DaemonTest
 
 COMMANDS = ["serve", "check", "config", "map", "greylist", "postfix-config", "spf",
-            "status", "migrate"]
+            "status", "migrate", "report"]
 
 
 class Help(DaemonTest):

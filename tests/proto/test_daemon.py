@@ -378,7 +378,7 @@ class Control(DaemonTest):
         self.assertIn("mxshield_connections_open 2", lines)
         self.assertIn("mxshield_connections_refused_total 1", lines)
         self.assertIn('mxshield_limit_drops_total{limit="policy_line_length_limit"} 1', lines)
-        self.assertIn('mxshield_requests_total{action="dunno"} 4', lines)
+        self.assertIn('mxshield_requests_total{protocol_state="RCPT",action="dunno"} 4', lines)
 
     def test_control_protocol_errors(self):
         d = self.daemon("control_socket = @TMP@/ctl\n")

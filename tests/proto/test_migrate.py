@@ -33,9 +33,10 @@ def pg_req(t, client, sender, rcpt="bob@our.example"):
 
 class ImportPostgrey(DaemonTest):
 
-    def run_postgrey(self, dbdir, requests):
-        """Run Debian's postgrey on dbdir, ask it every request, stop it;
-        its answers."""
+    def run_postgrey(self, dbdir, requests, stop="term"):
+        """Run Debian's postgrey on dbdir, ask it every request, stop it
+        (stop: "term" the clean way, "kill" with SIGKILL, None: leave it
+        running); its answers."""
         port = free_port()
         user = ["--user=root", "--group=root"] if os.geteuid() == 0 else []
         log = open(os.path.join(dbdir, "..", "pg.log"), "w")
@@ -53,6 +54,12 @@ class ImportPostgrey(DaemonTest):
                 time.sleep(0.1)
         answers = [c.ask(r) for r in requests]
         c.close()
+        if stop is None:
+            return answers
+        if stop == "kill":
+            p.kill()
+            p.wait()
+            return answers
         # Net::Server checks for a signal between select(2) calls: one that
         # lands just before postgrey blocks in select waits for the next
         # event.  Wake it with a connection and ask again, so that it always
@@ -139,6 +146,44 @@ class ImportPostgrey(DaemonTest):
         self.assertTrue(got.startswith("action=PREPEND X-Greylist: delayed"), got)
         # unknown to postgrey: greylisted as ever
         self.assertEqual(ask("192.0.2.5", "nobody@new.example"), GREY)
+
+    @unittest.skipUnless(os.path.exists(POSTGREY) and DUMP, "postgrey and db-util needed")
+    def test_killed_postgrey_loses_nothing_it_committed(self):
+        """postgrey killed (or crashed): what it committed is in its
+        environment's log, not yet in postgrey.db; the import recovers a
+        copy first and finds it, and leaves postgrey's directory as it
+        was."""
+        tmp = self.tmpdir()
+        pgdb = os.path.join(tmp, "pgdb")
+        os.makedirs(pgdb)
+        reqs = [pg_req(T, "192.0.2.%d" % (i % 3), "s%d@killed.example" % i) for i in range(6)]
+        reqs.append(pg_req(T + 400, "192.0.2.0", "s0@killed.example"))
+        answers = self.run_postgrey(pgdb, reqs, stop="kill")
+        self.assertTrue(answers[-1].startswith("action=PREPEND X-Greylist"), answers[-1])
+        before = {n: os.stat(os.path.join(pgdb, n)).st_mtime_ns for n in os.listdir(pgdb)}
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("data_directory = %s\ngreylist_spf_key = no\n" % os.path.join(tmp, "db"))
+        st, out, err = self.run_cli("greylist", "-c", conf, "import-postgrey", pgdb)
+        self.assertEqual(st, 0, err)
+        # the one that passed also made its client known
+        self.assertEqual(out, "imported: 6 triplets (0 also under the SPF domain's key), "
+                         "1 clients\n")
+        self.assertEqual({n: os.stat(os.path.join(pgdb, n)).st_mtime_ns
+                          for n in os.listdir(pgdb)}, before)
+
+    @unittest.skipUnless(os.path.exists(POSTGREY) and DUMP, "postgrey and db-util needed")
+    def test_running_postgrey_refused(self):
+        tmp = self.tmpdir()
+        pgdb = os.path.join(tmp, "pgdb")
+        os.makedirs(pgdb)
+        self.run_postgrey(pgdb, [pg_req(T, "192.0.2.1", "a@run.example")], stop=None)
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("data_directory = %s\n" % os.path.join(tmp, "db"))
+        st, out, err = self.run_cli("greylist", "-c", conf, "import-postgrey", pgdb)
+        self.assertEqual(st, 1)
+        self.assertIn("postgrey is still running on %s; stop it first" % pgdb, err)
 
     @unittest.skipUnless(DUMP and shutil.which("db_load"), "db-util needed")
     def test_by_host_keys_hashes_and_junk(self):

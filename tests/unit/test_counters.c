@@ -139,8 +139,8 @@ static void test_engine_counts(void **state)
     assert_int_equal(stat_get_l(STAT_DECISIONS, V("recipient", "reject_unauth_destination",
 						   "reject")), 1);
     assert_int_equal(stat_series_count(STAT_DECISIONS), 2);
-    assert_int_equal(stat_get_l(STAT_REQUESTS, V("reject")), 1);
-    assert_int_equal(stat_get_l(STAT_REQUESTS, V("dunno")), 3);
+    assert_int_equal(stat_get_l(STAT_REQUESTS, V("RCPT", "reject")), 1);
+    assert_int_equal(stat_get_l(STAT_REQUESTS, V("RCPT", "dunno")), 3);
     assert_int_equal(stat_series_count(STAT_REQUESTS), 2);
     policy_unref(p);
 }

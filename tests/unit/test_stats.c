@@ -187,7 +187,7 @@ static void test_iter(void **state)
 
     (void) state;
     stat_inc(STAT_ANSWERS);
-    stat_inc_l(STAT_REQUESTS, "dunno");
+    stat_inc_l(STAT_REQUESTS, "RCPT", "dunno");
     stat_observe(STAT_STORE_COMMIT_SECONDS, 0.5);
     buf_init(&a);
     buf_init(&b);
@@ -203,7 +203,7 @@ static void test_iter(void **state)
 	    buf_printf(&b, " %.6f\n", s.value);
     }
     assert_string_equal(a.s, b.s);
-    assert_non_null(strstr(a.s, "mxshield_requests_total{action=\"dunno\"} 1\n"));
+    assert_non_null(strstr(a.s, "mxshield_requests_total{protocol_state=\"RCPT\",action=\"dunno\"} 1\n"));
     buf_free(&a);
     buf_free(&b);
 }
