@@ -91,6 +91,20 @@ class DmarcCli(DaemonTest):
                       out)
         self.assertIn("dmarc: fail; action reject:", out)
 
+    def test_bad_milter_settings_are_refused_with_their_line(self):
+        for text, want in (("milter_listen = tcp:8891\n", "mxshield.conf:1: milter_listen: "),
+                           ("milter_listen = inet:127.0.0.1:8891\ndmarc_mode = psl\n",
+                            "mxshield.conf:2: dmarc_mode \"psl\" is neither"),
+                           ("milter_listen = inet:127.0.0.1:8891\n"
+                            "dmarc_temperror_action = reject\n",
+                            "mxshield.conf:2: dmarc_temperror_action: \"reject\"")):
+            cpath = os.path.join(self.tmpdir(), "mxshield.conf")
+            with open(cpath, "w") as f:
+                f.write(text)
+            st, out, err = self.run_cli("config", "-c", cpath)
+            self.assertEqual(st, 1, err)
+            self.assertIn(want, err)
+
     def test_usage(self):
         cpath = os.path.join(self.tmpdir(), "mxshield.conf")
         open(cpath, "w").close()
