@@ -84,6 +84,16 @@ class DmarcCli(DaemonTest):
                                           conf="dmarc_mode = %s\n" % mode).splitlines()[-1])
             self.assertEqual(j["dmarc"]["result"], "pass", (mode, j))
 
+    def test_public_suffix_domain_psd_y(self):
+        # the Organizational Domain is one label below the psd=y record
+        for mailfrom, want in (("b@bounce.org1.psd.dmarc.test", "pass"),
+                               ("b@org2.psd.dmarc.test", "fail")):
+            j = json.loads(self.run_dmarc(message("a@org1.psd.dmarc.test"), "--json",
+                                          ip="192.0.2.5", mailfrom=mailfrom).splitlines()[-1])
+            self.assertEqual(j["spf"]["result"], "pass", j)
+            self.assertEqual((j["dmarc"]["result"], j["dmarc"]["policy"]), (want, "reject"),
+                             (mailfrom, j))
+
     def test_trace_shows_each_step(self):
         out = self.run_dmarc(message("a@reject.dmarc.test"), "--trace")
         self.assertIn("spf: fail for x@nopolicy.dmarc.test\n", out)
