@@ -278,7 +278,8 @@ class Stalls(DaemonTest):
             "user%d@big.example REJECT\n" % i for i in range(400000)))
         os.rename(os.path.join(d.tmp, "big.tmp"), os.path.join(d.tmp, "big"))
         answers, slowest = [], 0.0
-        deadline = time.monotonic() + 25
+        start = time.monotonic()
+        deadline = start + 25
         while time.monotonic() < deadline:
             t0 = time.monotonic()
             got = c.ask(probe)
@@ -288,7 +289,12 @@ class Stalls(DaemonTest):
                 break
         self.assertEqual(answers[-1], new)
         self.assertTrue(d.wait_log("table hash:%s/big: reloaded" % d.tmp))
-        self.assertLess(slowest, 0.25, "an answer waited %.2fs for the table load" % slowest)
+        # an answer that waited for the load would take as long as the
+        # load; on a loaded host (ASan, other work) a scheduling delay of
+        # a good part of a second is not that
+        took = time.monotonic() - start
+        self.assertLess(slowest, max(0.25, took / 5),
+                        "an answer waited %.2fs for the table load (%.2fs)" % (slowest, took))
 
     def test_sighup_while_the_worker_is_busy_and_stop_during_a_compile(self):
         """A SIGHUP while a table is being read runs after that job; a
