@@ -7,13 +7,17 @@
  *
  *	bans       "NET"                     expires, since, level, reason
  *	offenders  "NET"                     expires, bans, last ban
- *	banhits    "CLASS|NET"               expires, window start, count, previous
+ *	banhits    "NET|CLASS"               expires, window start, count, previous
  *	banprefix  "WIDENET"                 expires, window start, count, previous
- *	rates      "WHAT/LIMIT/WINDOW|VALUE" expires, window start, count, previous
+ *	rates      "VALUE/WHAT=LIMIT/WINDOW" expires, window start, count, previous
  *
  * NET and WIDENET are canonical network texts, "192.0.2.9/32",
  * "2001:db8:1:2::/64"; CLASS is an event name (ban_event_limits) or "*".
  * Reason: 0 manual, 1 + enum ban_event_kind, BEV_COUNT + 1 escalation.
+ * Keys begin with the client and a '/' (a Redis hash tag: ban.h); the
+ * counters' keys were "CLASS|NET" and "WHAT/LIMIT/WINDOW|VALUE" at first:
+ * such records are no longer read (counting starts again once) and LMDB's
+ * expiry scan drops them as any other.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -177,6 +181,16 @@ struct ban_conf *ban_conf_compile(const struct config *conf, struct tables *t, s
     c->reject_code = (int) config_int(conf, P_BAN_REJECT_CODE);
     for (int k = 0; k < BEV_COUNT; k++)
 	c->cls[k] = c->def;
+    {
+	const char *v = config_str(conf, P_RATE_ERROR_ACTION);
+
+	if (strcasecmp(v, "defer") != 0 && strcasecmp(v, "dunno") != 0) {
+	    buf_printf(err, "%s: rate_limit_error_action: bad value \"%s\" (expected defer or"
+		       " dunno)", config_where(conf, P_RATE_ERROR_ACTION), v);
+	    goto bad;
+	}
+	c->rate_error_dunno = strcasecmp(v, "dunno") == 0;
+    }
 
     strlist_init(&w);
     strlist_split(&w, config_str(conf, P_BAN_EVENTS), LIST_SEPS);

@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ban/ban.h"
+#include "ban/bancache.h"
 #include "ban/nft.h"
 #include "stats/stats.h"
 #include "util/log.h"
@@ -235,8 +237,9 @@ static void start_job(struct ban_engine *b)
     b->phase = PH_READ;
     if (b->cur.type == JOB_MANUAL)
 	return;				/* nothing to read */
-    snprintf(b->hit_key, sizeof(b->hit_key), "%s|%s",
-	     b->conf.own[b->cur.kind] ? ban_event_name(b->cur.kind) : "*", b->net_key);
+    /* the network first: its records share a Redis hash tag (redis_impl.h) */
+    snprintf(b->hit_key, sizeof(b->hit_key), "%s|%s", b->net_key,
+	     b->conf.own[b->cur.kind] ? ban_event_name(b->cur.kind) : "*");
     b->left++;				/* until every read is issued */
     store_read_begin(b->s);
     read_rec(b, R_BAN, "bans", b->net_key);
@@ -250,11 +253,22 @@ static void start_job(struct ban_engine *b)
     b->left--;
 }
 
+/* ban_ttl - a record's time to live from its expiry: at least 1 s, so
+ * that a backend with TTLs (Redis) never keeps it for good */
+long    ban_ttl(int64_t expires, int64_t now)
+{
+    int64_t t = expires - now;
+
+    return t < 1 ? 1 : t > STORE_FIELD_MAX ? (long) STORE_FIELD_MAX : (long) t;
+}
+
+/* put - a record that dies at its expiry (its first field) */
 static void put(struct ban_engine *b, const char *table, const char *key,
-		        const unsigned char *val, size_t len)
+		        const unsigned char *val, size_t len, int64_t expires)
 {
     b->left++;
-    store_put(b->s, table, key, strlen(key), val, len, write_cb, b);
+    store_put_ttl(b->s, table, key, strlen(key), val, len, ban_ttl(expires, time(NULL)),
+		  write_cb, b);
 }
 
 static void del(struct ban_engine *b, const char *table, const char *key)
@@ -285,7 +299,8 @@ static void decide(struct ban_engine *b)
 	    d->ban.expires = b->cur.now + b->cur.seconds;
 	    d->ban.level = 1;
 	    d->ban.reason = BAN_REASON_MANUAL;
-	    put(b, "bans", b->net_key, b->out[0], ban_record_encode(&d->ban, b->out[0]));
+	    put(b, "bans", b->net_key, b->out[0], ban_record_encode(&d->ban, b->out[0]),
+		d->ban.expires);
 	} else {
 	    del(b, "bans", b->net_key);
 	}
@@ -319,16 +334,21 @@ static void decide(struct ban_engine *b)
 	b->st.already++;
 	break;
     case BAN_V_COUNTED:
-	put(b, "banhits", b->hit_key, b->out[0], ban_counter_encode(&d->hits, b->out[0]));
+	put(b, "banhits", b->hit_key, b->out[0], ban_counter_encode(&d->hits, b->out[0]),
+	    d->hits.expires);
 	break;
     case BAN_V_BAN:
-	put(b, "bans", b->net_key, b->out[0], ban_record_encode(&d->ban, b->out[0]));
-	put(b, "offenders", b->net_key, b->out[1], ban_offender_encode(&d->off, b->out[1]));
+	put(b, "bans", b->net_key, b->out[0], ban_record_encode(&d->ban, b->out[0]),
+	    d->ban.expires);
+	put(b, "offenders", b->net_key, b->out[1], ban_offender_encode(&d->off, b->out[1]),
+	    d->off.expires);
 	del(b, "banhits", b->hit_key);
 	if (b->has_wide) {
-	    put(b, "banprefix", b->wide_key, b->out[2], ban_counter_encode(&d->pfx, b->out[2]));
+	    put(b, "banprefix", b->wide_key, b->out[2], ban_counter_encode(&d->pfx, b->out[2]),
+		d->pfx.expires);
 	    if (d->escalate)
-		put(b, "bans", b->wide_key, b->out[3], ban_record_encode(&d->wide, b->out[3]));
+		put(b, "bans", b->wide_key, b->out[3], ban_record_encode(&d->wide, b->out[3]),
+		    d->wide.expires);
 	}
 	break;
     }
@@ -355,11 +375,13 @@ static void finish(struct ban_engine *b)
 	msg_warn("ban: database write failed for %s", b->net_key);
     if (b->cur.type == JOB_MANUAL) {
 	if (ok && b->cur.seconds > 0) {
+	    ban_cache_put(b->net_key, &d->ban);
 	    count_ban(d->ban.reason);
 	    ban_log_ban(b->net_key, &d->ban, 0, NULL);
 	    if (b->nft)
 		ban_nft_add(b->nft, &b->cur.net, b->cur.seconds);
 	} else if (ok) {
+	    ban_cache_del(b->net_key);
 	    msg_info("unban: client=%s, reason=manual", b->net_key);
 	    if (b->nft)
 		ban_nft_del(b->nft, &b->cur.net);
@@ -371,6 +393,7 @@ static void finish(struct ban_engine *b)
     if (!ok || d->verdict != BAN_V_BAN)
 	return;
     b->st.bans++;
+    ban_cache_put(b->net_key, &d->ban);
     count_ban(d->ban.reason);
     snprintf(extra, sizeof(extra), "findtime=%lds", d->cls->findtime);
     ban_log_ban(b->net_key, &d->ban, d->count, extra);
@@ -378,6 +401,7 @@ static void finish(struct ban_engine *b)
 	ban_nft_add(b->nft, &b->cur.net, (long) (d->ban.expires - d->ban.since));
     if (d->escalate) {
 	b->st.escalations++;
+	ban_cache_put(b->wide_key, &d->wide);
 	count_ban(d->wide.reason);
 	snprintf(extra, sizeof(extra), "within=%s", b->net_key);
 	ban_log_ban(b->wide_key, &d->wide, d->pfx_count, extra);
@@ -446,6 +470,8 @@ long    ban_expire_step(struct store *s, int64_t now, struct ban_cursor *cur, lo
     struct expire_ctx x;
     long    total = 0;
 
+    if (store_expires(s))
+	return 0;			/* the backend drops them (Redis TTLs): silently */
     for (int i = 0; i < 5; i++) {
 	memset(&x, 0, sizeof(x));
 	x.now = now;
