@@ -1,0 +1,246 @@
+"""Auto-ban and check_rate through a shared Redis (Debian's redis-server on
+loopback, free ports): a ban made by one daemon (from the log it follows,
+or `mxshield ban add` with its configuration) is enforced by another;
+rate counts are shared; every ban and counter record carries its expiry
+as a TTL and disappears with it; `mxshield ban list|stats|add|del` on
+Redis; Redis down: the bans this daemon knows are still enforced, the
+rest is a temporary failure (or, for check_rate, rate_limit_error_action),
+never a pass or a 5xx by accident; the bans go back into nftables at a
+start."""
+
+import os
+import re
+import stat
+import threading
+import time
+
+from harness import DaemonTest, request
+from redis_server import RedisServer
+
+DUNNO = "action=DUNNO"
+BANNED = re.compile(r"^action=554 5\.7\.1 Client host rejected: banned for (\d+) more "
+                    r"seconds \((manual|lost-connection)\)$")
+DBERR = "action=451 4.3.0 Temporary database error"
+OVER = "action=450 4.7.1 Rate limit exceeded: %d per %ds for %s"
+
+
+def req(client="192.0.2.1", **kw):
+    out = {"client_address": client, "client_name": "unknown", "sasl_username": None}
+    out.update(kw)
+    return out
+
+
+def event_line(host, pid):
+    """a Postfix line that is a lost-connection event for host, stamped now"""
+    return ("%s mx postfix/smtpd[%d]: lost connection after EHLO from unknown[%s]\n"
+            % (time.strftime("%b %e %H:%M:%S"), pid, host))
+
+
+class RedisBanTest(DaemonTest):
+
+    def redis(self):
+        r = RedisServer()
+        self.addCleanup(r.stop)
+        return r
+
+    def rd_daemon(self, r, extra=""):
+        return self.daemon("data_directory = @TMP@/db\nstore = redis\nredis_servers = %s\n%s"
+                           % (r.addr(), extra))
+
+    def ban(self, d, *args):
+        code, out, err = self.run_cli("ban", "-c", d.conf_path, *args)
+        self.assertEqual(code, 0, err)
+        return out, err
+
+    def ask(self, d, client):
+        c = self.client(d)
+        got = c.ask(req(client=client))
+        c.close()
+        return got
+
+    def assertBanned(self, got, reason="manual", most=3600):
+        m = BANNED.match(got)
+        self.assertIsNotNone(m, got)
+        self.assertEqual(m.group(2), reason, got)
+        self.assertTrue(0 < int(m.group(1)) <= most, got)
+
+    def ttl(self, r, key):
+        return int(r.cli("TTL", key))
+
+    def wait_for(self, what, fn, timeout=5.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            if fn():
+                return
+            time.sleep(0.05)
+        self.fail("timed out waiting for " + what)
+
+
+class Shared(RedisBanTest):
+
+    def test_manual_ban_through_the_first_enforced_by_the_second(self):
+        r = self.redis()
+        d1 = self.rd_daemon(r, "client_restrictions = reject_banned_client\n")
+        d2 = self.rd_daemon(r, "client_restrictions = reject_banned_client\n")
+        self.assertEqual(self.ask(d2, "192.0.2.9"), DUNNO)
+        _, err = self.ban(d1, "add", "192.0.2.9", "--time", "1h")
+        self.assertIn("ban: client=192.0.2.9/32, reason=manual, time=3600s", err)
+        # in Redis with its expiry as the TTL, under the client's hash tag
+        ttl = self.ttl(r, "mxshield:bans:{192.0.2.9}/32")
+        self.assertTrue(3590 <= ttl <= 3600, ttl)
+        self.assertBanned(self.ask(d2, "192.0.2.9"))
+        self.assertBanned(self.ask(d1, "192.0.2.9"))
+        self.assertEqual(self.ask(d2, "192.0.2.10"), DUNNO)
+        # the tools read Redis
+        out, _ = self.ban(d2, "list")
+        self.assertRegex(out, r"^192\.0\.2\.9/32 until=\S+ left=\d+s level=1 reason=manual\n$")
+        out, _ = self.ban(d2, "stats")
+        self.assertIn("bans 1\n", out)
+        self.assertIn("bans_manual 1\n", out)
+        # lifted through the second: the first no longer refuses
+        self.ban(d2, "del", "192.0.2.9")
+        self.assertEqual(r.cli("EXISTS", "mxshield:bans:{192.0.2.9}/32"), "0")
+        self.assertEqual(self.ask(d1, "192.0.2.9"), DUNNO)
+        self.assertEqual(self.ban(d1, "list")[0], "")
+
+    def test_ban_from_the_log_of_the_first_enforced_by_the_second(self):
+        r = self.redis()
+        d1 = self.rd_daemon(r, "ban_log = @TMP@/maillog\nban_maxretry = 2\n"
+                            "ban_bantime = 1h\nban_history = 1d\n"
+                            "client_restrictions = reject_banned_client\n")
+        d2 = self.rd_daemon(r, "client_restrictions = reject_banned_client\n")
+        self.assertIsNotNone(d1.wait_log("ban: following"))
+        log = os.path.join(d1.tmp, "maillog")
+        with open(log, "a") as f:
+            f.write(event_line("10.1.2.3", 100))
+        # one event: counted, under the network's hash tag, with a TTL
+        self.wait_for("the counter", lambda: r.cli("EXISTS", "mxshield:banhits:{10.1.2.3}/32|*") == "1")
+        ttl = self.ttl(r, "mxshield:banhits:{10.1.2.3}/32|*")
+        self.assertTrue(0 < ttl <= 1200, ttl)   # two windows of ban_findtime
+        self.assertEqual(self.ask(d2, "10.1.2.3"), DUNNO)
+        with open(log, "a") as f:
+            f.write(event_line("10.1.2.3", 101))
+        self.assertIsNotNone(d1.wait_log("ban: client=10.1.2.3/32, reason=lost-connection"))
+        self.assertBanned(self.ask(d2, "10.1.2.3"), "lost-connection")
+        ttl = self.ttl(r, "mxshield:bans:{10.1.2.3}/32")
+        self.assertTrue(3590 <= ttl <= 3600, ttl)
+        ttl = self.ttl(r, "mxshield:offenders:{10.1.2.3}/32")
+        self.assertTrue(3600 + 86390 <= ttl <= 3600 + 86400, ttl)
+        self.assertEqual(r.cli("EXISTS", "mxshield:banhits:{10.1.2.3}/32|*"), "0")
+        out, _ = self.ban(d2, "stats")
+        self.assertIn("bans 1\n", out)
+        self.assertIn("offenders 1\n", out)
+
+    def test_records_disappear_with_their_ttl(self):
+        r = self.redis()
+        d = self.rd_daemon(r, "client_restrictions = reject_banned_client\n")
+        self.ban(d, "add", "192.0.2.20", "--time", "1s")
+        self.assertEqual(self.ttl(r, "mxshield:bans:{192.0.2.20}/32"), 1)
+        self.assertBanned(self.ask(d, "192.0.2.20"), most=1)
+        self.wait_for("the TTL", lambda: r.cli("EXISTS", "mxshield:bans:{192.0.2.20}/32") == "0")
+        self.assertEqual(self.ask(d, "192.0.2.20"), DUNNO)
+        # gone by its TTL: no expiry scan, no unban line on Redis
+        time.sleep(1.2)
+        self.assertNotIn("unban:", d.read_log())
+
+    def test_rate_counts_shared(self):
+        r = self.redis()
+        conf = "client_restrictions = check_rate client=3/1m\n"
+        d1, d2 = self.rd_daemon(r, conf), self.rd_daemon(r, conf)
+        self.assertAnswers(d1, [(req(), DUNNO), (req(), DUNNO)])
+        self.assertAnswers(d2, [(req(), DUNNO), (req(), OVER % (3, 60, "client"))])
+        self.assertAnswers(d1, [(req(), OVER % (3, 60, "client")),
+                                (req(client="192.0.2.2"), DUNNO)])
+        key = "mxshield:rates:{192.0.2.1}/client=3/1m"
+        ttl = self.ttl(r, key)
+        self.assertTrue(0 < ttl <= 120, ttl)    # two windows
+        out, _ = self.ban(d1, "stats")
+        self.assertIn("rate_counters 2\n", out)
+
+
+class Down(RedisBanTest):
+
+    def test_known_bans_enforced_while_redis_is_down(self):
+        r = self.redis()
+        d = self.rd_daemon(r, "redis_command_timeout = 300\nban_log = @TMP@/maillog\n"
+                           "ban_maxretry = 1\nban_bantime = 1h\n"
+                           "client_restrictions = reject_banned_client\n")
+        self.assertIsNotNone(d.wait_log("ban: following"))
+        self.ban(d, "add", "192.0.2.9", "--time", "1h")
+        self.assertBanned(self.ask(d, "192.0.2.9"))        # read: known here now
+        self.assertEqual(self.ask(d, "192.0.2.10"), DUNNO)
+        # a ban this daemon makes is known without a read
+        with open(os.path.join(d.tmp, "maillog"), "a") as f:
+            f.write(event_line("10.9.9.9", 200))
+        self.assertIsNotNone(d.wait_log("ban: client=10.9.9.9/32, reason=lost-connection"))
+        # a ban only in Redis, never read here
+        self.ban(d, "add", "192.0.2.11", "--time", "1h")
+        r.kill()
+        self.assertBanned(self.ask(d, "192.0.2.9"))
+        self.assertBanned(self.ask(d, "10.9.9.9"), "lost-connection")
+        # unknown here: a temporary failure, neither a pass nor a 5xx
+        self.assertEqual(self.ask(d, "192.0.2.11"), DBERR)
+        self.assertEqual(self.ask(d, "192.0.2.10"), DBERR)
+        self.assertIsNotNone(d.wait_log("refused, 192.0.2.9/32 banned as known locally"))
+        # back: Redis answers again, and a lift there is seen
+        r.start()                       # empty: the test's Redis keeps nothing
+        self.wait_for("Redis back", lambda: self.ask(d, "192.0.2.10") == DUNNO, 10)
+        self.ban(d, "add", "192.0.2.11", "--time", "1h")
+        self.assertBanned(self.ask(d, "192.0.2.11"))
+
+    def test_known_ban_lifted_is_forgotten(self):
+        r = self.redis()
+        d = self.rd_daemon(r, "redis_command_timeout = 300\n"
+                           "client_restrictions = reject_banned_client\n")
+        self.ban(d, "add", "192.0.2.9", "--time", "1h")
+        self.assertBanned(self.ask(d, "192.0.2.9"))
+        self.ban(d, "del", "192.0.2.9")
+        self.assertEqual(self.ask(d, "192.0.2.9"), DUNNO)   # read: forgotten
+        r.kill()
+        self.assertEqual(self.ask(d, "192.0.2.9"), DBERR)
+
+    def test_rate_error_action(self):
+        r = self.redis()
+        d1 = self.rd_daemon(r, "redis_command_timeout = 300\n"
+                            "client_restrictions = check_rate client=1/1m/reject\n")
+        d2 = self.rd_daemon(r, "redis_command_timeout = 300\nrate_limit_error_action = dunno\n"
+                            "client_restrictions = check_rate client=1/1m/reject\n")
+        self.assertAnswers(d1, [(req(), DUNNO), (req(), "action=554 5.7.1 Rate limit exceeded:"
+                                                 " 1 per 60s for client")])
+        r.kill()
+        # over the limit before, but the counter cannot be read: never a reject
+        self.assertAnswers(d1, [(req(), DBERR), (req(client="192.0.2.2"), DBERR)])
+        self.assertAnswers(d2, [(req(), DUNNO), (req(client="192.0.2.2"), DUNNO)])
+        self.assertIsNotNone(d2.wait_log("check_rate: database read failed for unknown[192.0.2.1]:"
+                                          " not counted (rate_limit_error_action = dunno)"))
+
+    def test_bad_rate_error_action(self):
+        r = self.redis()
+        d = self.rd_daemon(r, "client_restrictions = check_rate client=1/1m\n")
+        d.write_conf(d.conf_text + "rate_limit_error_action = pass\n")
+        code, out, err = self.run_cli("check", "-c", d.conf_path, "client_address=192.0.2.1")
+        self.assertNotEqual(code, 0)
+        self.assertIn("rate_limit_error_action: bad value \"pass\" (expected defer or dunno)",
+                      out + err)
+
+
+class Restore(RedisBanTest):
+
+    def test_bans_back_in_nftables_at_start(self):
+        r = self.redis()
+        tmp = self.tmpdir()
+        rec = os.path.join(tmp, "nft.batches")
+        fake = os.path.join(tmp, "fake-nft")
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\ncat >> %s\necho '# --' >> %s\n" % (rec, rec))
+        os.chmod(fake, stat.S_IRWXU)
+        first = self.rd_daemon(r)
+        self.ban(first, "add", "192.0.2.9", "--time", "1h")
+        self.ban(first, "add", "2001:db8:1:2::5", "--time", "2h")
+        d = self.rd_daemon(r, "ban_log = @TMP@/maillog\nban_nftables = yes\n"
+                           "ban_nftables_command = %s\n" % fake)
+        self.assertIsNotNone(d.wait_log("ban: 2 bans put back in nftables"))
+        with open(rec) as f:
+            batches = f.read()
+        self.assertRegex(batches, r"192\.0\.2\.9 timeout 3\d\d\ds")
+        self.assertRegex(batches, r"2001:db8:1:2::/64 timeout 7\d\d\ds")
