@@ -367,7 +367,16 @@ int     ban_counter_decode(const void *val, size_t len, struct ban_counter *r)
  * whatever a stored record says */
 #define COUNT_MAX	((int64_t) 1 << 32)
 
-/* roll - move the counter's windows forward to the one holding now */
+/* skew - a time a little before the window's start (another host's
+ * clock, sharing the counter through Redis) counts in that window;
+ * further back, the clock went back: roll starts again */
+static int64_t skew(const struct ban_counter *c, int64_t now)
+{
+    return now < c->start && c->start - now <= BAN_SKEW_MAX ? c->start : now;
+}
+
+/* roll - move the counter's windows forward to the one holding now
+ * (store/redis_counter.c does the same on the server: keep them alike) */
 static void roll(struct ban_counter *c, int64_t now, long window)
 {
     if (c->count > COUNT_MAX)
@@ -398,6 +407,7 @@ static long estimate(const struct ban_counter *c, int64_t now, long window)
 
 long    ban_counter_hit(struct ban_counter *c, int64_t now, long window, long n)
 {
+    now = skew(c, now);
     roll(c, now, window);
     if (c->count + n <= COUNT_MAX)
 	c->count += n;
@@ -409,6 +419,7 @@ long    ban_counter_peek(const struct ban_counter *c, int64_t now, long window)
 {
     struct ban_counter t = *c;
 
+    now = skew(&t, now);
     roll(&t, now, window);
     return estimate(&t, now, window);
 }

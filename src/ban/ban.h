@@ -136,7 +136,11 @@ int     ban_counter_decode(const void *val, size_t len, struct ban_counter *r);
  * ban_counter_hit - count n at now in a sliding window of window seconds
  * (c: the stored counter, or all zeros); returns the estimate of hits in
  * the last window, this one included.  c->expires is set.
+ * A now up to BAN_SKEW_MAX seconds before the window's start counts in
+ * it (hosts sharing counters disagree on the time a little); further
+ * back, counting starts again.
  */
+#define BAN_SKEW_MAX	10
 long    ban_counter_hit(struct ban_counter *c, int64_t now, long window, long n);
 /* ban_counter_peek - the estimate without counting */
 long    ban_counter_peek(const struct ban_counter *c, int64_t now, long window);

@@ -45,6 +45,7 @@ struct bw_rec {
 enum bw_phase {
     BW_READING,
     BW_WRITING,
+    BW_COUNTING,			/* store_counter_hit: one step on the server */
 };
 
 struct ban_wait {
@@ -430,6 +431,17 @@ static enum rstatus rate_answer(struct eval *e, const struct rule *r, struct ban
     return bw_finish(e, st);
 }
 
+/* rate_hit - counted on the server: the estimate from the record written */
+static enum rstatus rate_hit(struct eval *e, const struct rule *r, struct ban_wait *w)
+{
+    struct bw_rec *rec = &w->rec[0];
+
+    if (rec->st != STORE_OK || ban_counter_decode(rec->val, rec->len, &w->counter) < 0)
+	return bw_finish(e, rate_trouble(e, "count"));
+    w->count = ban_counter_peek(&w->counter, w->now, r->rate->window);
+    return rate_answer(e, r, w);
+}
+
 /* rate_counted - the counter is read: count, write, then answer */
 static enum rstatus rate_counted(struct eval *e, const struct rule *r, struct ban_wait *w)
 {
@@ -473,7 +485,8 @@ enum rstatus r_check_rate(struct eval *e, const struct rule *r, const char *rn, 
     (void) rc;
     switch (bw_resume(e, r, &w, &st)) {
     case 1:
-	return w->phase == BW_READING ? rate_counted(e, r, w) : rate_answer(e, r, w);
+	return w->phase == BW_READING ? rate_counted(e, r, w)
+	    : w->phase == BW_COUNTING ? rate_hit(e, r, w) : rate_answer(e, r, w);
     case -1:
 	return st;
     }
@@ -495,6 +508,20 @@ enum rstatus r_check_rate(struct eval *e, const struct rule *r, const char *rn, 
 	    w->rkey.s[i] = (char) (w->rkey.s[i] - 'A' + 'a');
     buf_printf(&w->rkey, "/%s", r->rate->text);
     w->left = 1;
+    if (e->pol->store && store_has_counter(e->pol->store) && !store_readonly(e->pol->store)) {
+	/* shared (Redis): counted on the server, no read-modify-write */
+	struct bw_rec *rec = &w->rec[0];
+
+	w->phase = BW_COUNTING;
+	memset(rec, 0, sizeof(*rec));
+	rec->w = w;
+	w->left++;
+	store_counter_hit(e->pol->store, "rates", w->rkey.s, w->rkey.len, w->now,
+			  r->rate->window, 1, bw_rec_cb, rec);
+	if (--w->left > 0)
+	    return bw_pending(e, w);
+	return rate_hit(e, r, w);
+    }
     bw_read(e, w, 0, "rates", w->rkey.s, w->rkey.len);
     if (--w->left > 0)
 	return bw_pending(e, w);
