@@ -468,7 +468,10 @@ void    ban_decide(const struct ban_conf *c, int64_t now, enum ban_event_kind ki
     }
     if (in->have_hits)
 	d->hits = in->hits;
-    d->count = ban_counter_hit(&d->hits, now, d->cls->findtime, 1);
+    if (in->hits_counted)
+	d->count = ban_counter_peek(&d->hits, now, d->cls->findtime);
+    else
+	d->count = ban_counter_hit(&d->hits, now, d->cls->findtime, 1);
     if (d->count < d->cls->maxretry) {
 	d->verdict = BAN_V_COUNTED;
 	return;
@@ -495,7 +498,10 @@ void    ban_decide(const struct ban_conf *c, int64_t now, enum ban_event_kind ki
 	return;
     if (in->have_pfx)
 	d->pfx = in->pfx;
-    d->pfx_count = ban_counter_hit(&d->pfx, now, c->escalate_window, 1);
+    if (in->pfx_counted)
+	d->pfx_count = ban_counter_peek(&d->pfx, now, c->escalate_window);
+    else
+	d->pfx_count = ban_counter_hit(&d->pfx, now, c->escalate_window, 1);
     if (d->pfx_count >= c->escalate_count) {
 	d->escalate = 1;
 	d->wide.since = now;

@@ -158,6 +158,8 @@ struct ban_reads {
     struct ban_counter hits, pfx;
     struct ban_offender off;
     int     wide_valid;			/* there is a wider prefix */
+    int     hits_counted, pfx_counted;	/* hits, pfx: counted already, on the
+					 * server (store_counter_hit) */
 };
 
 enum ban_verdict {

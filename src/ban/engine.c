@@ -43,6 +43,8 @@ struct ban_job {
 enum ban_phase {
     PH_IDLE,
     PH_READ,
+    PH_COUNT,				/* shared store: the hits counted on it */
+    PH_COUNT_PFX,			/* and, for a ban, the wider prefix's */
     PH_WRITE,
 };
 
@@ -69,6 +71,7 @@ struct ban_engine {
     int     pumping;
     int     left;			/* store operations outstanding */
     int     failed;			/* a write failed */
+    int     shared;			/* the store counts (store_counter_hit) */
     struct ban_job cur;
     struct ban_rec rec[R_COUNT];
     struct cidr wide;
@@ -245,9 +248,13 @@ static void start_job(struct ban_engine *b)
     read_rec(b, R_BAN, "bans", b->net_key);
     if (b->has_wide) {
 	read_rec(b, R_WIDE, "bans", b->wide_key);
-	read_rec(b, R_PFX, "banprefix", b->wide_key);
     }
-    read_rec(b, R_HITS, "banhits", b->hit_key);
+    b->shared = store_has_counter(b->s);
+    if (!b->shared) {
+	read_rec(b, R_HITS, "banhits", b->hit_key);
+	if (b->has_wide)
+	    read_rec(b, R_PFX, "banprefix", b->wide_key);
+    }
     read_rec(b, R_OFF, "offenders", b->net_key);
     store_read_end(b->s);
     b->left--;
@@ -263,6 +270,16 @@ long    ban_ttl(int64_t expires, int64_t now)
 }
 
 /* put - a record that dies at its expiry (its first field) */
+/* count_rec - a counter counted on the store's server, its record read back */
+static void count_rec(struct ban_engine *b, int i, const char *table, const char *key,
+		              long window)
+{
+    memset(&b->rec[i], 0, sizeof(b->rec[i]));
+    b->rec[i].b = b;
+    b->left++;
+    store_counter_hit(b->s, table, key, strlen(key), b->cur.now, window, 1, rec_cb, &b->rec[i]);
+}
+
 static void put(struct ban_engine *b, const char *table, const char *key,
 		        const unsigned char *val, size_t len, int64_t expires)
 {
@@ -288,6 +305,7 @@ static void decide(struct ban_engine *b)
 {
     struct ban_reads in;
     struct ban_decision *d = &b->d;
+    enum ban_phase was = b->phase;
 
     b->phase = PH_WRITE;
     b->left++;				/* until every write is issued */
@@ -328,12 +346,49 @@ static void decide(struct ban_engine *b)
     in.have_pfx = found(&b->rec[R_PFX])
 	&& ban_counter_decode(b->rec[R_PFX].val, b->rec[R_PFX].len, &in.pfx) == 0;
     in.wide_valid = b->has_wide;
+
+    /*
+     * A shared store (Redis) counts on its server, so that hosts counting
+     * one client lose nothing to each other: the event's hits once the
+     * client is known not to be banned, then, if they ban it, the wider
+     * prefix's; each counter is written there, never here.
+     */
+    if (b->shared) {
+	const struct ban_class *cl = &b->conf.cls[b->cur.kind];
+	int     banned = (in.have_ban && ban_active(&in.ban, b->cur.now))
+	    || (in.have_wide && ban_active(&in.wide, b->cur.now));
+
+	in.hits_counted = was >= PH_COUNT;
+	in.pfx_counted = was >= PH_COUNT_PFX;
+	if (was == PH_READ && !banned) {
+	    b->phase = PH_COUNT;
+	    count_rec(b, R_HITS, "banhits", b->hit_key, cl->findtime);
+	    b->left--;
+	    return;
+	}
+	if (was == PH_COUNT && b->has_wide && in.have_hits
+	    && ban_counter_peek(&in.hits, b->cur.now, cl->findtime) >= cl->maxretry) {
+	    b->phase = PH_COUNT_PFX;
+	    count_rec(b, R_PFX, "banprefix", b->wide_key, b->conf.escalate_window);
+	    b->left--;
+	    return;
+	}
+	if ((was >= PH_COUNT && !in.have_hits) || (was == PH_COUNT_PFX && !in.have_pfx)) {
+	    if (b->st.errors++ % 100 == 0)
+		msg_warn("ban: database count failed: event for %s dropped", b->net_key);
+	    b->failed = -1;
+	    b->left--;
+	    return;
+	}
+    }
     ban_decide(&b->conf, b->cur.now, b->cur.kind, &in, d);
     switch (d->verdict) {
     case BAN_V_ALREADY:
 	b->st.already++;
 	break;
     case BAN_V_COUNTED:
+	if (b->shared)
+	    break;			/* written by the count */
 	put(b, "banhits", b->hit_key, b->out[0], ban_counter_encode(&d->hits, b->out[0]),
 	    d->hits.expires);
 	break;
@@ -343,9 +398,11 @@ static void decide(struct ban_engine *b)
 	put(b, "offenders", b->net_key, b->out[1], ban_offender_encode(&d->off, b->out[1]),
 	    d->off.expires);
 	del(b, "banhits", b->hit_key);
-	if (b->has_wide) {
+	if (b->has_wide && !b->shared) {
 	    put(b, "banprefix", b->wide_key, b->out[2], ban_counter_encode(&d->pfx, b->out[2]),
 		d->pfx.expires);
+	}
+	if (b->has_wide) {
 	    if (d->escalate)
 		put(b, "bans", b->wide_key, b->out[3], ban_record_encode(&d->wide, b->out[3]),
 		    d->wide.expires);
@@ -419,7 +476,7 @@ static void ban_pump(struct ban_engine *b)
     for (;;) {
 	if (b->left > 0)
 	    break;			/* waiting for the store */
-	if (b->phase == PH_READ)
+	if (b->phase == PH_READ || b->phase == PH_COUNT || b->phase == PH_COUNT_PFX)
 	    decide(b);
 	else if (b->phase == PH_WRITE)
 	    finish(b);

@@ -10,7 +10,9 @@ start."""
 
 import os
 import re
+import socket
 import stat
+import struct
 import threading
 import time
 
@@ -34,6 +36,26 @@ def event_line(host, pid):
     """a Postfix line that is a lost-connection event for host, stamped now"""
     return ("%s mx postfix/smtpd[%d]: lost connection after EHLO from unknown[%s]\n"
             % (time.strftime("%b %e %H:%M:%S"), pid, host))
+
+
+def counter(r, key):
+    """the fields of a counter record in Redis (store/encode.h), or None"""
+    s = socket.create_connection(("127.0.0.1", r.port), 5)
+    k = key.encode()
+    s.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(k), k))
+    data = b""
+    while b"\r\n" not in data:
+        data += s.recv(4096)
+    head, rest = data.split(b"\r\n", 1)
+    if head == b"$-1":
+        return None
+    n = int(head[1:])
+    while len(rest) < n + 2:
+        rest += s.recv(4096)
+    s.close()
+    val = rest[:n]
+    assert len(val) == 34 and val[:2] == b"\x01\x06", val
+    return struct.unpack(">4q", val[2:])   # expires, start, count, previous
 
 
 class RedisBanTest(DaemonTest):
@@ -130,6 +152,45 @@ class Shared(RedisBanTest):
         out, _ = self.ban(d2, "stats")
         self.assertIn("bans 1\n", out)
         self.assertIn("offenders 1\n", out)
+
+    def test_ban_hits_shared_and_counted_on_the_server(self):
+        """Two daemons' logs with events of one client at once: every
+        event counted once in the shared counter; maxretry reached across
+        the two hosts bans the client on both."""
+        r = self.redis()
+        conf = ("ban_log = @TMP@/maillog\nban_maxretry = %d\nban_bantime = 1h\n"
+                "client_restrictions = reject_banned_client\n")
+        d1, d2 = self.rd_daemon(r, conf % 1000), self.rd_daemon(r, conf % 1000)
+        for d in (d1, d2):
+            self.assertIsNotNone(d.wait_log("ban: following"))
+        logs = [open(os.path.join(d.tmp, "maillog"), "a") for d in (d1, d2)]
+        for i in range(100):
+            for f in logs:
+                f.write(event_line("10.5.5.5", 1000 + i))
+        for f in logs:
+            f.close()
+        key = "mxshield:banhits:{10.5.5.5}/32|*"
+        self.wait_for("200 events", lambda: (counter(r, key) or (0, 0, 0))[2] >= 200, 10)
+        time.sleep(0.3)
+        expires, start, count, prev = counter(r, key)
+        self.assertEqual(count, 200)
+        self.assertEqual(expires, start + 1200)
+        # maxretry 3: one event on each host, then one more on the first
+        r2 = self.redis()
+        d3, d4 = self.rd_daemon(r2, conf % 3), self.rd_daemon(r2, conf % 3)
+        for d, pid in ((d3, 1), (d4, 2)):
+            self.assertIsNotNone(d.wait_log("ban: following"))
+            with open(os.path.join(d.tmp, "maillog"), "a") as f:
+                f.write(event_line("10.6.6.6", pid))
+        key = "mxshield:banhits:{10.6.6.6}/32|*"
+        self.wait_for("2 events", lambda: (counter(r2, key) or (0, 0, 0))[2] == 2)
+        self.assertEqual(self.ask(d4, "10.6.6.6"), DUNNO)
+        with open(os.path.join(d3.tmp, "maillog"), "a") as f:
+            f.write(event_line("10.6.6.6", 3))
+        self.assertIsNotNone(d3.wait_log("ban: client=10.6.6.6/32, reason=lost-connection, "
+                                          "time=3600s, level=1, count=3"))
+        self.assertBanned(self.ask(d4, "10.6.6.6"), "lost-connection")
+        self.assertIsNone(counter(r2, key))     # deleted with the ban
 
     def test_records_disappear_with_their_ttl(self):
         r = self.redis()
