@@ -13,7 +13,13 @@
  *
  * Both wait for the store like greylisting (greylisting.c): a struct
  * ban_wait keeps the keys and reads across RS_PENDING; a store error is
- * a temporary failure (451 4.3.0), never a pass.
+ * a temporary failure (451 4.3.0), never a pass, except that
+ * reject_banned_client still refuses a client this daemon knows to be
+ * banned (ban/bancache.h: "bans keep enforcing what is known locally")
+ * and check_rate follows rate_limit_error_action (defer, or dunno).
+ * With a store that counts on its server (store_counter_hit: Redis),
+ * check_rate counts there in one step and reads nothing first, so that
+ * hosts sharing a counter lose no count to each other.
  */
 #include <stdio.h>
 #include <stdlib.h>

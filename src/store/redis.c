@@ -9,8 +9,9 @@
  * DESCRIPTION
  *	The daemon's side: hiredis's asynchronous API on the daemon's
  *	libevent loop (store/redis_event.c), never a blocking call.  Every
- *	operation is one command (GET, SET with EX for a TTL, DEL) whose
- *	reply calls the store callback; the commands of one pass of the
+ *	operation is one command (GET, SET with EX for a TTL, DEL, EVALSHA
+ *	of the counter script: store/redis_counter.c) whose reply calls the
+ *	store callback; the commands of one pass of the
  *	event loop go out in one write at its end (pipelined).  Keys and
  *	replies: redis_impl.h.
  *

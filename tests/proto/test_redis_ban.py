@@ -309,6 +309,27 @@ class Down(RedisBanTest):
                       out + err)
 
 
+class Acl(RedisBanTest):
+
+    def test_documented_acl_and_one_without_scripts(self):
+        """The README's ACL counts; without the script commands the
+        counters fail (temporarily) and nothing else does."""
+        perms = "~mxshield:* +get +set +del +ping +role +scan +select"
+        r = RedisServer("user default off\n"
+                        "user mx on >pw %s +evalsha +eval +script|load\n"
+                        "user noscript on >pw %s\n" % (perms, perms))
+        self.addCleanup(r.stop)
+        conf = ("redis_user = %s\nredis_password = pw\n"
+                "client_restrictions = reject_banned_client, check_rate client=1/1m\n")
+        d = self.rd_daemon(r, conf % "mx")
+        self.assertAnswers(d, [(req(), DUNNO), (req(), OVER % (1, 60, "client"))])
+        d2 = self.rd_daemon(r, conf % "noscript")
+        self.assertIsNotNone(d2.wait_log("cannot load the counter script"))
+        self.assertAnswers(d2, [(req(client="192.0.2.3"), DBERR)])
+        self.ban(d2, "add", "192.0.2.4")         # the rest works: SET, GET
+        self.assertBanned(self.ask(d2, "192.0.2.4"), most=600)
+
+
 class Restore(RedisBanTest):
 
     def test_bans_back_in_nftables_at_start(self):
