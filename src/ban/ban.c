@@ -372,7 +372,7 @@ int     ban_counter_decode(const void *val, size_t len, struct ban_counter *r)
  * further back, the clock went back: roll starts again */
 static int64_t skew(const struct ban_counter *c, int64_t now)
 {
-    return now < c->start && c->start - now <= BAN_SKEW_MAX ? c->start : now;
+    return now < c->start && now >= c->start - BAN_SKEW_MAX ? c->start : now;
 }
 
 /* roll - move the counter's windows forward to the one holding now

@@ -9,6 +9,13 @@
  * may answer at once (LMDB) or later (from the loop): ban_pump() runs
  * every step that can run now and returns when one must wait.
  *
+ * With a store that counts on its server (store_counter_hit: Redis,
+ * shared by several hosts) the counters are not read and written back
+ * here but counted there, in one step, once the reads say the client is
+ * not banned already: another host's count of the same client in
+ * between is never overwritten.  Every record is written with its
+ * expiry as its TTL (store_put_ttl).
+ *
  * The configuration is copied into the engine at each call (the
  * scalars; ban_ignore is looked up at once, when the event arrives), so
  * a reload never frees what a queued job needs.
@@ -246,9 +253,8 @@ static void start_job(struct ban_engine *b)
     b->left++;				/* until every read is issued */
     store_read_begin(b->s);
     read_rec(b, R_BAN, "bans", b->net_key);
-    if (b->has_wide) {
+    if (b->has_wide)
 	read_rec(b, R_WIDE, "bans", b->wide_key);
-    }
     b->shared = store_has_counter(b->s);
     if (!b->shared) {
 	read_rec(b, R_HITS, "banhits", b->hit_key);
@@ -269,7 +275,6 @@ long    ban_ttl(int64_t expires, int64_t now)
     return t < 1 ? 1 : t > STORE_FIELD_MAX ? (long) STORE_FIELD_MAX : (long) t;
 }
 
-/* put - a record that dies at its expiry (its first field) */
 /* count_rec - a counter counted on the store's server, its record read back */
 static void count_rec(struct ban_engine *b, int i, const char *table, const char *key,
 		              long window)
@@ -280,6 +285,7 @@ static void count_rec(struct ban_engine *b, int i, const char *table, const char
     store_counter_hit(b->s, table, key, strlen(key), b->cur.now, window, 1, rec_cb, &b->rec[i]);
 }
 
+/* put - a record that dies at its expiry (its first field) */
 static void put(struct ban_engine *b, const char *table, const char *key,
 		        const unsigned char *val, size_t len, int64_t expires)
 {
@@ -398,11 +404,10 @@ static void decide(struct ban_engine *b)
 	put(b, "offenders", b->net_key, b->out[1], ban_offender_encode(&d->off, b->out[1]),
 	    d->off.expires);
 	del(b, "banhits", b->hit_key);
-	if (b->has_wide && !b->shared) {
-	    put(b, "banprefix", b->wide_key, b->out[2], ban_counter_encode(&d->pfx, b->out[2]),
-		d->pfx.expires);
-	}
 	if (b->has_wide) {
+	    if (!b->shared)		/* else written by the count */
+		put(b, "banprefix", b->wide_key, b->out[2],
+		    ban_counter_encode(&d->pfx, b->out[2]), d->pfx.expires);
 	    if (d->escalate)
 		put(b, "bans", b->wide_key, b->out[3], ban_record_encode(&d->wide, b->out[3]),
 		    d->wide.expires);
