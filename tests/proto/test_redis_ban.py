@@ -6,13 +6,14 @@ as a TTL and disappears with it; `mxshield ban list|stats|add|del` on
 Redis; Redis down: the bans this daemon knows are still enforced, the
 rest is a temporary failure (or, for check_rate, rate_limit_error_action),
 never a pass or a 5xx by accident; the bans go back into nftables at a
-start."""
+start; the counter script moves its windows as the C code does."""
 
 import os
 import re
 import socket
 import stat
 import struct
+import subprocess
 import threading
 import time
 
@@ -307,6 +308,55 @@ class Down(RedisBanTest):
         self.assertNotEqual(code, 0)
         self.assertIn("rate_limit_error_action: bad value \"pass\" (expected defer or dunno)",
                       out + err)
+
+
+def counter_script():
+    """the Lua counter script, from its C source (store/redis_counter.c)"""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "src", "store", "redis_counter.c")) as f:
+        src = f.read()
+    with open(os.path.join(here, "..", "..", "src", "store", "redis_impl.h")) as f:
+        skew = re.search(r'#define REDIS_SKEW_MAX_TEXT\s+"(\d+)"', f.read()).group(1)
+    body = src[src.index("redis_counter_script[] ="):]
+    body = body[:body.index(";\n")].replace('" REDIS_SKEW_MAX_TEXT "', skew)
+    return "".join(bytes(m, "ascii").decode("unicode_escape")
+                   for m in re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+
+
+class CounterScript(RedisBanTest):
+
+    def test_windows_as_in_c(self):
+        """The script moves its windows as ban.c's roll() does (the cases
+        of tests/unit/test_ban.c and test_bancache.c)."""
+        r = self.redis()
+        script = counter_script()
+        key = "mxshield:rates:{t}/x"
+
+        def hit(now, window=600, n=1):
+            p = subprocess.run(
+                ["redis-cli", "-p", str(r.port), "EVAL", script, "1", key, str(now),
+                 str(window), str(n)], capture_output=True, timeout=10)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return counter(r, key)
+
+        self.assertEqual(hit(1000), (2200, 1000, 1, 0))
+        self.assertEqual(hit(1599), (2200, 1000, 2, 0))
+        self.assertEqual(self.ttl(r, key), 2200 - 1599)
+        # the next window: the count becomes the previous one
+        self.assertEqual(hit(1600), (2800, 1600, 1, 2))
+        # a clock up to 10 s behind the window's start: the same window
+        self.assertEqual(hit(1590), (2800, 1600, 2, 2))
+        # further back: the clock went back, counting starts again
+        self.assertEqual(hit(1589), (2789, 1589, 1, 0))
+        # a window long past counts nothing
+        self.assertEqual(hit(1589 + 3 * 600), (4589, 3389, 1, 0))
+        # n at once; a value that is not a counter starts again
+        self.assertEqual(hit(3390, n=5), (4589, 3389, 6, 0))
+        r.cli("SET", key, "garbage")
+        self.assertEqual(hit(5000), (6200, 5000, 1, 0))
+        # the count is capped at 2^32, as in C
+        self.assertEqual(hit(5001, n=2 ** 32), (6200, 5000, 1, 0))
+        self.assertEqual(hit(5002, n=2 ** 32 - 1), (6200, 5000, 2 ** 32, 0))
 
 
 class Acl(RedisBanTest):
