@@ -7,13 +7,17 @@
  *
  *	bans       "NET"                     expires, since, level, reason
  *	offenders  "NET"                     expires, bans, last ban
- *	banhits    "CLASS|NET"               expires, window start, count, previous
+ *	banhits    "NET|CLASS"               expires, window start, count, previous
  *	banprefix  "WIDENET"                 expires, window start, count, previous
- *	rates      "WHAT/LIMIT/WINDOW|VALUE" expires, window start, count, previous
+ *	rates      "VALUE/WHAT=LIMIT/WINDOW" expires, window start, count, previous
  *
  * NET and WIDENET are canonical network texts, "192.0.2.9/32",
  * "2001:db8:1:2::/64"; CLASS is an event name (ban_event_limits) or "*".
  * Reason: 0 manual, 1 + enum ban_event_kind, BEV_COUNT + 1 escalation.
+ * Keys begin with the client and a '/' (a Redis hash tag: ban.h); the
+ * counters' keys were "CLASS|NET" and "WHAT/LIMIT/WINDOW|VALUE" at first:
+ * such records are no longer read (counting starts again once) and LMDB's
+ * expiry scan drops them as any other.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -177,6 +181,16 @@ struct ban_conf *ban_conf_compile(const struct config *conf, struct tables *t, s
     c->reject_code = (int) config_int(conf, P_BAN_REJECT_CODE);
     for (int k = 0; k < BEV_COUNT; k++)
 	c->cls[k] = c->def;
+    {
+	const char *v = config_str(conf, P_RATE_ERROR_ACTION);
+
+	if (strcasecmp(v, "defer") != 0 && strcasecmp(v, "dunno") != 0) {
+	    buf_printf(err, "%s: rate_limit_error_action: bad value \"%s\" (expected defer or"
+		       " dunno)", config_where(conf, P_RATE_ERROR_ACTION), v);
+	    goto bad;
+	}
+	c->rate_error_dunno = strcasecmp(v, "dunno") == 0;
+    }
 
     strlist_init(&w);
     strlist_split(&w, config_str(conf, P_BAN_EVENTS), LIST_SEPS);
@@ -353,7 +367,16 @@ int     ban_counter_decode(const void *val, size_t len, struct ban_counter *r)
  * whatever a stored record says */
 #define COUNT_MAX	((int64_t) 1 << 32)
 
-/* roll - move the counter's windows forward to the one holding now */
+/* skew - a time a little before the window's start (another host's
+ * clock, sharing the counter through Redis) counts in that window;
+ * further back, the clock went back: roll starts again */
+static int64_t skew(const struct ban_counter *c, int64_t now)
+{
+    return now < c->start && now >= c->start - BAN_SKEW_MAX ? c->start : now;
+}
+
+/* roll - move the counter's windows forward to the one holding now
+ * (store/redis_counter.c does the same on the server: keep them alike) */
 static void roll(struct ban_counter *c, int64_t now, long window)
 {
     if (c->count > COUNT_MAX)
@@ -384,6 +407,7 @@ static long estimate(const struct ban_counter *c, int64_t now, long window)
 
 long    ban_counter_hit(struct ban_counter *c, int64_t now, long window, long n)
 {
+    now = skew(c, now);
     roll(c, now, window);
     if (c->count + n <= COUNT_MAX)
 	c->count += n;
@@ -395,6 +419,7 @@ long    ban_counter_peek(const struct ban_counter *c, int64_t now, long window)
 {
     struct ban_counter t = *c;
 
+    now = skew(&t, now);
     roll(&t, now, window);
     return estimate(&t, now, window);
 }
@@ -443,7 +468,10 @@ void    ban_decide(const struct ban_conf *c, int64_t now, enum ban_event_kind ki
     }
     if (in->have_hits)
 	d->hits = in->hits;
-    d->count = ban_counter_hit(&d->hits, now, d->cls->findtime, 1);
+    if (in->hits_counted)
+	d->count = ban_counter_peek(&d->hits, now, d->cls->findtime);
+    else
+	d->count = ban_counter_hit(&d->hits, now, d->cls->findtime, 1);
     if (d->count < d->cls->maxretry) {
 	d->verdict = BAN_V_COUNTED;
 	return;
@@ -470,7 +498,10 @@ void    ban_decide(const struct ban_conf *c, int64_t now, enum ban_event_kind ki
 	return;
     if (in->have_pfx)
 	d->pfx = in->pfx;
-    d->pfx_count = ban_counter_hit(&d->pfx, now, c->escalate_window, 1);
+    if (in->pfx_counted)
+	d->pfx_count = ban_counter_peek(&d->pfx, now, c->escalate_window);
+    else
+	d->pfx_count = ban_counter_hit(&d->pfx, now, c->escalate_window, 1);
     if (d->pfx_count >= c->escalate_count) {
 	d->escalate = 1;
 	d->wide.since = now;

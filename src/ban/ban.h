@@ -34,11 +34,16 @@
  *
  *	bans       NET                     STORE_KIND_BAN: expires, since, level, reason
  *	offenders  NET                     STORE_KIND_OFFENDER: expires, bans, last
- *	banhits    CLASS|NET               STORE_KIND_COUNTER (CLASS: an event name or *)
+ *	banhits    NET|CLASS               STORE_KIND_COUNTER (CLASS: an event name or *)
  *	banprefix  WIDENET                 STORE_KIND_COUNTER: banned networks in it
- *	rates      WHAT/LIMIT/WINDOW|VALUE STORE_KIND_COUNTER (src/rules/raterestr.c)
+ *	rates      VALUE/WHAT=LIMIT/WINDOW STORE_KIND_COUNTER (src/rules/banrestr.c)
  *
- *	NET is canonical text, "192.0.2.9/32", "2001:db8:1:2::/64".
+ *	NET is canonical text, "192.0.2.9/32", "2001:db8:1:2::/64".  Each
+ *	key begins with the client (its address or network) and a '/', the
+ *	end of a Redis hash tag (store/redis_impl.h): a client's bans,
+ *	counters and greylisting records share one Cluster slot.  Records
+ *	are written with store_put_ttl(): Redis drops them at their expiry,
+ *	LMDB's records go by ban_expire_step().
  *
  * DIAGNOSTICS
  *	One log line per ban and unban ("ban: client=NET, ..."); store
@@ -88,6 +93,7 @@ struct ban_conf {
     struct cidr_list ignore;		/* ban_ignore networks */
     struct domain_list *ignore_maps;	/* ban_ignore type:table entries */
     int     reject_code;		/* ban_reject_code */
+    int     rate_error_dunno;		/* rate_limit_error_action = dunno */
 };
 
 struct ban_conf *ban_conf_compile(const struct config *c, struct tables *t, struct buf *err);
@@ -130,7 +136,11 @@ int     ban_counter_decode(const void *val, size_t len, struct ban_counter *r);
  * ban_counter_hit - count n at now in a sliding window of window seconds
  * (c: the stored counter, or all zeros); returns the estimate of hits in
  * the last window, this one included.  c->expires is set.
+ * A now up to BAN_SKEW_MAX seconds before the window's start counts in
+ * it (hosts sharing counters disagree on the time a little); further
+ * back, counting starts again.
  */
+#define BAN_SKEW_MAX	10
 long    ban_counter_hit(struct ban_counter *c, int64_t now, long window, long n);
 /* ban_counter_peek - the estimate without counting */
 long    ban_counter_peek(const struct ban_counter *c, int64_t now, long window);
@@ -148,6 +158,8 @@ struct ban_reads {
     struct ban_counter hits, pfx;
     struct ban_offender off;
     int     wide_valid;			/* there is a wider prefix */
+    int     hits_counted, pfx_counted;	/* hits, pfx: counted already, on the
+					 * server (store_counter_hit) */
 };
 
 enum ban_verdict {
@@ -206,13 +218,18 @@ void    ban_engine_stats(const struct ban_engine *b, struct ban_stats *st);
 /*
  * ban_expire_step - up to batch records of each ban table from where the
  * last call stopped; expired bans are deleted with an unban log line,
- * other expired records silently.  Records deleted, -1 on error.
+ * other expired records silently.  Records deleted, -1 on error.  With
+ * a store that expires records itself (store_expires: Redis) it does
+ * nothing: they go silently, without an unban line.
  */
 struct ban_cursor {
     char    key[5][512];
     size_t  len[5];
 };
 long    ban_expire_step(struct store *s, int64_t now, struct ban_cursor *cur, long batch);
+
+/* ban_ttl - seconds from now to expires, at least 1 (store_put_ttl) */
+long    ban_ttl(int64_t expires, int64_t now);
 
 /* ban_log_ban - the log line of a ban */
 void    ban_log_ban(const char *net, const struct ban_record *r, long count,

@@ -9,6 +9,13 @@
  * may answer at once (LMDB) or later (from the loop): ban_pump() runs
  * every step that can run now and returns when one must wait.
  *
+ * With a store that counts on its server (store_counter_hit: Redis,
+ * shared by several hosts) the counters are not read and written back
+ * here but counted there, in one step, once the reads say the client is
+ * not banned already: another host's count of the same client in
+ * between is never overwritten.  Every record is written with its
+ * expiry as its TTL (store_put_ttl).
+ *
  * The configuration is copied into the engine at each call (the
  * scalars; ban_ignore is looked up at once, when the event arrives), so
  * a reload never frees what a queued job needs.
@@ -16,8 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ban/ban.h"
+#include "ban/bancache.h"
 #include "ban/nft.h"
 #include "stats/stats.h"
 #include "util/log.h"
@@ -41,6 +50,8 @@ struct ban_job {
 enum ban_phase {
     PH_IDLE,
     PH_READ,
+    PH_COUNT,				/* shared store: the hits counted on it */
+    PH_COUNT_PFX,			/* and, for a ban, the wider prefix's */
     PH_WRITE,
 };
 
@@ -67,6 +78,7 @@ struct ban_engine {
     int     pumping;
     int     left;			/* store operations outstanding */
     int     failed;			/* a write failed */
+    int     shared;			/* the store counts (store_counter_hit) */
     struct ban_job cur;
     struct ban_rec rec[R_COUNT];
     struct cidr wide;
@@ -235,26 +247,51 @@ static void start_job(struct ban_engine *b)
     b->phase = PH_READ;
     if (b->cur.type == JOB_MANUAL)
 	return;				/* nothing to read */
-    snprintf(b->hit_key, sizeof(b->hit_key), "%s|%s",
-	     b->conf.own[b->cur.kind] ? ban_event_name(b->cur.kind) : "*", b->net_key);
+    /* the network first: its records share a Redis hash tag (redis_impl.h) */
+    snprintf(b->hit_key, sizeof(b->hit_key), "%s|%s", b->net_key,
+	     b->conf.own[b->cur.kind] ? ban_event_name(b->cur.kind) : "*");
     b->left++;				/* until every read is issued */
     store_read_begin(b->s);
     read_rec(b, R_BAN, "bans", b->net_key);
-    if (b->has_wide) {
+    if (b->has_wide)
 	read_rec(b, R_WIDE, "bans", b->wide_key);
-	read_rec(b, R_PFX, "banprefix", b->wide_key);
+    b->shared = store_has_counter(b->s);
+    if (!b->shared) {
+	read_rec(b, R_HITS, "banhits", b->hit_key);
+	if (b->has_wide)
+	    read_rec(b, R_PFX, "banprefix", b->wide_key);
     }
-    read_rec(b, R_HITS, "banhits", b->hit_key);
     read_rec(b, R_OFF, "offenders", b->net_key);
     store_read_end(b->s);
     b->left--;
 }
 
+/* ban_ttl - a record's time to live from its expiry: at least 1 s, so
+ * that a backend with TTLs (Redis) never keeps it for good */
+long    ban_ttl(int64_t expires, int64_t now)
+{
+    int64_t t = expires - now;
+
+    return t < 1 ? 1 : t > STORE_FIELD_MAX ? (long) STORE_FIELD_MAX : (long) t;
+}
+
+/* count_rec - a counter counted on the store's server, its record read back */
+static void count_rec(struct ban_engine *b, int i, const char *table, const char *key,
+		              long window)
+{
+    memset(&b->rec[i], 0, sizeof(b->rec[i]));
+    b->rec[i].b = b;
+    b->left++;
+    store_counter_hit(b->s, table, key, strlen(key), b->cur.now, window, 1, rec_cb, &b->rec[i]);
+}
+
+/* put - a record that dies at its expiry (its first field) */
 static void put(struct ban_engine *b, const char *table, const char *key,
-		        const unsigned char *val, size_t len)
+		        const unsigned char *val, size_t len, int64_t expires)
 {
     b->left++;
-    store_put(b->s, table, key, strlen(key), val, len, write_cb, b);
+    store_put_ttl(b->s, table, key, strlen(key), val, len, ban_ttl(expires, time(NULL)),
+		  write_cb, b);
 }
 
 static void del(struct ban_engine *b, const char *table, const char *key)
@@ -274,6 +311,7 @@ static void decide(struct ban_engine *b)
 {
     struct ban_reads in;
     struct ban_decision *d = &b->d;
+    enum ban_phase was = b->phase;
 
     b->phase = PH_WRITE;
     b->left++;				/* until every write is issued */
@@ -285,7 +323,8 @@ static void decide(struct ban_engine *b)
 	    d->ban.expires = b->cur.now + b->cur.seconds;
 	    d->ban.level = 1;
 	    d->ban.reason = BAN_REASON_MANUAL;
-	    put(b, "bans", b->net_key, b->out[0], ban_record_encode(&d->ban, b->out[0]));
+	    put(b, "bans", b->net_key, b->out[0], ban_record_encode(&d->ban, b->out[0]),
+		d->ban.expires);
 	} else {
 	    del(b, "bans", b->net_key);
 	}
@@ -313,22 +352,65 @@ static void decide(struct ban_engine *b)
     in.have_pfx = found(&b->rec[R_PFX])
 	&& ban_counter_decode(b->rec[R_PFX].val, b->rec[R_PFX].len, &in.pfx) == 0;
     in.wide_valid = b->has_wide;
+
+    /*
+     * A shared store (Redis) counts on its server, so that hosts counting
+     * one client lose nothing to each other: the event's hits once the
+     * client is known not to be banned, then, if they ban it, the wider
+     * prefix's; each counter is written there, never here.
+     */
+    if (b->shared) {
+	const struct ban_class *cl = &b->conf.cls[b->cur.kind];
+	int     banned = (in.have_ban && ban_active(&in.ban, b->cur.now))
+	    || (in.have_wide && ban_active(&in.wide, b->cur.now));
+
+	in.hits_counted = was >= PH_COUNT;
+	in.pfx_counted = was >= PH_COUNT_PFX;
+	if (was == PH_READ && !banned) {
+	    b->phase = PH_COUNT;
+	    count_rec(b, R_HITS, "banhits", b->hit_key, cl->findtime);
+	    b->left--;
+	    return;
+	}
+	if (was == PH_COUNT && b->has_wide && in.have_hits
+	    && ban_counter_peek(&in.hits, b->cur.now, cl->findtime) >= cl->maxretry) {
+	    b->phase = PH_COUNT_PFX;
+	    count_rec(b, R_PFX, "banprefix", b->wide_key, b->conf.escalate_window);
+	    b->left--;
+	    return;
+	}
+	if ((was >= PH_COUNT && !in.have_hits) || (was == PH_COUNT_PFX && !in.have_pfx)) {
+	    if (b->st.errors++ % 100 == 0)
+		msg_warn("ban: database count failed: event for %s dropped", b->net_key);
+	    b->failed = -1;
+	    b->left--;
+	    return;
+	}
+    }
     ban_decide(&b->conf, b->cur.now, b->cur.kind, &in, d);
     switch (d->verdict) {
     case BAN_V_ALREADY:
 	b->st.already++;
 	break;
     case BAN_V_COUNTED:
-	put(b, "banhits", b->hit_key, b->out[0], ban_counter_encode(&d->hits, b->out[0]));
+	if (b->shared)
+	    break;			/* written by the count */
+	put(b, "banhits", b->hit_key, b->out[0], ban_counter_encode(&d->hits, b->out[0]),
+	    d->hits.expires);
 	break;
     case BAN_V_BAN:
-	put(b, "bans", b->net_key, b->out[0], ban_record_encode(&d->ban, b->out[0]));
-	put(b, "offenders", b->net_key, b->out[1], ban_offender_encode(&d->off, b->out[1]));
+	put(b, "bans", b->net_key, b->out[0], ban_record_encode(&d->ban, b->out[0]),
+	    d->ban.expires);
+	put(b, "offenders", b->net_key, b->out[1], ban_offender_encode(&d->off, b->out[1]),
+	    d->off.expires);
 	del(b, "banhits", b->hit_key);
 	if (b->has_wide) {
-	    put(b, "banprefix", b->wide_key, b->out[2], ban_counter_encode(&d->pfx, b->out[2]));
+	    if (!b->shared)		/* else written by the count */
+		put(b, "banprefix", b->wide_key, b->out[2],
+		    ban_counter_encode(&d->pfx, b->out[2]), d->pfx.expires);
 	    if (d->escalate)
-		put(b, "bans", b->wide_key, b->out[3], ban_record_encode(&d->wide, b->out[3]));
+		put(b, "bans", b->wide_key, b->out[3], ban_record_encode(&d->wide, b->out[3]),
+		    d->wide.expires);
 	}
 	break;
     }
@@ -355,11 +437,13 @@ static void finish(struct ban_engine *b)
 	msg_warn("ban: database write failed for %s", b->net_key);
     if (b->cur.type == JOB_MANUAL) {
 	if (ok && b->cur.seconds > 0) {
+	    ban_cache_put(b->net_key, &d->ban);
 	    count_ban(d->ban.reason);
 	    ban_log_ban(b->net_key, &d->ban, 0, NULL);
 	    if (b->nft)
 		ban_nft_add(b->nft, &b->cur.net, b->cur.seconds);
 	} else if (ok) {
+	    ban_cache_del(b->net_key);
 	    msg_info("unban: client=%s, reason=manual", b->net_key);
 	    if (b->nft)
 		ban_nft_del(b->nft, &b->cur.net);
@@ -371,6 +455,7 @@ static void finish(struct ban_engine *b)
     if (!ok || d->verdict != BAN_V_BAN)
 	return;
     b->st.bans++;
+    ban_cache_put(b->net_key, &d->ban);
     count_ban(d->ban.reason);
     snprintf(extra, sizeof(extra), "findtime=%lds", d->cls->findtime);
     ban_log_ban(b->net_key, &d->ban, d->count, extra);
@@ -378,6 +463,7 @@ static void finish(struct ban_engine *b)
 	ban_nft_add(b->nft, &b->cur.net, (long) (d->ban.expires - d->ban.since));
     if (d->escalate) {
 	b->st.escalations++;
+	ban_cache_put(b->wide_key, &d->wide);
 	count_ban(d->wide.reason);
 	snprintf(extra, sizeof(extra), "within=%s", b->net_key);
 	ban_log_ban(b->wide_key, &d->wide, d->pfx_count, extra);
@@ -395,7 +481,7 @@ static void ban_pump(struct ban_engine *b)
     for (;;) {
 	if (b->left > 0)
 	    break;			/* waiting for the store */
-	if (b->phase == PH_READ)
+	if (b->phase == PH_READ || b->phase == PH_COUNT || b->phase == PH_COUNT_PFX)
 	    decide(b);
 	else if (b->phase == PH_WRITE)
 	    finish(b);
@@ -446,6 +532,8 @@ long    ban_expire_step(struct store *s, int64_t now, struct ban_cursor *cur, lo
     struct expire_ctx x;
     long    total = 0;
 
+    if (store_expires(s))
+	return 0;			/* the backend drops them (Redis TTLs): silently */
     for (int i = 0; i < 5; i++) {
 	memset(&x, 0, sizeof(x));
 	x.now = now;

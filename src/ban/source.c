@@ -4,14 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "ban/ban.h"
+#include "ban/bancache.h"
 #include "ban/event.h"
 #include "ban/follow.h"
 #include "ban/nft.h"
 #include "ban/source.h"
 #include "daemon/daemon.h"
+#include "store/redis_config.h"
+#include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -50,6 +54,7 @@ static int reload_fn(void *arg, const void *key, size_t klen, const void *val, s
     if (ban_net_parse(text, &net) < 0)
 	return 0;
     ban_nft_add(x->nft, &net, (long) (r.expires - x->now));
+    ban_cache_put(text, &r);
     x->n++;
     return 0;
 }
@@ -68,6 +73,32 @@ static void nft_reload(struct ban_source *bs, struct store *s)
     } while (clen > 0);
     if (ban_nft_flush(bs->nft) == 0 && x.n)
 	msg_info("ban: %ld bans put back in nftables", x.n);
+}
+
+/*
+ * nft_reload_blocking - the same from a store of its own, blocking, before
+ * the event loop runs: the daemon's Redis store only talks asynchronously
+ * and never scans (its records expire by TTL), and one SCAN at start,
+ * before anyone is served, is simpler than a scan in steps on the loop.
+ * Redis down at start: the bans are not put back (warned); the policy's
+ * reject_banned_client still refuses them once Redis answers.
+ */
+static void nft_reload_blocking(struct ban_source *bs, const struct config *c)
+{
+    struct store_opts o;
+    struct store *s;
+    char    why[512];
+
+    memset(&o, 0, sizeof(o));
+    o.path = config_str(c, P_DATA_DIR);
+    o.readonly = 1;
+    redis_config_opts(c, &o, NULL);
+    if ((s = store_open(&o, why, sizeof(why))) == NULL) {
+	msg_warn("ban: bans not put back in nftables: %s", why);
+	return;
+    }
+    nft_reload(bs, s);
+    store_close(s);
 }
 
 /* engine - the engine, once the daemon has opened the store */
@@ -156,6 +187,10 @@ void    ban_source_attach(struct daemon *d)
 			      (int) config_int(c, P_BAN_V6_PREFIX));
 	if (ban_nft_setup(bs->nft, why, sizeof(why)) < 0)
 	    msg_fatal("%s", why);
+	if (strcasecmp(config_str(c, P_STORE), "redis") == 0) {
+	    nft_reload_blocking(bs, c);
+	    bs->nft_loaded = 1;
+	}
     }
     /* the position is kept in data_directory: a restart resumes there */
     buf_init(&err);

@@ -10,7 +10,10 @@
  *
  * add bans ADDR's network (ban_ipv4_prefix, ban_ipv6_prefix), or NET/LEN
  * as written, for DURATION (default ban_bantime); del lifts it.  With
- * ban_nftables = yes both also update nftables at once.
+ * ban_nftables = yes both also update nftables at once.  With store =
+ * redis every subcommand works on the shared Redis (SCAN for list and
+ * stats; add writes the ban with its TTL), so a ban added here is
+ * enforced by every daemon sharing it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include "cli/ban_admin.h"
 #include "conf/config.h"
 #include "rules/policy.h"
+#include "store/redis_config.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -37,6 +41,7 @@ static struct store *open_db(const struct config *c, int readonly)
     o.map_size = (size_t) config_int(c, P_STORE_MAP_SIZE) << 20;
     o.readonly = readonly;
     o.on_corrupt = STORE_CORRUPT_REFUSE;
+    redis_config_opts(c, &o, NULL);	/* store = redis: blocking, as a tool */
     if ((s = store_open(&o, why, sizeof(why))) == NULL)
 	msg_fatal("%s", why);
     return s;

@@ -295,6 +295,8 @@
       "The nft command and its first arguments (e.g. sudo -n nft when the daemon does not run as root)") \
     X(BAN_NFT_PORTS, "ban_nftables_ports", LIST, "25 465 587", 0, 0, 0, \
       "TCP ports whose packets from banned clients are dropped (empty: every packet)") \
+    X(RATE_ERROR_ACTION, "rate_limit_error_action", STR, "defer", 0, 0, 1, \
+      "When check_rate cannot read or write its counter: defer (451 4.3.0) or dunno (not counted)") \
     X(RATE_CODE, "rate_limit_reject_code", CODE, "450", 400, 599, 1, \
       "Reply code of check_rate over its limit (with action defer, the default)") \
     /* Milter: DKIM, DMARC, ARC (src/milter, src/dmarc) */ \

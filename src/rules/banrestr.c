@@ -13,7 +13,13 @@
  *
  * Both wait for the store like greylisting (greylisting.c): a struct
  * ban_wait keeps the keys and reads across RS_PENDING; a store error is
- * a temporary failure (451 4.3.0), never a pass.
+ * a temporary failure (451 4.3.0), never a pass, except that
+ * reject_banned_client still refuses a client this daemon knows to be
+ * banned (ban/bancache.h: "bans keep enforcing what is known locally")
+ * and check_rate follows rate_limit_error_action (defer, or dunno).
+ * With a store that counts on its server (store_counter_hit: Redis),
+ * check_rate counts there in one step and reads nothing first, so that
+ * hosts sharing a counter lose no count to each other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +28,7 @@
 #include <time.h>
 
 #include "ban/ban.h"
+#include "ban/bancache.h"
 #include "rules/eval.h"
 #include "rules/rate.h"
 #include "store/store.h"
@@ -44,6 +51,7 @@ struct bw_rec {
 enum bw_phase {
     BW_READING,
     BW_WRITING,
+    BW_COUNTING,			/* store_counter_hit: one step on the server */
 };
 
 struct ban_wait {
@@ -265,33 +273,48 @@ static int bw_resume(struct eval *e, const struct rule *r, struct ban_wait **wp,
     return 1;
 }
 
-/* banned_answer - the ban records are in */
+/* banned_answer - the ban records are in; where a read failed, the bans
+ * this daemon knows of (ban/bancache.h) still refuse */
 static enum rstatus banned_answer(struct eval *e, struct ban_wait *w)
 {
-    struct ban_record rec, best;
-    int     found = 0;
+    struct ban_record rec, best = {0, 0, 0, 0};
+    int     found = 0, failed = 0, known = 0;
     const char *which = NULL;
 
     for (int i = 0; i < 2; i++) {
 	if (!w->rec[i].done)
 	    continue;
-	if (w->rec[i].st == STORE_ERROR)
-	    return bw_finish(e, bw_trouble(e, "reject_banned_client", "read"));
-	if (w->rec[i].st == STORE_OK
-	    && ban_record_decode(w->rec[i].val, w->rec[i].len, &rec) == 0
-	    && ban_active(&rec, w->now) && (!found || rec.expires > best.expires)) {
+	if (w->rec[i].st == STORE_ERROR) {
+	    failed = 1;
+	    if (!ban_cache_get(w->key[i], w->now, &rec))
+		continue;
+	    known = 1;
+	} else if (w->rec[i].st == STORE_OK
+		   && ban_record_decode(w->rec[i].val, w->rec[i].len, &rec) == 0
+		   && ban_active(&rec, w->now)) {
+	    ban_cache_put(w->key[i], &rec);
+	} else {
+	    ban_cache_del(w->key[i]);	/* lifted, or gone by its TTL */
+	    continue;
+	}
+	if (!found || rec.expires > best.expires) {
 	    best = rec;
 	    found = 1;
 	    which = w->key[i];
 	}
     }
+    if (!found && failed)
+	return bw_finish(e, bw_trouble(e, "reject_banned_client", "read"));
     if (!found) {
 	eval_trace_detail(e, "%s is not banned", w->key[0]);
 	return bw_finish(e, RS_DUNNO);
     }
-    eval_trace_detail(e, "%s banned until %lld (%s, level %lld)", which,
+    if (failed)
+	msg_warn("reject_banned_client: database read failed for %s: refused, %s banned%s",
+		 e->namaddr.s, which, known ? " as known locally" : "");
+    eval_trace_detail(e, "%s banned until %lld (%s, level %lld)%s", which,
 		      (long long) best.expires, ban_reason_name(best.reason),
-		      (long long) best.level);
+		      (long long) best.level, known ? " (known locally)" : "");
     enum rstatus st = eval_reject(e, e->pol->ban->reject_code, "5.7.1",
 				  "Client host rejected: banned for %lld more seconds (%s)",
 				  (long long) (best.expires - w->now),
@@ -367,13 +390,25 @@ static const char *rate_value(struct eval *e, const struct rate_spec *rs,
     return NULL;
 }
 
+/* rate_trouble - the database failed: rate_limit_error_action, a
+ * temporary failure (defer) or no opinion (dunno); never a reject */
+static enum rstatus rate_trouble(struct eval *e, const char *what)
+{
+    if (!e->pol->ban->rate_error_dunno)
+	return bw_trouble(e, "check_rate", what);
+    msg_warn("check_rate: database %s failed for %s: not counted (rate_limit_error_action"
+	     " = dunno)", what, e->namaddr.s);
+    eval_trace_detail(e, "database %s failed: not counted", what);
+    return RS_DUNNO;
+}
+
 /* rate_answer - the counter is written: the action when over */
 static enum rstatus rate_answer(struct eval *e, const struct rule *r, struct ban_wait *w)
 {
     const struct rate_spec *rs = r->rate;
 
     if (w->failed)
-	return bw_finish(e, bw_trouble(e, "check_rate", "write"));
+	return bw_finish(e, rate_trouble(e, "write"));
     eval_trace_detail(e, "%s: %ld in %lds (limit %ld)", w->rkey.s, w->count, rs->window,
 		      rs->limit);
     if (w->count <= rs->limit)
@@ -402,6 +437,17 @@ static enum rstatus rate_answer(struct eval *e, const struct rule *r, struct ban
     return bw_finish(e, st);
 }
 
+/* rate_hit - counted on the server: the estimate from the record written */
+static enum rstatus rate_hit(struct eval *e, const struct rule *r, struct ban_wait *w)
+{
+    struct bw_rec *rec = &w->rec[0];
+
+    if (rec->st != STORE_OK || ban_counter_decode(rec->val, rec->len, &w->counter) < 0)
+	return bw_finish(e, rate_trouble(e, "count"));
+    w->count = ban_counter_peek(&w->counter, w->now, r->rate->window);
+    return rate_answer(e, r, w);
+}
+
 /* rate_counted - the counter is read: count, write, then answer */
 static enum rstatus rate_counted(struct eval *e, const struct rule *r, struct ban_wait *w)
 {
@@ -409,7 +455,7 @@ static enum rstatus rate_counted(struct eval *e, const struct rule *r, struct ba
     struct store *s = e->pol->store;
 
     if (rec->st == STORE_ERROR)
-	return bw_finish(e, bw_trouble(e, "check_rate", "read"));
+	return bw_finish(e, rate_trouble(e, "read"));
     memset(&w->counter, 0, sizeof(w->counter));
     const struct pend *p = pend_find(w->rkey.s, w->rkey.len);
 
@@ -425,8 +471,9 @@ static enum rstatus rate_counted(struct eval *e, const struct rule *r, struct ba
     }
     w->left = 1;
     pend_put(w->rkey.s, w->rkey.len, &w->counter);
-    store_put(s, "rates", w->rkey.s, w->rkey.len, w->out,
-	      ban_counter_encode(&w->counter, w->out), bw_write_cb, w);
+    store_put_ttl(s, "rates", w->rkey.s, w->rkey.len, w->out,
+		  ban_counter_encode(&w->counter, w->out), ban_ttl(w->counter.expires, w->now),
+		  bw_write_cb, w);
     if (--w->left > 0)
 	return bw_pending(e, w);
     return rate_answer(e, r, w);
@@ -444,7 +491,8 @@ enum rstatus r_check_rate(struct eval *e, const struct rule *r, const char *rn, 
     (void) rc;
     switch (bw_resume(e, r, &w, &st)) {
     case 1:
-	return w->phase == BW_READING ? rate_counted(e, r, w) : rate_answer(e, r, w);
+	return w->phase == BW_READING ? rate_counted(e, r, w)
+	    : w->phase == BW_COUNTING ? rate_hit(e, r, w) : rate_answer(e, r, w);
     case -1:
 	return st;
     }
@@ -456,15 +504,30 @@ enum rstatus r_check_rate(struct eval *e, const struct rule *r, const char *rn, 
 	return bw_trouble(e, "check_rate", "open");
     w = bw_new(e, r);
     w->phase = BW_READING;
-    /* the key: the rule as written, then the value (bounded; case folded) */
-    buf_printf(&w->rkey, "%s|", r->rate->text);
-    size_t  start = w->rkey.len, n = strlen(v);
+    /* the key: the value (bounded; case folded), then the rule as
+     * written; the value first, up to a '/', is the Redis hash tag */
+    size_t  n = strlen(v);
 
     buf_append(&w->rkey, v, n < RATE_VALUE_MAX ? n : RATE_VALUE_MAX);
-    for (size_t i = start; i < w->rkey.len; i++)
+    for (size_t i = 0; i < w->rkey.len; i++)
 	if (w->rkey.s[i] >= 'A' && w->rkey.s[i] <= 'Z')
 	    w->rkey.s[i] = (char) (w->rkey.s[i] - 'A' + 'a');
+    buf_printf(&w->rkey, "/%s", r->rate->text);
     w->left = 1;
+    if (e->pol->store && store_has_counter(e->pol->store) && !store_readonly(e->pol->store)) {
+	/* shared (Redis): counted on the server, no read-modify-write */
+	struct bw_rec *rec = &w->rec[0];
+
+	w->phase = BW_COUNTING;
+	memset(rec, 0, sizeof(*rec));
+	rec->w = w;
+	w->left++;
+	store_counter_hit(e->pol->store, "rates", w->rkey.s, w->rkey.len, w->now,
+			  r->rate->window, 1, bw_rec_cb, rec);
+	if (--w->left > 0)
+	    return bw_pending(e, w);
+	return rate_hit(e, r, w);
+    }
     bw_read(e, w, 0, "rates", w->rkey.s, w->rkey.len);
     if (--w->left > 0)
 	return bw_pending(e, w);

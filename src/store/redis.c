@@ -9,8 +9,9 @@
  * DESCRIPTION
  *	The daemon's side: hiredis's asynchronous API on the daemon's
  *	libevent loop (store/redis_event.c), never a blocking call.  Every
- *	operation is one command (GET, SET with EX for a TTL, DEL) whose
- *	reply calls the store callback; the commands of one pass of the
+ *	operation is one command (GET, SET with EX for a TTL, DEL, EVALSHA
+ *	of the counter script: store/redis_counter.c) whose reply calls the
+ *	store callback; the commands of one pass of the
  *	event loop go out in one write at its end (pipelined).  Keys and
  *	replies: redis_impl.h.
  *
@@ -72,7 +73,7 @@ struct rreq {
     struct rstore *s;
     store_cb cb;
     void   *arg;
-    int     op;				/* 'g'et, 's'et, 'd'el */
+    int     op;				/* 'g'et, 's'et, 'd'el, 'c'ounter */
     long long deadline_ms;
     struct rreq *prev, *next;		/* in flight, oldest first; or free */
 };
@@ -100,6 +101,8 @@ struct rstore {
     struct redis_used asked;		/* tables store_empty() was asked about */
     int     used_state[REDIS_USED_MAX];	/* of asked: -1 unknown, 0 never used, 1 used */
     struct event *used_ev;		/* asks again every second */
+    int     script_ok;			/* the counter script loaded on ac */
+    time_t  last_script_warn;
 };
 
 static void rc_start(struct rstore *s);
@@ -235,8 +238,18 @@ static void rc_handshake_cb(redisAsyncContext *ac, void *reply, void *priv)
 
     if (s == NULL || s->ac != ac || r == NULL)
 	return;				/* gone: rc_lost or rc_drop said so */
+    if (r->type == REDIS_REPLY_ERROR && strcmp(step, "SCRIPT") == 0) {
+	/* counters fail (check_rate's error action); the rest works */
+	msg_warn("redis: %s:%d: cannot load the counter script: %s", s->target.host,
+		 s->target.port, r->str);
+	return;
+    }
     if (r->type == REDIS_REPLY_ERROR) {
 	rc_drop(s, "%s refused: %s", step, r->str);
+	return;
+    }
+    if (strcmp(step, "SCRIPT") == 0) {
+	s->script_ok = 1;
 	return;
     }
     if (strcmp(step, "ROLE") == 0 && redis_reply_role_master(r) != 1) {
@@ -276,6 +289,8 @@ static void rc_connect(struct rstore *s)
     }
     if (s->c.database)
 	redisAsyncCommand(ac, rc_handshake_cb, "SELECT", "SELECT %ld", s->c.database);
+    s->script_ok = 0;
+    redisAsyncCommand(ac, rc_handshake_cb, "SCRIPT", "SCRIPT LOAD %s", redis_counter_script);
     if (want_master)
 	redisAsyncCommand(ac, rc_handshake_cb, "ROLE", "ROLE");
     else
@@ -483,7 +498,7 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
     enum store_status st;
 
     req_done(s, q);
-    if (op == 'g')
+    if (op == 'g' || op == 'c')
 	st = redis_reply_value(r, &val, &len);
     else if (op == 's')
 	st = redis_reply_set(r);
@@ -491,7 +506,11 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 	st = redis_reply_del(r);
     if (st == STORE_ERROR) {
 	stat_inc(STAT_STORE_REDIS_FAILED_OPS);
-	if (redis_reply_elsewhere(r) && s->ac == ac && ac->data == s) {
+	if (op == 'c' && r && r->type == REDIS_REPLY_ERROR
+	    && strncmp(r->str, "NOSCRIPT", 8) == 0 && s->script_ok && s->ac == ac
+	    && ac->data == s) {
+	    rc_drop(s, "%s", r->str);	/* flushed: the handshake loads it again */
+	} else if (redis_reply_elsewhere(r) && s->ac == ac && ac->data == s) {
 	    rc_drop(s, "%s", r->str);	/* READONLY, LOADING...: ask again */
 	} else if (r && time(NULL) - s->last_refusal >= LOG_INTERVAL) {
 	    s->last_refusal = time(NULL);	/* NOPERM, OOM...: the same next time */
@@ -499,6 +518,8 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
 		     r->type == REDIS_REPLY_ERROR ? r->str : "a reply of the wrong type");
 	}
     }
+    if (op == 'c' && st == STORE_NOTFOUND)
+	st = STORE_ERROR;		/* the script always returns the record */
     if (cb)
 	cb(arg, st, val, len);
 }
@@ -569,26 +590,45 @@ static void used_check(evutil_socket_t fd, short what, void *arg)
 			      "EXISTS %s" REDIS_META_USED "%s", s->c.prefix, s->asked.name[i]);
 }
 
-static void ra_put_ttl(struct store *st, const char *table, const void *key, size_t klen,
-		               const void *val, size_t vlen, long ttl, store_cb cb, void *arg)
+/* mark_used - the table has a record now, for every host's store_empty() */
+static void mark_used(struct rstore *s, const char *table)
 {
-    struct rstore *s = (struct rstore *) st;
     int     n;
 
-    stat_inc(STAT_STORE_WRITES);
     if (s->ac && s->state >= RS_CONNECTING && (n = redis_used_note(&s->marked, table)) != 0) {
-	/* the table has a record now, for every host's store_empty() */
 	for (int i = 0; n > 0 && i < s->marked.n; i++)
 	    if (strcmp(s->marked.name[i], table) == 0)
 		table = s->marked.name[i];	/* lives as long as the store */
 	redisAsyncCommand(s->ac, n > 0 ? marked_cb : NULL, (void *) table,
 			  "SET %s" REDIS_META_USED "%s 1", s->c.prefix, table);
     }
+}
+
+static void ra_put_ttl(struct store *st, const char *table, const void *key, size_t klen,
+		               const void *val, size_t vlen, long ttl, store_cb cb, void *arg)
+{
+    struct rstore *s = (struct rstore *) st;
+
+    stat_inc(STAT_STORE_WRITES);
+    mark_used(s, table);
     redis_key(&s->key, s->c.prefix, table, key, klen);
     if (ttl > 0)
 	send_cmd(s, 's', cb, arg, "SET %b %b EX %ld", s->key.s, s->key.len, val, vlen, ttl);
     else
 	send_cmd(s, 's', cb, arg, "SET %b %b", s->key.s, s->key.len, val, vlen);
+}
+
+/* ra_counter_hit - the counter script (store/redis_counter.c) */
+static void ra_counter_hit(struct store *st, const char *table, const void *key, size_t klen,
+			           int64_t now, long window, long n, store_cb cb, void *arg)
+{
+    struct rstore *s = (struct rstore *) st;
+
+    stat_inc(STAT_STORE_WRITES);
+    mark_used(s, table);
+    redis_key(&s->key, s->c.prefix, table, key, klen);
+    send_cmd(s, 'c', cb, arg, "EVALSHA %s 1 %b %lld %ld %ld", redis_counter_sha(), s->key.s,
+	     s->key.len, (long long) now, window, n);
 }
 
 static void ra_put(struct store *st, const char *table, const void *key, size_t klen,
@@ -704,7 +744,7 @@ static const struct store_ops redis_ops = {
     ra_batch, ra_noop, ra_readonly, ra_noop, ra_count,
 };
 
-static const struct store_ttl_ops ra_ttl_ops = {ra_put_ttl};
+static const struct store_ttl_ops ra_ttl_ops = {ra_put_ttl, ra_counter_hit};
 
 /* store_redis_open - the daemon's store, or a tool's (no event base) */
 struct store *store_redis_open(const struct store_opts *o, char *err, size_t errlen)

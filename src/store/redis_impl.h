@@ -113,6 +113,13 @@ int     redis_key_split(const char *rkey, size_t len, const char *prefix, const 
 /* redis_scan_pattern - a SCAN MATCH pattern for the keys of a table */
 void    redis_scan_pattern(struct buf *out, const char *prefix, const char *table);
 
+/* the counter script (store/redis_counter.c): KEYS[1] the counter,
+ * ARGV now, window, n; returns the record as written.  REDIS_SKEW_MAX_TEXT
+ * is BAN_SKEW_MAX (src/ban/ban.h), checked by tests/unit/test_ban.c */
+#define REDIS_SKEW_MAX_TEXT	"10"
+extern const char redis_counter_script[];
+const char *redis_counter_sha(void);
+
 /* redis_reply_value - a GET: OK with the bytes, NOTFOUND, or ERROR */
 enum store_status redis_reply_value(const redisReply *r, const void **val, size_t *len);
 

@@ -365,6 +365,32 @@ static void rs_put_ttl(struct store *st, const char *table, const void *key, siz
 	cb(arg, status, NULL, 0);
 }
 
+/* rs_counter_hit - the counter script (store/redis_counter.c), by EVAL */
+static void rs_counter_hit(struct store *st, const char *table, const void *key, size_t klen,
+			           int64_t now, long window, long n, store_cb cb, void *arg)
+{
+    struct rsync *s = (struct rsync *) st;
+    redisReply *r;
+    const void *val = NULL;
+    size_t  len = 0;
+    enum store_status status;
+
+    if (redis_used_note(&s->used, table) != 0) {
+	r = rs_reply(s, redisCommand(s->rc, "SET %s" REDIS_META_USED "%s 1", s->c.prefix, table));
+	if (redis_reply_set(r) != STORE_OK)
+	    redis_used_forget(&s->used, table);
+	if (r)
+	    freeReplyObject(r);
+    }
+    redis_key(&s->key, s->c.prefix, table, key, klen);
+    r = rs_reply(s, redisCommand(s->rc, "EVAL %s 1 %b %lld %ld %ld", redis_counter_script,
+				 s->key.s, s->key.len, (long long) now, window, n));
+    status = redis_reply_value(r, &val, &len);
+    cb(arg, status == STORE_OK ? STORE_OK : STORE_ERROR, val, len);
+    if (r)
+	freeReplyObject(r);
+}
+
 static void rs_put(struct store *st, const char *table, const void *key, size_t klen,
 		           const void *val, size_t vlen, store_cb cb, void *arg)
 {
@@ -494,7 +520,7 @@ static const struct store_ops rsync_ops = {
     rs_batch, rs_noop, rs_readonly, rs_noop, rs_count,
 };
 
-static const struct store_ttl_ops rs_ttl_ops = {rs_put_ttl};
+static const struct store_ttl_ops rs_ttl_ops = {rs_put_ttl, rs_counter_hit};
 
 struct store *store_redis_sync_open(const struct store_opts *o, char *err, size_t errlen)
 {

@@ -95,3 +95,17 @@ int     store_expires(const struct store *s)
 {
     return s->ttl != NULL;
 }
+
+void    store_counter_hit(struct store *s, const char *table, const void *key, size_t klen,
+			          int64_t now, long window, long n, store_cb cb, void *arg)
+{
+    if (store_has_counter(s))
+	s->ttl->counter_hit(s, table, key, klen, now, window, n, cb, arg);
+    else
+	cb(arg, STORE_ERROR, NULL, 0);	/* a caller's bug: store_has_counter first */
+}
+
+int     store_has_counter(const struct store *s)
+{
+    return s->ttl != NULL && s->ttl->counter_hit != NULL;
+}

@@ -57,10 +57,13 @@ struct store_ops {
     long    (*count) (struct store *, const char *table);
 };
 
-/* what a backend with expiry of its own adds (store_put_ttl) */
+/* what a backend with expiry of its own adds (store_put_ttl), and a
+ * shared one's counting on the server (store_counter_hit; may be NULL) */
 struct store_ttl_ops {
     void    (*put_ttl) (struct store *, const char *table, const void *key, size_t klen,
 			        const void *val, size_t vlen, long ttl, store_cb cb, void *arg);
+    void    (*counter_hit) (struct store *, const char *table, const void *key, size_t klen,
+			            int64_t now, long window, long n, store_cb cb, void *arg);
 };
 
 /* every backend's handle begins with this (zeroed, then ops set) */
@@ -182,6 +185,20 @@ long    store_count(struct store *s, const char *table);
 void    store_put_ttl(struct store *s, const char *table, const void *key, size_t klen,
 		              const void *val, size_t vlen, long ttl, store_cb cb, void *arg);
 int     store_expires(const struct store *s);
+
+/*
+ * store_counter_hit - count n at now in the STORE_KIND_COUNTER record
+ * under key, a sliding window of window seconds (ban_counter_hit's
+ * arithmetic, src/ban/ban.c), in one step on the server: several hosts
+ * counting one key at once lose no count.  The record is kept until its
+ * expiry (a TTL).  cb gets STORE_OK and the record as written (the
+ * caller estimates from it: ban_counter_peek), or STORE_ERROR.
+ * store_has_counter - 1 if the backend has it (Redis); 0: the caller
+ * reads, counts and writes (LMDB: one process writes the database).
+ */
+void    store_counter_hit(struct store *s, const char *table, const void *key, size_t klen,
+			          int64_t now, long window, long n, store_cb cb, void *arg);
+int     store_has_counter(const struct store *s);
 
 /*
  * The database format: 2 since values are store/encode.h's bytes (1: the
