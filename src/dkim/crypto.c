@@ -10,7 +10,11 @@
  *	section 3).  Working from the digest lets ARC hash the seals'
  *	shared prefix once.  OpenSSL's error queue is cleared after each failure so
  *	that one bad key leaves nothing behind for the next caller.
+ *	dkim_sha256_md() is SHA-256 fetched from the provider once per
+ *	process: EVP_sha256() makes OpenSSL 3 fetch it again (a lookup under
+ *	its locks) every time a digest starts.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -117,7 +121,7 @@ int     dkim_crypto_verify(const struct dkim_key *k, const unsigned char h[32],
 
 	if (pctx && EVP_PKEY_verify_init(pctx) == 1
 	    && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1
-	    && EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1)
+	    && EVP_PKEY_CTX_set_signature_md(pctx, dkim_sha256_md()) == 1)
 	    ok = EVP_PKEY_verify(pctx, sig, siglen, h, 32) == 1;
 	EVP_PKEY_CTX_free(pctx);
     }
@@ -126,11 +130,27 @@ int     dkim_crypto_verify(const struct dkim_key *k, const unsigned char h[32],
     return ok;
 }
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    if ((sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+	msg_panic("dkim: OpenSSL has no SHA-256");
+}
+
+/* dkim_sha256_md - SHA-256, fetched once per process (never freed) */
+const EVP_MD *dkim_sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md;
+}
+
 /* dkim_sha256 - the digest of len bytes */
 void    dkim_sha256(const void *data, size_t len, unsigned char h[32])
 {
     unsigned int hl = 32;
 
-    if (EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(data, len, h, &hl, dkim_sha256_md(), NULL) != 1)
 	msg_panic("dkim: SHA-256 failed");
 }

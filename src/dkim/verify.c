@@ -239,7 +239,7 @@ static int body_hash(struct dkim_verify *v, int relaxed, long long limit)
     memset(b, 0, sizeof(*b));
     b->relaxed = relaxed;
     b->limit = limit;
-    if ((b->md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1)
+    if ((b->md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(b->md, dkim_sha256_md(), NULL) != 1)
 	msg_panic("dkim: cannot initialise SHA-256");
     v->canon_used[relaxed] = 1;
     return (int) v->nbh++;
