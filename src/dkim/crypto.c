@@ -25,19 +25,20 @@
 #include "dkim/dkim_impl.h"
 #include "util/log.h"
 
-static int b64val(int c)
+/* b64tab - each byte's base64 value; -1 not base64, -2 white space, -3 '=' */
+static signed char b64tab[256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void b64_init(void)
 {
-    if (c >= 'A' && c <= 'Z')
-	return c - 'A';
-    if (c >= 'a' && c <= 'z')
-	return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-	return c - '0' + 52;
-    if (c == '+')
-	return 62;
-    if (c == '/')
-	return 63;
-    return -1;
+    static const char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    memset(b64tab, -1, sizeof(b64tab));
+    for (int i = 0; i < 64; i++)
+	b64tab[(unsigned char) alphabet[i]] = (signed char) i;
+    b64tab[' '] = b64tab['\t'] = b64tab['\r'] = b64tab['\n'] = -2;
+    b64tab['='] = -3;
 }
 
 /* dkim_base64 - decode s (white space ignored) into out: length, or -1 */
@@ -47,17 +48,18 @@ long    dkim_base64(const char *s, size_t len, unsigned char *out, size_t outlen
     int     bits = 0, pad = 0;
     size_t  o = 0;
 
+    pthread_once(&b64_once, b64_init);
     for (size_t i = 0; i < len; i++) {
-	int     c = (unsigned char) s[i], v;
+	int     v = b64tab[(unsigned char) s[i]];
 
-	if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-	    continue;
-	if (c == '=') {
+	if (v == -2)
+	    continue;			/* white space */
+	if (v == -3) {
 	    if (++pad > 2)
 		return -1;
 	    continue;
 	}
-	if (pad || (v = b64val(c)) < 0)
+	if (pad || v < 0)
 	    return -1;			/* data after padding, or not base64 */
 	acc = (acc << 6) | (unsigned long) v;
 	bits += 6;
