@@ -4,7 +4,7 @@ Debian's OpenDKIM (verify mode) chained with OpenDMARC, as
 `smtpd_milters = opendkim, opendmarc` chains them, on the same messages,
 keys and zones.
 
-    /usr/bin/python3 bench/milter.py [--seconds N] [--conns "1 8"] [--msgs N]
+    /usr/bin/python3 bench/milter.py [--seconds N] [--conns "1 8"] [--msgs N] [--perf FILE]
 
 Messages: 10 to 50 KB bodies, one (RSA 2048) or two (RSA 2048 and Ed25519)
 DKIM signatures of reject.dmarc.test made here with python3-dkim and the
@@ -87,11 +87,20 @@ def wait_port(port, proc, what):
     raise RuntimeError("%s did not listen" % what)
 
 
+def cpu_seconds(pid):
+    """user + system CPU seconds of a process so far (/proc/PID/stat)"""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--conns", default="1 8")
     ap.add_argument("--msgs", type=int, default=40)
+    ap.add_argument("--perf", metavar="FILE",
+                    help="perf record -g the daemon into FILE during its last no-stall run")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="mxmilterbench.")
@@ -156,21 +165,38 @@ def main():
                         opts.append("--fast")
                     # warm the caches (DNS, keys) first
                     subprocess.run([LOAD, "-d", "1"] + opts + tg, capture_output=True)
+                    perf = None
+                    if args.perf and name == "mxshield" and mode == "fast" \
+                            and conns == args.conns.split()[-1]:
+                        perf = subprocess.Popen(["perf", "record", "-g", "-o", args.perf,
+                                                 "-p", str(mx.pid)],
+                                                stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL)
+                    cpu0 = cpu_seconds(mx.pid)
                     out = subprocess.run([LOAD, "-d", str(args.seconds)] + opts + tg,
                                          capture_output=True, text=True)
+                    cpu = cpu_seconds(mx.pid) - cpu0
+                    if perf:
+                        perf.send_signal(2)
+                        perf.wait()
                     if not out.stdout.strip():
                         raise RuntimeError("%s: %s" % (name, out.stderr))
                     j = json.loads(out.stdout.strip().splitlines()[-1])
+                    if name == "mxshield" and j["messages"]:
+                        j["cpu_us"] = cpu / j["messages"] * 1e6
                     rows.append((name, conns, mode, j))
                     print("%s %s conns %s: %s" % (name, conns, mode, out.stdout.strip()),
                           file=sys.stderr)
-        print("| milter | connections | driven | messages/s | p50 ms | p99 ms | max ms |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print("| milter | connections | driven | messages/s | p50 ms | p99 ms | max ms"
+              " | mxshield CPU us/msg |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, conns, mode, j in rows:
-            print("| %s | %s | %s | %.0f | %.2f | %.2f | %.1f |%s"
+            print("| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s |%s"
                   % (name, conns, "as Postfix" if mode == "postfix" else "no stalls",
                      j["per_second"], j["p50_ms"], j["p99_ms"], j["max_ms"],
+                     "%.0f" % j["cpu_us"] if "cpu_us" in j else "",
                      " (failed)" if j["failed"] else ""))
+        print("\nload average at the end: %s" % open("/proc/loadavg").read().strip())
         rss = open("/proc/%d/status" % mx.pid).read()
         rss = [l for l in rss.splitlines() if l.startswith("VmRSS")][0].split()[1]
         print("\nmxshield resident memory after the runs: %s KB" % rss)

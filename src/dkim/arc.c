@@ -238,7 +238,7 @@ void    dkim_arc_seal_digests(struct dkim_verify *v)
     EVP_MD_CTX *run = EVP_MD_CTX_new(), *one = EVP_MD_CTX_new();
     struct buf scratch;
 
-    if (run == NULL || one == NULL || EVP_DigestInit_ex(run, EVP_sha256(), NULL) != 1)
+    if (run == NULL || one == NULL || EVP_DigestInit_ex(run, dkim_sha256_md(), NULL) != 1)
 	msg_panic("dkim: cannot initialise SHA-256");
     buf_init(&scratch);
     for (int i = 1; i <= v->arc_n; i++) {

@@ -2,11 +2,14 @@
  * canon.c - RFC 6376 section 3.4 canonicalisation, simple and relaxed.
  *
  *	dkim_canon_header() appends one header field, canonicalised and
- *	ending in CRLF.  The body canonicaliser is a byte-at-a-time state
- *	machine fed chunks of any size (dkim_bodycanon_feed()) that emits the
- *	canonical body through a callback in blocks of DKIM_CANON_OUT bytes:
- *	nothing of the body is kept but a count of the empty lines that may
- *	turn out to be trailing (and are then dropped).
+ *	ending in CRLF.  The body canonicaliser is a state machine fed
+ *	chunks of any size (dkim_bodycanon_feed()) that emits the canonical
+ *	body through a callback: runs of input that canonicalise to
+ *	themselves (most of a body) are passed on in place, found with
+ *	memchr() (simple) or a byte-class table (relaxed); the rest goes a
+ *	byte at a time through a DKIM_CANON_OUT buffer.  Nothing of the body
+ *	is kept but a count of the empty lines that may turn out to be
+ *	trailing (and are then dropped).
  *
  *	Lines end in CRLF; a CR not followed by LF is an ordinary character.
  *	simple: an empty body is one CRLF; a last line without CRLF gets
@@ -116,51 +119,110 @@ static inline void line_end(struct dkim_bodycanon *c)
     c->line_empty = 1;
 }
 
-/* ordinary - a byte that is content, whatever the state */
-static inline int ordinary(const struct dkim_bodycanon *c, char ch)
+/* step - one byte through the state machine (the slow path) */
+static void step(struct dkim_bodycanon *c, char ch)
 {
-    return ch != '\r' && (!c->relaxed || (ch != ' ' && ch != '\t'));
+    if (c->cr) {
+	c->cr = 0;
+	if (ch == '\n') {
+	    line_end(c);
+	    return;
+	}
+	content(c, '\r');			/* a lone CR */
+    }
+    if (ch == '\r')
+	c->cr = 1;
+    else if (c->relaxed && (ch == ' ' || ch == '\t'))
+	c->wsp = 1;
+    else
+	content(c, ch);
+}
+
+/*
+ * The fast path.  In the middle of a line with nothing pending (no CR,
+ * no white space, no held-back empty lines) most input canonicalises to
+ * itself; run_simple() and run_relaxed() return where that stops being
+ * sure, and the bytes up to there are hashed in place, without a copy.
+ * What remains (a CRLF that may start trailing empty lines, white space
+ * that relaxed changes, a CR at the end of the chunk) takes the state
+ * machine one byte at a time, and then the fast path again.
+ */
+
+/* run_simple - the end of the bytes from p[i] that simple leaves alone */
+static size_t run_simple(const char *p, size_t i, size_t n)
+{
+    const char *cr;
+
+    while ((cr = memchr(p + i, '\r', n - i)) != NULL) {
+	i = (size_t) (cr - p);
+	if (i + 1 >= n)
+	    return i;			/* a CR at the end: undecided */
+	if (p[i + 1] != '\n') {
+	    i++;			/* a lone CR is content */
+	    continue;
+	}
+	if (i + 2 >= n || p[i + 2] == '\r')
+	    return i;			/* maybe an empty line: held back */
+	i += 2;				/* a line end, content follows */
+    }
+    return n;
+}
+
+/* byte classes for relaxed: 0 content, 1 SP, 2 HTAB, 3 CR */
+static const unsigned char relaxed_class[256] = {[' '] = 1,['\t'] = 2,['\r'] = 3};
+
+/* run_relaxed - the end of the bytes from p[i] that relaxed leaves alone */
+static size_t run_relaxed(const char *p, size_t i, size_t n)
+{
+    const unsigned char *u = (const unsigned char *) p;
+
+    for (;;) {
+	while (i < n && relaxed_class[u[i]] == 0)
+	    i++;
+	if (i >= n)
+	    return n;
+	switch (relaxed_class[u[i]]) {
+	case 1:				/* one SP between content stays */
+	    if (i + 1 < n && relaxed_class[u[i + 1]] == 0) {
+		i += 2;
+		continue;
+	    }
+	    return i;
+	case 2:				/* a tab becomes SP */
+	    return i;
+	default:			/* CR */
+	    if (i + 1 < n && u[i + 1] != '\n') {
+		i++;			/* a lone CR is content */
+		continue;
+	    }
+	    if (i + 2 < n && relaxed_class[u[i + 2]] == 0) {
+		i += 3;			/* a line end, content follows */
+		continue;
+	    }
+	    return i;
+	}
+    }
 }
 
 /* dkim_bodycanon_feed - the next body bytes */
 void    dkim_bodycanon_feed(struct dkim_bodycanon *c, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-	char    ch = p[i];
+    size_t  i = 0;
 
-	if (c->cr) {
-	    c->cr = 0;
-	    if (ch == '\n') {
-		line_end(c);
-		continue;
-	    }
-	    content(c, '\r');		/* a lone CR */
-	}
-	if (ch == '\r') {
-	    c->cr = 1;
-	} else if (c->relaxed && (ch == ' ' || ch == '\t')) {
-	    c->wsp = 1;
-	} else {
-	    content(c, ch);
-	    /* the common case: a run of ordinary bytes, copied at once */
-	    size_t  j = i + 1;
+    while (i < n) {
+	if (!c->cr && !c->wsp && !c->line_empty) {
+	    size_t  j = c->relaxed ? run_relaxed(p, i, n) : run_simple(p, i, n);
 
-	    while (j < n && ordinary(c, p[j]))
-		j++;
-	    while (i + 1 < j) {
-		size_t  room = sizeof(c->out) - c->olen, take = j - i - 1;
-
-		if (room == 0) {
-		    flush(c);
-		    continue;
-		}
-		if (take > room)
-		    take = room;
-		memcpy(c->out + c->olen, p + i + 1, take);
-		c->olen += take;
-		i += take;
+	    if (j > i) {
+		flush(c);		/* what the state machine wrote first */
+		c->emit(c->ctx, p + i, j - i);
+		c->any = 1;
+		i = j;
+		if (i == n)
+		    break;
 	    }
 	}
+	step(c, p[i++]);
     }
     flush(c);
 }

@@ -10,7 +10,11 @@
  *	section 3).  Working from the digest lets ARC hash the seals'
  *	shared prefix once.  OpenSSL's error queue is cleared after each failure so
  *	that one bad key leaves nothing behind for the next caller.
+ *	dkim_sha256_md() is SHA-256 fetched from the provider once per
+ *	process: EVP_sha256() makes OpenSSL 3 fetch it again (a lookup under
+ *	its locks) every time a digest starts.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -21,19 +25,20 @@
 #include "dkim/dkim_impl.h"
 #include "util/log.h"
 
-static int b64val(int c)
+/* b64tab - each byte's base64 value; -1 not base64, -2 white space, -3 '=' */
+static signed char b64tab[256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void b64_init(void)
 {
-    if (c >= 'A' && c <= 'Z')
-	return c - 'A';
-    if (c >= 'a' && c <= 'z')
-	return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-	return c - '0' + 52;
-    if (c == '+')
-	return 62;
-    if (c == '/')
-	return 63;
-    return -1;
+    static const char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    memset(b64tab, -1, sizeof(b64tab));
+    for (int i = 0; i < 64; i++)
+	b64tab[(unsigned char) alphabet[i]] = (signed char) i;
+    b64tab[' '] = b64tab['\t'] = b64tab['\r'] = b64tab['\n'] = -2;
+    b64tab['='] = -3;
 }
 
 /* dkim_base64 - decode s (white space ignored) into out: length, or -1 */
@@ -43,17 +48,18 @@ long    dkim_base64(const char *s, size_t len, unsigned char *out, size_t outlen
     int     bits = 0, pad = 0;
     size_t  o = 0;
 
+    pthread_once(&b64_once, b64_init);
     for (size_t i = 0; i < len; i++) {
-	int     c = (unsigned char) s[i], v;
+	int     v = b64tab[(unsigned char) s[i]];
 
-	if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-	    continue;
-	if (c == '=') {
+	if (v == -2)
+	    continue;			/* white space */
+	if (v == -3) {
 	    if (++pad > 2)
 		return -1;
 	    continue;
 	}
-	if (pad || (v = b64val(c)) < 0)
+	if (pad || v < 0)
 	    return -1;			/* data after padding, or not base64 */
 	acc = (acc << 6) | (unsigned long) v;
 	bits += 6;
@@ -117,7 +123,7 @@ int     dkim_crypto_verify(const struct dkim_key *k, const unsigned char h[32],
 
 	if (pctx && EVP_PKEY_verify_init(pctx) == 1
 	    && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1
-	    && EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1)
+	    && EVP_PKEY_CTX_set_signature_md(pctx, dkim_sha256_md()) == 1)
 	    ok = EVP_PKEY_verify(pctx, sig, siglen, h, 32) == 1;
 	EVP_PKEY_CTX_free(pctx);
     }
@@ -126,11 +132,27 @@ int     dkim_crypto_verify(const struct dkim_key *k, const unsigned char h[32],
     return ok;
 }
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    if ((sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+	msg_panic("dkim: OpenSSL has no SHA-256");
+}
+
+/* dkim_sha256_md - SHA-256, fetched once per process (never freed) */
+const EVP_MD *dkim_sha256_md(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md;
+}
+
 /* dkim_sha256 - the digest of len bytes */
 void    dkim_sha256(const void *data, size_t len, unsigned char h[32])
 {
     unsigned int hl = 32;
 
-    if (EVP_Digest(data, len, h, &hl, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(data, len, h, &hl, dkim_sha256_md(), NULL) != 1)
 	msg_panic("dkim: SHA-256 failed");
 }

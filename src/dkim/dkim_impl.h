@@ -149,6 +149,8 @@ long    dkim_base64(const char *s, size_t len, unsigned char *out, size_t outlen
 int     dkim_crypto_verify(const struct dkim_key *k, const unsigned char h[32],
 			           const unsigned char *sig, size_t siglen);
 void    dkim_sha256(const void *data, size_t len, unsigned char h[32]);
+/* dkim_sha256_md - SHA-256 fetched once per process, for EVP_DigestInit_ex */
+const EVP_MD *dkim_sha256_md(void);
 EVP_PKEY *dkim_crypto_pubkey(int type, const unsigned char *der, size_t len);
 
 #endif

@@ -118,8 +118,6 @@ void    dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen,
 	v->h = xrealloc(v->h, v->hcap * sizeof(*v->h));
     }
     h = &v->h[v->nh++];
-    h->name = xstrndup(name, nlen);	/* a NUL ends a name: nothing after it */
-    h->nlen = strlen(h->name);
     h->prev_same = -1;
 
     /* folded lines joined by a bare LF (as a queue file keeps them) are
@@ -128,7 +126,13 @@ void    dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen,
 
     for (size_t i = 0; i < vlen; i++)
 	bare += value[i] == '\n' && (i == 0 || value[i - 1] != '\r');
-    h->value = xmalloc(vlen + bare + 1);
+
+    /* name and value in one allocation, the name first (freed as one) */
+    h->name = xmalloc(nlen + 1 + vlen + bare + 1);
+    memcpy(h->name, name, nlen);
+    h->name[nlen] = 0;
+    h->nlen = strlen(h->name);		/* a NUL ends a name: nothing after it */
+    h->value = h->name + nlen + 1;
     for (size_t i = 0; i < vlen; i++) {
 	if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
 	    h->value[o++] = '\r';
@@ -239,7 +243,7 @@ static int body_hash(struct dkim_verify *v, int relaxed, long long limit)
     memset(b, 0, sizeof(*b));
     b->relaxed = relaxed;
     b->limit = limit;
-    if ((b->md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1)
+    if ((b->md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(b->md, dkim_sha256_md(), NULL) != 1)
 	msg_panic("dkim: cannot initialise SHA-256");
     v->canon_used[relaxed] = 1;
     return (int) v->nbh++;
@@ -581,8 +585,7 @@ void    dkim_verify_free(struct dkim_verify *v)
     if (v == NULL)
 	return;
     for (size_t i = 0; i < v->nh; i++) {
-	free(v->h[i].name);
-	free(v->h[i].value);
+	free(v->h[i].name);		/* and its value */
     }
     free(v->h);
     free(v->tab);

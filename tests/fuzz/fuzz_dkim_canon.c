@@ -2,7 +2,9 @@
  * fuzz_dkim_canon.c - libFuzzer target: canonicalisation.  The body is
  * canonicalised whole and in chunks of a size taken from the first byte:
  * both must give the same bytes (the streaming state machine forgets
- * nothing at a chunk boundary); relaxed output has no white space before
+ * nothing at a chunk boundary) and the same bytes as a plain
+ * line-by-line reading of RFC 6376 section 3.4.3/3.4.4 (reference(),
+ * which checks the streaming fast path); relaxed output has no white space before
  * a CRLF and no runs of it; both end in CRLF unless empty.  The same
  * input as a header value goes through both header canonicalisations.
  */
@@ -30,6 +32,47 @@ static void canon(struct buf *out, int relaxed, const char *p, size_t n, size_t 
     dkim_bodycanon_end(&c);
 }
 
+/* reference - the body canonicalised whole, line by line, the slow way */
+static void reference(struct buf *out, int relaxed, const char *p, size_t n)
+{
+    size_t  i = 0, keep = 0;		/* out->len after the last non-empty line */
+
+    while (i < n) {
+	size_t  e = i, next;
+
+	while (e < n && !(p[e] == '\r' && e + 1 < n && p[e + 1] == '\n'))
+	    e++;
+	next = e < n ? e + 2 : n;	/* a last line without CRLF ends at n */
+	size_t  start = out->len;
+
+	if (!relaxed) {
+	    buf_append(out, p + i, e - i);
+	} else {
+	    int     wsp = 0;
+
+	    for (size_t k = i; k < e; k++) {
+		if (p[k] == ' ' || p[k] == '\t') {
+		    wsp = 1;
+		    continue;
+		}
+		if (wsp)
+		    buf_putc(out, ' ');
+		wsp = 0;
+		buf_putc(out, p[k]);
+	    }
+	}
+	int     empty = out->len == start;
+
+	buf_append(out, "\r\n", 2);
+	if (!empty)
+	    keep = out->len;
+	i = next;
+    }
+    out->len = keep;			/* trailing empty lines go */
+    if (!relaxed && keep == 0)
+	buf_append(out, "\r\n", 2);	/* simple: an empty body is CRLF */
+}
+
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct buf whole, parts, h;
@@ -48,6 +91,10 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_reset(&parts);
 	canon(&whole, relaxed, p, n, n + 1);
 	canon(&parts, relaxed, p, n, chunk);
+	if (whole.len != parts.len || memcmp(whole.s, parts.s, whole.len) != 0)
+	    abort();
+	buf_reset(&parts);
+	reference(&parts, relaxed, p, n);
 	if (whole.len != parts.len || memcmp(whole.s, parts.s, whole.len) != 0)
 	    abort();
 	if (whole.len > 0 && (whole.len < 2 || memcmp(whole.s + whole.len - 2, "\r\n", 2) != 0))

@@ -173,6 +173,17 @@ static void test_canon_body(void **state)
     body_all_splits(0, "a\r", "a\r\r\n");
     /* relaxed: leading white space is one SP, not none */
     body_all_splits(1, "\t\t x\r\n", " x\r\n");
+    /* the fast path's edges: runs passed in place end at empty lines,
+     * changed white space and a CR that a chunk may split from its LF */
+    body_all_splits(0, "a\r\n\r\nb\r\n\r\n\r\n", "a\r\n\r\nb\r\n");
+    body_all_splits(0, "x\r\n\r\ny\r", "x\r\n\r\ny\r\r\n");
+    body_all_splits(0, "a\r\r\nb\r\r\r\n", "a\r\r\nb\r\r\r\n");
+    body_all_splits(1, "a  b\tc \r\nd\r\n\r\ne\r\n \r\n", "a b c\r\nd\r\n\r\ne\r\n");
+    body_all_splits(1, "a\r\r\nb \r\r\n", "a\r\r\nb \r\r\n");
+    body_all_splits(1, "one two\r\nthree four\r\n five\r\n",
+		    "one two\r\nthree four\r\n five\r\n");
+    body_all_splits(1, "ab \t", "ab\r\n");
+    body_all_splits(1, "a\nb \n c\r\n", "a\nb \n c\r\n");
     buf_free(&canon_out);
 }
 
