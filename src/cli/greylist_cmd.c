@@ -21,6 +21,7 @@
 #include "cli/greylist_migrate.h"
 #include "cli/import_postgrey.h"
 #include "cli/load.h"
+#include "cli/scan.h"
 #include "conf/config.h"
 #include "greylist/greylist.h"
 #include "rules/policy.h"
@@ -28,21 +29,6 @@
 #include "util/inet.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-/* scan_all - visit every record of a table in batches */
-static long scan_all(struct store *s, const char *table, store_scan_fn fn, void *arg)
-{
-    char    cursor[512];
-    size_t  clen = 0;
-    long    total = 0, n;
-
-    do {
-	if ((n = store_scan(s, table, cursor, sizeof(cursor), &clen, 10000, fn, arg)) < 0)
-	    msg_fatal("cannot read the %s table", table);
-	total += n;
-    } while (clen > 0);
-    return total;
-}
 
 struct list_ctx {
     const struct gl_conf *g;
