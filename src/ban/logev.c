@@ -16,7 +16,8 @@
  *	    postfix/smtpd[123]: msg			(journal: identifier
  *							 and pid from its fields)
  *
- *	or a journal MESSAGE alone.  The program must be Postfix's
+ *	or a journal MESSAGE alone (the prefix is read by util/logprefix.c,
+ *	shared with mxshield report).  The program must be Postfix's
  *	(postfix, postfix-NAME, with a service path such as
  *	postfix/submission/smtpd).  The messages are Postfix 3.7's, read in
  *	its source (smtpd.c, smtpd_sasl_glue.c, smtpd_check.c, postscreen,
@@ -52,6 +53,7 @@
 
 #include "ban/event.h"
 #include "util/inet.h"
+#include "util/logprefix.h"
 #include "util/mem.h"
 
 static const char *const event_names[BEV_COUNT] = {
@@ -107,7 +109,7 @@ int     ban_event_lookup(const char *name)
   * failed AUTH was last seen, so that the "disconnect ... auth=0/N" line
   * of the same session is not counted a second time.  A fixed table
   * indexed by pid: a collision forgets one session (that AUTH then counts
-  * twice), it never grows.  And the last hour a year-less timestamp was
+  * twice), it never grows.  And the last hour a local time stamp was
   * converted in, as mktime() is slow.
   */
 #define LOGEV_SLOTS	512
@@ -119,9 +121,7 @@ struct logev_slot {
 
 struct logev {
     struct logev_slot slot[LOGEV_SLOTS];
-    /* the last local hour converted: year, month, day, hour -> UTC */
-    int     c_year, c_mon, c_mday, c_hour;
-    time_t  c_base;
+    struct logprefix_clock clock;
 };
 
 /* logev_new - a classifier with no history */
@@ -129,7 +129,7 @@ struct logev *logev_new(void)
 {
     struct logev *l = xcalloc(1, sizeof(*l));
 
-    l->c_year = -1;
+    logprefix_clock_init(&l->clock);
     return l;
 }
 
@@ -231,201 +231,41 @@ static int from_host(struct cur *c, struct ban_event *ev)
 }
 
  /*
-  * Timestamps.
+  * The syslog prefix (util/logprefix.c): timestamp, host, then
+  * "program[pid]: ", the program Postfix's.
   */
 
-/* days_from_civil - days since 1970-01-01 of a proleptic Gregorian date */
-static long days_from_civil(long y, int m, int d)
+/* postfix_tag - "postfix/..." or "postfix-NAME/...", a "/" before any
+ * "[pid]", and a space after the ":" */
+static int postfix_tag(const struct logprefix *p)
 {
-    y -= m <= 2;
-    long    era = (y >= 0 ? y : y - 399) / 400;
-    long    yoe = y - era * 400;
-    long    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
-}
-
-/* two - exactly two digits; -1 when not */
-static int two(struct cur *c)
-{
-    if (C_LEFT(c) < 2 || !IS_DIGIT(c->p[0]) || !IS_DIGIT(c->p[1]))
-	return -1;
-    int     v = (c->p[0] - '0') * 10 + (c->p[1] - '0');
-
-    c->p += 2;
-    return v;
-}
-
-/* hms - "hh:mm:ss" with an optional ".fraction"; 0 or -1 */
-static int hms(struct cur *c, int *h, int *mi, int *s)
-{
-    if ((*h = two(c)) < 0 || *h > 23 || !LIT(c, ":") || (*mi = two(c)) < 0 || *mi > 59
-	|| !LIT(c, ":") || (*s = two(c)) < 0 || *s > 60)
-	return -1;
-    if (C_LEFT(c) >= 2 && c->p[0] == '.' && IS_DIGIT(c->p[1])) {
-	c->p++;
-	while (c->p < c->e && IS_DIGIT(*c->p))
-	    c->p++;
-    }
-    return 0;
-}
-
-/* rfc3339 - "YYYY-MM-DDThh:mm:ss[.f](Z|+hh:mm|-hh:mm)"; 0 and *when, or -1 */
-static int rfc3339(struct cur *c, time_t *when)
-{
-    long    y;
-    int     mo, d, h, mi, s, off = 0;
-
-    const char *y0 = c->p;
-
-    if ((y = digits(c, 4)) < 0 || c->p - y0 != 4 || !LIT(c, "-") || (mo = two(c)) < 1 || mo > 12
-	|| !LIT(c, "-") || (d = two(c)) < 1 || d > 31 || C_LEFT(c) < 1
-	|| (*c->p != 'T' && *c->p != ' ' && *c->p != 't'))
-	return -1;
-    c->p++;
-    if (hms(c, &h, &mi, &s) < 0 || C_LEFT(c) < 1)
-	return -1;
-    if (*c->p == 'Z' || *c->p == 'z') {
-	c->p++;
-    } else if (*c->p == '+' || *c->p == '-') {
-	int     sign = *c->p++ == '-' ? -1 : 1;
-	int     oh, om;
-
-	if ((oh = two(c)) < 0 || oh > 23 || !LIT(c, ":") || (om = two(c)) < 0 || om > 59)
-	    return -1;
-	off = sign * (oh * 3600 + om * 60);
-    } else {
-	return -1;
-    }
-    *when = (time_t) (days_from_civil(y, mo, d) * 86400L + h * 3600L + mi * 60L + s - off);
-    return 0;
-}
-
-static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-
-/* local_hour - UTC seconds of a local year/month/day/hour (cached) */
-static time_t local_hour(struct logev *l, int y, int mo, int d, int h)
-{
-    if (y != l->c_year || mo != l->c_mon || d != l->c_mday || h != l->c_hour) {
-	struct tm tm;
-
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_isdst = -1;
-	l->c_base = mktime(&tm);
-	l->c_year = y, l->c_mon = mo, l->c_mday = d, l->c_hour = h;
-    }
-    return l->c_base;
-}
-
-/* bsd_time - "Mmm dd hh:mm:ss[.f]" in local time, the year from now
- * (last year when the date would be more than a day ahead); 0 or -1 */
-static int bsd_time(struct logev *l, struct cur *c, time_t now, time_t *when)
-{
-    const char *m;
-    int     mo, d, h, mi, s;
-    struct tm tm;
-
-    if (C_LEFT(c) < 15)
-	return -1;
-    for (m = months; *m; m += 3)
-	if (memcmp(m, c->p, 3) == 0)
-	    break;
-    if (*m == 0)
-	return -1;
-    mo = (int) (m - months) / 3 + 1;
-    c->p += 3;
-    if (!LIT(c, " "))
-	return -1;
-    (void) LIT(c, " ");				/* "Jun  1" */
-    if ((d = (int) digits(c, 2)) < 1 || d > 31 || !LIT(c, " ") || hms(c, &h, &mi, &s) < 0)
-	return -1;
-    if (now == 0)
-	now = time(NULL);
-    localtime_r(&now, &tm);
-    int     y = tm.tm_year + 1900;
-
-    /* December's lines read in January belong to last year */
-    if (local_hour(l, y, mo, d, h) > now + 2 * 86400)
-	y--;
-    *when = local_hour(l, y, mo, d, h) + mi * 60 + s;
-    return 0;
-}
-
- /*
-  * The syslog prefix: timestamp, host, then "program[pid]: ".
-  */
-
-/* postfix_tag - "postfix/..." or "postfix-NAME/...", then an optional
- * "[pid]" and ":"; the cursor after ": ", *pid.  1 when so. */
-static int postfix_tag(struct cur *c, long *pid)
-{
-    const char *end = word_end(c->p, c->e);
-    const char *t = c->p;
-
-    if (end - t < 10 || end[-1] != ':' || memcmp(t, "postfix", 7) != 0
-	|| (t[7] != '/' && t[7] != '-'))
-	return 0;
-    const char *tagend = end - 1;
-
-    *pid = 0;
-    if (tagend[-1] == ']') {
-	const char *ob = tagend - 2;
-	long    v = 0, scale = 1;
-
-	while (ob > t && IS_DIGIT(*ob) && scale <= 1000000000L) {
-	    v += (*ob - '0') * scale;
-	    scale *= 10;
-	    ob--;
-	}
-	if (*ob != '[' || ob == tagend - 2)
-	    return 0;
-	*pid = v;
-	tagend = ob;
-    }
-    if (find_byte(t, tagend, '/') == NULL)
-	return 0;
-    c->p = end;
-    return LIT(c, " ");
+    return p->prog_len >= 8 && memcmp(p->prog, "postfix", 7) == 0
+	&& (p->prog[7] == '/' || p->prog[7] == '-')
+	&& memchr(p->prog, '/', p->prog_len) != NULL && p->msg[-1] == ' ';
 }
 
 /* prefix - skip the syslog prefix; 1 with the message at c->p, 0 when
  * the line is another program's */
 static int prefix(struct logev *l, struct cur *c, time_t now, long *pid, time_t *when)
 {
-    struct cur t = *c;
-    int     stamped = 0;
+    struct logprefix p;
+    int     ours;
+
+    if (now == 0)
+	now = time(NULL);
+    ours = logprefix_parse(&l->clock, c->p, C_LEFT(c), (int64_t) now, &p) == 0
+	&& postfix_tag(&p);
 
     *when = 0;
     *pid = 0;
-    if (C_LEFT(c) >= 20 && IS_DIGIT(c->p[0]) && c->p[4] == '-') {
-	if (rfc3339(&t, when) < 0)
-	    return 0;
-	stamped = 1;
-    } else if (C_LEFT(c) >= 15 && IS_UPPER(c->p[0]) && c->p[3] == ' ') {
-	if (bsd_time(l, &t, now, when) == 0)
-	    stamped = 1;
-	else
-	    t = *c;
-    }
-    if (stamped) {
-	if (!LIT(&t, " "))
-	    return 0;
-	t.p = word_end(t.p, t.e);		/* the host name */
-	if (!LIT(&t, " "))
-	    return 0;
-	if (!postfix_tag(&t, pid))
-	    return 0;
-	*c = t;
+    if (ours) {
+	*when = (time_t) p.time;
+	*pid = (long) p.pid;
+	c->p = p.msg;
 	return 1;
     }
-    /* "postfix/smtpd[1]: msg", else a journal MESSAGE alone */
-    (void) postfix_tag(c, pid);
-    return 1;
+    /* a stamped line is Postfix's or none; else a journal MESSAGE alone */
+    return !p.has_time;
 }
 
  /*

@@ -23,43 +23,13 @@
 #include "ban/ban.h"
 #include "ban/nft.h"
 #include "cli/ban_admin.h"
+#include "cli/load.h"
+#include "cli/scan.h"
 #include "conf/config.h"
 #include "rules/policy.h"
-#include "store/redis_config.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-static struct store *open_db(const struct config *c, int readonly)
-{
-    struct store_opts o;
-    char    why[512];
-    struct store *s;
-
-    memset(&o, 0, sizeof(o));
-    o.path = config_str(c, P_DATA_DIR);
-    o.map_size = (size_t) config_int(c, P_STORE_MAP_SIZE) << 20;
-    o.readonly = readonly;
-    o.on_corrupt = STORE_CORRUPT_REFUSE;
-    redis_config_opts(c, &o, NULL);	/* store = redis: blocking, as a tool */
-    if ((s = store_open(&o, why, sizeof(why))) == NULL)
-	msg_fatal("%s", why);
-    return s;
-}
-
-static long scan_all(struct store *s, const char *table, store_scan_fn fn, void *arg)
-{
-    char    cursor[512];
-    size_t  clen = 0;
-    long    total = 0, n;
-
-    do {
-	if ((n = store_scan(s, table, cursor, sizeof(cursor), &clen, 10000, fn, arg)) < 0)
-	    msg_fatal("cannot read the %s table", table);
-	total += n;
-    } while (clen > 0);
-    return total;
-}
 
 static void iso_time(int64_t when, char *out, size_t len)
 {
@@ -154,7 +124,7 @@ static int manual(struct policy *pol, const char *what, long seconds)
 	if (ban_nft_setup(nft, why, sizeof(why)) < 0)
 	    msg_warn("%s", why);
     }
-    s = open_db(pol->conf, 0);
+    s = load_store(pol->conf, LOAD_STORE_CONFIGURED, 0);
     b = ban_engine_new(s, nft);
     ban_engine_manual(b, c, &net, seconds, (int64_t) time(NULL), manual_done, &rc);
     if (ban_engine_pending(b))
@@ -163,22 +133,6 @@ static int manual(struct policy *pol, const char *what, long seconds)
     store_close(s);
     ban_nft_free(nft);
     return rc == 0 ? 0 : 1;
-}
-
-/* load - the configuration and its compiled policy, or a fatal error */
-static struct policy *load(const char *path)
-{
-    struct buf err;
-    struct config *conf;
-    struct policy *pol;
-
-    buf_init(&err);
-    if ((conf = config_load(path, &err)) == NULL)
-	msg_fatal("%s", err.s);
-    if ((pol = policy_compile(conf, &err)) == NULL)
-	msg_fatal("%s", err.s);
-    buf_free(&err);
-    return pol;
 }
 
 int     cmd_ban_admin(const char *config_path, int argc, char **argv)
@@ -192,7 +146,7 @@ int     cmd_ban_admin(const char *config_path, int argc, char **argv)
 		" [--time DURATION] | del ADDR|NET/LEN | stats\n");
 	return 2;
     }
-    pol = load(config_path);
+    pol = load_policy(config_path);
     rc = ban_admin(pol, sub, argc, argv);
     policy_unref(pol);
     return rc;
@@ -204,7 +158,7 @@ static int ban_admin(struct policy *pol, const char *sub, int argc, char **argv)
 
     if (strcmp(sub, "list") == 0) {
 	struct list_ctx x;
-	struct store *s = open_db(pol->conf, 1);
+	struct store *s = load_store(pol->conf, LOAD_STORE_CONFIGURED, 1);
 
 	memset(&x, 0, sizeof(x));
 	x.now = time(NULL);
@@ -225,7 +179,7 @@ static int ban_admin(struct policy *pol, const char *sub, int argc, char **argv)
 	    {"rates", STORE_KIND_COUNTER, "rate_counters"},
 	};
 	struct list_ctx x;
-	struct store *s = open_db(pol->conf, 1);
+	struct store *s = load_store(pol->conf, LOAD_STORE_CONFIGURED, 1);
 
 	memset(&x, 0, sizeof(x));
 	x.now = time(NULL);

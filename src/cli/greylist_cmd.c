@@ -20,46 +20,15 @@
 #include "cli/greylist_cmd.h"
 #include "cli/greylist_migrate.h"
 #include "cli/import_postgrey.h"
+#include "cli/load.h"
+#include "cli/scan.h"
 #include "conf/config.h"
 #include "greylist/greylist.h"
 #include "rules/policy.h"
-#include "store/redis_config.h"
 #include "store/store.h"
 #include "util/inet.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-static struct store *open_db(const struct config *c, int readonly)
-{
-    struct store_opts o;
-    char    why[512];
-    struct store *s;
-
-    memset(&o, 0, sizeof(o));
-    o.path = config_str(c, P_DATA_DIR);
-    o.map_size = (size_t) config_int(c, P_STORE_MAP_SIZE) << 20;
-    o.readonly = readonly;
-    o.on_corrupt = STORE_CORRUPT_REFUSE;
-    redis_config_opts(c, &o, NULL);
-    if ((s = store_open(&o, why, sizeof(why))) == NULL)
-	msg_fatal("%s", why);
-    return s;
-}
-
-/* scan_all - visit every record of a table in batches */
-static long scan_all(struct store *s, const char *table, store_scan_fn fn, void *arg)
-{
-    char    cursor[512];
-    size_t  clen = 0;
-    long    total = 0, n;
-
-    do {
-	if ((n = store_scan(s, table, cursor, sizeof(cursor), &clen, 10000, fn, arg)) < 0)
-	    msg_fatal("cannot read the %s table", table);
-	total += n;
-    } while (clen > 0);
-    return total;
-}
 
 struct list_ctx {
     const struct gl_conf *g;
@@ -315,7 +284,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 		return 2;
 	    }
 	}
-	s = open_db(c, 1);
+	s = load_store(c, LOAD_STORE_CONFIGURED, 1);
 	scan_all(s, "triplets", list_fn, &x);
 	store_close(s);
 	buf_free(&x.net);
@@ -329,7 +298,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	x.g = &g;
 	x.now = time(NULL);
 	strlist_init(&x.pairs);
-	s = open_db(c, 1);
+	s = load_store(c, LOAD_STORE_CONFIGURED, 1);
 	scan_all(s, "triplets", stats_fn, &x);
 	scan_all(s, "clients", clients_fn, &x);
 	store_close(s);
@@ -351,7 +320,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	int     rc = 0;
 
 	if (argc == 2 && strcmp(argv[1], "list") == 0) {
-	    s = open_db(c, 1);
+	    s = load_store(c, LOAD_STORE_CONFIGURED, 1);
 	    scan_all(s, "whitelist", print_key, NULL);
 	    store_close(s);
 	    return 0;
@@ -368,7 +337,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	    buf_free(&key);
 	    return 2;
 	}
-	s = open_db(c, 0);
+	s = load_store(c, LOAD_STORE_CONFIGURED, 0);
 	enum store_status st = STORE_ERROR;
 
 	if (strcmp(argv[1], "add") == 0) {
@@ -399,7 +368,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	    fprintf(stderr, "usage: mxshield greylist import-postgrey POSTGREY_DBDIR\n");
 	    return 2;
 	}
-	s = open_db(c, 0);
+	s = load_store(c, LOAD_STORE_CONFIGURED, 0);
 	rc = greylist_import_postgrey(c, &g, s, argv[1]);
 	store_sync(s);
 	store_close(s);
@@ -414,7 +383,7 @@ int     cmd_greylist(struct policy *pol, int argc, char **argv)
 	    fprintf(stderr, "usage: mxshield greylist purge [--all]\n");
 	    return 2;
 	}
-	s = open_db(c, 0);
+	s = load_store(c, LOAD_STORE_CONFIGURED, 0);
 	if (all) {
 	    struct purge_ctx x = {1, 0};
 

@@ -15,8 +15,8 @@
 #include <time.h>
 
 #include "cli/greylist_migrate.h"
+#include "cli/load.h"
 #include "conf/config.h"
-#include "store/redis_config.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -76,25 +76,6 @@ static int mig_fn(void *arg, const void *key, size_t klen, const void *val, size
     return 0;
 }
 
-/* open_one - the LMDB or Redis store of this configuration */
-static struct store *open_one(const struct config *c, enum store_backend b, int readonly)
-{
-    struct store_opts o;
-    char    why[512];
-    struct store *s;
-
-    memset(&o, 0, sizeof(o));
-    o.path = config_str(c, P_DATA_DIR);
-    o.map_size = (size_t) config_int(c, P_STORE_MAP_SIZE) << 20;
-    o.readonly = readonly;
-    o.on_corrupt = STORE_CORRUPT_REFUSE;
-    redis_config_opts(c, &o, NULL);
-    o.backend = b;
-    if ((s = store_open(&o, why, sizeof(why))) == NULL)
-	msg_fatal("%s", why);
-    return s;
-}
-
 int     greylist_migrate(const struct config *c, const struct gl_conf *g, int argc, char **argv)
 {
     struct mig_ctx x;
@@ -110,8 +91,8 @@ int     greylist_migrate(const struct config *c, const struct gl_conf *g, int ar
     memset(&x, 0, sizeof(x));
     x.g = g;
     x.now = time(NULL);
-    src = open_one(c, to == STORE_BACKEND_REDIS ? STORE_BACKEND_LMDB : STORE_BACKEND_REDIS, 1);
-    x.dst = open_one(c, to, 0);
+    src = load_store(c, to == STORE_BACKEND_REDIS ? STORE_BACKEND_LMDB : STORE_BACKEND_REDIS, 1);
+    x.dst = load_store(c, to, 0);
     store_batch(x.dst, 1);
     for (x.table = 0; x.table < 3; x.table++) {
 	char    cursor[512];

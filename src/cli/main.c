@@ -26,6 +26,7 @@
 #include "cli/check.h"
 #include "cli/dkim_cmd.h"
 #include "cli/greylist_cmd.h"
+#include "cli/load.h"
 #include "cli/migrate.h"
 #include "cli/postfix_config.h"
 #include "cli/report_cmd.h"
@@ -171,24 +172,6 @@ static int config_option(int ch, const char **path)
 	return 1;
     }
     return 0;
-}
-
-/* load_policy - configuration and policy, or a fatal error */
-static struct policy *load_policy(const char *path)
-{
-    struct buf err;
-    struct config *conf;
-    struct policy *pol;
-
-    buf_init(&err);
-    if ((conf = config_load(path, &err)) == NULL)
-	msg_fatal("%s", err.s);
-    if ((pol = policy_compile(conf, &err)) == NULL) {
-	config_free(conf);
-	msg_fatal("%s", err.s);
-    }
-    buf_free(&err);
-    return pol;
 }
 
 /* cmd_serve - run the policy service */
@@ -424,8 +407,7 @@ static int cmd_status(int argc, char **argv)
 	usage();
     buf_init(&out);
     buf_init(&err);
-    if ((conf = config_load(choose_config(path), &err)) == NULL)
-	msg_fatal("%s", err.s);
+    conf = load_config(choose_config(path));
     sock = config_str(conf, P_CONTROL_SOCKET);
     if (*sock == 0)
 	msg_fatal("%s: control_socket is empty: the daemon has no control socket",
@@ -485,14 +467,9 @@ static int cmd_dkim_main(int argc, char **argv)
 static int cmd_report_main(int argc, char **argv)
 {
     const char *path = take_config(&argc, argv);
-    struct config *conf;
-    struct buf err;
+    struct config *conf = load_config(choose_config(path));
     int     rc;
 
-    buf_init(&err);
-    if ((conf = config_load(choose_config(path), &err)) == NULL)
-	msg_fatal("%s", err.s);
-    buf_free(&err);
     rc = cmd_report(conf, argc - 1, argv + 1);
     config_free(conf);
     return rc;

@@ -10,6 +10,8 @@
  * twice; the inner tag wins.  A year-less time takes the year that puts it
  * no later than a day after "now".
  *
+ * The frame is read by util/logprefix.c, shared with auto-ban's
+ * classifier; the rules here are report's (a pid required, the inner tag).
  * logline_parse() is linear in the line and never allocates; the parts it
  * returns point into the line.  It returns -1 for a line without a
  * "PROGRAM[PID]: " tag.  logline_since() parses --since: a date and time
