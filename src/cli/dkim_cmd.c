@@ -10,6 +10,13 @@
  * HDR_LEADSPC; a line that is no header field ends the headers, as in
  * Postfix's cleanup.  The body goes to the verifier in chunks.
  * The exit status is 0 whatever the results; 2 for a usage or read error.
+ *
+ *   mxshield dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--dir DIR]
+ *
+ * writes DIR/SELECTOR.private (as opendkim-genkey names it; DIR defaults
+ * to the current directory; never an existing file) and prints the TXT
+ * record to publish, in zone-file form.  Exit 0, or 1 when the key could
+ * not be made or written, 2 for a usage error.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +27,7 @@
 
 #include "cli/dkim_cmd.h"
 #include "dns/dns.h"
+#include "dkim/sign.h"
 #include "dns/lookupset.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -214,6 +222,96 @@ static void woken(void *ctx)
     (void) ctx;
 }
 
+/* dns_name_ok - name is letters, digits, '-', '_' and dots (no '/') */
+static int dns_name_ok(const char *name)
+{
+    size_t  len = strlen(name);
+
+    if (len == 0 || len > 253 || name[0] == '.' || name[0] == '-')
+	return 0;
+    for (const char *cp = name; *cp; cp++)
+	if (!((*cp >= 'a' && *cp <= 'z') || (*cp >= 'A' && *cp <= 'Z')
+	      || (*cp >= '0' && *cp <= '9') || *cp == '-' || *cp == '_'
+	      || (*cp == '.' && cp[1] != '.')))
+	    return 0;
+    return 1;
+}
+
+/* cmd_dkim_keygen - mxshield dkim keygen DOMAIN SELECTOR [options] */
+static int cmd_dkim_keygen(int argc, char **argv)
+{
+    const char *domain = NULL, *selector = NULL, *dir = ".";
+    enum dkim_keytype type = DKIM_KEY_RSA;
+    int     bits = DKIM_KEYGEN_DEF_BITS, have_bits = 0;
+    struct buf rec, path, line;
+    char    why[512];
+    char   *end;
+
+    for (int i = 0; i < argc; i++) {
+	const char *a = argv[i];
+
+	if (i + 1 < argc && strcmp(a, "--type") == 0) {
+	    a = argv[++i];
+	    if (strcmp(a, "rsa") == 0)
+		type = DKIM_KEY_RSA;
+	    else if (strcmp(a, "ed25519") == 0)
+		type = DKIM_KEY_ED25519;
+	    else
+		goto usage;
+	} else if (i + 1 < argc && strcmp(a, "--bits") == 0) {
+	    errno = 0;
+	    bits = (int) strtol(argv[++i], &end, 10);
+	    if (errno || *end || end == argv[i])
+		goto usage;
+	    have_bits = 1;
+	} else if (i + 1 < argc && strcmp(a, "--dir") == 0) {
+	    dir = argv[++i];
+	} else if (a[0] != '-' && domain == NULL) {
+	    domain = a;
+	} else if (a[0] != '-' && selector == NULL) {
+	    selector = a;
+	} else {
+	    goto usage;
+	}
+    }
+    if (selector == NULL)
+	goto usage;
+    if (!dns_name_ok(domain) || !dns_name_ok(selector)) {
+	fprintf(stderr, "mxshield dkim keygen: bad domain or selector: %s %s\n", domain,
+		selector);
+	return 2;
+    }
+    if (type == DKIM_KEY_ED25519 && have_bits) {
+	fprintf(stderr, "mxshield dkim keygen: --bits is for RSA keys only\n");
+	return 2;
+    }
+    buf_init(&rec);
+    buf_init(&path);
+    buf_init(&line);
+    buf_printf(&path, "%s/%s.private", dir, selector);
+    if (dkim_keygen(path.s, type, bits, &rec, why, sizeof(why)) < 0) {
+	fprintf(stderr, "mxshield dkim keygen: %s\n", why);
+	buf_free(&rec);
+	buf_free(&path);
+	buf_free(&line);
+	return 1;
+    }
+    buf_printf(&line, "%s._domainkey.%s. IN TXT ( ", selector, domain);
+    dkim_txt_zone(&line, rec.s);
+    buf_puts(&line, " )\n");
+    fputs(line.s, stdout);
+    fprintf(stderr, "mxshield dkim keygen: private key written to %s; publish the record"
+	    " above, then name the key in dkim_key_table\n", path.s);
+    buf_free(&rec);
+    buf_free(&path);
+    buf_free(&line);
+    return 0;
+usage:
+    fprintf(stderr, "usage: mxshield dkim keygen DOMAIN SELECTOR [--type rsa|ed25519]"
+	    " [--bits N] [--dir DIR]\n");
+    return 2;
+}
+
 int     cmd_dkim(const struct config *conf, int argc, char **argv)
 {
     const char *resolver = NULL, *file = NULL;
@@ -227,6 +325,8 @@ int     cmd_dkim(const struct config *conf, int argc, char **argv)
     FILE   *fp = stdin;
     char    why[256];
 
+    if (argc > 0 && strcmp(argv[0], "keygen") == 0)
+	return cmd_dkim_keygen(argc - 1, argv + 1);
     for (int i = 0; i < argc; i++) {
 	const char *a = argv[i];
 
