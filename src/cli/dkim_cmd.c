@@ -17,17 +17,29 @@
  * to the current directory; never an existing file) and prints the TXT
  * record to publish, in zone-file form.  Exit 0, or 1 when the key could
  * not be made or written, 2 for a usage error.
+ *
+ *   mxshield dkim sign [-c FILE] [MESSAGE]
+ *
+ * signs the message as the milter would, with the keys that
+ * dkim_signing_table and dkim_key_table give its From: address, and
+ * prints it with the DKIM-Signature fields on top (in the message's own
+ * line ends).  Exit 0 signed, 1 no key for the address (the message is
+ * printed unchanged), 2 a usage or read error or a key that cannot be
+ * used (nothing printed).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <event2/event.h>
 
 #include "cli/dkim_cmd.h"
 #include "dns/dns.h"
 #include "dkim/sign.h"
+#include "dkim/signtable.h"
 #include "dns/lookupset.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -312,6 +324,132 @@ usage:
     return 2;
 }
 
+/* read_crlf - all of fp, bare LF made CRLF; *had_cr: the input had CRs */
+static int read_crlf(FILE *fp, struct buf *m, int *had_cr)
+{
+    char    chunk[16384];
+    size_t  n;
+    int     prev_cr = 0;
+
+    *had_cr = 0;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+	for (size_t i = 0; i < n; i++) {
+	    if (chunk[i] == '\n' && !prev_cr)
+		buf_putc(m, '\r');
+	    buf_putc(m, chunk[i]);
+	    prev_cr = chunk[i] == '\r';
+	    *had_cr |= prev_cr;
+	}
+    }
+    return ferror(fp) ? -1 : 0;
+}
+
+/* sign_feed - header fields and body of the CRLF message m into s; the
+ * From: value's address (NULL if none) */
+static char *sign_feed(struct dkim_sign *s, const struct buf *m)
+{
+    const char *p = m->s, *end = m->s + m->len;
+    char   *from = NULL;
+
+    while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
+	const char *e = p, *eol = memchr(p, '\n', (size_t) (end - p));
+	size_t  colon = 0, nl = header_name_len(p, eol ? (size_t) (eol - p) : (size_t) (end - p),
+						&colon);
+
+	if (nl == 0)
+	    break;			/* no header field: the body starts here */
+	/* the field ends at a CRLF not followed by white space */
+	while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
+			    && (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
+	    e++;
+	if (s)
+	    dkim_sign_header(s, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
+	if (from == NULL && nl == 4 && strncasecmp(p, "from", 4) == 0) {
+	    char   *v = xstrndup(p + colon + 1, (size_t) (e - p - colon - 1));
+
+	    from = dkim_from_address(v);
+	    free(v);
+	}
+	p = e + 2 > end ? end : e + 2;
+    }
+    if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+	p += 2;
+    if (s && p < end)
+	dkim_sign_body(s, p, (size_t) (end - p));
+    return from;
+}
+
+/* cmd_dkim_sign - mxshield dkim sign [-c FILE] [MESSAGE] */
+static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
+{
+    const char *file = NULL;
+    const struct dkim_signkey *keys[DKIM_SIGN_MAX_KEYS];
+    struct dkim_signer *g;
+    struct dkim_sign *s = NULL;
+    struct buf m, out;
+    FILE   *fp = stdin;
+    size_t  n = 0;
+    char    why[512], *from;
+    int     had_cr, rc = 2;
+    enum map_result r;
+
+    if (argc > 1 || (argc == 1 && argv[0][0] == '-' && strcmp(argv[0], "-") != 0)) {
+	fprintf(stderr, "usage: mxshield dkim sign [-c FILE] [MESSAGE]\n");
+	return 2;
+    }
+    file = argc ? argv[0] : NULL;
+    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
+	fprintf(stderr, "mxshield dkim sign: %s: %s\n", file, strerror(errno));
+	return 2;
+    }
+    if ((g = dkim_signer_open(conf, why, sizeof(why))) == NULL) {
+	fprintf(stderr, "mxshield dkim sign: %s\n", why);
+	return 2;
+    }
+    buf_init(&m);
+    buf_init(&out);
+    if (read_crlf(fp, &m, &had_cr) < 0) {
+	fprintf(stderr, "mxshield dkim sign: %s: read error\n", file ? file : "standard input");
+	goto done;
+    }
+    from = sign_feed(NULL, &m);
+    r = from ? dkim_signer_keys(g, from, keys, &n, why, sizeof(why)) : MAP_NOTFOUND;
+    if (r == MAP_ERROR) {
+	fprintf(stderr, "mxshield dkim sign: %s\n", why);
+    } else if (r == MAP_NOTFOUND) {
+	fprintf(stderr, "mxshield dkim sign: no key for %s: not signed\n",
+		from ? from : "a message without a From: address");
+	rc = 1;
+    } else {
+	s = dkim_signer_start(g);
+	for (size_t i = 0; i < n; i++)
+	    dkim_sign_add_key(s, keys[i]);
+	free(sign_feed(s, &m));
+	if (dkim_sign_finish(s, (long long) time(NULL), why, sizeof(why)) < 0) {
+	    fprintf(stderr, "mxshield dkim sign: %s\n", why);
+	} else {
+	    for (size_t i = 0; i < dkim_sign_count(s); i++)
+		buf_printf(&out, "DKIM-Signature:%s\r\n", dkim_sign_value(s, i));
+	    rc = 0;
+	}
+    }
+    free(from);
+    if (rc != 2) {
+	buf_append(&out, m.s, m.len);
+	for (size_t i = 0; i < out.len; i++)	/* the input's own line ends */
+	    if (had_cr || out.s[i] != '\r' || i + 1 >= out.len || out.s[i + 1] != '\n')
+		putchar(out.s[i]);
+    }
+done:
+    if (fp != stdin)
+	fclose(fp);
+    dkim_sign_free(s);
+    dkim_signer_free(g);
+    buf_free(&m);
+    buf_free(&out);
+    return rc;
+}
+
 int     cmd_dkim(const struct config *conf, int argc, char **argv)
 {
     const char *resolver = NULL, *file = NULL;
@@ -327,6 +465,8 @@ int     cmd_dkim(const struct config *conf, int argc, char **argv)
 
     if (argc > 0 && strcmp(argv[0], "keygen") == 0)
 	return cmd_dkim_keygen(argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "sign") == 0)
+	return cmd_dkim_sign(conf, argc - 1, argv + 1);
     for (int i = 0; i < argc; i++) {
 	const char *a = argv[i];
 

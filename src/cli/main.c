@@ -64,6 +64,7 @@ static void usage_to(int status)
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield dkim [-c FILE] [--resolver HOST:PORT] [--json] [--trace] [MESSAGE]\n"
 	    "       mxshield dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--dir DIR]\n"
+	    "       mxshield dkim sign [-c FILE] [MESSAGE]\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n"
