@@ -344,12 +344,10 @@ static int read_crlf(FILE *fp, struct buf *m, int *had_cr)
     return ferror(fp) ? -1 : 0;
 }
 
-/* sign_feed - header fields and body of the CRLF message m into s; the
- * From: value's address (NULL if none) */
-static char *sign_feed(struct dkim_sign *s, const struct buf *m)
+/* sign_feed - header fields and body of the CRLF message m into ms */
+static void sign_feed(struct dkim_msgsign *ms, const struct buf *m)
 {
     const char *p = m->s, *end = m->s + m->len;
-    char   *from = NULL;
 
     while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
 	const char *e = p, *eol = memchr(p, '\n', (size_t) (end - p));
@@ -362,36 +360,25 @@ static char *sign_feed(struct dkim_sign *s, const struct buf *m)
 	while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
 			    && (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
 	    e++;
-	if (s)
-	    dkim_sign_header(s, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
-	if (from == NULL && nl == 4 && strncasecmp(p, "from", 4) == 0) {
-	    char   *v = xstrndup(p + colon + 1, (size_t) (e - p - colon - 1));
-
-	    from = dkim_from_address(v);
-	    free(v);
-	}
+	dkim_msgsign_header(ms, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
 	p = e + 2 > end ? end : e + 2;
     }
     if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
 	p += 2;
-    if (s && p < end)
-	dkim_sign_body(s, p, (size_t) (end - p));
-    return from;
+    if (p < end)
+	dkim_msgsign_body(ms, p, (size_t) (end - p));
 }
 
 /* cmd_dkim_sign - mxshield dkim sign [-c FILE] [MESSAGE] */
 static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 {
     const char *file = NULL;
-    const struct dkim_signkey *keys[DKIM_SIGN_MAX_KEYS];
     struct dkim_signer *g;
-    struct dkim_sign *s = NULL;
+    struct dkim_msgsign *ms = NULL;
     struct buf m, out;
     FILE   *fp = stdin;
-    size_t  n = 0;
-    char    why[512], *from;
+    char    why[512];
     int     had_cr, rc = 2;
-    enum map_result r;
 
     if (argc > 1 || (argc == 1 && argv[0][0] == '-' && strcmp(argv[0], "-") != 0)) {
 	fprintf(stderr, "usage: mxshield dkim sign [-c FILE] [MESSAGE]\n");
@@ -412,28 +399,24 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 	fprintf(stderr, "mxshield dkim sign: %s: read error\n", file ? file : "standard input");
 	goto done;
     }
-    from = sign_feed(NULL, &m);
-    r = from ? dkim_signer_keys(g, from, keys, &n, why, sizeof(why)) : MAP_NOTFOUND;
-    if (r == MAP_ERROR) {
-	fprintf(stderr, "mxshield dkim sign: %s\n", why);
-    } else if (r == MAP_NOTFOUND) {
+    ms = dkim_msgsign_new(g);
+    sign_feed(ms, &m);
+    switch (dkim_msgsign_finish(ms, (long long) time(NULL), why, sizeof(why))) {
+    case 1:
+	for (size_t i = 0; i < dkim_msgsign_count(ms); i++)
+	    buf_printf(&out, "DKIM-Signature:%s\r\n", dkim_msgsign_value(ms, i));
+	rc = 0;
+	break;
+    case 0:
 	fprintf(stderr, "mxshield dkim sign: no key for %s: not signed\n",
-		from ? from : "a message without a From: address");
+		dkim_msgsign_from(ms) ? dkim_msgsign_from(ms)
+		: "a message without exactly one From: address");
 	rc = 1;
-    } else {
-	s = dkim_signer_start(g);
-	for (size_t i = 0; i < n; i++)
-	    dkim_sign_add_key(s, keys[i]);
-	free(sign_feed(s, &m));
-	if (dkim_sign_finish(s, (long long) time(NULL), why, sizeof(why)) < 0) {
-	    fprintf(stderr, "mxshield dkim sign: %s\n", why);
-	} else {
-	    for (size_t i = 0; i < dkim_sign_count(s); i++)
-		buf_printf(&out, "DKIM-Signature:%s\r\n", dkim_sign_value(s, i));
-	    rc = 0;
-	}
+	break;
+    default:
+	fprintf(stderr, "mxshield dkim sign: %s\n", why);
+	break;
     }
-    free(from);
     if (rc != 2) {
 	buf_append(&out, m.s, m.len);
 	for (size_t i = 0; i < out.len; i++)	/* the input's own line ends */
@@ -443,7 +426,7 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 done:
     if (fp != stdin)
 	fclose(fp);
-    dkim_sign_free(s);
+    dkim_msgsign_free(ms);
     dkim_signer_free(g);
     buf_free(&m);
     buf_free(&out);

@@ -216,6 +216,16 @@ int     dkim_sign_add_key(struct dkim_sign *s, const struct dkim_signkey *k)
     return 0;
 }
 
+/* bytes_dup - len bytes exactly (NUL included), NUL-terminated */
+static char *bytes_dup(const char *p, size_t len)
+{
+    char   *s = xmalloc(len + 1);
+
+    memcpy(s, p, len);
+    s[len] = 0;
+    return s;
+}
+
 /* dkim_sign_header - one field, as dkim_verify_header() takes it */
 void    dkim_sign_header(struct dkim_sign *s, const char *name, size_t nlen,
 			         const char *value, size_t vlen)
@@ -226,9 +236,9 @@ void    dkim_sign_header(struct dkim_sign *s, const char *name, size_t nlen,
     }
     if (s->nh == s->hcap)
 	s->h = xrealloc(s->h, (s->hcap = s->hcap ? 2 * s->hcap : 32) * sizeof(*s->h));
-    s->h[s->nh].name = xstrndup(name, nlen);
+    s->h[s->nh].name = bytes_dup(name, nlen);
     s->h[s->nh].nlen = nlen;
-    s->h[s->nh].value = xstrndup(value, vlen);
+    s->h[s->nh].value = bytes_dup(value, vlen);
     s->h[s->nh].vlen = vlen;
     s->hbytes += nlen + vlen;
     s->nh++;
@@ -240,14 +250,12 @@ void    dkim_sign_body(struct dkim_sign *s, const void *data, size_t len)
     dkim_bodycanon_feed(&s->canon, data, len);
 }
 
-/* name_is - does field i have this (lower case) name? */
+/* name_is - does field h have this (lower case) name?  Exactly as the
+ * verifier selects fields (a name given with white space before the colon
+ * matches nothing: callers pass names as Postfix does, without it) */
 static int name_is(const struct shdr *h, const char *name)
 {
-    size_t  nlen = h->nlen;
-
-    while (nlen > 0 && (h->name[nlen - 1] == ' ' || h->name[nlen - 1] == '\t'))
-	nlen--;
-    return nlen == strlen(name) && strncasecmp(h->name, name, nlen) == 0;
+    return h->nlen == strlen(name) && strncasecmp(h->name, name, h->nlen) == 0;
 }
 
 /* headers_signed - h= and the canonical fields it names, bottom-up per

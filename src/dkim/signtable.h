@@ -35,4 +35,22 @@ char   *dkim_from_address(const char *value);
 
 void    dkim_signer_free(struct dkim_signer *g);
 
+/*
+ * One message as a milter sees it (signmsg.c): the keys are chosen from
+ * its single From: address at the end.  finish: 1 signed (values by
+ * dkim_msgsign_value(), after "DKIM-Signature:", folded CRLF TAB), 0 no
+ * key or not exactly one From: (send unsigned), -1 a table, key or limit
+ * failed (why).  g must outlive the message.
+ */
+struct dkim_msgsign;
+struct dkim_msgsign *dkim_msgsign_new(struct dkim_signer *g);
+void    dkim_msgsign_header(struct dkim_msgsign *m, const char *name, size_t nlen,
+			            const char *value, size_t vlen);
+void    dkim_msgsign_body(struct dkim_msgsign *m, const void *data, size_t len);
+int     dkim_msgsign_finish(struct dkim_msgsign *m, long long now, char *why, size_t whylen);
+const char *dkim_msgsign_from(const struct dkim_msgsign *m);
+size_t  dkim_msgsign_count(const struct dkim_msgsign *m);
+const char *dkim_msgsign_value(const struct dkim_msgsign *m, size_t i);
+void    dkim_msgsign_free(struct dkim_msgsign *m);
+
 #endif

@@ -115,6 +115,11 @@ class Sign(DaemonTest):
         out, err = self.sign(MSG.replace(b"alice@sign.test", b"x@elsewhere.test"), want=1)
         self.assertEqual(out, MSG.replace(b"alice@sign.test", b"x@elsewhere.test"))
         self.assertIn("no key for x@elsewhere.test: not signed", err)
+        # two From: fields (RFC 5322 allows one): never signed
+        two = b"From: eve@sign.test\r\n" + MSG
+        out, err = self.sign(two, want=1)
+        self.assertEqual(out, two)
+        self.assertIn("without exactly one From: address", err)
 
     def test_key_readable_by_others_is_refused(self):
         os.chmod(os.path.join(self.d, "e.private"), 0o640)

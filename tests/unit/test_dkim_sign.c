@@ -19,6 +19,7 @@
 
 #include "dkim/dkim_impl.h"
 #include "dkim/sign.h"
+#include "dkim/signtable.h"
 #include "dkim_fixture.h"
 
 static const char MSG[] =
@@ -280,6 +281,32 @@ static void test_limits(void **state)
     drop_keys(&k);
 }
 
+static void test_from_address(void **state)
+{
+    static const char *const cases[][2] = {
+	{" Alice <Alice@Example.COM>", "alice@example.com"},
+	{" bob@example.net", "bob@example.net"},
+	{" \"Doe, J\" <j@d.example> (comment)", "j@d.example"},
+	{"\r\n\tcarol@example.org (Carol)", "carol@example.org"},
+	{" undisclosed-recipients:;", NULL},
+	{" <>", NULL},
+	{"", NULL},
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	char   *a = dkim_from_address(cases[i][0]);
+
+	if (cases[i][1] == NULL) {
+	    assert_null(a);
+	} else {
+	    assert_non_null(a);
+	    assert_string_equal(a, cases[i][1]);
+	}
+	free(a);
+    }
+}
+
 static void test_txt_zone(void **state)
 {
     struct buf b;
@@ -310,6 +337,7 @@ int     main(void)
 	cmocka_unit_test(test_oversign_and_header_list),
 	cmocka_unit_test(test_key_files),
 	cmocka_unit_test(test_limits),
+	cmocka_unit_test(test_from_address),
 	cmocka_unit_test(test_txt_zone),
     };
 
