@@ -50,7 +50,11 @@ static struct map **open_list(const char *value, size_t *n, char *why, size_t wh
     struct map **v;
 
     strlist_init(&l);
-    strlist_split(&l, value, LIST_SEPS);
+    if (strlist_split_braces(&l, value, LIST_SEPS) < 0) {
+	snprintf(why, whylen, "%s: unbalanced { }", value);
+	strlist_free(&l);
+	return NULL;
+    }
     v = xcalloc(l.n + 1, sizeof(*v));
     for (*n = 0; *n < l.n; ++*n) {
 	if ((v[*n] = map_open(l.v[*n], why, whylen)) == NULL) {

@@ -121,6 +121,17 @@ class Sign(DaemonTest):
         self.assertEqual(out, two)
         self.assertIn("without exactly one From: address", err)
 
+    def test_inline_tables(self):
+        """OpenDKIM's Domain/Selector/KeyFile as two inline tables."""
+        path = os.path.join(self.d, "inline.conf")
+        with open(path, "w") as f:
+            f.write("dkim_signing_table = inline:{ sign.test=k }\n"
+                    "dkim_key_table = inline:{ k=sign.test:e:%s/e.private }\n" % self.d)
+        p = subprocess.run([BINARY, "dkim", "sign", "-c", path], input=MSG,
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.ours(p.stdout), [("e", "ed25519-sha256", "pass")])
+
     def test_key_readable_by_others_is_refused(self):
         os.chmod(os.path.join(self.d, "e.private"), 0o640)
         out, err = self.sign(MSG, want=2)
