@@ -158,6 +158,33 @@ const char *dkim_signkey_domain(const struct dkim_signkey *k)
     return k->domain;
 }
 
+const char *dkim_signkey_selector(const struct dkim_signkey *k)
+{
+    return k->selector;
+}
+
+/* dkim_signkey_matches - does a published key record hold k's public
+ * half?  1 yes, 0 no (why), -1 the record is not a usable key (why) */
+int     dkim_signkey_matches(const struct dkim_signkey *k, const char *record,
+			             char *why, size_t whylen)
+{
+    struct dkim_key dk;
+    int     rc;
+
+    memset(&dk, 0, sizeof(dk));
+    if (dkim_key_parse(&dk, record, strlen(record), DKIM_KEYGEN_MIN_BITS, why, whylen)
+	!= DKIM_PASS) {
+	dkim_key_free(&dk);
+	return -1;
+    }
+    rc = dk.pkey && EVP_PKEY_eq(k->pk, dk.pkey) == 1;
+    if (!rc)
+	snprintf(why, whylen, "the published key is not the private key's public half");
+    dkim_key_free(&dk);
+    ERR_clear_error();
+    return rc;
+}
+
 /* split_names - a header-name list (':' ',' or white space between) */
 static char **split_names(const char *list, size_t *n)
 {

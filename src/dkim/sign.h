@@ -34,6 +34,11 @@ struct dkim_signkey;
 int     dkim_signkey_load(const char *path, const char *domain, const char *selector,
 			          struct dkim_signkey **out, char *why, size_t whylen);
 const char *dkim_signkey_domain(const struct dkim_signkey *k);
+const char *dkim_signkey_selector(const struct dkim_signkey *k);
+/* dkim_signkey_matches - 1 the key record publishes k's public half, 0
+ * another key, -1 not a usable key record (why in both cases) */
+int     dkim_signkey_matches(const struct dkim_signkey *k, const char *record,
+			             char *why, size_t whylen);
 void    dkim_signkey_free(struct dkim_signkey *k);
 
 #define DKIM_SIGN_MAX_KEYS	4	/* signatures added to one message */
