@@ -2,7 +2,7 @@
 # default configuration; `make check` installs test dependencies, builds and
 # runs every test.
 
-PKGS      := libevent libpcre2-8 libunbound lmdb libcrypto libsystemd hiredis
+PKGS      := libevent libpcre2-8 libunbound lmdb libcrypto libsystemd hiredis libpsl
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -fno-common
@@ -26,7 +26,7 @@ SBINDIR   ?= $(PREFIX)/sbin
 .PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install deb build-deps-check \
 	fuzz fuzz-smoke fuzz-bins FORCE check-build-normal check-build-asan check-build-fuzz
 
-all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling
+all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling $(BUILD)/mxshield-milterload
 
 # `make` installs the build dependencies it lacks (as root; as another user
 # scripts/deps names them and the apt-get command); pkg-config finding every
@@ -55,6 +55,10 @@ $(BUILD)/mxshield-bench: bench/loadgen.c
 
 $(BUILD)/mxshield-dnscache: bench/dnscache.c $(BUILD)/libmxshield.a
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/mxshield-milterload: bench/milterload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -pthread -o $@ $<
 
 $(BUILD)/mxshield-dkimbench: bench/dkimbench.c $(BUILD)/libmxshield.a
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(WARN) -o $@ $^ $(LDFLAGS) $(LDLIBS)

@@ -35,6 +35,8 @@
 #include "conf/config.h"
 #include "maps/map.h"
 #include "control/control.h"
+#include "milter/milter.h"
+#include "cli/dmarc_cmd.h"
 #include "http/http.h"
 #include "daemon/daemon.h"
 #include "policy/service.h"
@@ -69,6 +71,8 @@ static void usage_to(int status)
 	    "       mxshield domain [-c FILE] check DOMAIN [--resolver HOST:PORT] [--address IP]... [--json]\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
+	    "       mxshield dmarc [-c FILE] [--resolver HOST:PORT] --ip ADDR --helo NAME\n"
+	    "                      --mailfrom ADDR [--json] [--trace] [MESSAGE]\n"
 	    "       mxshield status [-c FILE | --embedded-default] [-o name=value]\n"
 	    "       mxshield ban [-c FILE] scan [--json] [LOGFILE]\n"
 	    "       mxshield ban [-c FILE] follow [--json] [--state FILE] [--from-start]\n"
@@ -226,6 +230,7 @@ static int cmd_serve(int argc, char **argv)
 
     policy_service_attach(d);
     ban_source_attach(d);
+    milter_service_attach(d);
     control_attach(d);
     http_attach(d);
     return daemon_run(d);
@@ -452,6 +457,20 @@ static int cmd_spf_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_dmarc_main - mxshield dmarc [-c FILE] ... (-c anywhere) */
+static int cmd_dmarc_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    int     rc;
+
+    log_set_service("dmarc");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_dmarc(pol->conf, argc - 1, argv + 1);
+    policy_unref(pol);
+    return rc;
+}
+
 /* cmd_dkim_main - mxshield dkim [-c FILE] ... (-c anywhere) */
 static int cmd_dkim_main(int argc, char **argv)
 {
@@ -535,6 +554,8 @@ int     main(int argc, char **argv)
 	return cmd_domain_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
+    if (strcmp(cmd, "dmarc") == 0)
+	return cmd_dmarc_main(argc, argv);
     if (strcmp(cmd, "ban") == 0)
 	return cmd_ban_main(argc, argv);
     if (strcmp(cmd, "report") == 0)

@@ -130,6 +130,16 @@ void    postfix_config_print(const struct config *c, const char *socket, FILE *f
     postconf_line(fp, "smtpd_policy_service_max_ttl", "1000s");
     postconf_line(fp, "smtpd_policy_service_try_limit", "2");
     postconf_line(fp, "smtpd_policy_service_retry_delay", "1s");
+    if (*config_str(c, P_MILTER_LISTEN)) {
+	buf_reset(&v);
+	policy_target(config_str(c, P_MILTER_LISTEN), &v);
+	fprintf(fp, "# The milter (DKIM, ARC, DMARC); when mxshield cannot answer, a\n"
+		"# temporary error, never an unchecked accept.\n");
+	postconf_line(fp, "smtpd_milters", v.s);
+	postconf_line(fp, "non_smtpd_milters", "$smtpd_milters");
+	postconf_line(fp, "milter_default_action", "tempfail");
+	postconf_line(fp, "milter_protocol", "6");
+    }
     fprintf(fp,
 	    "#\n"
 	    "# --- master.cf: nothing to add ---\n"

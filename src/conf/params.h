@@ -297,6 +297,41 @@
       "TCP ports whose packets from banned clients are dropped (empty: every packet)") \
     X(RATE_CODE, "rate_limit_reject_code", CODE, "450", 400, 599, 1, \
       "Reply code of check_rate over its limit (with action defer, the default)") \
+    /* Milter: DKIM, DMARC, ARC (src/milter, src/dmarc) */ \
+    X(MILTER_LISTEN, "milter_listen", LIST, "", 0, 0, 0, \
+      "Milter sockets for Postfix's smtpd_milters: inet:HOST:PORT or unix:/path; empty: no milter") \
+    X(MILTER_CONN_LIMIT, "milter_connection_limit", INT, "1024", 1, 1000000, 0, \
+      "Most simultaneous milter connections; more are refused") \
+    X(MILTER_PACKET_LIMIT, "milter_packet_size_limit", INT, "262144", 65536, 16777216, 1, \
+      "Largest milter packet accepted, in bytes (Postfix sends body chunks of 65535 bytes); past it the connection is closed") \
+    X(MILTER_HEADER_LIMIT, "milter_header_size_limit", INT, "102400", 1024, 16777216, 1, \
+      "Largest message header (name and value) accepted, in bytes (Postfix's header_size_limit); past it the connection is closed") \
+    X(MILTER_HEADER_COUNT, "milter_header_count_limit", INT, "1000", 10, 1000000, 1, \
+      "Most message headers accepted in one message; past it the connection is closed") \
+    X(MILTER_IDLE_TIMEOUT, "milter_idle_timeout", TIME, "1200s", 1, 86400, 1, \
+      "Close a milter connection idle this long (Postfix keeps one per SMTP session)") \
+    X(AUTHSERV_ID, "authserv_id", STR, "", 0, 0, 1, \
+      "The authserv-id of the Authentication-Results header we add (OpenDMARC AuthservID); empty: myhostname") \
+    X(TRUSTED_AUTHSERV_IDS, "trusted_authserv_ids", LIST, "", 0, 0, 1, \
+      "Other authserv-ids whose Authentication-Results and Received-SPF headers are kept (OpenDMARC TrustedAuthservIDs); others are removed") \
+    X(DMARC_MODE, "dmarc_mode", STR, "dmarcbis", 0, 0, 1, \
+      "dmarcbis (RFC 9989 DNS tree walk, np=, psd=) or rfc7489 (Organizational Domain from the Public Suffix List)") \
+    X(DMARC_PSL_FILE, "dmarc_public_suffix_list", STR, "/usr/share/publicsuffix/public_suffix_list.dat", 0, 0, 0, \
+      "Public Suffix List file for dmarc_mode = rfc7489 (Debian's publicsuffix package)") \
+    X(DMARC_IGNORE_AUTH, "dmarc_ignore_authenticated_clients", BOOL, "yes", 0, 0, 1, \
+      "Accept mail from SASL-authenticated clients and from mynetworks without checks or header (OpenDMARC IgnoreAuthenticatedClients, IgnoreHosts)") \
+    X(DMARC_REJECT_FAILURES, "dmarc_reject_failures", BOOL, "yes", 0, 0, 1, \
+      "Reject (550 5.7.1) a message that fails DMARC where the domain's policy is reject (OpenDMARC RejectFailures); no: add the header only") \
+    X(DMARC_HOLD_QUARANTINE, "dmarc_hold_quarantined", BOOL, "yes", 0, 0, 1, \
+      "Put a message that fails DMARC where the policy is quarantine into Postfix's hold queue") \
+    X(DMARC_REQUIRED_HEADERS, "dmarc_required_headers", BOOL, "no", 0, 0, 1, \
+      "Reject a message without exactly one From and Date, or with repeated single-instance headers (OpenDMARC RequiredHeaders)") \
+    X(DMARC_TEMPERROR_ACTION, "dmarc_temperror_action", STR, "tempfail", 0, 0, 1, \
+      "What a DNS temporary error on the way to a DMARC result does: tempfail (451 4.7.5) or accept") \
+    X(DMARC_PERMERROR_ACTION, "dmarc_permerror_action", STR, "reject", 0, 0, 1, \
+      "What a missing, repeated or unparsable From header, or one with addresses in different domains, does: reject, quarantine or accept") \
+    X(ARC_TRUSTED_SEALERS, "arc_trusted_sealers", LIST, "", 0, 0, 1, \
+      "Signing domains of ARC sealers (mailing lists, forwarders) whose passing chain overrides a DMARC failure") \
     /* DKIM signing of our own mail (src/dkim/sign.c, signtable.c) */ \
     X(DKIM_SIGNING_TABLE, "dkim_signing_table", LIST, "", 0, 0, 0, \
       "Tables (OpenDKIM's SigningTable) from the From: address, then its domain, then .parent domains, to the names of the keys that sign (several: one signature each); empty: no signing") \

@@ -11,6 +11,7 @@
 #include "greylist/greylist.h"
 #include "net/listen.h"
 #include "rules/policy.h"
+#include "dmarc/msgauth.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -71,6 +72,23 @@ static int check_process_params(const struct config *conf, struct buf *err)
 	return -1;
     }
     free(ls);
+    if ((n = listen_parse_list(config_str(conf, P_MILTER_LISTEN), &ls, &why)) < 0) {
+	buf_printf(err, "%s: milter_listen: %s", config_where(conf, P_MILTER_LISTEN), why.s);
+	buf_free(&why);
+	return -1;
+    }
+    free(ls);
+    if (*config_str(conf, P_MILTER_LISTEN)) {
+	/* the milter's settings (DMARC mode, actions): refused here, with
+	 * FILE:LINE, by config, check and reload alike */
+	struct msgauth_conf *mac = msgauth_conf_new(conf, err);
+
+	if (mac == NULL) {
+	    buf_free(&why);
+	    return -1;
+	}
+	msgauth_conf_free(mac);
+    }
     if (listen_unix_parse(config_str(conf, P_UNIX_MODE), config_str(conf, P_UNIX_OWNER),
 			  config_str(conf, P_UNIX_GROUP), &lu, &why) < 0) {
 	buf_printf(err, "%s: %s", config_where(conf, P_UNIX_MODE), why.s);

@@ -42,6 +42,15 @@
       "Connections closed because a client went past a limit, by the limit's parameter name") \
     X(ANSWERS, "mxshield_answers_total", COUNTER, 0, "", \
       "Policy answers written to clients") \
+    /* Milter (src/milter) */ \
+    X(MILTER_CONNECTIONS, "mxshield_milter_connections_total", COUNTER, 0, "", \
+      "Milter connections accepted") \
+    X(MILTER_CONNECTIONS_OPEN, "mxshield_milter_connections_open", GAUGE, 0, "", \
+      "Milter connections open now") \
+    X(MILTER_MESSAGES, "mxshield_milter_messages_total", COUNTER, 1, "action", \
+      "Messages decided by the milter, by action (accept, quarantine, reject, tempfail, skipped)") \
+    X(MILTER_DMARC, "mxshield_milter_dmarc_total", COUNTER, 1, "result", \
+      "DMARC results of the milter (pass, fail, none, temperror, permerror)") \
     /* Restriction engine (src/rules/engine.c) */ \
     X(REQUESTS, "mxshield_requests_total", COUNTER, 2, "protocol_state,action", \
       "Policy requests evaluated, by Postfix's protocol_state (CONNECT, HELO, MAIL, RCPT, DATA, ...) and the kind of the final action (ok, dunno, reject, defer, ...)") \
