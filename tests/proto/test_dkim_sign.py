@@ -121,6 +121,34 @@ class Sign(DaemonTest):
         self.assertEqual(out, two)
         self.assertIn("without exactly one From: address", err)
 
+    def opendkim(self, msg):
+        """opendkim -t (test mode), keys from TestPublicKeys: its verdict line."""
+        keys = os.path.join(self.d, "opendkim.keys")
+        with open(keys, "w") as f:
+            for name, rec in self.records.items():
+                f.write("%s %s\n" % (name.rstrip("."), rec))
+        conf = os.path.join(self.d, "opendkim.conf")
+        with open(conf, "w") as f:
+            f.write("Mode v\nSyslog no\nTestPublicKeys %s\n" % keys)
+        path = os.path.join(self.d, "opendkim.eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        p = subprocess.run(["opendkim", "-x", conf, "-t", path], capture_output=True,
+                           text=True, timeout=30)
+        return p.stdout + p.stderr
+
+    def test_opendkim_verifies_each_type(self):
+        """opendkim (Debian's 2.11, another implementation) checks the first
+        signature of a message: one of each type."""
+        for sender, sel in ((b"carol@sign.test", "e"), (b"dave@mail.sign.test", "r")):
+            signed, _ = self.sign(MSG.replace(b"alice@sign.test", sender))
+            out = self.opendkim(signed)
+            self.assertIn("verification (s=%s, d=sign.test" % sel, out)
+            self.assertIn("succeeded", out)
+            out = self.opendkim(signed.replace(b"Hello Bob", b"Hello Eve"))
+            self.assertIn("failed", out)
+            self.assertNotIn("succeeded", out)
+
     def test_inline_tables(self):
         """OpenDKIM's Domain/Selector/KeyFile as two inline tables."""
         path = os.path.join(self.d, "inline.conf")
