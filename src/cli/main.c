@@ -26,6 +26,7 @@
 #include "cli/check.h"
 #include "cli/dkim_cmd.h"
 #include "cli/domain_check.h"
+#include "cli/relay_test.h"
 #include "cli/greylist_cmd.h"
 #include "cli/migrate.h"
 #include "cli/postfix_config.h"
@@ -69,6 +70,7 @@ static void usage_to(int status)
 	    "       mxshield dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--dir DIR]\n"
 	    "       mxshield dkim sign [-c FILE] [MESSAGE]\n"
 	    "       mxshield domain [-c FILE] check DOMAIN [--resolver HOST:PORT] [--address IP]... [--json]\n"
+	    "       mxshield relay-test [-c FILE] HOST[:PORT] [--domain OURS] [--target DOMAIN] [--helo NAME]\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield dmarc [-c FILE] [--resolver HOST:PORT] --ip ADDR --helo NAME\n"
@@ -499,6 +501,20 @@ static int cmd_domain_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_relay_test_main - mxshield relay-test [-c FILE] ... (-c anywhere) */
+static int cmd_relay_test_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    int     rc;
+
+    log_set_service("relay-test");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_relay_test(pol->conf, argc - 1, argv + 1);
+    policy_unref(pol);
+    return rc;
+}
+
 /* cmd_report_main - mxshield report [-c FILE] ... (-c anywhere) */
 static int cmd_report_main(int argc, char **argv)
 {
@@ -552,6 +568,8 @@ int     main(int argc, char **argv)
 	return cmd_dkim_main(argc, argv);
     if (strcmp(cmd, "domain") == 0)
 	return cmd_domain_main(argc, argv);
+    if (strcmp(cmd, "relay-test") == 0)
+	return cmd_relay_test_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
     if (strcmp(cmd, "dmarc") == 0)
