@@ -225,6 +225,10 @@ int     cmd_relay_test(const struct config *conf, int argc, char **argv)
     v = attempt(host, port, timeout, helo, "", "postmaster", &why, &greeting);
     if (greeting.len == 0) {
 	fprintf(stderr, "mxshield relay-test: %s: %s\n", server, why.s);
+	buf_free(&why);
+	buf_free(&greeting);
+	buf_free(&snd);
+	buf_free(&rcp);
 	return 2;
     }
     char   *dom = NULL;
