@@ -15,8 +15,9 @@
  *		early.
  *   dkim	every key that dkim_signing_table gives postmaster@DOMAIN
  *		published at selector._domainkey.DOMAIN, and the same key.
- *   dmarc	one v=DMARC1 record at _dmarc.DOMAIN, a tag-list (the DKIM
- *		tag-list parser) with p= none, quarantine or reject; p=none
+ *   dmarc	one v=DMARC1 record at _dmarc.DOMAIN that the milter's DMARC
+ *		parser (src/dmarc/record.c) takes, with p= none, quarantine
+ *		or reject (the parser reads a bad p= as none); p=none
  *		and the absence of rua= are warnings; rua/ruf shown.
  *   mx		the MX hosts, each address with a forward-confirmed PTR; no MX
  *		at all: publish a null MX (RFC 7505) if the domain takes no
@@ -41,6 +42,7 @@
 #include "dkim/dkim_impl.h"
 #include "dkim/sign.h"
 #include "dkim/signtable.h"
+#include "dmarc/record.h"
 #include "dns/dns.h"
 #include "dns/lookupset.h"
 #include "spf/spf.h"
@@ -300,6 +302,8 @@ static void check_dmarc(struct dc *c)
     enum dns_status st;
     struct dkim_tags tl;
     const struct dkim_tag *p, *rua, *ruf;
+    struct dmarc_record dr;
+    char    bad[256];
     int     n;
 
     buf_init(&name);
@@ -312,6 +316,9 @@ static void check_dmarc(struct dc *c)
 		" tighten p= once the reports are clean", "no DMARC record at %s", name.s);
     } else if (n > 1) {
 	finding(c, ERR, "dmarc", "publish exactly one", "%d DMARC records at %s", n, name.s);
+    } else if (dmarc_record_parse(rec, strlen(rec), &dr, bad, sizeof(bad)) < 0) {
+	finding(c, ERR, "dmarc", "correct the record's syntax (RFC 7489 section 6.4)",
+		"\"%s\" is not a valid DMARC record: %s", rec, bad);
     } else if (dkim_tags_parse(rec, strlen(rec), &tl, &why) < 0
 	       || (tl.n > 0 && (tl.t[0].nlen != 1 || tl.t[0].name[0] != 'v'))) {
 	finding(c, ERR, "dmarc", "write it as tag=value pairs starting with v=DMARC1",

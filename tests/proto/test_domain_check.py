@@ -97,6 +97,9 @@ class DomainCheck(DaemonTest):
         self.assertIn("warning dmarc: policy p=none; rua=-; ruf=-; fix: move to"
                       " p=quarantine", out)
         self.assertIn("warning dmarc: no rua=: nobody sees the reports;", out)
+        rc, out = self.check("syntax.dc-bad.test", want=1)
+        self.assertIn('error dmarc: "v=DMARC1; p=reject; rua mailto:d@dc-bad.test" is not a valid'
+                      ' DMARC record: malformed tag "rua mailto:d@dc-bad.test"; fix:', out)
         rc, out = self.check("nothing.dc-bad.test", want=1)
         self.assertIn("error spf: no SPF record at nothing.dc-bad.test;", out)
         self.assertIn("error dmarc: no DMARC record at _dmarc.nothing.dc-bad.test;", out)
