@@ -20,6 +20,7 @@
  * Replies are read up to RELAY_MAX_LINE bytes a line and RELAY_MAX_LINES
  * lines a reply; past that the attempt is inconclusive.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -101,12 +102,30 @@ static int get_line(struct conn *c, struct buf *out)
 static int reply(struct conn *c, struct buf *text)
 {
     for (int lines = 0; lines < RELAY_MAX_LINES; lines++) {
-	if (get_line(c, text) < 0 || text->len < 3 || text->s[0] < '2' || text->s[0] > '5')
-	    return -1;
+	if (get_line(c, text) < 0 || text->len < 3 || text->s[0] < '2' || text->s[0] > '5'
+	    || !isdigit((unsigned char) text->s[1]) || !isdigit((unsigned char) text->s[2]))
+	    return -1;			/* not a reply: "2yz" .. "5yz" */
 	if (text->len == 3 || text->s[3] != '-')
 	    return atoi(text->s);
     }
     return -1;
+}
+
+/* relay_test_replies - read SMTP replies from fd until one is bad or the
+ * input ends: how many were whole (for the fuzzer) */
+int     relay_test_replies(int fd)
+{
+    struct conn c;
+    struct buf text;
+    int     n = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.fd = fd;
+    buf_init(&text);
+    while (reply(&c, &text) >= 200)
+	n++;
+    buf_free(&text);
+    return n;
 }
 
 /* command - send one command line, read its reply */
