@@ -29,7 +29,8 @@ def strings_of(line):
     return [re.sub(r"\\(.)", r"\1", s) for s in re.findall(r'"((?:[^"\\]|\\.)*)"', inner)]
 
 
-class MilterSign(DaemonTest):
+class SignBase(DaemonTest):
+    extra = ""
 
     def setUp(self):
         self.k = self.tmpdir()
@@ -53,9 +54,9 @@ class MilterSign(DaemonTest):
             "milter_listen = inet:127.0.0.1:%d\ndns_resolver = %s\ncontrol_socket =\n"
             "dkim_signing_table = hash:%s/signing\n"
             "dkim_key_table = inline:{ r=sign.test:r:%s/r.private, e=sign.test:e:%s/e.private }\n"
-            % (self.mport, self.nsd.addr, self.k, self.k, self.k))
+            "%s" % (self.mport, self.nsd.addr, self.k, self.k, self.k, self.extra))
 
-    def send(self, raw, ip, macros=None, sender="alice@sign.test"):
+    def send(self, raw, ip, macros=None, sender="alice@sign.test", replies_out=None):
         m = mt.Milter(("127.0.0.1", self.mport))
         self.addCleanup(m.close)
         m.negotiate()
@@ -71,6 +72,8 @@ class MilterSign(DaemonTest):
                     self.assertEqual(idx, 0)
                     sigs.append(value)
         self.assertEqual(replies[-1][0], "c", replies)
+        if replies_out is not None:
+            replies_out.extend(replies)
         return sigs
 
     def with_sigs(self, raw, sigs):
@@ -92,6 +95,10 @@ class MilterSign(DaemonTest):
         d = dkim.DKIM(msg)
         dnsfunc = lambda name, timeout=5: self.records.get(name.decode(), "").encode()
         return [d.verify(idx=i, dnsfunc=dnsfunc) for i in range(2)]
+
+
+
+class MilterSign(SignBase):
 
     def test_authenticated_client_signed_both_ways(self):
         raw = message(body=b"x" * 70000 + b"\r\nend\r\n")	# two body chunks
@@ -131,3 +138,19 @@ class MilterSign(DaemonTest):
         # (miltertalk sends the queue id ABC123 after MAIL, as Postfix does)
         self.assertTrue(self.d.wait_log("ABC123: milter client ", ": not signed: key file ",
                                         "e.private is accessible to group or others (mode 0644)"))
+
+
+class CheckedAndSigned(SignBase):
+    """dmarc_ignore_authenticated_clients = no: our client's message is both
+    checked (Authentication-Results) and signed."""
+    extra = "dmarc_ignore_authenticated_clients = no\n"
+
+    def test_checked_and_signed(self):
+        raw = message()
+        replies = []
+        sigs = self.send(raw, "198.51.100.7", {"i": "QS7", "{auth_authen}": "alice"},
+                         replies_out=replies)
+        self.assertEqual(len(sigs), 2)
+        names = [d[4:].split(b"\0")[0] for c, d in replies if c == "i"]
+        self.assertIn(b"Authentication-Results", names)
+        self.assertEqual([x[2] for x in self.ours(self.with_sigs(raw, sigs))], ["pass", "pass"])
