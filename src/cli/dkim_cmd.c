@@ -10,16 +10,36 @@
  * HDR_LEADSPC; a line that is no header field ends the headers, as in
  * Postfix's cleanup.  The body goes to the verifier in chunks.
  * The exit status is 0 whatever the results; 2 for a usage or read error.
+ *
+ *   mxshield dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--dir DIR]
+ *
+ * writes DIR/SELECTOR.private (as opendkim-genkey names it; DIR defaults
+ * to the current directory; never an existing file) and prints the TXT
+ * record to publish, in zone-file form.  Exit 0, or 1 when the key could
+ * not be made or written, 2 for a usage error.
+ *
+ *   mxshield dkim sign [-c FILE] [MESSAGE]
+ *
+ * signs the message as the milter would, with the keys that
+ * dkim_signing_table and dkim_key_table give its From: address, and
+ * prints it with the DKIM-Signature fields on top (in the message's own
+ * line ends).  Exit 0 signed, 1 no key for the address (the message is
+ * printed unchanged), 2 a usage or read error or a key that cannot be
+ * used (nothing printed).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <event2/event.h>
 
 #include "cli/dkim_cmd.h"
 #include "dns/dns.h"
+#include "dkim/sign.h"
+#include "dkim/signtable.h"
 #include "dns/lookupset.h"
 #include "util/mem.h"
 #include "util/str.h"
@@ -214,6 +234,205 @@ static void woken(void *ctx)
     (void) ctx;
 }
 
+/* dns_name_ok - name is letters, digits, '-', '_' and dots (no '/') */
+static int dns_name_ok(const char *name)
+{
+    size_t  len = strlen(name);
+
+    if (len == 0 || len > 253 || name[0] == '.' || name[0] == '-')
+	return 0;
+    for (const char *cp = name; *cp; cp++)
+	if (!((*cp >= 'a' && *cp <= 'z') || (*cp >= 'A' && *cp <= 'Z')
+	      || (*cp >= '0' && *cp <= '9') || *cp == '-' || *cp == '_'
+	      || (*cp == '.' && cp[1] != '.')))
+	    return 0;
+    return 1;
+}
+
+/* cmd_dkim_keygen - mxshield dkim keygen DOMAIN SELECTOR [options] */
+static int cmd_dkim_keygen(int argc, char **argv)
+{
+    const char *domain = NULL, *selector = NULL, *dir = ".";
+    enum dkim_keytype type = DKIM_KEY_RSA;
+    int     bits = DKIM_KEYGEN_DEF_BITS, have_bits = 0;
+    struct buf rec, path, line;
+    char    why[512];
+    char   *end;
+
+    for (int i = 0; i < argc; i++) {
+	const char *a = argv[i];
+
+	if (i + 1 < argc && strcmp(a, "--type") == 0) {
+	    a = argv[++i];
+	    if (strcmp(a, "rsa") == 0)
+		type = DKIM_KEY_RSA;
+	    else if (strcmp(a, "ed25519") == 0)
+		type = DKIM_KEY_ED25519;
+	    else
+		goto usage;
+	} else if (i + 1 < argc && strcmp(a, "--bits") == 0) {
+	    errno = 0;
+	    bits = (int) strtol(argv[++i], &end, 10);
+	    if (errno || *end || end == argv[i])
+		goto usage;
+	    have_bits = 1;
+	} else if (i + 1 < argc && strcmp(a, "--dir") == 0) {
+	    dir = argv[++i];
+	} else if (a[0] != '-' && domain == NULL) {
+	    domain = a;
+	} else if (a[0] != '-' && selector == NULL) {
+	    selector = a;
+	} else {
+	    goto usage;
+	}
+    }
+    if (selector == NULL)
+	goto usage;
+    if (!dns_name_ok(domain) || !dns_name_ok(selector)) {
+	fprintf(stderr, "mxshield dkim keygen: bad domain or selector: %s %s\n", domain,
+		selector);
+	return 2;
+    }
+    if (type == DKIM_KEY_ED25519 && have_bits) {
+	fprintf(stderr, "mxshield dkim keygen: --bits is for RSA keys only\n");
+	return 2;
+    }
+    buf_init(&rec);
+    buf_init(&path);
+    buf_init(&line);
+    buf_printf(&path, "%s/%s.private", dir, selector);
+    if (dkim_keygen(path.s, type, bits, &rec, why, sizeof(why)) < 0) {
+	fprintf(stderr, "mxshield dkim keygen: %s\n", why);
+	buf_free(&rec);
+	buf_free(&path);
+	buf_free(&line);
+	return 1;
+    }
+    buf_printf(&line, "%s._domainkey.%s. IN TXT ( ", selector, domain);
+    dkim_txt_zone(&line, rec.s);
+    buf_puts(&line, " )\n");
+    fputs(line.s, stdout);
+    fprintf(stderr, "mxshield dkim keygen: private key written to %s; publish the record"
+	    " above, then name the key in dkim_key_table\n", path.s);
+    buf_free(&rec);
+    buf_free(&path);
+    buf_free(&line);
+    return 0;
+usage:
+    fprintf(stderr, "usage: mxshield dkim keygen DOMAIN SELECTOR [--type rsa|ed25519]"
+	    " [--bits N] [--dir DIR]\n");
+    return 2;
+}
+
+/* read_crlf - all of fp, bare LF made CRLF; *had_cr: the input had CRs */
+static int read_crlf(FILE *fp, struct buf *m, int *had_cr)
+{
+    char    chunk[16384];
+    size_t  n;
+    int     prev_cr = 0;
+
+    *had_cr = 0;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+	for (size_t i = 0; i < n; i++) {
+	    if (chunk[i] == '\n' && !prev_cr)
+		buf_putc(m, '\r');
+	    buf_putc(m, chunk[i]);
+	    prev_cr = chunk[i] == '\r';
+	    *had_cr |= prev_cr;
+	}
+    }
+    return ferror(fp) ? -1 : 0;
+}
+
+/* sign_feed - header fields and body of the CRLF message m into ms */
+static void sign_feed(struct dkim_msgsign *ms, const struct buf *m)
+{
+    const char *p = m->s, *end = m->s + m->len;
+
+    while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
+	const char *e = p, *eol = memchr(p, '\n', (size_t) (end - p));
+	size_t  colon = 0, nl = header_name_len(p, eol ? (size_t) (eol - p) : (size_t) (end - p),
+						&colon);
+
+	if (nl == 0)
+	    break;			/* no header field: the body starts here */
+	/* the field ends at a CRLF not followed by white space */
+	while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
+			    && (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
+	    e++;
+	dkim_msgsign_header(ms, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
+	p = e + 2 > end ? end : e + 2;
+    }
+    if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+	p += 2;
+    if (p < end)
+	dkim_msgsign_body(ms, p, (size_t) (end - p));
+}
+
+/* cmd_dkim_sign - mxshield dkim sign [-c FILE] [MESSAGE] */
+static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
+{
+    const char *file = NULL;
+    struct dkim_signer *g;
+    struct dkim_msgsign *ms = NULL;
+    struct buf m, out;
+    FILE   *fp = stdin;
+    char    why[512];
+    int     had_cr, rc = 2;
+
+    if (argc > 1 || (argc == 1 && argv[0][0] == '-' && strcmp(argv[0], "-") != 0)) {
+	fprintf(stderr, "usage: mxshield dkim sign [-c FILE] [MESSAGE]\n");
+	return 2;
+    }
+    file = argc ? argv[0] : NULL;
+    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
+	fprintf(stderr, "mxshield dkim sign: %s: %s\n", file, strerror(errno));
+	return 2;
+    }
+    if ((g = dkim_signer_open(conf, why, sizeof(why))) == NULL) {
+	fprintf(stderr, "mxshield dkim sign: %s\n", why);
+	return 2;
+    }
+    buf_init(&m);
+    buf_init(&out);
+    if (read_crlf(fp, &m, &had_cr) < 0) {
+	fprintf(stderr, "mxshield dkim sign: %s: read error\n", file ? file : "standard input");
+	goto done;
+    }
+    ms = dkim_msgsign_new(g);
+    sign_feed(ms, &m);
+    switch (dkim_msgsign_finish(ms, (long long) time(NULL), why, sizeof(why))) {
+    case 1:
+	for (size_t i = 0; i < dkim_msgsign_count(ms); i++)
+	    buf_printf(&out, "DKIM-Signature:%s\r\n", dkim_msgsign_value(ms, i));
+	rc = 0;
+	break;
+    case 0:
+	fprintf(stderr, "mxshield dkim sign: no key for %s: not signed\n",
+		dkim_msgsign_from(ms) ? dkim_msgsign_from(ms)
+		: "a message without exactly one From: address");
+	rc = 1;
+	break;
+    default:
+	fprintf(stderr, "mxshield dkim sign: %s\n", why);
+	break;
+    }
+    if (rc != 2) {
+	buf_append(&out, m.s, m.len);
+	for (size_t i = 0; i < out.len; i++)	/* the input's own line ends */
+	    if (had_cr || out.s[i] != '\r' || i + 1 >= out.len || out.s[i + 1] != '\n')
+		putchar(out.s[i]);
+    }
+done:
+    if (fp != stdin)
+	fclose(fp);
+    dkim_msgsign_free(ms);
+    dkim_signer_free(g);
+    buf_free(&m);
+    buf_free(&out);
+    return rc;
+}
+
 int     cmd_dkim(const struct config *conf, int argc, char **argv)
 {
     const char *resolver = NULL, *file = NULL;
@@ -227,6 +446,10 @@ int     cmd_dkim(const struct config *conf, int argc, char **argv)
     FILE   *fp = stdin;
     char    why[256];
 
+    if (argc > 0 && strcmp(argv[0], "keygen") == 0)
+	return cmd_dkim_keygen(argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "sign") == 0)
+	return cmd_dkim_sign(conf, argc - 1, argv + 1);
     for (int i = 0; i < argc; i++) {
 	const char *a = argv[i];
 

@@ -25,6 +25,8 @@
 #include "cli/ban_cmd.h"
 #include "cli/check.h"
 #include "cli/dkim_cmd.h"
+#include "cli/domain_check.h"
+#include "cli/relay_test.h"
 #include "cli/greylist_cmd.h"
 #include "cli/load.h"
 #include "cli/migrate.h"
@@ -66,6 +68,10 @@ static void usage_to(int status)
 	    "       mxshield postfix-config [-c FILE] [--socket inet:HOST:PORT|unix:PATH]\n"
 	    "       mxshield postfix-config [-c FILE] --check POSTFIX_CONFIG_DIR\n"
 	    "       mxshield dkim [-c FILE] [--resolver HOST:PORT] [--json] [--trace] [MESSAGE]\n"
+	    "       mxshield dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--dir DIR]\n"
+	    "       mxshield dkim sign [-c FILE] [MESSAGE]\n"
+	    "       mxshield domain [-c FILE] check DOMAIN [--resolver HOST:PORT] [--address IP]... [--json]\n"
+	    "       mxshield relay-test [-c FILE] HOST[:PORT] [--domain OURS] [--target DOMAIN] [--helo NAME]\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"
 	    "                    [--resolver HOST:PORT] [--helo-identity] [--json] [--trace]\n"
 	    "       mxshield dmarc [-c FILE] [--resolver HOST:PORT] --ip ADDR --helo NAME\n"
@@ -463,6 +469,34 @@ static int cmd_dkim_main(int argc, char **argv)
     return rc;
 }
 
+/* cmd_domain_main - mxshield domain [-c FILE] check ... (-c anywhere) */
+static int cmd_domain_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    int     rc;
+
+    log_set_service("domain");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_domain(pol->conf, argc - 1, argv + 1);
+    policy_unref(pol);
+    return rc;
+}
+
+/* cmd_relay_test_main - mxshield relay-test [-c FILE] ... (-c anywhere) */
+static int cmd_relay_test_main(int argc, char **argv)
+{
+    const char *path = take_config(&argc, argv);
+    int     rc;
+
+    log_set_service("relay-test");
+    struct policy *pol = load_policy(choose_config(path));
+
+    rc = cmd_relay_test(pol->conf, argc - 1, argv + 1);
+    policy_unref(pol);
+    return rc;
+}
+
 /* cmd_report_main - mxshield report [-c FILE] ... (-c anywhere) */
 static int cmd_report_main(int argc, char **argv)
 {
@@ -509,6 +543,10 @@ int     main(int argc, char **argv)
 	return cmd_spf_main(argc, argv);
     if (strcmp(cmd, "dkim") == 0)
 	return cmd_dkim_main(argc, argv);
+    if (strcmp(cmd, "domain") == 0)
+	return cmd_domain_main(argc, argv);
+    if (strcmp(cmd, "relay-test") == 0)
+	return cmd_relay_test_main(argc, argv);
     if (strcmp(cmd, "status") == 0)
 	return cmd_status(argc, argv);
     if (strcmp(cmd, "dmarc") == 0)

@@ -334,6 +334,17 @@
       "What a missing, repeated or unparsable From header, or one with addresses in different domains, does: reject, quarantine or accept") \
     X(ARC_TRUSTED_SEALERS, "arc_trusted_sealers", LIST, "", 0, 0, 1, \
       "Signing domains of ARC sealers (mailing lists, forwarders) whose passing chain overrides a DMARC failure") \
+    /* DKIM signing of our own mail (src/dkim/sign.c, signtable.c) */ \
+    X(DKIM_SIGNING_TABLE, "dkim_signing_table", LIST, "", 0, 0, 0, \
+      "Tables (OpenDKIM's SigningTable) from the From: address, then its domain, then .parent domains, to the names of the keys that sign (several: one signature each); empty: no signing") \
+    X(DKIM_KEY_TABLE, "dkim_key_table", LIST, "", 0, 0, 0, \
+      "Tables (OpenDKIM's KeyTable) from a key name to domain:selector:/path/to/key.pem; a key file readable by group or others is refused") \
+    X(DKIM_SIGN_HEADERS, "dkim_sign_headers", LIST, "from reply-to subject date to cc resent-date resent-from resent-sender resent-to resent-cc in-reply-to references list-id list-help list-unsubscribe list-subscribe list-post list-owner list-archive message-id mime-version content-type content-transfer-encoding content-id content-description sender", 0, 0, 0, \
+      "Header fields signed, every instance the message has (OpenDKIM's default set, RFC 6376 section 5.4.1)") \
+    X(DKIM_OVERSIGN_HEADERS, "dkim_oversign_headers", LIST, "from", 0, 0, 0, \
+      "Header fields signed once more than the message has them, so that one added later breaks the signature") \
+    X(DKIM_CANON, "dkim_canonicalization", STR, "relaxed/relaxed", 0, 0, 0, \
+      "Header/body canonicalisation of the signatures made: simple or relaxed each") \
     /* Reply codes */ \
     X(ACCESS_REJECT_CODE, "access_map_reject_code", CODE, "554", 400, 599, 1, \
       "Reply code for REJECT from an access table") \

@@ -18,6 +18,7 @@
 
 struct daemon;
 struct msgauth_conf;
+struct dkim_signer;
 struct msession;
 
 /* milter_service_attach - serve milter_listen, if set */
@@ -32,6 +33,7 @@ struct milter_conf {
     size_t  header_count;		/* milter_header_count_limit */
     int     ignore_auth;		/* dmarc_ignore_authenticated_clients */
     long    idle_secs;
+    struct dkim_signer *signer;		/* dkim_signing_table, or NULL */
 };
 
 void    milter_conf_unref(struct milter_conf *mc);

@@ -13,7 +13,9 @@
 #include "conf/config.h"
 #include "daemon/daemon.h"
 #include "dmarc/msgauth.h"
+#include "dkim/signtable.h"
 #include "milter/milter.h"
+#include "milter/sign.h"
 #include "stats/stats.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -33,6 +35,11 @@ static struct milter_conf *conf_new(const struct config *c, struct buf *err)
     mc->header_count = (size_t) config_int(c, P_MILTER_HEADER_COUNT);
     mc->ignore_auth = config_bool(c, P_DMARC_IGNORE_AUTH);
     mc->idle_secs = config_int(c, P_MILTER_IDLE_TIMEOUT);
+    if ((mc->signer = milter_signer_open(c, err)) == NULL && err->len > 0) {
+	msgauth_conf_free(mc->mc);
+	free(mc);
+	return NULL;
+    }
     return mc;
 }
 
@@ -41,6 +48,7 @@ void    milter_conf_unref(struct milter_conf *mc)
     if (--mc->refs > 0)
 	return;
     msgauth_conf_free(mc->mc);
+    dkim_signer_free(mc->signer);
     free(mc);
 }
 

@@ -40,6 +40,8 @@
 #include "dns/lookupset.h"
 #include "milter/milter.h"
 #include "milter/proto.h"
+#include "milter/sign.h"
+#include "dkim/signtable.h"
 #include "net/stream.h"
 #include "rules/policy.h"
 #include "stats/stats.h"
@@ -82,6 +84,7 @@ struct msession {
     struct milter_conf *conf;		/* of the message in flight */
     struct lookupset *ls;
     struct msgauth *ma;
+    struct dkim_msgsign *sign;		/* our own mail: signing it */
     int     skipping;			/* accepted at MAIL: ignore until the next */
     int     body_needed;		/* signatures to verify: no SKIP */
     size_t  nheaders;
@@ -107,6 +110,8 @@ static void message_end(struct msession *ms)
 {
     msgauth_free(ms->ma);
     ms->ma = NULL;
+    dkim_msgsign_free(ms->sign);
+    ms->sign = NULL;
     if (ms->ls)
 	lookupset_free(ms->ls);
     ms->ls = NULL;
@@ -326,10 +331,12 @@ static int do_mail(struct msession *ms, struct milter_rd *r)
     ms->conf = ms->svc->conf;
     ms->conf->refs++;
     enter(ms, MS_MESSAGE);
+    ms->sign = milter_sign_start(ms->conf->signer, ms->auth[0] || (ms->client_addr[0]
+	&& policy_mynetworks(daemon_policy(ms->svc->d), ms->client_addr) == 1));
     if (ignored(ms)) {
 	ms->skipping = 1;
 	stat_inc_l(STAT_MILTER_MESSAGES, "skipped");
-	reply(ms, SMFIR_ACCEPT, NULL, 0);
+	reply(ms, ms->sign ? SMFIR_CONTINUE : SMFIR_ACCEPT, NULL, 0);
 	return 0;
     }
     ms->ls = lookupset_new(daemon_dns(ms->svc->d));
@@ -419,6 +426,8 @@ static void answer_eom(struct msession *ms)
 
 	    milter_put(&pkt, SMFIR_QUARANTINE, why, strlen(why) + 1);
 	}
+	milter_sign_eom(ms->sign, ms->queue_id[0] ? ms->queue_id : "NOQUEUE", ms->peer,
+			ms->proto, ms->actions, &pkt);
 	milter_put(&pkt, SMFIR_CONTINUE, NULL, 0);
     }
     stream_write(ms->st, pkt.s, pkt.len);
@@ -451,7 +460,14 @@ static void wakeup(void *arg)
 static int do_eom(struct msession *ms)
 {
     if (ms->skipping || ms->ma == NULL) {
-	reply(ms, SMFIR_CONTINUE, NULL, 0);
+	struct buf pkt;
+
+	buf_init(&pkt);
+	milter_sign_eom(ms->sign, ms->queue_id[0] ? ms->queue_id : "NOQUEUE", ms->peer,
+			ms->proto, ms->actions, &pkt);
+	milter_put(&pkt, SMFIR_CONTINUE, NULL, 0);
+	stream_write(ms->st, pkt.s, pkt.len);
+	buf_free(&pkt);
 	message_end(ms);
 	enter(ms, MS_SESSION);
 	return 0;
@@ -509,6 +525,8 @@ static int dispatch(struct msession *ms, int cmd, const char *data, size_t len)
 	reply_continue(ms, SMFIP_NR_UNKN);
 	return 0;
     case SMFIC_HEADER:
+	if (ms->sign && ms->state == MS_MESSAGE)
+	    milter_sign_header(ms->sign, data, len);
 	if (!in_msg) {
 	    reply_continue(ms, SMFIP_NR_HDR);
 	    return 0;
@@ -520,17 +538,22 @@ static int dispatch(struct msession *ms, int cmd, const char *data, size_t len)
 	reply_continue(ms, SMFIP_NR_EOH);
 	return 0;
     case SMFIC_BODY:
+	if (ms->sign && ms->state == MS_MESSAGE)
+	    dkim_msgsign_body(ms->sign, data, len);
 	if (in_msg && ms->body_needed) {
 	    msgauth_body(ms->ma, data, len);
 	    reply(ms, SMFIR_CONTINUE, NULL, 0);
 	} else {
-	    /* nothing to verify in it: Postfix may skip the rest */
-	    reply(ms, (ms->proto & SMFIP_SKIP) ? SMFIR_SKIP : SMFIR_CONTINUE, NULL, 0);
+	    /* nothing to verify in it: Postfix may skip the rest (unless we sign) */
+	    reply(ms, (ms->proto & SMFIP_SKIP) && !ms->sign ? SMFIR_SKIP : SMFIR_CONTINUE,
+		  NULL, 0);
 	}
 	return 0;
     case SMFIC_BODYEOB:
 	if (in_msg && len > 0 && ms->body_needed)
 	    msgauth_body(ms->ma, data, len);	/* libmilter's EOB with data */
+	if (ms->sign && ms->state == MS_MESSAGE && len > 0)
+	    dkim_msgsign_body(ms->sign, data, len);
 	return do_eom(ms);
     case SMFIC_ABORT:
 	message_end(ms);
