@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <lmdb.h>
 
 #include "ban/ban.h"
@@ -709,6 +711,69 @@ static void test_engine_free_with_store_op_out(void **state)
     ban_conf_free(c);
 }
 
+/* ms_since - milliseconds since t0 (monotonic) */
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* an nft that hangs, reading nothing, with a batch larger than a pipe
+ * holds: the run (on the daemon's loop) ends at its timeout, killed, and
+ * fails; a command that works still works */
+static void test_nft_hung_command_is_killed(void **state)
+{
+    char    dir[] = "/tmp/test_ban_nft_XXXXXX", script[128], ok[128];
+    struct ban_nft *n;
+    struct cidr net;
+    struct timespec t0;
+    FILE   *fp;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(script, sizeof(script), "%s/hang", dir);
+    assert_non_null(fp = fopen(script, "w"));
+    fputs("#!/bin/sh\nexec sleep 20\n", fp);
+    fclose(fp);
+    assert_int_equal(chmod(script, 0755), 0);
+    n = ban_nft_new(script, "", 24, 64);
+    ban_nft_timeout(n, 300);
+    for (int i = 0; i < 2000; i++) {
+	char    a[32];
+
+	snprintf(a, sizeof(a), "10.%d.%d.1", i / 250, i % 250);
+	assert_int_equal(ban_net(a, 32, 128, &net), 0);
+	ban_nft_add(n, &net, 600);
+    }
+    assert_true(strlen(ban_nft_script(n)) > 65536);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ban_nft_flush(n), -1);
+    assert_true(ms_since(&t0) < 3000);
+    ban_nft_free(n);
+
+    /* the same with a command that takes it all and succeeds */
+    snprintf(ok, sizeof(ok), "%s/ok", dir);
+    assert_non_null(fp = fopen(ok, "w"));
+    fputs("#!/bin/sh\nexec cat >/dev/null\n", fp);
+    fclose(fp);
+    assert_int_equal(chmod(ok, 0755), 0);
+    n = ban_nft_new(ok, "", 24, 64);
+    for (int i = 0; i < 2000; i++) {
+	char    a[32];
+
+	snprintf(a, sizeof(a), "10.%d.%d.1", i / 250, i % 250);
+	assert_int_equal(ban_net(a, 32, 128, &net), 0);
+	ban_nft_add(n, &net, 600);
+    }
+    assert_int_equal(ban_nft_flush(n), 0);
+    ban_nft_free(n);
+    unlink(script);
+    unlink(ok);
+    rmdir(dir);
+}
+
 static void test_parse_time(void **state)
 {
     (void) state;
@@ -739,6 +804,7 @@ int     main(void)
 	cmocka_unit_test(test_rate_spec),
 	cmocka_unit_test(test_nft_batch),
 	cmocka_unit_test(test_engine_free_with_store_op_out),
+	cmocka_unit_test(test_nft_hung_command_is_killed),
 	cmocka_unit_test(test_parse_time),
     };
     int     rc = cmocka_run_group_tests(tests, NULL, NULL);
