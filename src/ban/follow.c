@@ -256,11 +256,16 @@ static void drop_partial(struct follow *f, struct fsrc *s)
   * or "journal CURSOR".
   */
 
-/* save_state - write the state (temporary file, then rename) */
+/* save_state - write the state (temporary file, then rename).  The
+ * directory (data_directory) may belong to the run-as user while this
+ * runs as root (mxshield ban follow --state): whatever sits at the
+ * temporary name, a symbolic link included, is removed and the file made
+ * anew (O_EXCL | O_NOFOLLOW), never written through. */
 static void save_state(struct follow *f)
 {
     char    tmp[PATH_MAX];
-    FILE   *fp;
+    FILE   *fp = NULL;
+    int     fd;
 
     if (f->state_path == NULL)
 	return;
@@ -269,8 +274,12 @@ static void save_state(struct follow *f)
     if (f->kind == FOLLOW_JOURNAL && f->cursor == NULL)
 	return;
     snprintf(tmp, sizeof(tmp), "%s.tmp", f->state_path);
-    if ((fp = fopen(tmp, "we")) == NULL) {
+    (void) unlink(tmp);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0
+	|| (fp = fdopen(fd, "w")) == NULL) {
 	msg_warn("follow: create %s: %m", tmp);
+	if (fd >= 0)
+	    close(fd);
 	return;
     }
     fprintf(fp, "mxshield-follow %d\n", FOLLOW_STATE_VERSION);

@@ -505,6 +505,54 @@ static void test_journal(void **state)
     buf_free(&err);
 }
 
+/* test_state_symlink - the state directory may be the run-as user's while
+ * the follower runs as root: a symbolic link planted at the state's
+ * temporary name is replaced, never written through */
+static void test_state_symlink(void **state)
+{
+    char    log[128], st[128], tmp[140], victim[128], b[64];
+    struct event_base *base = event_base_new();
+    struct got g = {0};
+    struct buf err;
+    struct stat sb;
+    FILE   *fp;
+    int     w;
+
+    (void) state;
+    path_of(log, sizeof(log), "sl.log");
+    path_of(st, sizeof(st), "sl.state");
+    path_of(victim, sizeof(victim), "victim");
+    snprintf(tmp, sizeof(tmp), "%s.tmp", st);
+    assert_non_null(fp = fopen(victim, "w"));
+    fputs("precious\n", fp);
+    fclose(fp);
+    assert_int_equal(symlink(victim, tmp), 0);
+    buf_init(&err);
+    w = open_log(log);
+    put(w, 0, 3);
+    struct follow *f = follow_file(base, log, st, 1, on_line, &g, &err);
+
+    assert_non_null(f);
+    pump(base, &g, 3);
+    expect_lines(&g, 0, 3, -1);
+    follow_free(f);
+    assert_non_null(fp = fopen(victim, "r"));
+    assert_non_null(fgets(b, sizeof(b), fp));
+    fclose(fp);
+    assert_string_equal(b, "precious\n");
+    assert_int_equal(lstat(st, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_non_null(fp = fopen(st, "r"));
+    assert_non_null(fgets(b, sizeof(b), fp));
+    fclose(fp);
+    assert_string_equal(b, "mxshield-follow 1\n");
+    assert_int_equal(lstat(tmp, &sb), -1);
+    got_free(&g);
+    close(w);
+    event_base_free(base);
+    buf_free(&err);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +562,7 @@ int     main(void)
 	cmocka_unit_test(test_backlog_in_turns),
 	cmocka_unit_test(test_long_line),
 	cmocka_unit_test(test_journal),
+	cmocka_unit_test(test_state_symlink),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
