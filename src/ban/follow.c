@@ -377,8 +377,23 @@ static int find_copy(struct follow *f, ino_t not_ino, size_t hlen, unsigned long
     return found;
 }
 
+/* old_copy - a rotated copy still to be read becomes the old source, read
+ * a turn's budget at a time before the new file (a backlog in it must not
+ * stall the loop); a rotated file still open goes first, whole */
+static void old_copy(struct follow *f, struct fsrc *c)
+{
+    if (f->old.fd >= 0) {
+	drain(f, &f->old, 0);
+	drop_partial(f, &f->old);
+	src_close(&f->old);
+    }
+    f->old = *c;
+    f->old.last_data = time(NULL);
+}
+
 /* read_copy - after a copytruncate, the part of the copy not yet read
- * (the partial line read from the original goes on in the copy) */
+ * (the partial line read from the original goes on in the copy): it is
+ * read from the old source, before the truncated file */
 static void read_copy(struct follow *f, struct fsrc *was)
 {
     struct fsrc c;
@@ -387,9 +402,7 @@ static void read_copy(struct follow *f, struct fsrc *was)
 	memcpy(c.pend, was->pend, was->plen);
 	c.plen = was->plen;
 	c.skipping = was->skipping;
-	drain(f, &c, 0);
-	drop_partial(f, &c);
-	src_close(&c);
+	old_copy(f, &c);
     } else if (was->off > 0) {
 	msg_warn("follow: %s was truncated and no copy of it found: lines may be lost",
 		 f->path);
@@ -441,6 +454,11 @@ static void poll_file(struct follow *f)
 	f->cur.hlen = 0;
 	(void) lseek(f->cur.fd, 0, SEEK_SET);
 	src_head(&f->cur);
+	/* the copy's lines come first */
+	if (drain(f, &f->old, 1) == DRAIN_MORE) {
+	    more = 1;
+	    goto out;
+	}
     }
     if (drain(f, &f->cur, 1) == DRAIN_MORE) {
 	more = 1;				/* rotation is looked at once read */
@@ -501,9 +519,7 @@ static void resume_file(struct follow *f, int from_start)
     }
     /* rotated while we were away: the rest of the old one first */
     if (find_copy(f, f->cur.fd >= 0 ? f->cur.ino : 0, sv.hlen, sv.hash, (off_t) sv.off, &c) == 0) {
-	drain(f, &c, 0);
-	drop_partial(f, &c);
-	src_close(&c);
+	old_copy(f, &c);		/* read first, in turns */
     } else {
 	msg_warn("follow: %s is not the file of %s and its rotated copy was not found;"
 		 " reading it from its start", f->path, f->state_path);

@@ -369,6 +369,45 @@ static void test_backlog_in_turns(void **state)
     buf_free(&err);
 }
 
+/* test_copytruncate_backlog_in_turns - a copytruncate while a long
+ * backlog is read: the copy's rest is read a bounded piece per turn too,
+ * before the truncated file's new lines, none lost or repeated */
+static void test_copytruncate_backlog_in_turns(void **state)
+{
+    char    log[128], log1[128], cmd[300];
+    struct event_base *base = event_base_new();
+    struct got g = {0};
+    struct buf err;
+    size_t  first;
+    int     w;
+
+    (void) state;
+    path_of(log, sizeof(log), "ctb.log");
+    path_of(log1, sizeof(log1), "ctb.log.1");
+    buf_init(&err);
+    w = open_log(log);
+    put(w, 0, 1400000);				/* about 19 MB */
+    struct follow *f = follow_file(base, log, NULL, 1, on_line, &g, &err);
+
+    assert_non_null(f);
+    follow_poll(f);				/* one turn: a part only */
+    first = g.n;
+    assert_true(first > 100000 && first < 600000);
+    snprintf(cmd, sizeof(cmd), "cp %s %s", log, log1);	/* logrotate's copytruncate */
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ftruncate(w, 0), 0);
+    put(w, 1400000, 1401000);
+    follow_poll(f);				/* the next turn: a part again */
+    assert_true(g.n - first <= first + 10000);	/* no more than a turn's worth */
+    pump(base, &g, 1401000);
+    expect_lines(&g, 0, 1401000, -1);
+    close(w);
+    follow_free(f);
+    got_free(&g);
+    event_base_free(base);
+    buf_free(&err);
+}
+
 /* test_long_line - a line past LOGEV_LINE_MAX is dropped whole */
 static void test_long_line(void **state)
 {
@@ -560,6 +599,7 @@ int     main(void)
 	cmocka_unit_test(test_copytruncate_burst),
 	cmocka_unit_test(test_restart),
 	cmocka_unit_test(test_backlog_in_turns),
+	cmocka_unit_test(test_copytruncate_backlog_in_turns),
 	cmocka_unit_test(test_long_line),
 	cmocka_unit_test(test_journal),
 	cmocka_unit_test(test_state_symlink),
