@@ -305,12 +305,22 @@ struct saved {
 static int load_state(struct follow *f, struct saved *sv)
 {
     FILE   *fp;
-    int     version, ok = 0;
+    int     version, ok = 0, fd;
     char    kind[16];
+    struct stat st;
 
     memset(sv, 0, sizeof(*sv));
-    if (f->state_path == NULL || (fp = fopen(f->state_path, "re")) == NULL)
+    if (f->state_path == NULL)
 	return 0;
+    /* read as root before the drop, from the run-as user's directory: a
+     * regular file only (a FIFO put there would block the start for good) */
+    if ((fd = open(f->state_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+	return 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (fp = fdopen(fd, "r")) == NULL) {
+	msg_warn("follow: %s: not a regular file; starting afresh", f->state_path);
+	close(fd);
+	return 0;
+    }
     if (fscanf(fp, "mxshield-follow %d %15s", &version, kind) == 2
 	&& version == FOLLOW_STATE_VERSION) {
 	if (f->kind == FOLLOW_FILE && strcmp(kind, "file") == 0)

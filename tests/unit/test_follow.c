@@ -592,6 +592,38 @@ static void test_state_symlink(void **state)
     buf_free(&err);
 }
 
+/* test_state_fifo - a FIFO (or a link) at the state's name is no state: the
+ * follower starts afresh at once instead of waiting on it for ever */
+static void test_state_fifo(void **state)
+{
+    char    log[128], st[128];
+    struct event_base *base = event_base_new();
+    struct got g = {0};
+    struct buf err;
+    int     w;
+
+    (void) state;
+    path_of(log, sizeof(log), "fifo.log");
+    path_of(st, sizeof(st), "fifo.state");
+    assert_int_equal(mkfifo(st, 0644), 0);
+    buf_init(&err);
+    w = open_log(log);
+    put(w, 0, 3);
+    alarm(5);					/* blocked in open: a failure */
+    struct follow *f = follow_file(base, log, st, 1, on_line, &g, &err);
+
+    alarm(0);
+    assert_non_null(f);
+    pump(base, &g, 3);
+    expect_lines(&g, 0, 3, -1);
+    unlink(st);
+    follow_free(f);
+    got_free(&g);
+    close(w);
+    event_base_free(base);
+    buf_free(&err);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +635,7 @@ int     main(void)
 	cmocka_unit_test(test_long_line),
 	cmocka_unit_test(test_journal),
 	cmocka_unit_test(test_state_symlink),
+	cmocka_unit_test(test_state_fifo),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
