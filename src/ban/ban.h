@@ -206,7 +206,8 @@ void    ban_engine_manual(struct ban_engine *b, const struct ban_conf *c,
 			          void (*done) (void *, int), void *arg);
 size_t  ban_engine_pending(const struct ban_engine *b);
 /* ban_engine_free - queued jobs are dropped; with a store operation
- * still out (its callback holds the engine) it is left to the exit */
+ * still out (its callback holds the engine) the last callback frees it,
+ * touching neither the nft batch nor a manual job's caller */
 void    ban_engine_free(struct ban_engine *b);
 
 /* statistics since start */

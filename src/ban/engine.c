@@ -79,6 +79,7 @@ struct ban_engine {
     int     left;			/* store operations outstanding */
     int     failed;			/* a write failed */
     int     shared;			/* the store counts (store_counter_hit) */
+    int     freed;			/* ban_engine_free() ran: the last callback frees */
     struct ban_job cur;
     struct ban_rec rec[R_COUNT];
     struct cidr wide;
@@ -106,8 +107,12 @@ void    ban_engine_free(struct ban_engine *b)
     if (b == NULL)
 	return;
     if (b->left > 0) {
-	/* a store callback still holds it: left to the exit */
+	/* a store callback still holds it: freed by the last one, which
+	 * must not touch what the owner frees next (the nft batch, the
+	 * caller of a manual job) */
 	b->n = 0;
+	b->nft = NULL;
+	b->freed = 1;
 	return;
     }
     free(b->q);
@@ -198,6 +203,13 @@ void    ban_engine_manual(struct ban_engine *b, const struct ban_conf *c,
 static void op_done(struct ban_engine *b)
 {
     b->left--;
+    if (b->freed) {
+	if (b->left == 0) {
+	    free(b->q);
+	    free(b);
+	}
+	return;
+    }
     ban_pump(b);
 }
 

@@ -256,11 +256,16 @@ static void drop_partial(struct follow *f, struct fsrc *s)
   * or "journal CURSOR".
   */
 
-/* save_state - write the state (temporary file, then rename) */
+/* save_state - write the state (temporary file, then rename).  The
+ * directory (data_directory) may belong to the run-as user while this
+ * runs as root (mxshield ban follow --state): whatever sits at the
+ * temporary name, a symbolic link included, is removed and the file made
+ * anew (O_EXCL | O_NOFOLLOW), never written through. */
 static void save_state(struct follow *f)
 {
     char    tmp[PATH_MAX];
-    FILE   *fp;
+    FILE   *fp = NULL;
+    int     fd;
 
     if (f->state_path == NULL)
 	return;
@@ -269,8 +274,12 @@ static void save_state(struct follow *f)
     if (f->kind == FOLLOW_JOURNAL && f->cursor == NULL)
 	return;
     snprintf(tmp, sizeof(tmp), "%s.tmp", f->state_path);
-    if ((fp = fopen(tmp, "we")) == NULL) {
+    (void) unlink(tmp);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0
+	|| (fp = fdopen(fd, "w")) == NULL) {
 	msg_warn("follow: create %s: %m", tmp);
+	if (fd >= 0)
+	    close(fd);
 	return;
     }
     fprintf(fp, "mxshield-follow %d\n", FOLLOW_STATE_VERSION);
@@ -296,12 +305,22 @@ struct saved {
 static int load_state(struct follow *f, struct saved *sv)
 {
     FILE   *fp;
-    int     version, ok = 0;
+    int     version, ok = 0, fd;
     char    kind[16];
+    struct stat st;
 
     memset(sv, 0, sizeof(*sv));
-    if (f->state_path == NULL || (fp = fopen(f->state_path, "re")) == NULL)
+    if (f->state_path == NULL)
 	return 0;
+    /* read as root before the drop, from the run-as user's directory: a
+     * regular file only (a FIFO put there would block the start for good) */
+    if ((fd = open(f->state_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+	return 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (fp = fdopen(fd, "r")) == NULL) {
+	msg_warn("follow: %s: not a regular file; starting afresh", f->state_path);
+	close(fd);
+	return 0;
+    }
     if (fscanf(fp, "mxshield-follow %d %15s", &version, kind) == 2
 	&& version == FOLLOW_STATE_VERSION) {
 	if (f->kind == FOLLOW_FILE && strcmp(kind, "file") == 0)
@@ -368,8 +387,23 @@ static int find_copy(struct follow *f, ino_t not_ino, size_t hlen, unsigned long
     return found;
 }
 
+/* old_copy - a rotated copy still to be read becomes the old source, read
+ * a turn's budget at a time before the new file (a backlog in it must not
+ * stall the loop); a rotated file still open goes first, whole */
+static void old_copy(struct follow *f, struct fsrc *c)
+{
+    if (f->old.fd >= 0) {
+	drain(f, &f->old, 0);
+	drop_partial(f, &f->old);
+	src_close(&f->old);
+    }
+    f->old = *c;
+    f->old.last_data = time(NULL);
+}
+
 /* read_copy - after a copytruncate, the part of the copy not yet read
- * (the partial line read from the original goes on in the copy) */
+ * (the partial line read from the original goes on in the copy): it is
+ * read from the old source, before the truncated file */
 static void read_copy(struct follow *f, struct fsrc *was)
 {
     struct fsrc c;
@@ -378,9 +412,7 @@ static void read_copy(struct follow *f, struct fsrc *was)
 	memcpy(c.pend, was->pend, was->plen);
 	c.plen = was->plen;
 	c.skipping = was->skipping;
-	drain(f, &c, 0);
-	drop_partial(f, &c);
-	src_close(&c);
+	old_copy(f, &c);
     } else if (was->off > 0) {
 	msg_warn("follow: %s was truncated and no copy of it found: lines may be lost",
 		 f->path);
@@ -432,6 +464,11 @@ static void poll_file(struct follow *f)
 	f->cur.hlen = 0;
 	(void) lseek(f->cur.fd, 0, SEEK_SET);
 	src_head(&f->cur);
+	/* the copy's lines come first */
+	if (drain(f, &f->old, 1) == DRAIN_MORE) {
+	    more = 1;
+	    goto out;
+	}
     }
     if (drain(f, &f->cur, 1) == DRAIN_MORE) {
 	more = 1;				/* rotation is looked at once read */
@@ -492,9 +529,7 @@ static void resume_file(struct follow *f, int from_start)
     }
     /* rotated while we were away: the rest of the old one first */
     if (find_copy(f, f->cur.fd >= 0 ? f->cur.ino : 0, sv.hlen, sv.hash, (off_t) sv.off, &c) == 0) {
-	drain(f, &c, 0);
-	drop_partial(f, &c);
-	src_close(&c);
+	old_copy(f, &c);		/* read first, in turns */
     } else {
 	msg_warn("follow: %s is not the file of %s and its rotated copy was not found;"
 		 " reading it from its start", f->path, f->state_path);

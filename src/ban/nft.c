@@ -3,12 +3,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ban/nft.h"
@@ -18,11 +20,13 @@
 
 #define NFT_TABLE	"inet mxshield"
 #define NFT_OUT_MAX	4096		/* nft's error output kept for the log */
+#define NFT_TIMEOUT_MS	10000		/* one run, from fork to exit */
 
 struct ban_nft {
     struct strlist argv;		/* the command, then -f - */
     char   *ports;			/* "{ 25, 465, 587 }" or NULL */
     int     v4prefix, v6prefix;
+    long    timeout_ms;			/* one run may take this long */
     struct buf batch;
 };
 
@@ -49,6 +53,7 @@ struct ban_nft *ban_nft_new(const char *command, const char *ports, int v4prefix
     strlist_free(&p);
     n->v4prefix = v4prefix;
     n->v6prefix = v6prefix;
+    n->timeout_ms = NFT_TIMEOUT_MS;
     buf_init(&n->batch);
     return n;
 }
@@ -61,6 +66,11 @@ void    ban_nft_free(struct ban_nft *n)
     free(n->ports);
     buf_free(&n->batch);
     free(n);
+}
+
+void    ban_nft_timeout(struct ban_nft *n, long ms)
+{
+    n->timeout_ms = ms;
 }
 
 const char *ban_nft_script(const struct ban_nft *n)
@@ -155,14 +165,29 @@ void    ban_nft_del(struct ban_nft *n, const struct cidr *net)
     buf_free(&e);
 }
 
+/* mono_ms - a monotonic clock in milliseconds */
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* run - the command with the script on its standard input; its exit
- * status, its output (both streams) in out */
+ * status, its output (both streams) in out.  This runs on the daemon's
+ * loop: the whole exchange is bounded by n->timeout_ms, after which the
+ * command (its process group) is killed and the run fails, so that an
+ * nft that hangs, or that neither reads its input nor lets its output
+ * be taken, cannot stop the policy service for good. */
 static int run(struct ban_nft *n, const char *script, size_t len, char *out, size_t outlen)
 {
-    int     in[2], res[2], status;
-    pid_t   pid;
-    size_t  got = 0;
+    int     in[2], res[2], status = 0;
+    pid_t   pid, w;
+    size_t  got = 0, off = 0;
     ssize_t r;
+    long long deadline = mono_ms() + n->timeout_ms, left;
+    char    discard[512];
 
     if (pipe2(in, O_CLOEXEC) < 0)
 	return snprintf(out, outlen, "pipe: %s", strerror(errno)), -1;
@@ -178,26 +203,70 @@ static int run(struct ban_nft *n, const char *script, size_t len, char *out, siz
     }
     if (pid == 0) {
 	signal(SIGPIPE, SIG_DFL);
+	(void) setpgid(0, 0);			/* killed as a group if late */
 	if (dup2(in[0], 0) < 0 || dup2(res[1], 1) < 0 || dup2(res[1], 2) < 0)
 	    _exit(126);
 	execvp(n->argv.v[0], n->argv.v);
 	dprintf(2, "%s: %s", n->argv.v[0], strerror(errno));
 	_exit(127);
     }
+    (void) setpgid(pid, pid);			/* whichever of the two runs first */
     close(in[0]);
     close(res[1]);
-    /* nft reads its whole input before it writes: no deadlock */
-    for (size_t off = 0; off < len; off += (size_t) r)
-	if ((r = write(in[1], script + off, len - off)) <= 0)
+    (void) fcntl(in[1], F_SETFL, O_NONBLOCK);
+    (void) fcntl(res[0], F_SETFL, O_NONBLOCK);
+    out[0] = 0;
+    if (len == 0) {
+	close(in[1]);
+	in[1] = -1;
+    }
+    /* the script in, the output out, until the output ends */
+    while (res[0] >= 0) {
+	struct pollfd p[2] = {{res[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
+
+	if ((left = deadline - mono_ms()) <= 0)
 	    break;
-    close(in[1]);
-    while (got + 1 < outlen && (r = read(res[0], out + got, outlen - got - 1)) > 0)
-	got += (size_t) r;
-    out[got] = 0;
-    close(res[0]);
-    while (waitpid(pid, &status, 0) < 0)
-	if (errno != EINTR)
-	    return -1;
+	if (poll(p, in[1] >= 0 ? 2 : 1, (int) left) < 0 && errno != EINTR)
+	    break;
+	if (in[1] >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+	    if ((r = write(in[1], script + off, len - off)) > 0)
+		off += (size_t) r;
+	    if ((r < 0 && errno != EAGAIN && errno != EINTR) || off == len) {
+		close(in[1]);			/* all of it, or it will take no more */
+		in[1] = -1;
+	    }
+	}
+	if (p[0].revents & (POLLIN | POLLERR | POLLHUP)) {
+	    if (got + 1 < outlen)
+		r = read(res[0], out + got, outlen - got - 1);
+	    else
+		r = read(res[0], discard, sizeof(discard));	/* kept: the first part */
+	    if (r > 0 && got + 1 < outlen)
+		got += (size_t) r;
+	    out[got] = 0;
+	    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+		close(res[0]);
+		res[0] = -1;
+	    }
+	}
+    }
+    if (in[1] >= 0)
+	close(in[1]);
+    if (res[0] >= 0)
+	close(res[0]);
+    /* its exit, within what is left of the time */
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && deadline - mono_ms() > 0)
+	(void) poll(NULL, 0, 10);
+    if (w == 0) {
+	(void) kill(-pid, SIGKILL);
+	(void) kill(pid, SIGKILL);
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+	    ;
+	snprintf(out, outlen, "no result within %ld ms: killed", n->timeout_ms);
+	return -1;
+    }
+    if (w < 0)
+	return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

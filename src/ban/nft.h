@@ -25,7 +25,9 @@
  *
  * DIAGNOSTICS
  *	A failed nft run is a warning with its error output; the bans stay
- *	in the store and reject_banned_client still refuses them.
+ *	in the store and reject_banned_client still refuses them.  So is a
+ *	run that has not ended within 10 s (a hung nft, a wrapper waiting
+ *	for a password): its process group is killed.
  */
 #ifndef MX_BAN_NFT_H
 #define MX_BAN_NFT_H
@@ -42,8 +44,11 @@ struct ban_nft *ban_nft_new(const char *command, const char *ports, int v4prefix
 int     ban_nft_setup(struct ban_nft *n, char *err, size_t errlen);
 void    ban_nft_add(struct ban_nft *n, const struct cidr *net, long seconds);
 void    ban_nft_del(struct ban_nft *n, const struct cidr *net);
-/* ban_nft_flush - run the batch; 0, or -1 (warned) */
+/* ban_nft_flush - run the batch; 0, or -1 (warned).  It runs on the
+ * daemon's loop: a run that takes longer than the timeout (10 s; tests
+ * set less with ban_nft_timeout) is killed and fails */
 int     ban_nft_flush(struct ban_nft *n);
+void    ban_nft_timeout(struct ban_nft *n, long ms);
 /* ban_nft_script - the batch so far (tests) */
 const char *ban_nft_script(const struct ban_nft *n);
 void    ban_nft_free(struct ban_nft *n);

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <lmdb.h>
 
 #include "ban/ban.h"
@@ -621,6 +623,157 @@ static void test_nft_batch(void **state)
     ban_nft_free(n);
 }
 
+/* a store that answers only when closed (Redis with commands in flight
+ * at SIGTERM: ra_close fails them all) */
+struct late_store {
+    struct store base;
+    int     n;
+    store_cb cb[8];
+    void   *arg[8];
+};
+
+static void late_keep(struct store *st, store_cb cb, void *arg)
+{
+    struct late_store *s = (struct late_store *) st;
+
+    assert_true(s->n < 8);
+    s->cb[s->n] = cb;
+    s->arg[s->n++] = arg;
+}
+
+static void late_close(struct store *st)
+{
+    struct late_store *s = (struct late_store *) st;
+
+    for (int i = 0; i < s->n; i++)
+	s->cb[i](s->arg[i], STORE_ERROR, NULL, 0);
+    s->n = 0;
+}
+
+static void late_get(struct store *st, const char *table, const void *key, size_t klen,
+		             store_cb cb, void *arg)
+{
+    (void) table, (void) key, (void) klen;
+    late_keep(st, cb, arg);
+}
+
+static void late_put(struct store *st, const char *table, const void *key, size_t klen,
+		             const void *val, size_t vlen, store_cb cb, void *arg)
+{
+    (void) table, (void) key, (void) klen, (void) val, (void) vlen;
+    late_keep(st, cb, arg);
+}
+
+static int late_zero(struct store *st)
+{
+    (void) st;
+    return 0;
+}
+
+static void late_void(struct store *st)
+{
+    (void) st;
+}
+
+static int manual_done_calls;
+
+static void manual_done(void *arg, int rc)
+{
+    (void) arg;
+    (void) rc;
+    manual_done_calls++;
+}
+
+/* the engine freed (stop) while a write is out: the store's late
+ * failure must not reach the nft batch or the manual job's caller,
+ * both gone by then, and the engine is freed with the last callback */
+static void test_engine_free_with_store_op_out(void **state)
+{
+    static const struct store_ops late_ops = {
+	.name = "late", .close = late_close, .get = late_get, .put = late_put,
+	.read_begin = late_zero, .read_end = late_void,
+    };
+    struct late_store s = {.base = {.ops = &late_ops}};
+    struct ban_conf *c = compile("");
+    struct ban_nft *n = ban_nft_new("/bin/false", "", 24, 64);
+    struct ban_engine *b = ban_engine_new(&s.base, n);
+    struct cidr net;
+
+    (void) state;
+    assert_int_equal(ban_net("192.0.2.7", 32, 128, &net), 0);
+    manual_done_calls = 0;
+    ban_engine_manual(b, c, &net, 600, 5000, manual_done, NULL);
+    assert_int_equal(s.n, 1);			/* the ban's write, out */
+    ban_engine_free(b);				/* what source_close does at stop */
+    ban_nft_free(n);
+    store_close(&s.base);			/* then the daemon's store */
+    assert_int_equal(manual_done_calls, 0);
+    ban_conf_free(c);
+}
+
+/* ms_since - milliseconds since t0 (monotonic) */
+static long ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* an nft that hangs, reading nothing, with a batch larger than a pipe
+ * holds: the run (on the daemon's loop) ends at its timeout, killed, and
+ * fails; a command that works still works */
+static void test_nft_hung_command_is_killed(void **state)
+{
+    char    dir[] = "/tmp/test_ban_nft_XXXXXX", script[128], ok[128];
+    struct ban_nft *n;
+    struct cidr net;
+    struct timespec t0;
+    FILE   *fp;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(script, sizeof(script), "%s/hang", dir);
+    assert_non_null(fp = fopen(script, "w"));
+    fputs("#!/bin/sh\nexec sleep 20\n", fp);
+    fclose(fp);
+    assert_int_equal(chmod(script, 0755), 0);
+    n = ban_nft_new(script, "", 24, 64);
+    ban_nft_timeout(n, 300);
+    for (int i = 0; i < 2000; i++) {
+	char    a[32];
+
+	snprintf(a, sizeof(a), "10.%d.%d.1", i / 250, i % 250);
+	assert_int_equal(ban_net(a, 32, 128, &net), 0);
+	ban_nft_add(n, &net, 600);
+    }
+    assert_true(strlen(ban_nft_script(n)) > 65536);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ban_nft_flush(n), -1);
+    assert_true(ms_since(&t0) < 3000);
+    ban_nft_free(n);
+
+    /* the same with a command that takes it all and succeeds */
+    snprintf(ok, sizeof(ok), "%s/ok", dir);
+    assert_non_null(fp = fopen(ok, "w"));
+    fputs("#!/bin/sh\nexec cat >/dev/null\n", fp);
+    fclose(fp);
+    assert_int_equal(chmod(ok, 0755), 0);
+    n = ban_nft_new(ok, "", 24, 64);
+    for (int i = 0; i < 2000; i++) {
+	char    a[32];
+
+	snprintf(a, sizeof(a), "10.%d.%d.1", i / 250, i % 250);
+	assert_int_equal(ban_net(a, 32, 128, &net), 0);
+	ban_nft_add(n, &net, 600);
+    }
+    assert_int_equal(ban_nft_flush(n), 0);
+    ban_nft_free(n);
+    unlink(script);
+    unlink(ok);
+    rmdir(dir);
+}
+
 static void test_parse_time(void **state)
 {
     (void) state;
@@ -650,6 +803,8 @@ int     main(void)
 	cmocka_unit_test(test_older_database_read_only),
 	cmocka_unit_test(test_rate_spec),
 	cmocka_unit_test(test_nft_batch),
+	cmocka_unit_test(test_engine_free_with_store_op_out),
+	cmocka_unit_test(test_nft_hung_command_is_killed),
 	cmocka_unit_test(test_parse_time),
     };
     int     rc = cmocka_run_group_tests(tests, NULL, NULL);

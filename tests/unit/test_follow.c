@@ -369,6 +369,45 @@ static void test_backlog_in_turns(void **state)
     buf_free(&err);
 }
 
+/* test_copytruncate_backlog_in_turns - a copytruncate while a long
+ * backlog is read: the copy's rest is read a bounded piece per turn too,
+ * before the truncated file's new lines, none lost or repeated */
+static void test_copytruncate_backlog_in_turns(void **state)
+{
+    char    log[128], log1[128], cmd[300];
+    struct event_base *base = event_base_new();
+    struct got g = {0};
+    struct buf err;
+    size_t  first;
+    int     w;
+
+    (void) state;
+    path_of(log, sizeof(log), "ctb.log");
+    path_of(log1, sizeof(log1), "ctb.log.1");
+    buf_init(&err);
+    w = open_log(log);
+    put(w, 0, 1400000);				/* about 19 MB */
+    struct follow *f = follow_file(base, log, NULL, 1, on_line, &g, &err);
+
+    assert_non_null(f);
+    follow_poll(f);				/* one turn: a part only */
+    first = g.n;
+    assert_true(first > 100000 && first < 600000);
+    snprintf(cmd, sizeof(cmd), "cp %s %s", log, log1);	/* logrotate's copytruncate */
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ftruncate(w, 0), 0);
+    put(w, 1400000, 1401000);
+    follow_poll(f);				/* the next turn: a part again */
+    assert_true(g.n - first <= first + 10000);	/* no more than a turn's worth */
+    pump(base, &g, 1401000);
+    expect_lines(&g, 0, 1401000, -1);
+    close(w);
+    follow_free(f);
+    got_free(&g);
+    event_base_free(base);
+    buf_free(&err);
+}
+
 /* test_long_line - a line past LOGEV_LINE_MAX is dropped whole */
 static void test_long_line(void **state)
 {
@@ -505,6 +544,86 @@ static void test_journal(void **state)
     buf_free(&err);
 }
 
+/* test_state_symlink - the state directory may be the run-as user's while
+ * the follower runs as root: a symbolic link planted at the state's
+ * temporary name is replaced, never written through */
+static void test_state_symlink(void **state)
+{
+    char    log[128], st[128], tmp[140], victim[128], b[64];
+    struct event_base *base = event_base_new();
+    struct got g = {0};
+    struct buf err;
+    struct stat sb;
+    FILE   *fp;
+    int     w;
+
+    (void) state;
+    path_of(log, sizeof(log), "sl.log");
+    path_of(st, sizeof(st), "sl.state");
+    path_of(victim, sizeof(victim), "victim");
+    snprintf(tmp, sizeof(tmp), "%s.tmp", st);
+    assert_non_null(fp = fopen(victim, "w"));
+    fputs("precious\n", fp);
+    fclose(fp);
+    assert_int_equal(symlink(victim, tmp), 0);
+    buf_init(&err);
+    w = open_log(log);
+    put(w, 0, 3);
+    struct follow *f = follow_file(base, log, st, 1, on_line, &g, &err);
+
+    assert_non_null(f);
+    pump(base, &g, 3);
+    expect_lines(&g, 0, 3, -1);
+    follow_free(f);
+    assert_non_null(fp = fopen(victim, "r"));
+    assert_non_null(fgets(b, sizeof(b), fp));
+    fclose(fp);
+    assert_string_equal(b, "precious\n");
+    assert_int_equal(lstat(st, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_non_null(fp = fopen(st, "r"));
+    assert_non_null(fgets(b, sizeof(b), fp));
+    fclose(fp);
+    assert_string_equal(b, "mxshield-follow 1\n");
+    assert_int_equal(lstat(tmp, &sb), -1);
+    got_free(&g);
+    close(w);
+    event_base_free(base);
+    buf_free(&err);
+}
+
+/* test_state_fifo - a FIFO (or a link) at the state's name is no state: the
+ * follower starts afresh at once instead of waiting on it for ever */
+static void test_state_fifo(void **state)
+{
+    char    log[128], st[128];
+    struct event_base *base = event_base_new();
+    struct got g = {0};
+    struct buf err;
+    int     w;
+
+    (void) state;
+    path_of(log, sizeof(log), "fifo.log");
+    path_of(st, sizeof(st), "fifo.state");
+    assert_int_equal(mkfifo(st, 0644), 0);
+    buf_init(&err);
+    w = open_log(log);
+    put(w, 0, 3);
+    alarm(5);					/* blocked in open: a failure */
+    struct follow *f = follow_file(base, log, st, 1, on_line, &g, &err);
+
+    alarm(0);
+    assert_non_null(f);
+    pump(base, &g, 3);
+    expect_lines(&g, 0, 3, -1);
+    unlink(st);
+    follow_free(f);
+    got_free(&g);
+    close(w);
+    event_base_free(base);
+    buf_free(&err);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -512,8 +631,11 @@ int     main(void)
 	cmocka_unit_test(test_copytruncate_burst),
 	cmocka_unit_test(test_restart),
 	cmocka_unit_test(test_backlog_in_turns),
+	cmocka_unit_test(test_copytruncate_backlog_in_turns),
 	cmocka_unit_test(test_long_line),
 	cmocka_unit_test(test_journal),
+	cmocka_unit_test(test_state_symlink),
+	cmocka_unit_test(test_state_fifo),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
