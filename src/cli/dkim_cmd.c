@@ -27,6 +27,7 @@
  * printed unchanged), 2 a usage or read error or a key that cannot be
  * used (nothing printed).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 
 #include "cli/dkim_cmd.h"
 #include "dns/dns.h"
+#include "dkim/arcseal.h"
 #include "dkim/sign.h"
 #include "dkim/signtable.h"
 #include "dns/lookupset.h"
@@ -433,6 +435,179 @@ done:
     return rc;
 }
 
+/* both: the verifier and the sealer, fed one message */
+struct arc_both {
+    struct dkim_verify *v;
+    struct arc_seal *a;
+};
+
+/* arc_feed - header fields and body of the CRLF message m (as sign_feed) */
+static void arc_feed(struct arc_both *t, const struct buf *m)
+{
+    const char *p = m->s, *end = m->s + m->len;
+
+    while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
+	const char *e = p, *eol = memchr(p, '\n', (size_t) (end - p));
+	size_t  colon = 0, nl = header_name_len(p, eol ? (size_t) (eol - p) : (size_t) (end - p),
+						&colon);
+
+	if (nl == 0)
+	    break;
+	while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
+			    && (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
+	    e++;
+	dkim_verify_header(t->v, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
+	arc_seal_header(t->a, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
+	p = e + 2 > end ? end : e + 2;
+    }
+    dkim_verify_eoh(t->v);
+    if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+	p += 2;
+    if (p < end) {
+	dkim_verify_body(t->v, p, (size_t) (end - p));
+	arc_seal_body(t->a, p, (size_t) (end - p));
+    }
+}
+
+/* plain_value - a result property value that needs no quoting */
+static int plain_value(const char *s)
+{
+    if (s == NULL || *s == 0)
+	return 0;
+    for (; *s; s++)
+	if (!isalnum((unsigned char) *s) && strchr(".-_@+", *s) == NULL)
+	    return 0;
+    return 1;
+}
+
+/* arc_results - " authserv-id; dkim=...; arc=..." of verifier v */
+static void arc_results(const struct dkim_verify *v, const char *id, struct buf *ar)
+{
+    size_t  n = dkim_verify_count(v);
+
+    buf_printf(ar, " %s;", id);
+    if (n == 0)
+	buf_puts(ar, "\r\n\tdkim=none;");
+    for (size_t i = 0; i < n; i++) {
+	const struct dkim_sig_result *r = dkim_verify_result(v, i);
+
+	buf_printf(ar, "\r\n\tdkim=%s", dkim_result_name(r->result));
+	if (plain_value(r->d))
+	    buf_printf(ar, " header.d=%s", r->d);
+	if (plain_value(r->s))
+	    buf_printf(ar, " header.s=%s", r->s);
+	buf_putc(ar, ';');
+    }
+    buf_printf(ar, "\r\n\tarc=%s", arc_result_name(dkim_verify_arc(v, NULL, NULL)));
+}
+
+/* cmd_dkim_arcseal - mxshield dkim arc-seal [-c FILE] [--resolver HOST:PORT] [MESSAGE] */
+static int cmd_dkim_arcseal(const struct config *conf, int argc, char **argv)
+{
+    const char *file = NULL, *resolver = NULL, *id;
+    struct dkim_signer *g;
+    const struct dkim_signkey *k;
+    struct dkim_conf dc;
+    struct arc_both t = {NULL, NULL};
+    struct event_base *base = NULL;
+    struct dns *dns = NULL;
+    struct lookupset *ls = NULL;
+    struct buf m, ar, out;
+    FILE   *fp = stdin;
+    char    why[512];
+    int     had_cr, rc = 2;
+
+    for (int i = 0; i < argc; i++) {
+	if (i + 1 < argc && strcmp(argv[i], "--resolver") == 0)
+	    resolver = argv[++i];
+	else if (i == argc - 1 && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+	    file = argv[i];
+	else {
+	    fprintf(stderr, "usage: mxshield dkim arc-seal [-c FILE] [--resolver HOST:PORT]"
+		    " [MESSAGE]\n");
+	    return 2;
+	}
+    }
+    if (config_str(conf, P_ARC_SIGN)[0] == 0) {
+	fprintf(stderr, "mxshield dkim arc-seal: arc_sign is not set\n");
+	return 2;
+    }
+    if ((g = dkim_signer_open(conf, why, sizeof(why))) == NULL
+	|| (k = arc_seal_key(g, config_str(conf, P_ARC_SIGN), why, sizeof(why))) == NULL) {
+	fprintf(stderr, "mxshield dkim arc-seal: arc_sign: %s\n", why);
+	dkim_signer_free(g);
+	return 2;
+    }
+    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
+	fprintf(stderr, "mxshield dkim arc-seal: %s: %s\n", file, strerror(errno));
+	dkim_signer_free(g);
+	return 2;
+    }
+    buf_init(&m);
+    buf_init(&ar);
+    buf_init(&out);
+    if (read_crlf(fp, &m, &had_cr) < 0) {
+	fprintf(stderr, "mxshield dkim arc-seal: %s: read error\n",
+		file ? file : "standard input");
+	goto done;
+    }
+    if ((base = event_base_new()) == NULL
+	|| (dns = dns_new(base, resolver ? resolver : config_str(conf, P_DNS_RESOLVER),
+			  (int) config_int(conf, P_DNS_TIMEOUT) * 1000, 0, why,
+			  sizeof(why))) == NULL) {
+	fprintf(stderr, "mxshield dkim arc-seal: %s\n", base ? why : "cannot create event base");
+	goto done;
+    }
+    ls = lookupset_new(dns);
+    lookupset_set_wakeup(ls, woken, NULL);
+    dkim_conf_default(&dc);
+    t.v = dkim_verify_new(&dc, ls);
+    t.a = arc_seal_new(k, dkim_signer_conf(g));
+    arc_feed(&t, &m);
+    while (dkim_verify_finish(t.v) == 0)
+	event_base_loop(base, EVLOOP_ONCE);	/* until the keys arrive */
+    id = config_str(conf, P_AUTHSERV_ID)[0] ? config_str(conf, P_AUTHSERV_ID)
+	: config_str(conf, P_MYHOSTNAME);
+    arc_results(t.v, id, &ar);
+    switch (arc_seal_finish(t.a, t.v, ar.s, (long long) time(NULL), why, sizeof(why))) {
+    case 1:
+	for (int f = ARC_SEAL_AS; f >= ARC_SEAL_AAR; f--)
+	    buf_printf(&out, "%s:%s\r\n", arc_seal_name(f), arc_seal_value(t.a, f));
+	rc = 0;
+	break;
+    case 0:
+	fprintf(stderr, "mxshield dkim arc-seal: %s\n", why);
+	rc = 1;
+	break;
+    default:
+	fprintf(stderr, "mxshield dkim arc-seal: %s\n", why);
+	break;
+    }
+    if (rc != 2) {
+	buf_append(&out, m.s, m.len);
+	for (size_t i = 0; i < out.len; i++)	/* the input's own line ends */
+	    if (had_cr || out.s[i] != '\r' || i + 1 >= out.len || out.s[i + 1] != '\n')
+		putchar(out.s[i]);
+    }
+done:
+    if (fp != stdin)
+	fclose(fp);
+    arc_seal_free(t.a);
+    if (t.v)
+	dkim_verify_free(t.v);
+    if (ls)
+	lookupset_free(ls);
+    if (dns)
+	dns_free(dns);
+    if (base)
+	event_base_free(base);
+    dkim_signer_free(g);
+    buf_free(&m);
+    buf_free(&ar);
+    buf_free(&out);
+    return rc;
+}
+
 int     cmd_dkim(const struct config *conf, int argc, char **argv)
 {
     const char *resolver = NULL, *file = NULL;
@@ -450,6 +625,8 @@ int     cmd_dkim(const struct config *conf, int argc, char **argv)
 	return cmd_dkim_keygen(argc - 1, argv + 1);
     if (argc > 0 && strcmp(argv[0], "sign") == 0)
 	return cmd_dkim_sign(conf, argc - 1, argv + 1);
+    if (argc > 0 && strcmp(argv[0], "arc-seal") == 0)
+	return cmd_dkim_arcseal(conf, argc - 1, argv + 1);
     for (int i = 0; i < argc; i++) {
 	const char *a = argv[i];
 

@@ -70,6 +70,7 @@ static void usage_to(int status)
 	    "       mxshield dkim [-c FILE] [--resolver HOST:PORT] [--json] [--trace] [MESSAGE]\n"
 	    "       mxshield dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] [--dir DIR]\n"
 	    "       mxshield dkim sign [-c FILE] [MESSAGE]\n"
+	    "       mxshield dkim arc-seal [-c FILE] [--resolver HOST:PORT] [MESSAGE]\n"
 	    "       mxshield domain [-c FILE] check DOMAIN [--resolver HOST:PORT] [--address IP]... [--json]\n"
 	    "       mxshield relay-test [-c FILE] HOST[:PORT] [--domain OURS] [--target DOMAIN] [--helo NAME]\n"
 	    "       mxshield spf [-c FILE] --ip ADDR --sender ADDR --helo NAME [--receiver NAME]\n"

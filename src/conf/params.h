@@ -345,6 +345,8 @@
       "Header fields signed once more than the message has them, so that one added later breaks the signature") \
     X(DKIM_CANON, "dkim_canonicalization", STR, "relaxed/relaxed", 0, 0, 0, \
       "Header/body canonicalisation of the signatures made: simple or relaxed each") \
+    X(ARC_SIGN, "arc_sign", STR, "", 0, 0, 0, \
+      "A key name of dkim_key_table: the milter ARC-seals (RFC 8617) the mail of non-local clients with it after verifying; empty: no sealing") \
     /* Reply codes */ \
     X(ACCESS_REJECT_CODE, "access_map_reject_code", CODE, "554", 400, 599, 1, \
       "Reply code for REJECT from an access table") \

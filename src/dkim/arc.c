@@ -90,6 +90,8 @@ static int arc_collect(struct dkim_verify *v, int *count)
 		arc_fail(v, "ARC-Authentication-Results without a valid i=");
 		return -1;
 	    }
+	    if (inst > v->arc_top)
+		v->arc_top = inst;
 	    slotp = &v->arc_aar[inst];
 	    if (*slotp >= 0) {
 		arc_fail(v, "two ARC-Authentication-Results i=%d", inst);
@@ -105,6 +107,8 @@ static int arc_collect(struct dkim_verify *v, int *count)
 		return -1;
 	    }
 	    inst = vs->sig.instance;
+	    if (inst > v->arc_top)
+		v->arc_top = inst;
 	    slotp = kind == DKIM_KIND_AMS ? &v->arc_ams[inst] : &v->arc_as[inst];
 	    if (*slotp >= 0) {
 		arc_fail(v, "two %s i=%d", name, inst);
@@ -260,4 +264,27 @@ void    dkim_arc_seal_digests(struct dkim_verify *v)
     EVP_MD_CTX_free(run);
     EVP_MD_CTX_free(one);
     v->arc_digested = 1;
+}
+
+/* dkim_verify_arc_instance - the newest ARC instance seen, 0 when none
+ * (of a broken chain: the highest read before the verifier gave up) */
+int     dkim_verify_arc_instance(const struct dkim_verify *v)
+{
+    return v->arc_n > 0 ? v->arc_n : v->arc_top;
+}
+
+/* dkim_verify_arc_sets - the sets 1..N as an ARC-Seal of N+1 signs them:
+ * relaxed, each field with its CRLF, AAR, AMS, AS per instance (RFC 8617
+ * section 5.1.1); nothing unless the chain passed */
+void    dkim_verify_arc_sets(const struct dkim_verify *v, struct buf *out)
+{
+    if (v->arc != ARC_PASS)
+	return;
+    for (int i = 1; i <= v->arc_n; i++) {
+	const struct dkim_hdr *f[3] = {&v->h[v->arc_aar[i]], &v->h[v->vs[v->arc_ams[i]].hdr],
+	&v->h[v->vs[v->arc_as[i]].hdr]};
+
+	for (int j = 0; j < 3; j++)
+	    dkim_canon_header(out, 1, f[j]->name, f[j]->nlen, f[j]->value, f[j]->vlen);
+    }
 }

@@ -101,6 +101,12 @@ const struct dkim_sig_result *dkim_verify_result(const struct dkim_verify *v, si
 enum arc_result dkim_verify_arc(const struct dkim_verify *v, const char **sealer,
 				        const char **reason);
 
+/* for the sealer (arcseal.c), after finish: dkim_verify_arc_instance -
+ * the newest ARC instance (0 none); dkim_verify_arc_sets - append the
+ * sets 1..N, relaxed, as the next ARC-Seal signs them (only on pass) */
+int     dkim_verify_arc_instance(const struct dkim_verify *v);
+void    dkim_verify_arc_sets(const struct dkim_verify *v, struct buf *out);
+
 void    dkim_verify_free(struct dkim_verify *v);
 
 /*

@@ -71,6 +71,7 @@ struct dkim_sign {
     struct dkim_bodycanon canon;
     EVP_MD_CTX *md;
     char   *out[DKIM_SIGN_MAX_KEYS];	/* the signature values */
+    int     arc_instance;		/* > 0: ARC-Message-Signatures (arcseal.c) */
 };
 
 const char *dkim_sign_default_headers =
@@ -243,6 +244,18 @@ int     dkim_sign_add_key(struct dkim_sign *s, const struct dkim_signkey *k)
     return 0;
 }
 
+/* dkim_sign_set_arc - make ARC-Message-Signatures of instance i instead:
+ * i= in place of v=, relaxed/relaxed; first before any body byte is fed,
+ * again before finish to give the instance once known */
+void    dkim_sign_set_arc(struct dkim_sign *s, int instance)
+{
+    if (s->arc_instance == 0) {
+	s->hrelaxed = s->brelaxed = 1;
+	dkim_bodycanon_init(&s->canon, 1, emit_body, s);
+    }
+    s->arc_instance = instance;
+}
+
 /* bytes_dup - len bytes exactly (NUL included), NUL-terminated */
 static char *bytes_dup(const char *p, size_t len)
 {
@@ -368,6 +381,18 @@ static int sign_digest(const struct dkim_signkey *k, const unsigned char h[32],
     return ok ? 0 : -1;
 }
 
+/* dkim_signkey_sign - sign a SHA-256 digest with k (arcseal.c); 0, or -1 */
+int     dkim_signkey_sign(const struct dkim_signkey *k, const unsigned char h[32],
+			          unsigned char *sig, size_t *siglen)
+{
+    return sign_digest(k, h, sig, siglen);
+}
+
+const char *dkim_signkey_alg(const struct dkim_signkey *k)
+{
+    return k->alg == DKIM_ALG_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256";
+}
+
 /* dkim_sign_finish - after the body: make every signature; 0, or -1 */
 int     dkim_sign_finish(struct dkim_sign *s, long long now, char *why, size_t whylen)
 {
@@ -393,7 +418,11 @@ int     dkim_sign_finish(struct dkim_sign *s, long long now, char *why, size_t w
 	size_t  head = data.len, col, siglen = sizeof(sig);
 
 	buf_reset(&val);
-	buf_printf(&val, " v=1; a=%s; c=%s/%s; d=%s; s=%s;\r\n\tt=%lld; h=",
+	if (s->arc_instance > 0)
+	    buf_printf(&val, " i=%d;", s->arc_instance);
+	else
+	    buf_puts(&val, " v=1;");
+	buf_printf(&val, " a=%s; c=%s/%s; d=%s; s=%s;\r\n\tt=%lld; h=",
 		   k->alg == DKIM_ALG_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256",
 		   s->hrelaxed ? "relaxed" : "simple", s->brelaxed ? "relaxed" : "simple",
 		   k->domain, k->selector, now);
@@ -403,7 +432,10 @@ int     dkim_sign_finish(struct dkim_sign *s, long long now, char *why, size_t w
 	put_b64(&val, bh, sizeof(bh));
 	buf_puts(&val, ";\r\n\tb=");
 	/* the signature signs itself with b= empty, without its CRLF */
-	dkim_canon_header(&data, s->hrelaxed, "DKIM-Signature", 14, val.s, val.len);
+	if (s->arc_instance > 0)
+	    dkim_canon_header(&data, 1, "ARC-Message-Signature", 21, val.s, val.len);
+	else
+	    dkim_canon_header(&data, s->hrelaxed, "DKIM-Signature", 14, val.s, val.len);
 	data.len -= 2;
 	data.s[data.len] = 0;
 	dkim_sha256(data.s, data.len, h);

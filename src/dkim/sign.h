@@ -40,6 +40,11 @@ const char *dkim_signkey_selector(const struct dkim_signkey *k);
 int     dkim_signkey_matches(const struct dkim_signkey *k, const char *record,
 			             char *why, size_t whylen);
 void    dkim_signkey_free(struct dkim_signkey *k);
+/* dkim_signkey_sign - the signature of a SHA-256 digest (siglen in: the
+ * room, out: the length); 0, or -1.  dkim_signkey_alg - its a= value */
+int     dkim_signkey_sign(const struct dkim_signkey *k, const unsigned char h[32],
+			          unsigned char *sig, size_t *siglen);
+const char *dkim_signkey_alg(const struct dkim_signkey *k);
 
 #define DKIM_SIGN_MAX_KEYS	4	/* signatures added to one message */
 
@@ -59,6 +64,10 @@ struct dkim_sign;
  * then one signature per key added: finish gives 0, or -1 and why */
 struct dkim_sign *dkim_sign_new(const struct dkim_sign_conf *c);
 int     dkim_sign_add_key(struct dkim_sign *s, const struct dkim_signkey *k);
+/* dkim_sign_set_arc - ARC-Message-Signature values of instance i (i= for
+ * v=, relaxed/relaxed) instead; first before the body, again before
+ * finish to set the instance (arcseal.c) */
+void    dkim_sign_set_arc(struct dkim_sign *s, int instance);
 void    dkim_sign_header(struct dkim_sign *s, const char *name, size_t nlen,
 			         const char *value, size_t vlen);
 void    dkim_sign_body(struct dkim_sign *s, const void *data, size_t len);

@@ -212,6 +212,27 @@ enum map_result dkim_signer_keys(struct dkim_signer *g, const char *addr,
     return r;
 }
 
+/* dkim_signer_key - the key named name in dkim_key_table (arc_sign) */
+const struct dkim_signkey *dkim_signer_key(struct dkim_signer *g, const char *name,
+					           char *why, size_t whylen)
+{
+    const char *entry;
+    enum map_result r;
+
+    if ((r = lookup(g->keys, g->nkeys, name, &entry, 1)) != MAP_FOUND) {
+	snprintf(why, whylen, "dkim_key_table: %s key %s", r == MAP_ERROR
+		 ? "lookup failed for" : "has no", name);
+	return NULL;
+    }
+    return load_key(g, name, entry, why, whylen);
+}
+
+/* dkim_signer_conf - the configured signing options (header list) */
+const struct dkim_sign_conf *dkim_signer_conf(const struct dkim_signer *g)
+{
+    return &g->conf;
+}
+
 /* dkim_signer_start - a signer for one message with the configured options */
 struct dkim_sign *dkim_signer_start(const struct dkim_signer *g)
 {

@@ -14,6 +14,7 @@
 struct dkim_signer;
 struct dkim_signkey;
 struct dkim_sign;
+struct dkim_sign_conf;
 
 /* dkim_signer_open - tables and options of conf; NULL and why */
 struct dkim_signer *dkim_signer_open(const struct config *conf, char *why, size_t whylen);
@@ -25,6 +26,12 @@ int     dkim_signer_enabled(const struct dkim_signer *g);
 enum map_result dkim_signer_keys(struct dkim_signer *g, const char *addr,
 				         const struct dkim_signkey **keys, size_t *n,
 				         char *why, size_t whylen);
+
+/* dkim_signer_key - the key of that name in dkim_key_table (loaded once,
+ * owned by g); NULL and why.  dkim_signer_conf - the configured options */
+const struct dkim_signkey *dkim_signer_key(struct dkim_signer *g, const char *name,
+					           char *why, size_t whylen);
+const struct dkim_sign_conf *dkim_signer_conf(const struct dkim_signer *g);
 
 /* dkim_signer_start - dkim_sign_new() with the configured options */
 struct dkim_sign *dkim_signer_start(const struct dkim_signer *g);

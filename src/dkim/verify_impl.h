@@ -71,6 +71,7 @@ struct dkim_verify {
 
     /* ARC */
     int     arc_n;			/* newest instance, 0: no chain */
+    int     arc_top;			/* highest i= read, even of a broken chain */
     int     arc_ams[ARC_MAX_INSTANCES + 1];	/* vsig index per instance */
     int     arc_as[ARC_MAX_INSTANCES + 1];
     int     arc_aar[ARC_MAX_INSTANCES + 1];	/* header index */

@@ -741,6 +741,12 @@ void    msgauth_ar_value(const struct msgauth *m, struct buf *out, const char *f
     }
 }
 
+/* msgauth_dkim - the verifier, for the ARC sealer (milter/arcseal.c) */
+const struct dkim_verify *msgauth_dkim(const struct msgauth *m)
+{
+    return m->dkim;
+}
+
 /* json_str - a JSON string or null */
 static void json_str(struct buf *b, const char *s)
 {

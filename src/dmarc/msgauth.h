@@ -86,5 +86,8 @@ void    msgauth_set_trace(struct msgauth *m);
 const char *msgauth_trace(const struct msgauth *m);
 /* msgauth_dmarc_result - "pass", "fail", "none", "temperror", "permerror" */
 const char *msgauth_dmarc_result(const struct msgauth *m);
+/* msgauth_dkim - its DKIM/ARC verifier (results valid after finish) */
+struct dkim_verify;
+const struct dkim_verify *msgauth_dkim(const struct msgauth *m);
 
 #endif

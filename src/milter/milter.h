@@ -19,6 +19,7 @@
 struct daemon;
 struct msgauth_conf;
 struct dkim_signer;
+struct dkim_signkey;
 struct msession;
 
 /* milter_service_attach - serve milter_listen, if set */
@@ -34,6 +35,8 @@ struct milter_conf {
     int     ignore_auth;		/* dmarc_ignore_authenticated_clients */
     long    idle_secs;
     struct dkim_signer *signer;		/* dkim_signing_table, or NULL */
+    struct dkim_signer *arc_signer;	/* arc_sign's key table, or NULL */
+    const struct dkim_signkey *arc_key;	/* arc_sign's key (in arc_signer) */
 };
 
 void    milter_conf_unref(struct milter_conf *mc);

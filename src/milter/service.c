@@ -15,6 +15,7 @@
 #include "dmarc/msgauth.h"
 #include "dkim/signtable.h"
 #include "milter/milter.h"
+#include "milter/arcseal.h"
 #include "milter/sign.h"
 #include "stats/stats.h"
 #include "util/log.h"
@@ -35,7 +36,9 @@ static struct milter_conf *conf_new(const struct config *c, struct buf *err)
     mc->header_count = (size_t) config_int(c, P_MILTER_HEADER_COUNT);
     mc->ignore_auth = config_bool(c, P_DMARC_IGNORE_AUTH);
     mc->idle_secs = config_int(c, P_MILTER_IDLE_TIMEOUT);
-    if ((mc->signer = milter_signer_open(c, err)) == NULL && err->len > 0) {
+    if (((mc->signer = milter_signer_open(c, err)) == NULL && err->len > 0)
+	|| milter_arc_open(c, &mc->arc_signer, &mc->arc_key, err) < 0) {
+	dkim_signer_free(mc->signer);
 	msgauth_conf_free(mc->mc);
 	free(mc);
 	return NULL;
@@ -49,6 +52,7 @@ void    milter_conf_unref(struct milter_conf *mc)
 	return;
     msgauth_conf_free(mc->mc);
     dkim_signer_free(mc->signer);
+    dkim_signer_free(mc->arc_signer);
     free(mc);
 }
 

@@ -40,7 +40,9 @@
 #include "dns/lookupset.h"
 #include "milter/milter.h"
 #include "milter/proto.h"
+#include "milter/arcseal.h"
 #include "milter/sign.h"
+#include "dkim/arcseal.h"
 #include "dkim/signtable.h"
 #include "net/stream.h"
 #include "rules/policy.h"
@@ -85,6 +87,7 @@ struct msession {
     struct lookupset *ls;
     struct msgauth *ma;
     struct dkim_msgsign *sign;		/* our own mail: signing it */
+    struct arc_seal *seal;		/* others' mail: ARC-sealing it (arc_sign) */
     int     skipping;			/* accepted at MAIL: ignore until the next */
     int     body_needed;		/* signatures to verify: no SKIP */
     size_t  nheaders;
@@ -112,6 +115,8 @@ static void message_end(struct msession *ms)
     ms->ma = NULL;
     dkim_msgsign_free(ms->sign);
     ms->sign = NULL;
+    arc_seal_free(ms->seal);
+    ms->seal = NULL;
     if (ms->ls)
 	lookupset_free(ms->ls);
     ms->ls = NULL;
@@ -343,6 +348,8 @@ static int do_mail(struct msession *ms, struct milter_rd *r)
     lookupset_set_wakeup(ms->ls, wakeup, ms);
     ms->ma = msgauth_new(ms->conf->mc, ms->ls);
     msgauth_envelope(ms->ma, ms->client_addr, ms->helo, ms->sender);
+    if (ms->sign == NULL)
+	ms->seal = milter_arc_start(ms->conf->arc_signer, ms->conf->arc_key);
     reply(ms, SMFIR_CONTINUE, NULL, 0);
     return 0;
 }
@@ -428,6 +435,8 @@ static void answer_eom(struct msession *ms)
 	}
 	milter_sign_eom(ms->sign, ms->queue_id[0] ? ms->queue_id : "NOQUEUE", ms->peer,
 			ms->proto, ms->actions, &pkt);
+	milter_arc_eom(ms->seal, m, ms->queue_id[0] ? ms->queue_id : "NOQUEUE", ms->peer,
+		       ms->proto, ms->actions, &pkt);
 	milter_put(&pkt, SMFIR_CONTINUE, NULL, 0);
     }
     stream_write(ms->st, pkt.s, pkt.len);
@@ -527,6 +536,8 @@ static int dispatch(struct msession *ms, int cmd, const char *data, size_t len)
     case SMFIC_HEADER:
 	if (ms->sign && ms->state == MS_MESSAGE)
 	    milter_sign_header(ms->sign, data, len);
+	if (ms->seal && ms->state == MS_MESSAGE)
+	    milter_arc_header(ms->seal, data, len);
 	if (!in_msg) {
 	    reply_continue(ms, SMFIP_NR_HDR);
 	    return 0;
@@ -540,12 +551,15 @@ static int dispatch(struct msession *ms, int cmd, const char *data, size_t len)
     case SMFIC_BODY:
 	if (ms->sign && ms->state == MS_MESSAGE)
 	    dkim_msgsign_body(ms->sign, data, len);
+	if (ms->seal && ms->state == MS_MESSAGE)
+	    arc_seal_body(ms->seal, data, len);
 	if (in_msg && ms->body_needed) {
 	    msgauth_body(ms->ma, data, len);
 	    reply(ms, SMFIR_CONTINUE, NULL, 0);
 	} else {
 	    /* nothing to verify in it: Postfix may skip the rest (unless we sign) */
-	    reply(ms, (ms->proto & SMFIP_SKIP) && !ms->sign ? SMFIR_SKIP : SMFIR_CONTINUE,
+	    reply(ms, (ms->proto & SMFIP_SKIP) && !ms->sign && !ms->seal ? SMFIR_SKIP
+		  : SMFIR_CONTINUE,
 		  NULL, 0);
 	}
 	return 0;
@@ -554,6 +568,8 @@ static int dispatch(struct msession *ms, int cmd, const char *data, size_t len)
 	    msgauth_body(ms->ma, data, len);	/* libmilter's EOB with data */
 	if (ms->sign && ms->state == MS_MESSAGE && len > 0)
 	    dkim_msgsign_body(ms->sign, data, len);
+	if (ms->seal && ms->state == MS_MESSAGE && len > 0)
+	    arc_seal_body(ms->seal, data, len);
 	return do_eom(ms);
     case SMFIC_ABORT:
 	message_end(ms);
