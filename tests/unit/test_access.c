@@ -679,7 +679,9 @@ static void test_long_names(void **state)
     double  ms = (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
 
     printf("four lookups of a 100 KB name: %.3f ms\n", ms);
-    assert_true(ms < 10.0);
+    /* the walk over every parent took 14 s; linear it takes ~2 ms (12 ms
+     * seen under ASan on a loaded host): a bound far from both */
+    assert_true(ms < 250.0);
     map_free(m);
     buf_free(&matched);
     buf_free(&name);
