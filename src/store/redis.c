@@ -89,6 +89,7 @@ struct rstore {
     struct redis_addr target;		/* where ac goes */
     size_t  next_server, next_sentinel;
     struct event *retry_ev, *connect_ev, *cmd_ev;
+    long long up_by_ms;			/* connect_ev's deadline */
     long    backoff_ms;
     int     was_up;			/* reported up since the last outage */
     time_t  down_since, last_report;
@@ -371,6 +372,7 @@ static void sentinel_disconnect_cb(const redisAsyncContext *sc, int status)
 /* rc_start - (re)connect: ask the next Sentinel, or try the next server */
 static void rc_start(struct rstore *s)
 {
+    s->up_by_ms = now_ms() + s->c.connect_timeout_ms;
     arm(s->connect_ev, s->c.connect_timeout_ms);
     if (s->c.nsentinels == 0) {
 	s->target = s->c.servers[s->next_server++ % s->c.nservers];
@@ -456,7 +458,15 @@ static struct rreq *req_new(struct rstore *s, int op, store_cb cb, void *arg)
     q->op = op;
     q->cb = cb;
     q->arg = arg;
-    q->deadline_ms = now_ms() + s->c.command_timeout_ms;
+    /* A command queued while the connection is being made is answered
+     * only after the handshake: its time starts when the connection must
+     * be up (connect_ev drops a connection that is not), so that a
+     * connection slower than redis_command_timeout can still come up. */
+    long long from = now_ms();
+
+    if (s->state != RS_UP && s->up_by_ms > from)
+	from = s->up_by_ms;
+    q->deadline_ms = from + s->c.command_timeout_ms;
     q->next = NULL;
     q->prev = s->tail;
     if (s->tail)

@@ -219,6 +219,77 @@ class Failure(RedisTest):
         self.assertEqual(self.client(d).ask(att(NOW)), TEXT)
 
 
+class SlowHandshake(RedisTest):
+    """A Redis whose every new connection answers only after a delay (a
+    server far away, a loaded Sentinel setup): the connection comes up
+    although commands were waiting on it longer than
+    redis_command_timeout, since their time counts from the connection's
+    being up, not from their queueing."""
+
+    def proxy(self, target, delay):
+        import socket
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(16)
+        stop = threading.Event()
+        self.addCleanup(stop.set)
+        self.addCleanup(ls.close)
+        host, port = target.rsplit(":", 1)
+
+        def pipe(a, b):
+            try:
+                while True:
+                    data = a.recv(65536)
+                    if not data:
+                        break
+                    b.sendall(data)
+            except OSError:
+                pass
+            for x in (a, b):
+                try:
+                    x.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        def serve(c):
+            try:
+                u = socket.create_connection((host, int(port)))
+            except OSError:
+                c.close()
+                return
+            time.sleep(delay)           # nothing relayed before the delay
+            threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+            threading.Thread(target=pipe, args=(u, c), daemon=True).start()
+
+        def accept():
+            while not stop.is_set():
+                try:
+                    c, _ = ls.accept()
+                except OSError:
+                    return
+                threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        return "127.0.0.1:%d" % ls.getsockname()[1]
+
+    def test_connection_slower_than_command_timeout_comes_up(self):
+        r = self.redis()
+        addr = self.proxy(r.addr(), 0.8)
+        d = self.rd_daemon(addr, "redis_command_timeout = 300\n"
+                                 "redis_connect_timeout = 3000\n")
+        c = self.client(d)
+        answers = []
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            got = c.ask(att(NOW, sender="s%d@x.example" % len(answers)))
+            answers.append(got)
+            if got == TEXT:
+                break
+            self.assertEqual(got, DBERR)    # only a temporary failure meanwhile
+            time.sleep(0.1)
+        self.assertEqual(answers[-1], TEXT, answers[-5:])
+
+
 class Auth(RedisTest):
 
     # the least the README says a user needs
