@@ -355,11 +355,7 @@ void    msgauth_header(struct msgauth *m, const char *name, size_t nlen,
     }
     /* the verifier wants folded lines joined by CRLF */
     buf_reset(&m->scratch);
-    for (size_t i = 0; i < vlen; i++) {
-	if (value[i] == '\n' && (i == 0 || value[i - 1] != '\r'))
-	    buf_putc(&m->scratch, '\r');
-	buf_putc(&m->scratch, value[i]);
-    }
+    buf_append_crlf(&m->scratch, value, vlen);
     dkim_verify_header(m->dkim, name, nlen, m->scratch.s ? m->scratch.s : "", m->scratch.len);
 }
 

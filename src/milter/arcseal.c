@@ -57,11 +57,7 @@ void    milter_arc_header(struct arc_seal *a, const char *data, size_t len)
     if (milter_rd_str(&r, &n, &nl) < 0 || milter_rd_str(&r, &v, &vl) < 0)
 	return;				/* the session refuses it itself */
     buf_init(&val);
-    for (size_t i = 0; i < vl; i++) {
-	if (v[i] == '\n' && (i == 0 || v[i - 1] != '\r'))
-	    buf_putc(&val, '\r');
-	buf_putc(&val, v[i]);
-    }
+    buf_append_crlf(&val, v, vl);
     arc_seal_header(a, n, nl, val.s ? val.s : "", val.len);
     buf_free(&val);
 }

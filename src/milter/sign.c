@@ -47,11 +47,7 @@ void    milter_sign_header(struct dkim_msgsign *m, const char *data, size_t len)
     if (milter_rd_str(&r, &n, &nl) < 0 || milter_rd_str(&r, &v, &vl) < 0)
 	return;				/* the session refuses it itself */
     buf_init(&val);
-    for (size_t i = 0; i < vl; i++) {
-	if (v[i] == '\n' && (i == 0 || v[i - 1] != '\r'))
-	    buf_putc(&val, '\r');
-	buf_putc(&val, v[i]);
-    }
+    buf_append_crlf(&val, v, vl);
     dkim_msgsign_header(m, n, nl, val.s, val.len);
     buf_free(&val);
 }

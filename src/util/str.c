@@ -297,3 +297,13 @@ void    buf_json_str(struct buf *b, const char *s)
     }
     buf_putc(b, '"');
 }
+
+void    buf_append_crlf(struct buf *b, const char *s, size_t len)
+{
+    buf_reserve(b, len);
+    for (size_t i = 0; i < len; i++) {
+	if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+	    buf_putc(b, '\r');
+	buf_putc(b, s[i]);
+    }
+}

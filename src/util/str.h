@@ -49,6 +49,11 @@ static inline void buf_putc(struct buf *b, int c)
     b->s[b->len] = 0;
 }
 void    buf_put_long(struct buf *b, long v);
+
+/* buf_append_crlf - append s, a lone LF made CRLF (a header value whose
+ * folded lines a queue file or Postfix joined by bare LF, as the wire
+ * and DKIM have them) */
+void    buf_append_crlf(struct buf *b, const char *s, size_t len);
 void    buf_printf(struct buf *b, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
 void    buf_vprintf(struct buf *b, const char *fmt, va_list ap);

@@ -34,6 +34,22 @@ static void test_put_long(void **state)
 }
 
 /* str_ulong - digits checked against max before each step, never overflowing */
+/* a lone LF becomes CRLF; CRLF, a lone CR and other bytes stay */
+static void test_append_crlf(void **state)
+{
+    struct buf b;
+
+    (void) state;
+    buf_init(&b);
+    buf_append_crlf(&b, "\na\r\nb\nc\rd\n", 10);
+    assert_int_equal(b.len, 13);
+    assert_memory_equal(b.s, "\r\na\r\nb\r\nc\rd\r\n", 14);
+    buf_reset(&b);
+    buf_append_crlf(&b, "", 0);
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
+}
+
 static void test_ulong(void **state)
 {
     unsigned long v = 7;
@@ -66,6 +82,7 @@ int     main(void)
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_put_long),
 	cmocka_unit_test(test_ulong),
+	cmocka_unit_test(test_append_crlf),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
