@@ -119,9 +119,7 @@ static void format_reply(struct buf *out, int code, const char *dsn,
 	out->s[510] = 0;
 	out->len = 510;
     }
-    for (char *cp = out->s; *cp; cp++)
-	if (!isprint((unsigned char) *cp))
-	    *cp = ' ';
+    str_copy_visible(out->s, out->s, strlen(out->s), 0, ' ');
     /* the DSN class follows the SMTP code */
     out->s[4] = out->s[0];
 }
