@@ -187,83 +187,100 @@ enum store_decoded gl_wl_entry_decode(const void *val, size_t len, int64_t *adde
     return store_value_decode(val, len, STORE_KIND_WHITELIST, added, 1);
 }
 
-/* gl_sender_normalise - postgrey's do_sender_substitutions(), lower case */
-void    gl_sender_normalise(const char *sender, struct buf *out)
+/* batv_tag - at least 10 of [0-9a-z] (either case) at the start */
+static int batv_tag(const char *s, size_t len)
+{
+    size_t  n = 0;
+
+    while (n < len && (isdigit((unsigned char) s[n]) || isalpha((unsigned char) s[n])))
+	n++;
+    return n >= 10;
+}
+
+/* word_char - Perl's \w for ASCII */
+static int word_char(int c)
+{
+    return isalnum((unsigned char) c) || c == '_';
+}
+
+/*
+ * sender_append - postgrey's do_sender_substitutions() of sender, appended
+ * to out as it is (the caller folds case).  No copy of the local part is
+ * made: the BATV pick and the +extension cut are spans of the sender.
+ */
+static void sender_append(const char *sender, struct buf *out)
 {
     const char *at = strrchr(sender, '@');
-    struct buf user;
 
-    buf_reset(out);
     if (at == NULL) {
 	buf_puts(out, sender);
-	str_lower(out->s);
 	return;
     }
-    buf_init(&user);
-    buf_append(&user, sender, (size_t) (at - sender));
-    str_lower(user.s);
+    const char *user = sender;
+    size_t  ulen = (size_t) (at - sender);
 
     /* BATV: prvs=tag=user or prvs=user=tag; the tag starts with 10 [0-9a-z] */
-    if (strncmp(user.s, "prvs=", 5) == 0) {
-	char   *a1 = user.s + 5, *eq = strchr(a1, '=');
+    if (ulen >= 5 && strncasecmp(user, "prvs=", 5) == 0) {
+	const char *a1 = user + 5, *end = user + ulen;
+	const char *eq = memchr(a1, '=', (size_t) (end - a1));
 
-	if (eq && strchr(eq + 1, '=') == NULL) {
-	    char   *a2 = eq + 1;
-	    size_t  l1 = (size_t) (eq - a1);
-	    int     t1 = l1 >= 10 && strspn(a1, "0123456789abcdefghijklmnopqrstuvwxyz") >= 10;
-	    int     t2 = strspn(a2, "0123456789abcdefghijklmnopqrstuvwxyz") >= 10;
-	    struct buf pick;
+	if (eq && memchr(eq + 1, '=', (size_t) (end - eq - 1)) == NULL) {
+	    const char *a2 = eq + 1;
+	    size_t  l1 = (size_t) (eq - a1), l2 = (size_t) (end - a2);
+	    int     t1 = batv_tag(a1, l1), t2 = batv_tag(a2, l2);
 
-	    buf_init(&pick);
-	    if (t2 && !t1)
-		buf_append(&pick, a1, l1);
-	    else
-		buf_puts(&pick, a2);	/* the standard order, or a coin */
-	    buf_reset(&user);
-	    buf_puts(&user, pick.s);
-	    buf_free(&pick);
+	    if (t2 && !t1) {
+		user = a1;
+		ulen = l1;
+	    } else {
+		user = a2;		/* the standard order, or a coin */
+		ulen = l2;
+	    }
 	}
     }
     /* +extension (mailing-list VERP) */
-    char   *plus = strchr(user.s, '+');
+    const char *plus = memchr(user, '+', ulen);
 
-    if (plus) {
-	*plus = 0;
-	user.len = (size_t) (plus - user.s);
-    }
+    if (plus)
+	ulen = (size_t) (plus - user);
+
     /* digit runs that are whole words become '#' (Perl's \b\d+\b) */
-    for (const char *cp = user.s; *cp;) {
-	if (isdigit((unsigned char) *cp)) {
-	    const char *end = cp;
+    const char *cp = user, *end = user + ulen, *run = user;
 
-	    while (isdigit((unsigned char) *end))
-		end++;
-	    int     before = cp == user.s || !(isalnum((unsigned char) cp[-1]) || cp[-1] == '_');
-	    int     after = !(isalnum((unsigned char) *end) || *end == '_');
-
-	    if (before && after)
-		buf_putc(out, '#');
-	    else
-		buf_append(out, cp, (size_t) (end - cp));
-	    cp = end;
-	} else {
-	    buf_putc(out, *cp++);
+    while (cp < end) {
+	if (!isdigit((unsigned char) *cp)) {
+	    cp++;
+	    continue;
 	}
+	const char *d = cp;
+
+	while (d < end && isdigit((unsigned char) *d))
+	    d++;
+	if ((cp == user || !word_char(cp[-1])) && (d == end || !word_char(*d))) {
+	    buf_append(out, run, (size_t) (cp - run));
+	    buf_putc(out, '#');
+	    run = d;
+	}
+	cp = d;
     }
+    buf_append(out, run, (size_t) (end - run));
     buf_putc(out, '@');
     buf_puts(out, at + 1);
-    str_lower(out->s);
-    buf_free(&user);
 }
 
-/* gl_client_net - the network (or host) part of the key */
-int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out)
+/* gl_sender_normalise - postgrey's do_sender_substitutions(), lower case */
+void    gl_sender_normalise(const char *sender, struct buf *out)
 {
-    struct inet_addr a;
+    buf_reset(out);
+    sender_append(sender, out);
+    str_lower(out->s);
+}
+
+/* client_net - the network (or host) part of a key, of a parsed address */
+static void client_net(const struct gl_conf *c, struct inet_addr a, struct buf *out)
+{
     char    text[64];
 
-    if (inet_parse(addr, &a) < 0)
-	return -1;
     if (!c->by_host) {
 	int     len = a.family == AF_INET ? c->ipv4_prefix : c->ipv6_prefix;
 	int     max = a.family == AF_INET ? 32 : 128;
@@ -273,77 +290,118 @@ int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out
     }
     inet_format(&a, text, sizeof(text));
     buf_puts(out, text);
+}
+
+/* gl_client_net - the network (or host) part of the key */
+int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out)
+{
+    struct inet_addr a;
+
+    if (inet_parse(addr, &a) < 0)
+	return -1;
+    client_net(c, a, out);
     return 0;
 }
 
 /* hash_key - SHA-1 hex of the key, as postgrey --privacy does */
 static void hash_key(struct buf *key)
 {
+    static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
 
     if (EVP_Digest(key->s, key->len, md, &mdlen, EVP_sha1(), NULL) != 1)
 	msg_fatal("greylist: SHA-1 failed");
     buf_reset(key);
-    for (unsigned i = 0; i < mdlen; i++)
-	buf_printf(key, "%02x", md[i]);
+    for (unsigned i = 0; i < mdlen; i++) {
+	buf_putc(key, hex[md[i] >> 4]);
+	buf_putc(key, hex[md[i] & 15]);
+    }
+}
+
+/* gl_triplet_key_addr - gl_triplet_key of a parsed client address */
+void    gl_triplet_key_addr(const struct gl_conf *c, const struct inet_addr *a,
+			            const char *auth_domain, const char *sender,
+			            const char *recipient, struct buf *out)
+{
+    buf_reset(out);
+    if (auth_domain) {
+	/* any server the domain's SPF authorises is the same sender */
+	buf_puts(out, "spf:");
+	buf_puts(out, auth_domain);
+    } else {
+	client_net(c, *a, out);
+    }
+    buf_putc(out, '/');
+    sender_append(sender, out);
+    buf_putc(out, '/');
+    buf_puts(out, recipient);
+    str_lower(out->s);
+    if (c->privacy || out->len > GL_KEY_MAX)
+	hash_key(out);
 }
 
 /* gl_triplet_key - "net/sender/recipient", lower case (hashed with privacy) */
 int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *auth_domain,
 		               const char *sender, const char *recipient, struct buf *out)
 {
-    struct buf s;
+    struct inet_addr a;
 
     buf_reset(out);
-    if (gl_client_net(c, addr, out) < 0)
+    if (inet_parse(addr, &a) < 0)
 	return -1;
-    if (auth_domain) {
-	/* any server the domain's SPF authorises is the same sender */
-	buf_reset(out);
-	buf_printf(out, "spf:%s", auth_domain);
-    }
-    buf_init(&s);
-    gl_sender_normalise(sender, &s);
-    buf_putc(out, '/');
-    buf_puts(out, s.s);
-    buf_putc(out, '/');
-    buf_puts(out, recipient);
-    str_lower(out->s);
-    buf_free(&s);
-    if (c->privacy || out->len > GL_KEY_MAX)
-	hash_key(out);
+    gl_triplet_key_addr(c, &a, auth_domain, sender, recipient, out);
     return 0;
+}
+
+/* gl_client_key_addr - gl_client_key of a parsed client address */
+void    gl_client_key_addr(const struct gl_conf *c, const struct inet_addr *a, struct buf *out)
+{
+    char    text[64];
+
+    buf_reset(out);
+    inet_format(a, text, sizeof(text));
+    buf_puts(out, text);
+    if (c->privacy)
+	hash_key(out);
 }
 
 /* gl_client_key - the auto-whitelist key: the exact address */
 int     gl_client_key(const struct gl_conf *c, const char *addr, struct buf *out)
 {
     struct inet_addr a;
-    char    text[64];
 
     buf_reset(out);
     if (inet_parse(addr, &a) < 0)
 	return -1;
-    inet_format(&a, text, sizeof(text));
-    buf_puts(out, text);
-    if (c->privacy)
-	hash_key(out);
+    gl_client_key_addr(c, &a, out);
     return 0;
 }
 
-/* gl_whitelist_net_key - "net/len" at the configured prefix */
-int     gl_whitelist_net_key(const struct gl_conf *c, const char *addr, struct buf *out)
+/* gl_whitelist_net_key_addr - gl_whitelist_net_key of a parsed address */
+void    gl_whitelist_net_key_addr(const struct gl_conf *c, const struct inet_addr *a,
+				          struct buf *out)
 {
     struct gl_conf net = *c;
 
     net.by_host = 0;			/* the network, whatever the triplets use */
     buf_reset(out);
-    if (gl_client_net(&net, addr, out) < 0)
-	return -1;
-    buf_printf(out, "/%d", strchr(out->s, ':') ? c->ipv6_prefix : c->ipv4_prefix);
+    client_net(&net, *a, out);
+    buf_putc(out, '/');
+    buf_put_long(out, a->family == AF_INET6 ? c->ipv6_prefix : c->ipv4_prefix);
     if (c->privacy)
 	hash_key(out);
+}
+
+/* gl_whitelist_net_key - "net/len" at the configured prefix */
+int     gl_whitelist_net_key(const struct gl_conf *c, const char *addr, struct buf *out)
+{
+    struct inet_addr a;
+
+    buf_reset(out);
+    if (inet_parse(addr, &a) < 0)
+	return -1;
+    gl_whitelist_net_key_addr(c, &a, out);
     return 0;
 }
 
@@ -352,22 +410,26 @@ void    gl_expand_text(const char *tpl, long wait, const char *recipient, struct
 {
     const char *dom = strrchr(recipient, '@');
     int     did_s = 0, did_r = 0;
+    const char *cp = tpl, *pct;
 
     dom = dom ? dom + 1 : recipient;
     buf_reset(out);
-    for (const char *cp = tpl; *cp; cp++) {
-	if (cp[0] == '%' && cp[1] == 's' && !did_s) {
+    while ((pct = strchr(cp, '%')) != NULL) {
+	buf_append(out, cp, (size_t) (pct - cp));
+	if (pct[1] == 's' && !did_s) {
 	    buf_put_long(out, wait);
 	    did_s = 1;
-	    cp++;
-	} else if (cp[0] == '%' && cp[1] == 'r' && !did_r) {
+	    cp = pct + 2;
+	} else if (pct[1] == 'r' && !did_r) {
 	    buf_puts(out, dom);
 	    did_r = 1;
-	    cp++;
+	    cp = pct + 2;
 	} else {
-	    buf_putc(out, *cp);
+	    buf_putc(out, '%');
+	    cp = pct + 1;
 	}
     }
+    buf_puts(out, cp);
 }
 
 /* gl_expand_header - X-Greylist: %t %v %h %d */

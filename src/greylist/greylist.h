@@ -107,6 +107,13 @@ int     gl_client_net(const struct gl_conf *c, const char *addr, struct buf *out
 int     gl_triplet_key(const struct gl_conf *c, const char *addr, const char *auth_domain,
 		               const char *sender, const char *recipient, struct buf *out);
 int     gl_client_key(const struct gl_conf *c, const char *addr, struct buf *out);
+/* the same keys of an address parsed once (the policy hot path) */
+void    gl_triplet_key_addr(const struct gl_conf *c, const struct inet_addr *a,
+			            const char *auth_domain, const char *sender,
+			            const char *recipient, struct buf *out);
+void    gl_client_key_addr(const struct gl_conf *c, const struct inet_addr *a, struct buf *out);
+void    gl_whitelist_net_key_addr(const struct gl_conf *c, const struct inet_addr *a,
+				          struct buf *out);
 /* gl_whitelist_net_key - the manual whitelist's key for the client's
  * network ("192.0.2.0/24"), whatever the triplets key on; hashed with privacy */
 int     gl_whitelist_net_key(const struct gl_conf *c, const char *addr, struct buf *out);

@@ -33,6 +33,13 @@ void    eval_count_decision(const struct eval *e, int s, const struct rule *r, i
     stat_ref_add(&((struct rule *) r)->counted[s][a], STAT_DECISIONS, 1, values);
 }
 
+/* eval_count_flag - a defer_if_permit armed earlier became the answer:
+ * the decision of the restriction that armed it */
+void    eval_count_flag(const struct eval *e, const struct defer_flag *f)
+{
+    eval_count_decision(e, f->stage, f->armed_by, RS_REJECT);
+}
+
 /* the kinds of final action, by index */
 enum { KIND_DEFER, KIND_REJECT, KIND_OTHER, KIND_WORDS };
 #define KIND_COUNT (KIND_WORDS + 10)

@@ -369,6 +369,7 @@ static int walk(struct eval *e)
 	    e->scoring = r->scored ? r : NULL;
 	    e->temp_failure = 0;
 	    e->rule_name = r->def->name;
+	    e->cur_rule = r;
 	    st = r->def->fn(e, r, f->reply_name, f->reply_class);
 	    if (st == RS_PENDING)
 		return RS_PENDING;
@@ -410,6 +411,8 @@ static void finish(struct eval *e)
 	e->rule_name = e->dip.rule;
 	e->status = eval_reject_text(e, e->dip.reply.s);
 	e->warn_level = saved;
+	if (e->status == RS_REJECT)
+	    eval_count_flag(e, &e->dip);
     }
     if (e->status == RS_REJECT)
 	buf_puts(&e->action, e->reply.s);
@@ -455,6 +458,7 @@ enum eval_status eval_run(struct eval *e)
 
 	    e->warn_level = 0;
 	    e->rule_name = "smtpd_helo_required";
+	    e->cur_rule = NULL;
 	    e->status = eval_reject(e, 503, "5.5.1", "Error: send HELO/EHLO first");
 	    e->warn_level = saved;
 	    trace_add(e, 0, "smtpd_helo_required", "no HELO/EHLO given", status_name(e, e->status));
@@ -488,6 +492,7 @@ enum eval_status eval_run(struct eval *e)
 
 	buf_reset(&e->tdetail);
 	e->rule_name = "check_score";
+	e->cur_rule = NULL;
 	st = eval_score_apply(e);
 	trace_add(e, 0, "check_score", e->tdetail.s, status_name(e, st));
 	buf_reset(&e->tdetail);

@@ -32,6 +32,8 @@ struct defer_flag {
     int     active;
     struct buf reply;
     const char *rule;			/* the restriction that armed it */
+    const struct rule *armed_by;	/* the same, for mxshield_decisions_total */
+    int     stage;			/* the stage it was armed in */
 };
 
 struct eval {
@@ -55,6 +57,7 @@ struct eval {
     int     warn_level;			/* warn_if_reject depth, 0 = off */
     int     recursion;
     const char *rule_name;		/* deciding now: logged as restriction= */
+    const struct rule *cur_rule;	/* the same rule (NULL: no rule of the policy) */
 
     /* Postfix's deferral flags */
     struct defer_flag dip, dir;
@@ -120,6 +123,7 @@ void    eval_trace_detail(struct eval *e, const char *fmt,...)
     __attribute__((format(printf, 2, 3)));
 
 /* counters.c: mxshield_decisions_total and mxshield_requests_total */
+void    eval_count_flag(const struct eval *e, const struct defer_flag *f);
 void    eval_count_decision(const struct eval *e, int stage, const struct rule *r, int st);
 void    eval_count_result(const struct eval *e);
 

@@ -75,6 +75,7 @@ struct gl_wait {
     int     spf_keyed;			/* keyed on the SPF domain, not the network */
     int64_t now;
     struct gl_conf g;
+    struct inet_addr addr;		/* the client's, parsed once */
     struct buf tkey, ckey, net;
     struct rec wl_addr, wl_net, client, triplet;
     struct gl_decision d;
@@ -265,9 +266,10 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
 	w->spf_keyed = 1;
 	eval_trace_detail(e, "SPF passed for %s: keyed on the domain, not the network", auth);
     }
-    if (gl_triplet_key(&w->g, q->client_address, auth, q->sender, q->recipient, &w->tkey) < 0
-	|| gl_client_key(&w->g, q->client_address, &w->ckey) < 0)
+    if (inet_parse(q->client_address, &w->addr) < 0)
 	return gl_finish(e, RS_DUNNO);	/* not an address: no opinion */
+    gl_triplet_key_addr(&w->g, &w->addr, auth, q->sender, q->recipient, &w->tkey);
+    gl_client_key_addr(&w->g, &w->addr, &w->ckey);
     if (e->pol->store == NULL && !e->pol->store_absent)
 	return gl_finish(e, store_trouble(e, "open"));
 
@@ -280,8 +282,8 @@ enum rstatus r_greylist(struct eval *e, const struct rule *r, const char *rn, co
     w->no_manual = e->pol->store && store_empty(e->pol->store, "whitelist");
     if (!w->no_manual) {
 	gl_read(e, w, "whitelist", &w->ckey, &w->wl_addr);
-	if (gl_whitelist_net_key(&w->g, q->client_address, &w->net) == 0)
-	    gl_read(e, w, "whitelist", &w->net, &w->wl_net);
+	gl_whitelist_net_key_addr(&w->g, &w->addr, &w->net);
+	gl_read(e, w, "whitelist", &w->net, &w->wl_net);
     }
     gl_read(e, w, "clients", &w->ckey, &w->client);
     gl_read(e, w, "triplets", &w->tkey, &w->triplet);
@@ -330,12 +332,11 @@ static enum rstatus gl_decided(struct eval *e, struct gl_wait *w)
     w->left = 1;			/* until every write is issued */
     if (w->d.write_triplet) {
 	w->left++;
-	struct inet_addr client_addr;
 	size_t  tlen;
 
 	/* a key without the network keeps the client, to be found by it */
-	if (w->spf_keyed && inet_parse(e->txn->client_address, &client_addr) == 0)
-	    tlen = gl_triplet_encode_client(&w->d.triplet, &client_addr, w->tval);
+	if (w->spf_keyed)
+	    tlen = gl_triplet_encode_client(&w->d.triplet, &w->addr, w->tval);
 	else
 	    tlen = gl_triplet_encode(&w->d.triplet, w->tval);
 	store_put_ttl(s, "triplets", w->tkey.s, w->tkey.len, w->tval, tlen,

@@ -119,9 +119,7 @@ static void format_reply(struct buf *out, int code, const char *dsn,
 	out->s[510] = 0;
 	out->len = 510;
     }
-    for (char *cp = out->s; *cp; cp++)
-	if (!isprint((unsigned char) *cp))
-	    *cp = ' ';
+    str_copy_visible(out->s, out->s, strlen(out->s), 0, ' ');
     /* the DSN class follows the SMTP code */
     out->s[4] = out->s[0];
 }
@@ -213,6 +211,8 @@ int     eval_defer_if(struct eval *e, struct defer_flag *f, int code,
     va_end(ap);
     f->active = 1;
     f->rule = e->rule_name;
+    f->armed_by = e->cur_rule;
+    f->stage = e->cur < e->nstages ? (int) e->stages[e->cur] : -1;
     eval_trace_detail(e, "%s armed: %s", f == &e->dip ? "defer_if_permit"
 		      : "defer_if_reject", f->reply.s);
     return RS_DUNNO;

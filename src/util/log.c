@@ -182,8 +182,8 @@ static void log_emit_text(int prio, const char *level, const char *msg)
 	pre += ll + 2;
     }
     text = line + pre;
-    for (len = 0; msg[len] && len < 2047; len++)
-	text[len] = (unsigned char) msg[len] < 0x20 || msg[len] == 0x7f ? '?' : msg[len];
+    len = strnlen(msg, 2047);
+    str_copy_visible(text, msg, len, 1, '?');
     text[len] = 0;
     if (log_capture_fn) {
 	log_capture_fn(level, text, log_capture_ctx);

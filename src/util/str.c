@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "util/mem.h"
@@ -220,6 +221,40 @@ int     strlist_split_braces(struct strlist *l, const char *value, const char *s
 	strlist_addn(l, start, n);
     }
     return 0;
+}
+
+/* visible - a byte that may stay in a log line or a reply */
+static int visible(unsigned char c, int high_ok)
+{
+    return c >= 0x20 && c != 0x7f && (high_ok || c < 0x7f);
+}
+
+/*
+ * str_copy_visible - len bytes from src to dst (they may be the same),
+ * each control character (below 0x20, and 0x7f) replaced by repl, and so
+ * is each byte above 0x7f unless high_ok.  Eight bytes are tested at a
+ * time: a log line or a reply is copied at about a byte per instruction.
+ */
+void    str_copy_visible(char *dst, const char *src, size_t len, int high_ok, char repl)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t  i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+	uint64_t w, del;
+
+	memcpy(&w, src + i, 8);
+	del = w ^ (0x7f * ones);
+	/* a byte below 0x20, a byte equal to 0x7f, a byte with its top bit */
+	if ((((w - 0x20 * ones) & ~w) | ((del - ones) & ~del) | (high_ok ? 0 : w)) & highs) {
+	    for (size_t j = i; j < i + 8; j++)
+		dst[j] = visible((unsigned char) src[j], high_ok) ? src[j] : repl;
+	} else {
+	    memcpy(dst + i, &w, 8);
+	}
+    }
+    for (; i < len; i++)
+	dst[i] = visible((unsigned char) src[i], high_ok) ? src[i] : repl;
 }
 
 /* str_lower - fold ASCII to lower case in place */

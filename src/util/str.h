@@ -75,6 +75,7 @@ int     strlist_split_braces(struct strlist *l, const char *value, const char *s
 #define LIST_SEPS ", \t\r\n"
 
 void    str_lower(char *s);
+void    str_copy_visible(char *dst, const char *src, size_t len, int high_ok, char repl);
 char   *str_trim(char *s);		/* in place; returns start */
 int     str_is_digits(const char *s);
 

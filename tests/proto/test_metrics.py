@@ -143,6 +143,9 @@ class Exposition(MetricsTest):
             'mxshield_requests_total{protocol_state="RCPT",action="prepend"} 1',
             'mxshield_decisions_total{stage="client",restriction="reject_rbl_client",'
             'action="reject"} 4',
+            # greylisting defers through defer_if_permit: counted when it fires
+            'mxshield_decisions_total{stage="recipient",restriction="greylist",'
+            'action="defer"} 2',
             'mxshield_greylist_results_total{result="deferred"} 2',
             'mxshield_greylist_results_total{result="passed_first"} 1',
             'mxshield_dnslist_up{list="dnsbl.test"} 1',

@@ -155,6 +155,16 @@ static void test_sender_normalisation(void **state)
 	{"123@example.org", "#@example.org"},
 	{"", ""},
 	{"no-at-sign", "no-at-sign"},
+	/* spans of the sender, not copies: each edge of them */
+	{"PRVS=1234567890=Alice@Example.ORG", "alice@example.org"},
+	{"prvs=Alice=ABCDEFGHIJ@example.org", "alice@example.org"},
+	{"prvs=short=alice@example.org", "alice@example.org"},
+	{"prvs=a=b=c@example.org", "prvs=a=b=c@example.org"},
+	{"prvs=@example.org", "prvs=@example.org"},
+	{"7+12@example.org", "#@example.org"},
+	{"a_1 2b 3@x@example.org", "a_1 2b #@x@example.org"},
+	{"12-34_5x.6@example.org", "#-34_5x.#@example.org"},
+	{"+123@example.org", "@example.org"},
     };
     struct buf b;
 

@@ -77,12 +77,44 @@ static void test_ulong(void **state)
     assert_int_equal(v, 9);
 }
 
+/* every byte value at every position of every length up to 40, against
+ * the byte-at-a-time rule, in both modes, copied and in place */
+static void test_copy_visible(void **state)
+{
+    char    src[48], dst[48], want[48];
+
+    (void) state;
+    for (int high_ok = 0; high_ok <= 1; high_ok++) {
+	for (size_t len = 0; len <= 40; len++) {
+	    for (int c = 0; c < 256; c++) {
+		for (size_t pos = 0; pos < len; pos++) {
+		    for (size_t i = 0; i < len; i++)
+			src[i] = (char) ('a' + i % 26);
+		    src[pos] = (char) c;
+		    for (size_t i = 0; i < len; i++) {
+			unsigned char u = (unsigned char) src[i];
+
+			want[i] = u < 0x20 || u == 0x7f || (!high_ok && u > 0x7f) ? '#' : src[i];
+		    }
+		    memset(dst, 'z', sizeof(dst));
+		    str_copy_visible(dst, src, len, high_ok, '#');
+		    assert_memory_equal(dst, want, len);
+		    assert_int_equal(dst[len], 'z');	/* not a byte more */
+		    str_copy_visible(src, src, len, high_ok, '#');
+		    assert_memory_equal(src, want, len);
+		}
+	    }
+	}
+    }
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_put_long),
 	cmocka_unit_test(test_ulong),
 	cmocka_unit_test(test_append_crlf),
+	cmocka_unit_test(test_copy_visible),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
