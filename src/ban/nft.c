@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "ban/nft.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -21,6 +23,7 @@
 #define NFT_TABLE	"inet mxshield"
 #define NFT_OUT_MAX	4096		/* nft's error output kept for the log */
 #define NFT_TIMEOUT_MS	10000		/* one run, from fork to exit */
+#define NFT_STOP_MS	1000		/* what a run still out at stop is given */
 
 struct ban_nft {
     struct strlist argv;		/* the command, then -f - */
@@ -28,6 +31,8 @@ struct ban_nft {
     int     v4prefix, v6prefix;
     long    timeout_ms;			/* one run may take this long */
     struct buf batch;
+    struct event_base *base;		/* runs in the background on this loop */
+    struct nft_run *running;		/* the run that is out */
 };
 
 struct ban_nft *ban_nft_new(const char *command, const char *ports, int v4prefix, int v6prefix)
@@ -58,10 +63,17 @@ struct ban_nft *ban_nft_new(const char *command, const char *ports, int v4prefix
     return n;
 }
 
+static void run_finish(struct nft_run *r);
+
 void    ban_nft_free(struct ban_nft *n)
 {
     if (n == NULL)
 	return;
+    if (n->running) {
+	/* the daemon stops with a run out: it ends (or is killed) first */
+	run_finish(n->running);
+	n->running = NULL;
+    }
     strlist_free(&n->argv);
     free(n->ports);
     buf_free(&n->batch);
@@ -174,34 +186,47 @@ static long long mono_ms(void)
     return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* run - the command with the script on its standard input; its exit
- * status, its output (both streams) in out.  This runs on the daemon's
- * loop: the whole exchange is bounded by n->timeout_ms, after which the
- * command (its process group) is killed and the run fails, so that an
- * nft that hangs, or that neither reads its input nor lets its output
- * be taken, cannot stop the policy service for good. */
-static int run(struct ban_nft *n, const char *script, size_t len, char *out, size_t outlen)
-{
-    int     in[2], res[2], status = 0;
-    pid_t   pid, w;
-    size_t  got = 0, off = 0;
-    ssize_t r;
-    long long deadline = mono_ms() + n->timeout_ms, left;
-    char    discard[512];
+/*
+ * One run of the command: the script on its standard input, its output
+ * (both streams) kept, its exit status.  The whole exchange is bounded by
+ * the timeout, after which the command (its process group) is killed and
+ * the run fails, so that an nft that hangs, or that neither reads its
+ * input nor lets its output be taken, cannot hold the daemon.
+ */
+struct nft_run {
+    struct ban_nft *n;
+    pid_t   pid;
+    int     in, res;			/* our ends of its stdin, its stdout+stderr */
+    struct buf script;
+    size_t  off;			/* written so far */
+    char    out[NFT_OUT_MAX];
+    size_t  got;
+    long long deadline;
+    struct event *ev_in, *ev_res, *ev_wait;
+};
 
+/* spawn - start the command; 0, or -1 with the reason in r->out */
+static int spawn(struct ban_nft *n, struct nft_run *r)
+{
+    int     in[2], res[2];
+
+    r->n = n;
+    r->in = r->res = -1;
+    r->out[0] = 0;
+    r->deadline = mono_ms() + n->timeout_ms;
     if (pipe2(in, O_CLOEXEC) < 0)
-	return snprintf(out, outlen, "pipe: %s", strerror(errno)), -1;
+	return snprintf(r->out, sizeof(r->out), "pipe: %s", strerror(errno)), -1;
     if (pipe2(res, O_CLOEXEC) < 0) {
 	close(in[0]);
 	close(in[1]);
-	return snprintf(out, outlen, "pipe: %s", strerror(errno)), -1;
+	return snprintf(r->out, sizeof(r->out), "pipe: %s", strerror(errno)), -1;
     }
-    if ((pid = fork()) < 0) {
-	snprintf(out, outlen, "fork: %s", strerror(errno));
+    if ((r->pid = fork()) < 0) {
+	snprintf(r->out, sizeof(r->out), "fork: %s", strerror(errno));
 	close(in[0]), close(in[1]), close(res[0]), close(res[1]);
 	return -1;
     }
-    if (pid == 0) {
+    if (r->pid == 0) {
 	signal(SIGPIPE, SIG_DFL);
 	(void) setpgid(0, 0);			/* killed as a group if late */
 	if (dup2(in[0], 0) < 0 || dup2(res[1], 1) < 0 || dup2(res[1], 2) < 0)
@@ -210,80 +235,271 @@ static int run(struct ban_nft *n, const char *script, size_t len, char *out, siz
 	dprintf(2, "%s: %s", n->argv.v[0], strerror(errno));
 	_exit(127);
     }
-    (void) setpgid(pid, pid);			/* whichever of the two runs first */
+    (void) setpgid(r->pid, r->pid);		/* whichever of the two runs first */
     close(in[0]);
     close(res[1]);
-    (void) fcntl(in[1], F_SETFL, O_NONBLOCK);
-    (void) fcntl(res[0], F_SETFL, O_NONBLOCK);
-    out[0] = 0;
-    if (len == 0) {
-	close(in[1]);
-	in[1] = -1;
+    r->in = in[1];
+    r->res = res[0];
+    (void) fcntl(r->in, F_SETFL, O_NONBLOCK);
+    (void) fcntl(r->res, F_SETFL, O_NONBLOCK);
+    if (r->script.len == 0) {
+	close(r->in);
+	r->in = -1;
     }
-    /* the script in, the output out, until the output ends */
-    while (res[0] >= 0) {
-	struct pollfd p[2] = {{res[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
+    return 0;
+}
 
-	if ((left = deadline - mono_ms()) <= 0)
-	    break;
-	if (poll(p, in[1] >= 0 ? 2 : 1, (int) left) < 0 && errno != EINTR)
-	    break;
-	if (in[1] >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-	    if ((r = write(in[1], script + off, len - off)) > 0)
-		off += (size_t) r;
-	    if ((r < 0 && errno != EAGAIN && errno != EINTR) || off == len) {
-		close(in[1]);			/* all of it, or it will take no more */
-		in[1] = -1;
-	    }
-	}
-	if (p[0].revents & (POLLIN | POLLERR | POLLHUP)) {
-	    if (got + 1 < outlen)
-		r = read(res[0], out + got, outlen - got - 1);
-	    else
-		r = read(res[0], discard, sizeof(discard));	/* kept: the first part */
-	    if (r > 0 && got + 1 < outlen)
-		got += (size_t) r;
-	    out[got] = 0;
-	    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-		close(res[0]);
-		res[0] = -1;
-	    }
-	}
+/* feed - write what the command takes now; its stdin closed at the end */
+static void feed(struct nft_run *r)
+{
+    ssize_t w = write(r->in, r->script.s + r->off, r->script.len - r->off);
+
+    if (w > 0)
+	r->off += (size_t) w;
+    if ((w < 0 && errno != EAGAIN && errno != EINTR) || r->off == r->script.len) {
+	close(r->in);				/* all of it, or it will take no more */
+	r->in = -1;
     }
-    if (in[1] >= 0)
-	close(in[1]);
-    if (res[0] >= 0)
-	close(res[0]);
-    /* its exit, within what is left of the time */
-    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && deadline - mono_ms() > 0)
+}
+
+/* drain - read what it said; the first NFT_OUT_MAX bytes are kept */
+static void drain(struct nft_run *r)
+{
+    char    discard[512];
+    ssize_t got;
+
+    if (r->got + 1 < sizeof(r->out))
+	got = read(r->res, r->out + r->got, sizeof(r->out) - r->got - 1);
+    else
+	got = read(r->res, discard, sizeof(discard));
+    if (got > 0 && r->got + 1 < sizeof(r->out))
+	r->got += (size_t) got;
+    r->out[r->got] = 0;
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR)) {
+	close(r->res);
+	r->res = -1;
+    }
+}
+
+/* reap - its exit status, waiting at most until the deadline; late: killed */
+static int reap(struct nft_run *r, int block)
+{
+    int     status = 0;
+    pid_t   w;
+
+    if (r->in >= 0)
+	close(r->in);
+    if (r->res >= 0)
+	close(r->res);
+    r->in = r->res = -1;
+    while ((w = waitpid(r->pid, &status, WNOHANG)) == 0 && block && r->deadline - mono_ms() > 0)
 	(void) poll(NULL, 0, 10);
-    if (w == 0) {
-	(void) kill(-pid, SIGKILL);
-	(void) kill(pid, SIGKILL);
-	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+    if (w == 0 && (block || r->deadline - mono_ms() <= 0)) {
+	(void) kill(-r->pid, SIGKILL);
+	(void) kill(r->pid, SIGKILL);
+	while ((w = waitpid(r->pid, &status, 0)) < 0 && errno == EINTR)
 	    ;
-	snprintf(out, outlen, "no result within %ld ms: killed", n->timeout_ms);
+	snprintf(r->out, sizeof(r->out), "no result within %ld ms: killed", r->n->timeout_ms);
 	return -1;
     }
+    if (w == 0)
+	return -2;				/* still running */
     if (w < 0)
 	return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int     ban_nft_flush(struct ban_nft *n)
+/* drive - the exchange to its end, blocking (the command line, and a run
+ * still out when the daemon stops) */
+static int drive(struct nft_run *r)
+{
+    long long left;
+
+    while (r->res >= 0) {
+	struct pollfd p[2] = {{r->res, POLLIN, 0}, {r->in, POLLOUT, 0}};
+
+	if ((left = r->deadline - mono_ms()) <= 0)
+	    break;
+	if (poll(p, r->in >= 0 ? 2 : 1, (int) left) < 0 && errno != EINTR)
+	    break;
+	if (r->in >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP)))
+	    feed(r);
+	if (p[0].revents & (POLLIN | POLLERR | POLLHUP))
+	    drain(r);
+    }
+    return reap(r, 1);
+}
+
+/* report - a failed run is a warning with what the command said */
+static int report(const struct nft_run *r, int rc)
 {
     char    out[NFT_OUT_MAX];
+
+    if (rc == 0)
+	return 0;
+    snprintf(out, sizeof(out), "%s", r->out);
+    for (char *p = out; *p; p++)
+	if (*p == '\n')
+	    *p = ' ';
+    msg_warn("ban: %s -f - failed (status %d): %s", r->n->argv.v[0], rc, out);
+    return -1;
+}
+
+static void run_free(struct nft_run *r)
+{
+    if (r->ev_in)
+	event_free(r->ev_in);
+    if (r->ev_res)
+	event_free(r->ev_res);
+    if (r->ev_wait)
+	event_free(r->ev_wait);
+    buf_free(&r->script);
+    free(r);
+}
+
+static void start_async(struct ban_nft *n);
+
+/* run_finish - a background run to its end here, blocking: the daemon
+ * stops.  It gets at most NFT_STOP_MS more; the bans are in the store and
+ * go back in the sets at the next start. */
+static void run_finish(struct nft_run *r)
+{
+    long long stop = mono_ms() + NFT_STOP_MS;
+
+    if (r->deadline > stop)
+	r->deadline = stop;
+    if (r->ev_in)
+	event_del(r->ev_in);
+    event_del(r->ev_res);
+    event_del(r->ev_wait);
+    report(r, drive(r));
+    run_free(r);
+}
+
+/* done - the background run ended: the next batch, if one is waiting */
+static void done(struct nft_run *r, int rc)
+{
+    struct ban_nft *n = r->n;
+
+    report(r, rc);
+    n->running = NULL;
+    run_free(r);
+    if (n->batch.len)
+	start_async(n);
+}
+
+/* rearm - the timer again, in ms, never past the deadline */
+static void rearm(struct nft_run *r, long long ms)
+{
+    long long left = r->deadline - mono_ms();
+
+    if (ms > left)
+	ms = left > 0 ? left : 0;
+    struct timeval tv = {(time_t) (ms / 1000), (suseconds_t) (ms % 1000) * 1000};
+
+    event_add(r->ev_wait, &tv);
+}
+
+/* on_wait - the deadline, or (once the output has ended) has it exited? */
+static void on_wait(evutil_socket_t fd, short what, void *arg)
+{
+    struct nft_run *r = arg;
+    int     rc;
+
+    (void) fd;
+    (void) what;
+    if (r->deadline - mono_ms() <= 0) {
+	done(r, reap(r, 1));			/* late: killed */
+	return;
+    }
+    if (r->res >= 0) {
+	rearm(r, r->deadline - mono_ms());	/* still talking: the deadline */
+	return;
+    }
+    if ((rc = reap(r, 0)) != -2) {
+	done(r, rc);
+	return;
+    }
+    rearm(r, 20);				/* output closed, not yet exited */
+}
+
+/* on_io - the command's pipes, on the loop */
+static void on_io(evutil_socket_t fd, short what, void *arg)
+{
+    struct nft_run *r = arg;
+
+    (void) what;
+    if (fd == r->in) {
+	feed(r);
+	if (r->in < 0)
+	    event_del(r->ev_in);
+	return;
+    }
+    drain(r);
+    if (r->res >= 0)
+	return;
+    event_del(r->ev_res);
+    if (r->ev_in)
+	event_del(r->ev_in);
+    event_del(r->ev_wait);
+    on_wait(-1, 0, r);
+}
+
+/* start_async - the batch to a command of its own, in the background */
+static void start_async(struct ban_nft *n)
+{
+    struct nft_run *r = xcalloc(1, sizeof(*r));
+
+    buf_init(&r->script);
+    buf_append(&r->script, n->batch.s, n->batch.len);
+    buf_reset(&n->batch);
+    if (spawn(n, r) < 0) {
+	report(r, -1);
+	run_free(r);
+	return;
+    }
+    r->ev_res = event_new(n->base, r->res, EV_READ | EV_PERSIST, on_io, r);
+    r->ev_wait = evtimer_new(n->base, on_wait, r);
+    if (r->in >= 0)
+	r->ev_in = event_new(n->base, r->in, EV_WRITE | EV_PERSIST, on_io, r);
+    if (r->ev_res == NULL || r->ev_wait == NULL || (r->in >= 0 && r->ev_in == NULL)
+	|| event_add(r->ev_res, NULL) < 0 || (r->ev_in && event_add(r->ev_in, NULL) < 0)) {
+	/* no events: the run is finished here, as the command line does */
+	report(r, drive(r));
+	run_free(r);
+	return;
+    }
+    rearm(r, n->timeout_ms);
+    n->running = r;
+}
+
+int     ban_nft_flush(struct ban_nft *n)
+{
+    struct nft_run r = {0};
     int     rc;
 
     if (n->batch.len == 0)
 	return 0;
-    rc = run(n, n->batch.s, n->batch.len, out, sizeof(out));
-    if (rc != 0) {
-	for (char *p = out; *p; p++)
-	    if (*p == '\n')
-		*p = ' ';
-	msg_warn("ban: %s -f - failed (status %d): %s", n->argv.v[0], rc, out);
+    if (n->base) {
+	if (n->running == NULL)
+	    start_async(n);
+	return 0;				/* else it follows the run that is out */
     }
+    buf_init(&r.script);
+    buf_append(&r.script, n->batch.s, n->batch.len);
     buf_reset(&n->batch);
-    return rc == 0 ? 0 : -1;
+    rc = spawn(n, &r) < 0 ? -1 : drive(&r);
+    rc = report(&r, rc);
+    buf_free(&r.script);
+    return rc;
+}
+
+void    ban_nft_async(struct ban_nft *n, struct event_base *base)
+{
+    n->base = base;
+}
+
+int     ban_nft_busy(const struct ban_nft *n)
+{
+    return n->running != NULL;
 }

@@ -27,7 +27,8 @@
  *	A failed nft run is a warning with its error output; the bans stay
  *	in the store and reject_banned_client still refuses them.  So is a
  *	run that has not ended within 10 s (a hung nft, a wrapper waiting
- *	for a password): its process group is killed.
+ *	for a password): its process group is killed.  In the daemon a run
+ *	goes on in the background: the policy service never waits for nft.
  */
 #ifndef MX_BAN_NFT_H
 #define MX_BAN_NFT_H
@@ -44,10 +45,18 @@ struct ban_nft *ban_nft_new(const char *command, const char *ports, int v4prefix
 int     ban_nft_setup(struct ban_nft *n, char *err, size_t errlen);
 void    ban_nft_add(struct ban_nft *n, const struct cidr *net, long seconds);
 void    ban_nft_del(struct ban_nft *n, const struct cidr *net);
-/* ban_nft_flush - run the batch; 0, or -1 (warned).  It runs on the
- * daemon's loop: a run that takes longer than the timeout (10 s; tests
- * set less with ban_nft_timeout) is killed and fails */
+/* ban_nft_flush - run the batch; 0, or -1 (warned).  A run that takes
+ * longer than the timeout (10 s; tests set less with ban_nft_timeout) is
+ * killed and fails.  After ban_nft_async() a run goes on in the
+ * background of that loop and ban_nft_flush() returns 0 at once (its
+ * failure is still warned); batches flushed while one is out wait for
+ * it and go in order, in one run.  ban_nft_free() gives a run that is
+ * out one more second to end, then kills it (the bans are in the store:
+ * the next start puts them back). */
 int     ban_nft_flush(struct ban_nft *n);
+struct event_base;
+void    ban_nft_async(struct ban_nft *n, struct event_base *base);
+int     ban_nft_busy(const struct ban_nft *n);	/* a background run is out */
 void    ban_nft_timeout(struct ban_nft *n, long ms);
 /* ban_nft_script - the batch so far (tests) */
 const char *ban_nft_script(const struct ban_nft *n);

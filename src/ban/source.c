@@ -72,7 +72,8 @@ static void nft_reload(struct ban_source *bs, struct store *s)
 	}
     } while (clen > 0);
     if (ban_nft_flush(bs->nft) == 0 && x.n)
-	msg_info("ban: %ld bans put back in nftables", x.n);
+	msg_info(ban_nft_busy(bs->nft) ? "ban: %ld bans going back in nftables"
+		 : "ban: %ld bans put back in nftables", x.n);
 }
 
 /*
@@ -108,6 +109,9 @@ static struct ban_engine *engine(struct ban_source *bs)
 
     if (bs->engine == NULL && (s = daemon_store(bs->d)) != NULL) {
 	bs->engine = ban_engine_new(s, bs->nft);
+	/* from now on nft runs in the background: the loop never waits for it */
+	if (bs->nft)
+	    ban_nft_async(bs->nft, daemon_base(bs->d));
 	if (bs->nft && !bs->nft_loaded) {
 	    bs->nft_loaded = 1;
 	    nft_reload(bs, s);
@@ -138,7 +142,9 @@ static size_t source_busy(void *ctx)
 {
     struct ban_source *bs = ctx;
 
-    return bs->engine ? ban_engine_pending(bs->engine) : 0;
+    /* a firewall update still out is work in progress too */
+    return (bs->engine ? ban_engine_pending(bs->engine) : 0)
+	+ (bs->nft && ban_nft_busy(bs->nft) ? 1 : 0);
 }
 
 static void source_close(void *ctx)

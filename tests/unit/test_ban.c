@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -774,6 +775,120 @@ static void test_nft_hung_command_is_killed(void **state)
     rmdir(dir);
 }
 
+/* a script for the nft command: its input appended to LOG, then it
+ * sleeps S seconds (0: exits at once) */
+static void nft_script(const char *path, const char *log, int sleep_s)
+{
+    FILE   *fp;
+
+    assert_non_null(fp = fopen(path, "w"));
+    fprintf(fp, "#!/bin/sh\ncat >> %s\n", log);
+    if (sleep_s)
+	fprintf(fp, "exec sleep %d\n", sleep_s);
+    fclose(fp);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
+static void stop_loop(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    event_base_loopbreak(arg);
+}
+
+/* run_loop_ms - the loop for ms milliseconds */
+static void run_loop_ms(struct event_base *base, long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    struct event *ev = evtimer_new(base, stop_loop, base);
+
+    evtimer_add(ev, &tv);
+    event_base_dispatch(base);
+    event_free(ev);
+}
+
+static char *slurp(const char *path)
+{
+    static char text[65536];
+    FILE   *fp = fopen(path, "r");
+    size_t  n = fp ? fread(text, 1, sizeof(text) - 1, fp) : 0;
+
+    if (fp)
+	fclose(fp);
+    text[n] = 0;
+    return text;
+}
+
+/* in the daemon nft runs in the background: a flush returns at once even
+ * when the command hangs, the loop goes on, the hung run is killed at its
+ * timeout, and batches flushed meanwhile follow it in order, in one run */
+static void test_nft_async_never_blocks(void **state)
+{
+    char    dir[] = "/tmp/test_ban_nft_XXXXXX", hang[128], ok[128], log[128];
+    struct event_base *base = event_base_new();
+    struct ban_nft *n;
+    struct cidr net;
+    struct timespec t0;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(hang, sizeof(hang), "%s/hang", dir);
+    snprintf(ok, sizeof(ok), "%s/ok", dir);
+    snprintf(log, sizeof(log), "%s/got", dir);
+    nft_script(hang, log, 20);
+    nft_script(ok, log, 0);
+
+    n = ban_nft_new(hang, "", 24, 64);
+    ban_nft_timeout(n, 400);
+    ban_nft_async(n, base);
+    assert_int_equal(ban_net("10.0.0.1", 32, 128, &net), 0);
+    ban_nft_add(n, &net, 600);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(ban_nft_flush(n), 0);
+    assert_true(ms_since(&t0) < 200);
+    assert_true(ban_nft_busy(n));
+    /* two more batches while it hangs: they wait, then go as one */
+    assert_int_equal(ban_net("10.0.0.2", 32, 128, &net), 0);
+    ban_nft_add(n, &net, 600);
+    assert_int_equal(ban_nft_flush(n), 0);
+    assert_int_equal(ban_net("10.0.0.3", 32, 128, &net), 0);
+    ban_nft_add(n, &net, 600);
+    assert_int_equal(ban_nft_flush(n), 0);
+    run_loop_ms(base, 150);
+    assert_true(ban_nft_busy(n));		/* the loop ran; nft still hangs */
+    assert_null(strstr(slurp(log), "10.0.0.2"));
+    run_loop_ms(base, 500);			/* the first run killed at 400 ms */
+    assert_true(ban_nft_busy(n));		/* the second one (it hangs too) */
+    char   *got = slurp(log), *a = strstr(got, "10.0.0.1"), *b = strstr(got, "10.0.0.2"),
+	   *c = strstr(got, "10.0.0.3");
+
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    assert_true(a < b && b < c);
+    /* freed with a run out: it gets a second, then is killed */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ban_nft_free(n);
+    assert_true(ms_since(&t0) < 3000);
+
+    /* a command that works: done in the background, nothing left out */
+    unlink(log);
+    n = ban_nft_new(ok, "", 24, 64);
+    ban_nft_async(n, base);
+    ban_nft_add(n, &net, 600);
+    assert_int_equal(ban_nft_flush(n), 0);
+    for (int i = 0; i < 100 && ban_nft_busy(n); i++)
+	run_loop_ms(base, 20);
+    assert_false(ban_nft_busy(n));
+    assert_non_null(strstr(slurp(log), "10.0.0.3"));
+    ban_nft_free(n);
+    event_base_free(base);
+    unlink(hang);
+    unlink(ok);
+    unlink(log);
+    rmdir(dir);
+}
+
 static void test_parse_time(void **state)
 {
     (void) state;
@@ -805,6 +920,7 @@ int     main(void)
 	cmocka_unit_test(test_nft_batch),
 	cmocka_unit_test(test_engine_free_with_store_op_out),
 	cmocka_unit_test(test_nft_hung_command_is_killed),
+	cmocka_unit_test(test_nft_async_never_blocks),
 	cmocka_unit_test(test_parse_time),
     };
     int     rc = cmocka_run_group_tests(tests, NULL, NULL);
