@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <event2/event.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -891,6 +893,45 @@ static void test_nft_async_never_blocks(void **state)
     rmdir(dir);
 }
 
+/* `mxshield ban add` runs nft itself, without ignoring SIGPIPE: a
+ * command that exits without reading a large batch must not kill it */
+static void test_nft_command_exits_early(void **state)
+{
+    char    dir[] = "/tmp/test_ban_nft_XXXXXX", quit[128];
+    struct cidr net;
+    FILE   *fp;
+    pid_t   pid;
+    int     status;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(quit, sizeof(quit), "%s/quit", dir);
+    assert_non_null(fp = fopen(quit, "w"));
+    fputs("#!/bin/sh\nexec 0<&-\nsleep 0.3\necho refused >&2\nexit 1\n", fp);
+    fclose(fp);
+    assert_int_equal(chmod(quit, 0755), 0);
+    if ((pid = fork()) == 0) {
+	struct ban_nft *n = ban_nft_new(quit, "", 24, 64);
+
+	signal(SIGPIPE, SIG_DFL);
+	for (int i = 0; i < 3000; i++) {
+	    char    a[32];
+
+	    snprintf(a, sizeof(a), "10.%d.%d.1", i / 250, i % 250);
+	    if (ban_net(a, 32, 128, &net) < 0)
+		_exit(3);
+	    ban_nft_add(n, &net, 600);
+	}
+	_exit(ban_nft_flush(n) == -1 ? 0 : 4);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));		/* not killed by SIGPIPE */
+    assert_int_equal(WEXITSTATUS(status), 0);
+    unlink(quit);
+    rmdir(dir);
+}
+
 static void test_parse_time(void **state)
 {
     (void) state;
@@ -923,6 +964,7 @@ int     main(void)
 	cmocka_unit_test(test_engine_free_with_store_op_out),
 	cmocka_unit_test(test_nft_hung_command_is_killed),
 	cmocka_unit_test(test_nft_async_never_blocks),
+	cmocka_unit_test(test_nft_command_exits_early),
 	cmocka_unit_test(test_parse_time),
     };
     int     rc = cmocka_run_group_tests(tests, NULL, NULL);
