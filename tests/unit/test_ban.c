@@ -723,6 +723,17 @@ static long ms_since(const struct timespec *t0)
     return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* write_script - an executable shell script at path */
+static void write_script(const char *path, const char *text)
+{
+    FILE   *fp;
+
+    assert_non_null(fp = fopen(path, "w"));
+    fputs(text, fp);
+    fclose(fp);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
 /* an nft that hangs, reading nothing, with a batch larger than a pipe
  * holds: the run (on the daemon's loop) ends at its timeout, killed, and
  * fails; a command that works still works */
@@ -732,15 +743,11 @@ static void test_nft_hung_command_is_killed(void **state)
     struct ban_nft *n;
     struct cidr net;
     struct timespec t0;
-    FILE   *fp;
 
     (void) state;
     assert_non_null(mkdtemp(dir));
     snprintf(script, sizeof(script), "%s/hang", dir);
-    assert_non_null(fp = fopen(script, "w"));
-    fputs("#!/bin/sh\nexec sleep 20\n", fp);
-    fclose(fp);
-    assert_int_equal(chmod(script, 0755), 0);
+    write_script(script, "#!/bin/sh\nexec sleep 20\n");
     n = ban_nft_new(script, "", 24, 64);
     ban_nft_timeout(n, 300);
     for (int i = 0; i < 2000; i++) {
@@ -758,10 +765,7 @@ static void test_nft_hung_command_is_killed(void **state)
 
     /* the same with a command that takes it all and succeeds */
     snprintf(ok, sizeof(ok), "%s/ok", dir);
-    assert_non_null(fp = fopen(ok, "w"));
-    fputs("#!/bin/sh\nexec cat >/dev/null\n", fp);
-    fclose(fp);
-    assert_int_equal(chmod(ok, 0755), 0);
+    write_script(ok, "#!/bin/sh\nexec cat >/dev/null\n");
     n = ban_nft_new(ok, "", 24, 64);
     for (int i = 0; i < 2000; i++) {
 	char    a[32];
@@ -781,14 +785,13 @@ static void test_nft_hung_command_is_killed(void **state)
  * sleeps S seconds (0: exits at once) */
 static void nft_script(const char *path, const char *log, int sleep_s)
 {
-    FILE   *fp;
+    char    text[512];
 
-    assert_non_null(fp = fopen(path, "w"));
-    fprintf(fp, "#!/bin/sh\ncat >> %s\n", log);
     if (sleep_s)
-	fprintf(fp, "exec sleep %d\n", sleep_s);
-    fclose(fp);
-    assert_int_equal(chmod(path, 0755), 0);
+	snprintf(text, sizeof(text), "#!/bin/sh\ncat >> %s\nexec sleep %d\n", log, sleep_s);
+    else
+	snprintf(text, sizeof(text), "#!/bin/sh\ncat >> %s\n", log);
+    write_script(path, text);
 }
 
 static void stop_loop(evutil_socket_t fd, short what, void *arg)
@@ -899,17 +902,13 @@ static void test_nft_command_exits_early(void **state)
 {
     char    dir[] = "/tmp/test_ban_nft_XXXXXX", quit[128];
     struct cidr net;
-    FILE   *fp;
     pid_t   pid;
     int     status;
 
     (void) state;
     assert_non_null(mkdtemp(dir));
     snprintf(quit, sizeof(quit), "%s/quit", dir);
-    assert_non_null(fp = fopen(quit, "w"));
-    fputs("#!/bin/sh\nexec 0<&-\nsleep 0.3\necho refused >&2\nexit 1\n", fp);
-    fclose(fp);
-    assert_int_equal(chmod(quit, 0755), 0);
+    write_script(quit, "#!/bin/sh\nexec 0<&-\nsleep 0.3\necho refused >&2\nexit 1\n");
     if ((pid = fork()) == 0) {
 	struct ban_nft *n = ban_nft_new(quit, "", 24, 64);
 
