@@ -1,6 +1,6 @@
 /*
  * follow.c - read a mail log as it grows: a file across rotation (inotify),
- * or the systemd journal (sd_journal); see follow.h.
+ * or the systemd journal (sd_journal, in follow_journal.c); see follow.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,73 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
 #include "ban/event.h"
-#include "ban/follow.h"
+#include "ban/follow_impl.h"
 #include "daemon/daemon.h"
 #include "util/log.h"
 #include "util/mem.h"
-
-#define FOLLOW_READ		(64 * 1024)	/* bytes read at a time */
-#define FOLLOW_POLL_MS		1000		/* the poll besides inotify */
-#define FOLLOW_OLD_GRACE	5		/* seconds a rotated file stays open */
-#define FOLLOW_STATE_VERSION	1
-#define FOLLOW_POLL_BYTES	(4 * 1024 * 1024)	/* read per turn of the loop */
-#define FOLLOW_POLL_ENTRIES	10000		/* journal entries per turn */
-
- /*
-  * One open file and where we are in it.  off counts the bytes read;
-  * line_off is the offset after the last newline (what the state saves).
-  * The head identifies the file: a hash of its first hlen bytes.
-  */
-struct fsrc {
-    int     fd;
-    dev_t   dev;
-    ino_t   ino;
-    off_t   off;
-    off_t   line_off;
-    size_t  hlen;
-    unsigned long long hash;
-    time_t  last_data;			/* for the grace of a rotated file */
-    char   *pend;			/* its partial last line */
-    size_t  plen;
-    int     skipping;			/* inside a line past the limit */
-};
-
-enum follow_kind {
-    FOLLOW_FILE,
-    FOLLOW_JOURNAL,
-};
-
-struct follow {
-    enum follow_kind kind;
-    struct event_base *base;
-    char   *state_path;
-    follow_line_fn fn;
-    void   *arg;
-    struct event *timer;
-    struct event *kick;			/* more to read: again soon */
-    size_t  budget;			/* bytes left in this turn */
-    unsigned long lines, dropped;
-
-    char   *pend;			/* the journal's line */
-    char   *rbuf;
-
-    /* a file */
-    char   *path;
-    char   *dir;
-    const char *name;			/* last component of path */
-    int     ino_fd;
-    struct event *ino_ev;
-    struct fsrc cur;
-    struct fsrc old;
-
-    /* the journal */
-    sd_journal *j;
-    struct event *j_ev;
-    char   *cursor;
-};
 
 static void src_init(struct fsrc *s)
 {
@@ -148,8 +86,8 @@ static int src_open(struct fsrc *s, const char *path, off_t off)
     return 0;
 }
 
-/* emit - hand one complete line out */
-static void emit(struct follow *f, const char *line, size_t len, time_t when)
+/* follow_emit - hand one complete line out */
+void    follow_emit(struct follow *f, const char *line, size_t len, time_t when)
 {
     f->lines++;
     f->fn(f->arg, line, len, when);
@@ -173,12 +111,12 @@ static size_t feed(struct follow *f, struct fsrc *s, const char *p, size_t n)
 		f->dropped++;
 	    } else {
 		memcpy(s->pend + s->plen, p, len);
-		emit(f, s->pend, s->plen + len, 0);
+		follow_emit(f, s->pend, s->plen + len, 0);
 	    }
 	} else if (len > LOGEV_LINE_MAX) {
 	    f->dropped++;
 	} else {
-	    emit(f, p, len, 0);
+	    follow_emit(f, p, len, 0);
 	}
 	s->plen = 0;
 	p = nl + 1;
@@ -234,8 +172,8 @@ static int drain(struct follow *f, struct fsrc *s, int limited)
     return any ? DRAIN_END : DRAIN_NONE;
 }
 
-/* kick - come back soon, after the loop has looked at other events */
-static void kick(struct follow *f)
+/* follow_kick - come back soon, after the loop has looked at other events */
+void    follow_kick(struct follow *f)
 {
     struct timeval now = {0, 0};
 
@@ -256,12 +194,12 @@ static void drop_partial(struct follow *f, struct fsrc *s)
   * or "journal CURSOR".
   */
 
-/* save_state - write the state (temporary file, then rename).  The
+/* follow_save_state - write the state (temporary file, then rename).  The
  * directory (data_directory) may belong to the run-as user while this
  * runs as root (mxshield ban follow --state): whatever sits at the
  * temporary name, a symbolic link included, is removed and the file made
  * anew (O_EXCL | O_NOFOLLOW), never written through. */
-static void save_state(struct follow *f)
+void    follow_save_state(struct follow *f)
 {
     char    tmp[PATH_MAX];
     FILE   *fp = NULL;
@@ -294,15 +232,8 @@ static void save_state(struct follow *f)
 	msg_warn("follow: write %s: %m", f->state_path);
 }
 
-struct saved {
-    unsigned long long ino, hash;
-    size_t  hlen;
-    long long off;
-    char    cursor[512];
-};
-
-/* load_state - 1 and *sv for a state of kind, 0 when none or unusable */
-static int load_state(struct follow *f, struct saved *sv)
+/* follow_load_state - 1 and *sv for a state of kind, 0 when none or unusable */
+int     follow_load_state(struct follow *f, struct saved *sv)
 {
     FILE   *fp;
     int     version, ok = 0, fd;
@@ -494,9 +425,9 @@ static void poll_file(struct follow *f)
     }
   out:
     if (f->lines != before)
-	save_state(f);
+	follow_save_state(f);
     if (more)
-	kick(f);
+	follow_kick(f);
 }
 
 /* resume_file - start where the state says, or at the start or end */
@@ -506,7 +437,7 @@ static void resume_file(struct follow *f, int from_start)
     struct fsrc c;
     struct stat st;
 
-    if (!load_state(f, &sv)) {
+    if (!follow_load_state(f, &sv)) {
 	if (src_open(&f->cur, f->path, 0) == 0 && !from_start && fstat(f->cur.fd, &st) == 0) {
 	    /* only what comes next: from the end of the last whole line */
 	    off_t   end = st.st_size;
@@ -559,7 +490,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* follow_new - what every follower has */
-static struct follow *follow_new(enum follow_kind kind, struct event_base *base,
+struct follow *follow_new(enum follow_kind kind, struct event_base *base,
 				         const char *state_path, follow_line_fn fn, void *arg)
 {
     struct follow *f = xcalloc(1, sizeof(*f));
@@ -606,160 +537,6 @@ struct follow *follow_file(struct event_base *base, const char *path, const char
     return f;
 }
 
- /*
-  * The journal.
-  */
-
-/* journal_field - the value of a field of the current entry */
-static int journal_field(sd_journal *j, const char *name, const char **v, size_t *len)
-{
-    const void *d;
-    size_t  l, nl = strlen(name);
-
-    if (sd_journal_get_data(j, name, &d, &l) < 0 || l <= nl || ((const char *) d)[nl] != '=')
-	return -1;
-    *v = (const char *) d + nl + 1;
-    *len = l - nl - 1;
-    return 0;
-}
-
-/* poll_journal - every new entry */
-static void poll_journal(struct follow *f)
-{
-    char   *line = f->pend;
-    int     r = 0, moved = 0;
-
-    int     budget = FOLLOW_POLL_ENTRIES;
-
-    (void) sd_journal_process(f->j);
-    while (budget-- > 0 && (r = sd_journal_next(f->j)) > 0) {
-	const char *id = "", *pid = "", *msg;
-	size_t  idl = 0, pidl = 0, msgl;
-	uint64_t usec = 0;
-
-	if (journal_field(f->j, "MESSAGE", &msg, &msgl) == 0) {
-	    (void) journal_field(f->j, "SYSLOG_IDENTIFIER", &id, &idl);
-	    if (journal_field(f->j, "_PID", &pid, &pidl) < 0)
-		(void) journal_field(f->j, "SYSLOG_PID", &pid, &pidl);
-	    (void) sd_journal_get_realtime_usec(f->j, &usec);
-	    if (idl + pidl + msgl + 4 > LOGEV_LINE_MAX || idl > 256 || pidl > 32) {
-		f->dropped++;
-	    } else {
-		size_t  n = 0;
-
-		memcpy(line, id, idl);
-		n = idl;
-		if (pidl) {
-		    line[n++] = '[';
-		    memcpy(line + n, pid, pidl);
-		    n += pidl;
-		    line[n++] = ']';
-		}
-		line[n++] = ':';
-		line[n++] = ' ';
-		memcpy(line + n, msg, msgl);
-		n += msgl;
-		emit(f, line, n, (time_t) (usec / 1000000));
-	    }
-	}
-	char   *c = NULL;
-
-	moved = 1;
-	if (sd_journal_get_cursor(f->j, &c) >= 0) {
-	    free(f->cursor);
-	    f->cursor = c;
-	}
-    }
-    if (r < 0)
-	msg_warn("follow: journal: %s", strerror(-r));
-    if (moved)
-	save_state(f);
-    if (budget < 0)				/* spent: there may be more */
-	kick(f);
-}
-
-static void on_journal(evutil_socket_t fd, short what, void *arg)
-{
-    (void) fd;
-    (void) what;
-    follow_poll(arg);
-}
-
-/* journal_start - matches, the saved cursor or an end, the fd on the loop */
-static struct follow *journal_start(struct follow *f, const char *const *units,
-				            int from_start, struct buf *err)
-{
-    static const char *const debian[] = {"postfix@-.service", "postfix.service", NULL};
-    struct saved sv;
-    char    m[300];
-    int     r, fd;
-
-    for (const char *const *u = units ? units : debian; *u; u++) {
-	snprintf(m, sizeof(m), "_SYSTEMD_UNIT=%s", *u);
-	if ((u != (units ? units : debian) && (r = sd_journal_add_disjunction(f->j)) < 0)
-	    || (r = sd_journal_add_match(f->j, m, 0)) < 0) {
-	    buf_printf(err, "journal match %s: %s", m, strerror(-r));
-	    follow_free(f);
-	    return NULL;
-	}
-    }
-    if (load_state(f, &sv) && sd_journal_seek_cursor(f->j, sv.cursor) >= 0) {
-	/* the saved entry was handed out already */
-	if (sd_journal_next(f->j) > 0 && sd_journal_test_cursor(f->j, sv.cursor) <= 0)
-	    (void) sd_journal_previous(f->j);
-	f->cursor = xstrdup(sv.cursor);
-    } else if (from_start) {
-	(void) sd_journal_seek_head(f->j);
-    } else {
-	(void) sd_journal_seek_tail(f->j);
-	(void) sd_journal_previous(f->j);
-    }
-    if ((fd = sd_journal_get_fd(f->j)) < 0) {
-	buf_printf(err, "journal: %s", strerror(-fd));
-	follow_free(f);
-	return NULL;
-    }
-    f->j_ev = event_new(f->base, fd, EV_READ | EV_PERSIST, on_journal, f);
-    event_add(f->j_ev, NULL);
-    event_active(f->timer, EV_TIMEOUT, 0);
-    return f;
-}
-
-/* follow_journal - follow the system journal */
-struct follow *follow_journal(struct event_base *base, const char *const *units,
-			              const char *state_path, int from_start,
-			              follow_line_fn fn, void *arg, struct buf *err)
-{
-    struct follow *f = follow_new(FOLLOW_JOURNAL, base, state_path, fn, arg);
-    int     r;
-
-    if ((r = sd_journal_open(&f->j, SD_JOURNAL_LOCAL_ONLY)) < 0) {
-	buf_printf(err, "journal: open: %s", strerror(-r));
-	f->j = NULL;
-	follow_free(f);
-	return NULL;
-    }
-    return journal_start(f, units, from_start, err);
-}
-
-/* follow_journal_files - follow given journal files */
-struct follow *follow_journal_files(struct event_base *base, const char *const *files,
-				            const char *const *units, const char *state_path,
-				            int from_start, follow_line_fn fn, void *arg,
-				            struct buf *err)
-{
-    struct follow *f = follow_new(FOLLOW_JOURNAL, base, state_path, fn, arg);
-    int     r;
-
-    if ((r = sd_journal_open_files(&f->j, (const char **) files, 0)) < 0) {
-	buf_printf(err, "journal: open files: %s", strerror(-r));
-	f->j = NULL;
-	follow_free(f);
-	return NULL;
-    }
-    return journal_start(f, units, from_start, err);
-}
-
 /* follow_poll - read what is new now (at most a turn's budget; the rest
  * comes on the next turn of the loop), as labelled work for the loop's
  * stall warning */
@@ -771,7 +548,7 @@ void    follow_poll(struct follow *f)
     if (f->kind == FOLLOW_FILE)
 	poll_file(f);
     else
-	poll_journal(f);
+	follow_poll_journal(f);
     daemon_work_end(&w);
 }
 
@@ -790,7 +567,7 @@ void    follow_free(struct follow *f)
 {
     if (f == NULL)
 	return;
-    save_state(f);
+    follow_save_state(f);
     if (f->timer)
 	event_free(f->timer);
     if (f->kick)
@@ -819,7 +596,7 @@ void    follow_free(struct follow *f)
   */
 static void follow_drain(void *ctx)
 {
-    save_state(ctx);
+    follow_save_state(ctx);
 }
 
 static size_t follow_busy(void *ctx)

@@ -314,6 +314,11 @@ static int reap(struct nft_run *r, int block)
 static int drive(struct nft_run *r)
 {
     long long left;
+    int     rc;
+
+    /* a command that exits without reading it all: EPIPE, not death (the
+     * command line does not ignore SIGPIPE as the daemon does) */
+    void    (*old) (int) = signal(SIGPIPE, SIG_IGN);
 
     while (r->res >= 0) {
 	struct pollfd p[2] = {{r->res, POLLIN, 0}, {r->in, POLLOUT, 0}};
@@ -327,7 +332,10 @@ static int drive(struct nft_run *r)
 	if (p[0].revents & (POLLIN | POLLERR | POLLHUP))
 	    drain(r);
     }
-    return reap(r, 1);
+    rc = reap(r, 1);
+    if (old != SIG_ERR)
+	signal(SIGPIPE, old);
+    return rc;
 }
 
 /* report - a failed run is a warning with what the command said */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <event2/event.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -721,6 +723,17 @@ static long ms_since(const struct timespec *t0)
     return (t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
+/* write_script - an executable shell script at path */
+static void write_script(const char *path, const char *text)
+{
+    FILE   *fp;
+
+    assert_non_null(fp = fopen(path, "w"));
+    fputs(text, fp);
+    fclose(fp);
+    assert_int_equal(chmod(path, 0755), 0);
+}
+
 /* an nft that hangs, reading nothing, with a batch larger than a pipe
  * holds: the run (on the daemon's loop) ends at its timeout, killed, and
  * fails; a command that works still works */
@@ -730,15 +743,11 @@ static void test_nft_hung_command_is_killed(void **state)
     struct ban_nft *n;
     struct cidr net;
     struct timespec t0;
-    FILE   *fp;
 
     (void) state;
     assert_non_null(mkdtemp(dir));
     snprintf(script, sizeof(script), "%s/hang", dir);
-    assert_non_null(fp = fopen(script, "w"));
-    fputs("#!/bin/sh\nexec sleep 20\n", fp);
-    fclose(fp);
-    assert_int_equal(chmod(script, 0755), 0);
+    write_script(script, "#!/bin/sh\nexec sleep 20\n");
     n = ban_nft_new(script, "", 24, 64);
     ban_nft_timeout(n, 300);
     for (int i = 0; i < 2000; i++) {
@@ -756,10 +765,7 @@ static void test_nft_hung_command_is_killed(void **state)
 
     /* the same with a command that takes it all and succeeds */
     snprintf(ok, sizeof(ok), "%s/ok", dir);
-    assert_non_null(fp = fopen(ok, "w"));
-    fputs("#!/bin/sh\nexec cat >/dev/null\n", fp);
-    fclose(fp);
-    assert_int_equal(chmod(ok, 0755), 0);
+    write_script(ok, "#!/bin/sh\nexec cat >/dev/null\n");
     n = ban_nft_new(ok, "", 24, 64);
     for (int i = 0; i < 2000; i++) {
 	char    a[32];
@@ -779,14 +785,13 @@ static void test_nft_hung_command_is_killed(void **state)
  * sleeps S seconds (0: exits at once) */
 static void nft_script(const char *path, const char *log, int sleep_s)
 {
-    FILE   *fp;
+    char    text[512];
 
-    assert_non_null(fp = fopen(path, "w"));
-    fprintf(fp, "#!/bin/sh\ncat >> %s\n", log);
     if (sleep_s)
-	fprintf(fp, "exec sleep %d\n", sleep_s);
-    fclose(fp);
-    assert_int_equal(chmod(path, 0755), 0);
+	snprintf(text, sizeof(text), "#!/bin/sh\ncat >> %s\nexec sleep %d\n", log, sleep_s);
+    else
+	snprintf(text, sizeof(text), "#!/bin/sh\ncat >> %s\n", log);
+    write_script(path, text);
 }
 
 static void stop_loop(evutil_socket_t fd, short what, void *arg)
@@ -891,6 +896,41 @@ static void test_nft_async_never_blocks(void **state)
     rmdir(dir);
 }
 
+/* `mxshield ban add` runs nft itself, without ignoring SIGPIPE: a
+ * command that exits without reading a large batch must not kill it */
+static void test_nft_command_exits_early(void **state)
+{
+    char    dir[] = "/tmp/test_ban_nft_XXXXXX", quit[128];
+    struct cidr net;
+    pid_t   pid;
+    int     status;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(quit, sizeof(quit), "%s/quit", dir);
+    write_script(quit, "#!/bin/sh\nexec 0<&-\nsleep 0.3\necho refused >&2\nexit 1\n");
+    if ((pid = fork()) == 0) {
+	struct ban_nft *n = ban_nft_new(quit, "", 24, 64);
+
+	signal(SIGPIPE, SIG_DFL);
+	for (int i = 0; i < 3000; i++) {
+	    char    a[32];
+
+	    snprintf(a, sizeof(a), "10.%d.%d.1", i / 250, i % 250);
+	    if (ban_net(a, 32, 128, &net) < 0)
+		_exit(3);
+	    ban_nft_add(n, &net, 600);
+	}
+	_exit(ban_nft_flush(n) == -1 ? 0 : 4);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));		/* not killed by SIGPIPE */
+    assert_int_equal(WEXITSTATUS(status), 0);
+    unlink(quit);
+    rmdir(dir);
+}
+
 static void test_parse_time(void **state)
 {
     (void) state;
@@ -923,6 +963,7 @@ int     main(void)
 	cmocka_unit_test(test_engine_free_with_store_op_out),
 	cmocka_unit_test(test_nft_hung_command_is_killed),
 	cmocka_unit_test(test_nft_async_never_blocks),
+	cmocka_unit_test(test_nft_command_exits_early),
 	cmocka_unit_test(test_parse_time),
     };
     int     rc = cmocka_run_group_tests(tests, NULL, NULL);
