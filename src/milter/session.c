@@ -6,7 +6,8 @@
  *   NEGOTIATE	until OPTNEG: what Postfix offers, what we take;
  *   SESSION	connect, HELO and macros; MAIL starts a message;
  *   MESSAGE	headers, end of headers, body chunks;
- *   EVALUATING	end of message: the checks wait for DNS; the stream is
+ *   EVALUATING	end of message: the checks wait for DNS and for the
+ *		signature checks out on the service's pool; the stream is
  *		held and nothing more is parsed until the reply is out;
  *   CLOSING	the output drains, then the connection ends.
  * ABORT ends a message, QUIT_NC the session (the connection stays),
@@ -347,6 +348,8 @@ static int do_mail(struct msession *ms, struct milter_rd *r)
     ms->ls = lookupset_new(daemon_dns(ms->svc->d));
     lookupset_set_wakeup(ms->ls, wakeup, ms);
     ms->ma = msgauth_new(ms->conf->mc, ms->ls);
+    if (ms->svc->pool)
+	msgauth_set_pool(ms->ma, ms->svc->pool, wakeup, ms);
     msgauth_envelope(ms->ma, ms->client_addr, ms->helo, ms->sender);
     if (ms->sign == NULL)
 	ms->seal = milter_arc_start(ms->conf->arc_signer, ms->conf->arc_key);
