@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -196,9 +197,12 @@ def main():
                                                 stderr=subprocess.DEVNULL)
                     pid = pids["0"] if name.endswith("= 0") else mx.pid
                     cpu0 = cpu_seconds(pid)
+                    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     out = subprocess.run([LOAD, "-d", str(args.seconds)] + opts + tg,
                                          capture_output=True, text=True)
                     cpu = cpu_seconds(pid) - cpu0
+                    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    load_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
                     if perf:
                         perf.send_signal(2)
                         perf.wait()
@@ -207,17 +211,20 @@ def main():
                     j = json.loads(out.stdout.strip().splitlines()[-1])
                     if name.startswith("mxshield") and j["messages"]:
                         j["cpu_us"] = cpu / j["messages"] * 1e6
+                    if j["messages"]:
+                        j["load_us"] = load_cpu / j["messages"] * 1e6
                     rows.append((name, conns, mode, j))
                     print("%s %s conns %s: %s" % (name, conns, mode, out.stdout.strip()),
                           file=sys.stderr)
         print("| milter | connections | driven | messages/s | p50 ms | p99 ms | max ms"
-              " | mxshield CPU us/msg |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+              " | mxshield CPU us/msg | load generator CPU us/msg |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, conns, mode, j in rows:
-            print("| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s |%s"
+            print("| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s | %s |%s"
                   % (name, conns, "as Postfix" if mode == "postfix" else "no stalls",
                      j["per_second"], j["p50_ms"], j["p99_ms"], j["max_ms"],
                      "%.0f" % j["cpu_us"] if "cpu_us" in j else "",
+                     "%.0f" % j["load_us"] if "load_us" in j else "",
                      " (failed)" if j["failed"] else ""))
         print()
         for conns in args.conns.split():

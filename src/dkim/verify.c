@@ -548,6 +548,8 @@ int     dkim_verify_finish(struct dkim_verify *v)
     for (size_t i = 0; i < v->nvs && (v->pool || !waiting); i++)
 	if (dkim_vsig_check(v, &v->vs[i]) == 0)
 	    waiting = 1;
+    if (v->pool)
+	dkim_offload_flush(v);		/* what was gathered: one job */
     if (waiting)
 	return 0;
     dkim_arc_conclude(v);

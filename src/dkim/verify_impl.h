@@ -59,6 +59,7 @@ struct dkim_verify {
     void    (*wakeup) (void *);		/* the last job out is back */
     void   *wakeup_ctx;
     size_t  jobs_out;
+    struct dkim_cjob *batch;		/* checks gathered, not yet out */
 
     struct dkim_hdr *h;
     size_t  nh, hcap, hbytes;
@@ -104,6 +105,7 @@ void    dkim_vsig_conclude(struct dkim_verify *v, struct dkim_vsig *vs, int ok);
 /* offload.c: a signature's header hash and check on the pool */
 void    dkim_offload(struct dkim_verify *v, struct dkim_vsig *vs, struct dkim_key *key,
 		             struct buf *data, const unsigned char digest[32]);
+void    dkim_offload_flush(struct dkim_verify *v);
 void    dkim_offload_forget(struct dkim_verify *v);
 
 /* arc.c */
