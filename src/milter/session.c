@@ -348,7 +348,10 @@ static int do_mail(struct msession *ms, struct milter_rd *r)
     ms->ls = lookupset_new(daemon_dns(ms->svc->d));
     lookupset_set_wakeup(ms->ls, wakeup, ms);
     ms->ma = msgauth_new(ms->conf->mc, ms->ls);
-    if (ms->svc->pool)
+    /* the pool pays only when the loop has other connections to serve
+     * meanwhile; a lone connection's checks are cheaper here than the
+     * hand-over to a thread and back */
+    if (ms->svc->pool && ms->svc->nsessions > 1)
 	msgauth_set_pool(ms->ma, ms->svc->pool, wakeup, ms);
     msgauth_envelope(ms->ma, ms->client_addr, ms->helo, ms->sender);
     if (ms->sign == NULL)
