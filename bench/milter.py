@@ -5,6 +5,7 @@ Debian's OpenDKIM (verify mode) chained with OpenDMARC, as
 keys and zones.
 
     /usr/bin/python3 bench/milter.py [--seconds N] [--conns "1 8"] [--msgs N] [--perf FILE]
+                                     [--threads N]
 
 Messages: 10 to 50 KB bodies, one (RSA 2048) or two (RSA 2048 and Ed25519)
 DKIM signatures of reject.dmarc.test made here with python3-dkim and the
@@ -112,6 +113,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--conns", default="1 8")
     ap.add_argument("--msgs", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=-1,
+                    help="milter_verify_threads of the first mxshield (default -1)")
     ap.add_argument("--perf", metavar="FILE",
                     help="perf record -g the daemon into FILE during its last no-stall run")
     args = ap.parse_args()
@@ -132,7 +135,7 @@ def main():
         # mxshield, with its default pool and without one
         log = open(os.path.join(tmp, "mxshield.log"), "w")
         pids = {}
-        for sfx, threads in (("", -1), ("0", 0)):
+        for sfx, threads in (("", args.threads), ("0", 0)):
             conf = os.path.join(tmp, "mxshield%s.conf" % sfx)
             os.mkdir(os.path.join(tmp, "data" + sfx))
             with open(conf, "w") as f:
