@@ -118,6 +118,14 @@ unit: $(UNIT_BINS)
 unit-asan:
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" unit
 
+# The thread pool's unit test (and DKIM on the pool) under ThreadSanitizer;
+# not part of check (OpenSSL itself is not instrumented)
+.PHONY: unit-tsan
+unit-tsan:
+	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" \
+		build-tsan/tests/test_pool
+	build-tsan/tests/test_pool
+
 proto: $(BUILD)/mxshield
 	/usr/bin/python3 tests/proto/run.py --binary $(BUILD)/mxshield
 

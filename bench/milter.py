@@ -5,6 +5,7 @@ Debian's OpenDKIM (verify mode) chained with OpenDMARC, as
 keys and zones.
 
     /usr/bin/python3 bench/milter.py [--seconds N] [--conns "1 8"] [--msgs N] [--perf FILE]
+                                     [--threads N]
 
 Messages: 10 to 50 KB bodies, one (RSA 2048) or two (RSA 2048 and Ed25519)
 DKIM signatures of reject.dmarc.test made here with python3-dkim and the
@@ -17,6 +18,11 @@ client 198.51.100.7 fails SPF; DKIM passes and aligns, so every message
 passes DMARC and every milter does the same work: SPF, one or two
 signatures, DMARC.
 
+mxshield runs twice: as configured by default (milter_verify_threads =
+-1, the signature checks on one thread per CPU) and with
+milter_verify_threads = 0 (every check on the event loop, as before the
+pool), so that the pool's effect is measured in the same run.
+
 Load: build/mxshield-milterload, "postfix" mode (4096-byte buffered
 writes, no TCP_NODELAY: as Postfix drives milters) and "fast" mode.
 Prints a markdown table.  Needs root (port 53, the mount namespace),
@@ -27,6 +33,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -94,11 +101,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_times():
+    """the machine's jiffies: (total, steal) from /proc/stat"""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v[:8]), v[7] if len(v) > 7 else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--conns", default="1 8")
     ap.add_argument("--msgs", type=int, default=40)
+    ap.add_argument("--threads", type=int, default=-1,
+                    help="milter_verify_threads of the first mxshield (default -1)")
     ap.add_argument("--perf", metavar="FILE",
                     help="perf record -g the daemon into FILE during its last no-stall run")
     args = ap.parse_args()
@@ -114,18 +130,26 @@ def main():
         with open(os.path.join(tmp, "resolv.conf"), "w") as f:
             f.write("nameserver %s\n" % DNS_IP)
 
-        ports = {k: dnsserver.free_port() for k in ("mx", "policy", "dkim", "dmarc")}
-        # mxshield
-        conf = os.path.join(tmp, "mxshield.conf")
-        with open(conf, "w") as f:
-            f.write("data_directory = %s/data\nlisten = inet:127.0.0.1:%d\ncontrol_socket =\n"
-                    "milter_listen = inet:127.0.0.1:%d\ndns_resolver = %s:53\n"
-                    "myhostname = mx.bench.test\nmynetworks = 127.0.0.1/32\n"
-                    % (tmp, ports["policy"], ports["mx"], DNS_IP))
+        ports = {k: dnsserver.free_port()
+                 for k in ("mx", "policy", "mx0", "policy0", "dkim", "dmarc")}
+        # mxshield, with its default pool and without one
         log = open(os.path.join(tmp, "mxshield.log"), "w")
-        mx = subprocess.Popen([DAEMON, "serve", "-c", conf], stdout=log, stderr=log)
-        procs.append(mx)
-        wait_port(ports["mx"], mx, "mxshield")
+        pids = {}
+        for sfx, threads in (("", args.threads), ("0", 0)):
+            conf = os.path.join(tmp, "mxshield%s.conf" % sfx)
+            os.mkdir(os.path.join(tmp, "data" + sfx))
+            with open(conf, "w") as f:
+                f.write("data_directory = %s/data%s\nlisten = inet:127.0.0.1:%d\n"
+                        "control_socket =\nmilter_listen = inet:127.0.0.1:%d\n"
+                        "dns_resolver = %s:53\nmyhostname = mx.bench.test\n"
+                        "mynetworks = 127.0.0.1/32\nmilter_verify_threads = %d\n"
+                        % (tmp, sfx, ports["policy" + sfx], ports["mx" + sfx], DNS_IP,
+                           threads))
+            p = subprocess.Popen([DAEMON, "serve", "-c", conf], stdout=log, stderr=log)
+            procs.append(p)
+            wait_port(ports["mx" + sfx], p, "mxshield")
+            pids[sfx] = p.pid
+        mx = procs[-2]
         # OpenDKIM, verifying, its libunbound forwarding to the NSD (not
         # through ResolverConfiguration: unbound's configuration parser is
         # not thread-safe and crashes OpenDKIM under concurrent messages)
@@ -154,7 +178,9 @@ def main():
         wait_port(ports["dmarc"], dm, "opendmarc")
 
         rows = []
+        machine0 = cpu_times()
         targets = [("mxshield", ["inet:127.0.0.1:%d" % ports["mx"]]),
+                   ("mxshield, milter_verify_threads = 0", ["inet:127.0.0.1:%d" % ports["mx0"]]),
                    ("OpenDKIM → OpenDMARC", ["inet:127.0.0.1:%d" % ports["dkim"],
                                              "inet:127.0.0.1:%d" % ports["dmarc"]])]
         for conns in args.conns.split():
@@ -172,31 +198,51 @@ def main():
                                                  "-p", str(mx.pid)],
                                                 stdout=subprocess.DEVNULL,
                                                 stderr=subprocess.DEVNULL)
-                    cpu0 = cpu_seconds(mx.pid)
+                    pid = pids["0"] if name.endswith("= 0") else mx.pid
+                    cpu0 = cpu_seconds(pid)
+                    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
                     out = subprocess.run([LOAD, "-d", str(args.seconds)] + opts + tg,
                                          capture_output=True, text=True)
-                    cpu = cpu_seconds(mx.pid) - cpu0
+                    cpu = cpu_seconds(pid) - cpu0
+                    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    load_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
                     if perf:
                         perf.send_signal(2)
                         perf.wait()
                     if not out.stdout.strip():
                         raise RuntimeError("%s: %s" % (name, out.stderr))
                     j = json.loads(out.stdout.strip().splitlines()[-1])
-                    if name == "mxshield" and j["messages"]:
+                    if name.startswith("mxshield") and j["messages"]:
                         j["cpu_us"] = cpu / j["messages"] * 1e6
+                    if j["messages"]:
+                        j["load_us"] = load_cpu / j["messages"] * 1e6
                     rows.append((name, conns, mode, j))
                     print("%s %s conns %s: %s" % (name, conns, mode, out.stdout.strip()),
                           file=sys.stderr)
         print("| milter | connections | driven | messages/s | p50 ms | p99 ms | max ms"
-              " | mxshield CPU us/msg |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+              " | mxshield CPU us/msg | load generator CPU us/msg |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, conns, mode, j in rows:
-            print("| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s |%s"
+            print("| %s | %s | %s | %.0f | %.2f | %.2f | %.1f | %s | %s |%s"
                   % (name, conns, "as Postfix" if mode == "postfix" else "no stalls",
                      j["per_second"], j["p50_ms"], j["p99_ms"], j["max_ms"],
                      "%.0f" % j["cpu_us"] if "cpu_us" in j else "",
+                     "%.0f" % j["load_us"] if "load_us" in j else "",
                      " (failed)" if j["failed"] else ""))
-        print("\nload average at the end: %s" % open("/proc/loadavg").read().strip())
+        print()
+        for conns in args.conns.split():
+            for mode in ("postfix", "fast"):
+                got = {n: j for n, c, m, j in rows if c == conns and m == mode}
+                chain = got["OpenDKIM → OpenDMARC"]["per_second"]
+                print("%s connections, %s: mxshield %.1fx the chain, %.1fx without the pool"
+                      % (conns, "as Postfix" if mode == "postfix" else "no stalls",
+                         got["mxshield"]["per_second"] / chain if chain else 0,
+                         got["mxshield, milter_verify_threads = 0"]["per_second"] / chain
+                         if chain else 0))
+        machine1 = cpu_times()
+        print("\nload average at the end: %s; steal during the runs: %.1f%%"
+              % (open("/proc/loadavg").read().strip(),
+                 100.0 * (machine1[1] - machine0[1]) / max(1, machine1[0] - machine0[0])))
         rss = open("/proc/%d/status" % mx.pid).read()
         rss = [l for l in rss.splitlines() if l.startswith("VmRSS")][0].split()[1]
         print("\nmxshield resident memory after the runs: %s KB" % rss)

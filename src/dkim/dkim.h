@@ -107,7 +107,20 @@ enum arc_result dkim_verify_arc(const struct dkim_verify *v, const char **sealer
 int     dkim_verify_arc_instance(const struct dkim_verify *v);
 void    dkim_verify_arc_sets(const struct dkim_verify *v, struct buf *out);
 
+/* dkim_verify_free - also while checks are out on a pool: their results
+ * are then dropped when they come back */
 void    dkim_verify_free(struct dkim_verify *v);
+
+/*
+ * dkim_verify_set_pool - each signature's header hash and public-key
+ * check run on p's threads (src/daemon/pool.h), all of a message's at
+ * once; dkim_verify_finish() returns 0 while any is out, and wakeup(ctx)
+ * is called on the loop when the last is back (call finish again; it may
+ * free the verifier).  Set before the end of the body; NULL: on the loop.
+ */
+struct pool;
+void    dkim_verify_set_pool(struct dkim_verify *v, struct pool *p,
+			             void (*wakeup) (void *), void *ctx);
 
 /*
  * Added for tests, fuzzers and --trace (compatible additions):

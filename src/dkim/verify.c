@@ -101,6 +101,14 @@ void    dkim_verify_set_trace(struct dkim_verify *v, struct buf *trace)
     v->trace = trace;
 }
 
+void    dkim_verify_set_pool(struct dkim_verify *v, struct pool *p,
+			             void (*wakeup) (void *), void *ctx)
+{
+    v->pool = p;
+    v->wakeup = wakeup;
+    v->wakeup_ctx = ctx;
+}
+
 /* dkim_verify_header - keep one header field, within the limits */
 void    dkim_verify_header(struct dkim_verify *v, const char *name, size_t nlen,
 			           const char *value, size_t vlen)
@@ -418,6 +426,8 @@ int     dkim_vsig_check(struct dkim_verify *v, struct dkim_vsig *vs)
 
     if (vs->state == VSIG_DONE)
 	return 1;
+    if (vs->state == VSIG_CRYPTO)
+	return 0;
     if (key_answer(v, vs, &a) == 0)
 	return 0;
 
@@ -477,27 +487,40 @@ int     dkim_vsig_check(struct dkim_verify *v, struct dkim_vsig *vs)
 	}
     }
 
-    /* the header */
+    /* the header: its data made here, hashed and checked here or on the pool */
     unsigned char h[32];
+    struct buf d;
     int     ok;
 
+    buf_init(&d);
     if (s->kind == DKIM_KIND_AS) {
 	if (!v->arc_digested)
 	    dkim_arc_seal_digests(v);
 	memcpy(h, v->arc_digest[s->instance], sizeof(h));
     } else {
-	struct buf d;
-
-	buf_init(&d);
 	header_data(v, vs, &d);
-	dkim_sha256(d.s, d.len, h);
-	buf_free(&d);
     }
+    if (v->pool) {
+	dkim_offload(v, vs, &key, s->kind == DKIM_KIND_AS ? NULL : &d, h);
+	return 0;
+    }
+    if (s->kind != DKIM_KIND_AS)
+	dkim_sha256(d.s, d.len, h);
+    buf_free(&d);
     ok = dkim_crypto_verify(&key, h, s->sig, s->siglen);
     dkim_key_free(&key);
+    dkim_vsig_conclude(v, vs, ok);
+    return 1;
+}
+
+/* dkim_vsig_conclude - the result of a signature whose check was made */
+void    dkim_vsig_conclude(struct dkim_verify *v, struct dkim_vsig *vs, int ok)
+{
+    const struct dkim_sig *s = &vs->sig;
+
     if (!ok) {
 	dkim_vsig_result(vs, DKIM_FAIL, "signature did not verify");
-	return 1;
+	return;
     }
     if (vs->bh >= 0 && s->l >= 0 && v->bhs[vs->bh].seen > (unsigned long long) s->l)
 	dkim_vsig_result(vs, DKIM_PASS, "good signature, %llu body bytes not signed (l=)%s",
@@ -506,7 +529,6 @@ int     dkim_vsig_check(struct dkim_verify *v, struct dkim_vsig *vs)
     else
 	dkim_vsig_result(vs, DKIM_PASS, "good signature%s",
 			 vs->testing ? ", key in testing mode (t=y)" : "");
-    return 1;
 }
 
 /* dkim_verify_finish - 1 results ready, 0 waiting for DNS */
@@ -518,9 +540,18 @@ int     dkim_verify_finish(struct dkim_verify *v)
 	dkim_verify_eoh(v);
     if (!v->body_done)
 	body_end(v);
-    for (size_t i = 0; i < v->nvs; i++)
+
+    /* on the loop, one at a time (traces in order); with a pool every
+     * check that can go out goes out now */
+    int     waiting = 0;
+
+    for (size_t i = 0; i < v->nvs && (v->pool || !waiting); i++)
 	if (dkim_vsig_check(v, &v->vs[i]) == 0)
-	    return 0;
+	    waiting = 1;
+    if (v->pool)
+	dkim_offload_flush(v);		/* what was gathered: one job */
+    if (waiting)
+	return 0;
     dkim_arc_conclude(v);
 
     /* the results, in header order */
@@ -584,6 +615,7 @@ void    dkim_verify_free(struct dkim_verify *v)
 {
     if (v == NULL)
 	return;
+    dkim_offload_forget(v);		/* checks still out: dropped on return */
     for (size_t i = 0; i < v->nh; i++) {
 	free(v->h[i].name);		/* and its value */
     }

@@ -28,7 +28,10 @@ struct dkim_bodyhash {
 enum vsig_state {
     VSIG_DONE,				/* result known */
     VSIG_KEY,				/* waiting for its key */
+    VSIG_CRYPTO,			/* its check is out on the pool */
 };
+
+struct dkim_cjob;
 
 /* one signature being verified: DKIM-Signature, ARC-Message-Signature
  * or ARC-Seal */
@@ -42,6 +45,7 @@ struct dkim_vsig {
     int     bh;				/* its body hash, or -1 */
     char    keyname[DKIM_MAX_DOMAIN * 2 + 16];
     int     testing;			/* key t=y */
+    struct dkim_cjob *job;		/* VSIG_CRYPTO: the job out */
 };
 
 struct dkim_verify {
@@ -51,6 +55,11 @@ struct dkim_verify {
     void   *keyctx;
     struct buf *trace;
     long long now;
+    struct pool *pool;			/* checks off the loop, or NULL */
+    void    (*wakeup) (void *);		/* the last job out is back */
+    void   *wakeup_ctx;
+    size_t  jobs_out;
+    struct dkim_cjob *batch;		/* checks gathered, not yet out */
 
     struct dkim_hdr *h;
     size_t  nh, hcap, hbytes;
@@ -91,6 +100,13 @@ int     dkim_vsig_add(struct dkim_verify *v, enum dkim_sig_kind kind, int hdr);
 void    dkim_vsig_prepare(struct dkim_verify *v, struct dkim_vsig *vs);
 int     dkim_vsig_check(struct dkim_verify *v, struct dkim_vsig *vs);
 int     dkim_last_header(const struct dkim_verify *v, const char *name);
+void    dkim_vsig_conclude(struct dkim_verify *v, struct dkim_vsig *vs, int ok);
+
+/* offload.c: a signature's header hash and check on the pool */
+void    dkim_offload(struct dkim_verify *v, struct dkim_vsig *vs, struct dkim_key *key,
+		             struct buf *data, const unsigned char digest[32]);
+void    dkim_offload_flush(struct dkim_verify *v);
+void    dkim_offload_forget(struct dkim_verify *v);
 
 /* arc.c */
 void    dkim_arc_eoh(struct dkim_verify *v);

@@ -198,6 +198,12 @@ void    msgauth_free(struct msgauth *m)
     free(m);
 }
 
+void    msgauth_set_pool(struct msgauth *m, struct pool *p, void (*wakeup) (void *),
+			         void *ctx)
+{
+    dkim_verify_set_pool(m->dkim, p, wakeup, ctx);
+}
+
 /* the lookup set answers spf_check() */
 static struct dns_answer *spf_get(void *ctx, const char *name, int type)
 {

@@ -62,6 +62,12 @@ void    msgauth_header(struct msgauth *m, const char *name, size_t nlen,
 void    msgauth_eoh(struct msgauth *m);
 void    msgauth_body(struct msgauth *m, const void *data, size_t len);
 
+/* msgauth_set_pool - the signature checks on a pool's threads (see
+ * dkim_verify_set_pool); wakeup(ctx) when they are back */
+struct pool;
+void    msgauth_set_pool(struct msgauth *m, struct pool *p, void (*wakeup) (void *),
+			         void *ctx);
+
 /* msgauth_finish - 1 decided, 0 waiting for DNS (call again on wakeup) */
 int     msgauth_finish(struct msgauth *m);
 

@@ -52,6 +52,8 @@ struct milter_service {
     const struct timeval *idle_tv;	/* common timeout */
     long    idle_secs;
     unsigned long messages;
+    struct pool *pool;			/* signature checks, or NULL: on the loop */
+    size_t  in_message;			/* sessions in MESSAGE or EVALUATING */
 };
 
 /* session_new - serve an accepted connection; NULL when it cannot be */

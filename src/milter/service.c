@@ -1,7 +1,9 @@
 /*
  * service.c - the milter as a handler of the daemon skeleton: its
  * sockets, its connections and their limit, its compiled configuration
- * (taken again at reload; messages in flight keep theirs), stopping.
+ * (taken again at reload; messages in flight keep theirs), stopping, and
+ * the pool of milter_verify_threads threads that check the signatures
+ * (src/daemon/pool.h), freed after the sessions.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +14,7 @@
 
 #include "conf/config.h"
 #include "daemon/daemon.h"
+#include "daemon/pool.h"
 #include "dmarc/msgauth.h"
 #include "dkim/signtable.h"
 #include "milter/milter.h"
@@ -142,6 +145,7 @@ static void milter_close(void *ctx)
     msg_info("milter stopped after %lu messages", s->messages);
     while (s->sessions)
 	session_abort(s->sessions);
+    pool_free(s->pool);			/* after the sessions: their jobs are orphans */
     milter_conf_unref(s->conf);
     free(s);
 }
@@ -174,5 +178,8 @@ void    milter_service_attach(struct daemon *d)
 	msg_fatal("%s", err.s);
     if (daemon_listen(d, listen, NULL, &milter_ops, s, &err) < 0)
 	msg_fatal("%s", err.s);
+    if (config_int(conf, P_MILTER_VERIFY_THREADS) != 0)
+	s->pool = pool_new(s->base, (int) config_int(conf, P_MILTER_VERIFY_THREADS),
+			   "milter signature checks");
     buf_free(&err);
 }

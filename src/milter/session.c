@@ -6,7 +6,8 @@
  *   NEGOTIATE	until OPTNEG: what Postfix offers, what we take;
  *   SESSION	connect, HELO and macros; MAIL starts a message;
  *   MESSAGE	headers, end of headers, body chunks;
- *   EVALUATING	end of message: the checks wait for DNS; the stream is
+ *   EVALUATING	end of message: the checks wait for DNS and for the
+ *		signature checks out on the service's pool; the stream is
  *		held and nothing more is parsed until the reply is out;
  *   CLOSING	the output drains, then the connection ends.
  * ABORT ends a message, QUIT_NC the session (the connection stays),
@@ -94,12 +95,22 @@ struct msession {
     struct buf out;			/* a reply being built */
 };
 
+/* in_message - a message of this session is being received or checked */
+static int in_message(enum ms_state st)
+{
+    return st == MS_MESSAGE || st == MS_EVALUATING;
+}
+
 /* enter - the one place a state changes */
 static void enter(struct msession *ms, enum ms_state st)
 {
     if (msg_verbose > 1)
 	msg_info("milter client %s: %s -> %s", ms->peer, state_names[ms->state],
 		 state_names[st]);
+    if (in_message(ms->state))
+	ms->svc->in_message--;
+    if (in_message(st))
+	ms->svc->in_message++;
     ms->state = st;
 }
 
@@ -136,6 +147,7 @@ static void session_free(struct msession *ms)
     struct milter_service *s = ms->svc;
 
     message_end(ms);
+    s->in_message -= in_message(ms->state);
     stream_free(ms->st);
     buf_free(&ms->out);
     if (ms->prev)
@@ -481,6 +493,11 @@ static int do_eom(struct msession *ms)
 	enter(ms, MS_SESSION);
 	return 0;
     }
+    /* the pool pays only when the loop has other messages to serve
+     * meanwhile; a lone message's checks are cheaper here than the
+     * hand-over to a thread and back */
+    if (ms->svc->pool && ms->svc->in_message > 1)
+	msgauth_set_pool(ms->ma, ms->svc->pool, wakeup, ms);
     if (!msgauth_finish(ms->ma)) {
 	enter(ms, MS_EVALUATING);
 	stream_hold(ms->st);
