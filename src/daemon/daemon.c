@@ -549,7 +549,8 @@ struct daemon *daemon_new(const char *config_path, struct policy *pol)
     d->dns = dns_new(d->base, config_str(pol->conf, P_DNS_RESOLVER),
 		     (int) config_int(pol->conf, P_DNS_TIMEOUT) * 1000,
 		     (size_t) config_int(pol->conf, P_DNS_CACHE), why, sizeof(why));
-    if (d->dns == NULL)
+    if (d->dns == NULL
+	|| dns_set_transport(d->dns, config_str(pol->conf, P_DNS_TRANSPORT), why, sizeof(why)) < 0)
 	msg_fatal("%s", why);
     pol->dns = d->dns;
     d->sync_interval = config_int(pol->conf, P_STORE_SYNC_INTERVAL);

@@ -531,6 +531,32 @@ bad:
     return NULL;
 }
 
+/*
+ * dns_set_transport - "tcp": libunbound's tcp-upstream.  Every query then
+ * goes over a TCP connection that is kept open and carries many queries
+ * at once (unbound's stream reuse, matched by query id), so a query costs
+ * a write and a read instead of a socket's whole life (socket, bind to a
+ * random port, connect, two event changes, send, receive, close).  TCP
+ * needs no source-port randomisation against off-path spoofing: a forged
+ * answer would have to guess the connection's sequence numbers.
+ */
+int     dns_set_transport(struct dns *d, const char *transport, char *err, size_t errlen)
+{
+    int     rc;
+
+    if (strcasecmp(transport, "udp") == 0)
+	return 0;
+    if (strcasecmp(transport, "tcp") != 0) {
+	snprintf(err, errlen, "dns_transport: \"%s\" is neither udp nor tcp", transport);
+	return -1;
+    }
+    if ((rc = ub_ctx_set_option(d->ub, "tcp-upstream:", "yes")) != 0) {
+	snprintf(err, errlen, "dns_transport: %s", ub_strerror(rc));
+	return -1;
+    }
+    return 0;
+}
+
 /* dns_free - release (queries still in unbound are abandoned) */
 void    dns_free(struct dns *d)
 {

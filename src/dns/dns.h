@@ -79,6 +79,14 @@ struct dns *dns_new(struct event_base *base, const char *resolver,
 		            char *err, size_t errlen);
 void    dns_free(struct dns *d);
 
+/*
+ * dns_set_transport - before the first lookup: "udp" (libunbound's
+ * default: a new socket on a random source port per query, TCP only for
+ * truncated answers) or "tcp" (queries pipelined over persistent TCP
+ * connections to the servers).  -1 and err for another value.
+ */
+int     dns_set_transport(struct dns *d, const char *transport, char *err, size_t errlen);
+
 /* dns_cached - a cached answer (one more reference), or NULL */
 struct dns_answer *dns_cached(struct dns *d, const char *name, int type);
 
