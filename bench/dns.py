@@ -14,7 +14,9 @@ by side with what that NSD answers by itself.
    lookup is new to the cache), CONNS connections, once per dns_transport
    (udp, tcp).  The queries are counted from NSD's own statistics
    (nsd-control stats_noreset), so mxshield's queries/s is what reached the
-   server, reported as a fraction of NSD's rate.
+   server, reported as a fraction of NSD's rate.  CPU µs/query: NSD's
+   processes' CPU time per query it received (NSD rows), the daemon's per
+   query it sent (mxshield rows).
 3. Latency: the scripted responder holds every answer back DELAY ms; one
    connection sends one request at a time.  If the six lookups ran one
    after the other a request would take 6 x DELAY; they run at once, so
@@ -112,6 +114,18 @@ class BenchNSD:
                 return int(line.split("=")[1])
         sys.exit("bench/dns.py: nsd-control stats_noreset: no num.queries:\n" + out)
 
+    def cpu(self):
+        """CPU seconds of NSD's processes so far (the one started becomes
+        xfrd, its child main, main's child the server; main starts a new
+        server for every nsd-control stats and reaps the old one)."""
+        pids, i = [self.proc.pid], 0
+        while i < len(pids):
+            out = subprocess.run(["pgrep", "-P", str(pids[i])], capture_output=True,
+                                 text=True).stdout
+            pids += [int(p) for p in out.split()]
+            i += 1
+        return sum(proc_cpu(p, children=True) for p in pids)
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
@@ -194,11 +208,15 @@ def stop(p):
         p.wait()
 
 
-def daemon_cpu(p):
-    """The daemon's user+system seconds so far."""
-    with open("/proc/%d/stat" % p.pid) as f:
-        v = f.read().rsplit(")", 1)[1].split()
-    return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+def proc_cpu(pid, children=False):
+    """A process's user+system seconds so far (0 once it is gone), with
+    children: and those of its children it has reaped."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = [int(x) for x in f.read().rsplit(")", 1)[1].split()[11:15]]
+    except OSError:
+        return 0.0
+    return (v[0] + v[1] + (v[2] + v[3] if children else 0)) / os.sysconf("SC_CLK_TCK")
 
 
 def bench(port, args, mode="unique"):
@@ -236,10 +254,13 @@ def main():
         try:
             def nsd_row():
                 t0 = cpu_times()
+                q0, c0 = nsd.queries(), nsd.cpu()
                 qps, lost = dnsperf(nsd, qfile, a.seconds, outstanding)
+                q1, c1 = nsd.queries(), nsd.cpu()
                 nsd_rates.append(qps)
+                r = {"cpu_us": (c1 - c0) * 1e6 / max(1, q1 - q0)}
                 rows.append(("NSD alone: dnsperf, UDP, %d queries outstanding, lost %d"
-                             % (outstanding, lost), None, None, qps, None, steal_since(t0)))
+                             % (outstanding, lost), None, r, qps, None, steal_since(t0)))
 
             # 1. NSD alone, then mxshield per transport, then NSD alone again
             nsd_row()
@@ -248,10 +269,10 @@ def main():
                 d = start_daemon(tmp, nsd.addr, port, "dns_transport = %s\n" % transport)
                 try:
                     t0 = cpu_times()
-                    q0, c0 = nsd.queries(), daemon_cpu(d)
+                    q0, c0 = nsd.queries(), proc_cpu(d.pid)
                     r = bench(port, ["-c", str(a.conns), "-d", str(a.seconds),
                                      "-w", str(warmup)])
-                    q1, c1 = nsd.queries(), daemon_cpu(d)
+                    q1, c1 = nsd.queries(), proc_cpu(d.pid)
                     steal = steal_since(t0)
                     if transport == "udp":
                         rm = bench(port, ["-c", str(a.conns), "-d", str(a.seconds),
@@ -260,7 +281,7 @@ def main():
                     stop(d)
                 reqs = r["requests"] + warmup
                 qpr = (q1 - q0) / max(1, reqs)
-                r["cpu_us"] = (c1 - c0) * 1e6 / max(1, reqs)
+                r["cpu_us"] = (c1 - c0) * 1e6 / max(1, q1 - q0)
                 rows.append(("mxshield, dns_transport = %s, every name new" % transport,
                              a.conns, r, r["rps"] * qpr, qpr, steal))
                 if transport == "udp":
@@ -294,22 +315,23 @@ def main():
              os.getloadavg()[0], steal_since(t_all)))
     print()
     print("| what | conns | req/s | queries/s | of NSD's rate | queries/req "
-          "| daemon CPU µs/req | p50 (µs) | p99 (µs) | errors | steal |")
+          "| CPU µs/query | p50 (µs) | p99 (µs) | errors | steal |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     bad = False
     for what, conns, r, qps, qpr, steal in rows:
         cell = lambda v, fmt: (fmt % v) if v is not None else ""  # noqa: E731
+        g = (r or {}).get
         print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
-              % (what, cell(conns, "%d"), cell(r and r["rps"], "%.0f"), cell(qps, "%.0f"),
-                 cell(qps / nsd_rate if qps and r else None, "%.3f"), cell(qpr, "%.2f"),
-                 cell(r and r.get("cpu_us"), "%.0f"), cell(r and r["p50_us"], "%.0f"),
-                 cell(r and r["p99_us"], "%.0f"), cell(r and r["errors"], "%d"),
+              % (what, cell(conns, "%d"), cell(g("rps"), "%.0f"), cell(qps, "%.0f"),
+                 cell(qps / nsd_rate if qps and conns else None, "%.3f"), cell(qpr, "%.2f"),
+                 cell(g("cpu_us"), "%.1f"), cell(g("p50_us"), "%.0f"),
+                 cell(g("p99_us"), "%.0f"), cell(g("errors"), "%d"),
                  cell(steal, "%.1f%%")))
-        bad = bad or bool(r and r["errors"])
+        bad = bad or bool(g("errors"))
     print()
     print("NSD's rate: %.0f queries/s (mean of the runs before and after)." % nsd_rate)
     for what, conns, r, qps, qpr, steal in rows:
-        if qps and r:
+        if qps and conns:
             print("%s: %.0f queries/s = %.3f of NSD's rate." % (what, qps, qps / nsd_rate))
     p50_ms = r2["p50_us"] / 1000.0
     print("With every DNS answer %d ms late, a request took %.1f ms (p50): %.2f round trips "
