@@ -114,6 +114,14 @@ struct dns_stats {
 };
 void    dns_get_stats(const struct dns *d, struct dns_stats *s);
 
+/*
+ * dns_result - what libunbound's callback (rcode, packet, security status
+ * 0 unchecked/insecure, 1 bogus, 2 secure) means for (name, type): the
+ * packet is read only when rcode is 0; a new answer.
+ */
+struct dns_answer *dns_result(const char *name, int type, int rcode, const void *pkt,
+			              int len, int sec, const char *why_bogus);
+
 /* packet.c: parse an answer packet for (qname, qtype); a new answer */
 struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
 			             const char *qname, int qtype);

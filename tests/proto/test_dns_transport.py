@@ -149,6 +149,20 @@ class DnsTransport(DaemonTest):
         self.assertFalse(got.startswith("action=554"), got)
         self.assertEqual((r.connections, r.queries), (0, []))
 
+    def test_servfail_over_tcp_is_a_temporary_failure(self):
+        """A SERVFAIL stays temporary over TCP too: libunbound then hands
+        over the query as sent, which must not be read as "no data"."""
+        resp = dnsserver.Responder({"servfail.test": "servfail"}).start()
+        self.addCleanup(resp.stop)
+        for transport in ("tcp", "udp"):
+            d = self.daemon("dns_resolver = %s\ndns_transport = %s\n"
+                            "recipient_restrictions = check_spf\nspf_helo_reject = no_check\n"
+                            % (resp.addr, transport))
+            c = self.client(d)
+            got = c.ask(dict(req("192.0.2.9"), sender="u@servfail.test"))
+            self.assertEqual(got, "action=451 4.7.24 SPF temporary error: DNS lookup of "
+                             "servfail.test failed: resolver: SERVFAIL", transport)
+
     def test_bad_value_stops_the_start(self):
         with self.assertRaises(RuntimeError) as cm:
             self.daemon("dns_resolver = %s\ndns_transport = quic\n" % NSD.addr)
