@@ -10,7 +10,7 @@ import struct
 import threading
 
 import dnsserver
-from harness import DaemonTest
+from harness import DaemonTest, attrs_list
 
 NSD = None
 
@@ -138,6 +138,22 @@ class DnsTransport(DaemonTest):
         self.assertEqual(sorted(r.queries), sorted(want))
         # one connection, kept open, carried all six
         self.assertEqual(r.connections, 1)
+
+    def test_check_command_uses_the_transport_too(self):
+        """mxshield check decides as the daemon would, over the same transport."""
+        r = self.relay()
+        tmp = self.tmpdir()
+        conf = tmp + "/mxshield.conf"
+        with open(conf, "w") as f:
+            f.write("dns_resolver = %s\ndns_transport = tcp\ndata_directory = %s\n"
+                    "client_restrictions = reject_rbl_client dnsbl.test\n" % (r.addr, tmp))
+        args = ["%s=%s" % kv for kv in attrs_list(req("192.0.2.95"))]
+        rc, out, err = self.run_cli("check", "-c", conf, *args)
+        self.assertEqual((rc, out.rstrip("\n").split("\n")[-1]), (0, BLOCKED % ("192.0.2.95", "")),
+                         out + err)
+        self.assertEqual((r.connections, sorted(r.queries)),
+                         (1, [("95.2.0.192.dnsbl.test", dnsserver.T_A),
+                              ("95.2.0.192.dnsbl.test", dnsserver.T_TXT)]))
 
     def test_udp_is_the_default_and_sends_nothing_over_tcp(self):
         r = self.relay()
