@@ -100,7 +100,8 @@ char   *check_evaluate(struct policy *pol, struct txn *txn, struct trace *t)
     dns = dns_new(base, config_str(pol->conf, P_DNS_RESOLVER),
 		  (int) config_int(pol->conf, P_DNS_TIMEOUT) * 1000,
 		  (size_t) config_int(pol->conf, P_DNS_CACHE), why, sizeof(why));
-    if (dns == NULL)
+    if (dns == NULL
+	|| dns_set_transport(dns, config_str(pol->conf, P_DNS_TRANSPORT), why, sizeof(why)) < 0)
 	msg_fatal("%s", why);
     pol->dns = dns;
     if (pol->uses_greylist || pol->uses_store) {

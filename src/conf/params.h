@@ -66,6 +66,8 @@
       "Bytes of memory the daemon's answer cache may use, least recently used answer evicted first (TTLs honoured; an answer over 1/16 of it is not kept; 0: no cache of our own)") \
     X(DNS_POSTFIX_NAMES, "dns_use_postfix_names", BOOL, "yes", 0, 0, 1, \
       "Use the client_name and reverse_client_name that Postfix sends instead of looking them up again") \
+    X(DNS_TRANSPORT, "dns_transport", STR, "udp", 0, 0, 0, \
+      "How queries reach dns_resolver: udp (a new socket and random source port per query, TCP for truncated answers) or tcp (queries pipelined over persistent TCP connections: cheaper per query, meant for a forwarder on loopback)") \
     /* Postfix address parameters */ \
     X(MYHOSTNAME, "myhostname", STR, "", 0, 0, 1, \
       "This mail system's fully-qualified host name (default: from gethostname)") \

@@ -260,6 +260,39 @@ static void query_finish(struct dns_query *q, struct dns_answer *a)
 	query_free(q);
 }
 
+/*
+ * dns_result - the answer libunbound's event callback reports.  A packet
+ * is an answer to the query only when rcode is 0: libunbound reports a
+ * failure by rcode alone and hands over its shared buffer as it happens
+ * to be (services/mesh.c, mesh_do_callback): the last packet received,
+ * perhaps another query's answer, or with tcp-upstream this query as it
+ * was sent, which parses as "no data".  Read as an answer, a SERVFAIL
+ * would become "does not exist" or "not listed".  An answer that failed
+ * validation (sec 1, bogus) is a temporary failure, as a validating
+ * server's SERVFAIL would be.
+ */
+struct dns_answer *dns_result(const char *name, int type, int rcode, const void *pkt,
+			              int len, int sec, const char *why_bogus)
+{
+    static const char *const rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+    "NOTIMP", "REFUSED"};
+    char    why[200];
+
+    if (rcode == 3)
+	return dns_answer_new(name, type, DNS_NXDOMAIN, "");
+    if (rcode != 0 || pkt == NULL || len <= 0) {
+	snprintf(why, sizeof(why), "resolver: %s", why_bogus ? why_bogus
+		 : rcode > 0 && rcode < 6 ? rcodes[rcode] : rcode ? "an error" : "no answer");
+	return dns_answer_new(name, type, DNS_TEMPFAIL, why);
+    }
+    if (sec == 1) {
+	snprintf(why, sizeof(why), "resolver: DNSSEC validation failed%s%s",
+		 why_bogus ? ": " : "", why_bogus ? why_bogus : "");
+	return dns_answer_new(name, type, DNS_TEMPFAIL, why);
+    }
+    return dns_parse(pkt, (size_t) len, name, type);
+}
+
 /* ub_callback - unbound finished a query */
 static void ub_callback(void *arg, int rcode, void *pkt, int len, int sec,
 			        char *why_bogus, int ratelimited)
@@ -267,7 +300,6 @@ static void ub_callback(void *arg, int rcode, void *pkt, int len, int sec,
     struct dns_query *q = arg;
     struct dns_answer *a;
 
-    (void) sec;
     (void) ratelimited;
     q->running = 0;
     if (q->orphan) {
@@ -276,15 +308,7 @@ static void ub_callback(void *arg, int rcode, void *pkt, int len, int sec,
     }
     if (rcode == 2)
 	stat_inc(STAT_DNS_SERVFAILS);
-    if (pkt == NULL || len <= 0) {
-	char    why[160];
-
-	snprintf(why, sizeof(why), "resolver: %s", why_bogus ? why_bogus
-		 : rcode == 2 ? "SERVFAIL" : "no answer");
-	a = dns_answer_new(q->name, q->type, DNS_TEMPFAIL, why);
-    } else {
-	a = dns_parse(pkt, (size_t) len, q->name, q->type);
-    }
+    a = dns_result(q->name, q->type, rcode, pkt, len, sec, why_bogus);
     if (a->status == DNS_TEMPFAIL && msg_verbose)
 	msg_info("dns: %s %s: %s", dns_type_name(q->type), q->name, a->why);
     if (q->starting) {
@@ -529,6 +553,32 @@ bad:
     strlist_free(&servers);
     dns_free(d);
     return NULL;
+}
+
+/*
+ * dns_set_transport - "tcp": libunbound's tcp-upstream.  Every query then
+ * goes over a TCP connection that is kept open and carries many queries
+ * at once (unbound's stream reuse, matched by query id), so a query costs
+ * a write and a read instead of a socket's whole life (socket, bind to a
+ * random port, connect, two event changes, send, receive, close).  TCP
+ * needs no source-port randomisation against off-path spoofing: a forged
+ * answer would have to guess the connection's sequence numbers.
+ */
+int     dns_set_transport(struct dns *d, const char *transport, char *err, size_t errlen)
+{
+    int     rc;
+
+    if (strcasecmp(transport, "udp") == 0)
+	return 0;
+    if (strcasecmp(transport, "tcp") != 0) {
+	snprintf(err, errlen, "dns_transport: \"%s\" is neither udp nor tcp", transport);
+	return -1;
+    }
+    if ((rc = ub_ctx_set_option(d->ub, "tcp-upstream:", "yes")) != 0) {
+	snprintf(err, errlen, "dns_transport: %s", ub_strerror(rc));
+	return -1;
+    }
+    return 0;
 }
 
 /* dns_free - release (queries still in unbound are abandoned) */

@@ -79,6 +79,14 @@ struct dns *dns_new(struct event_base *base, const char *resolver,
 		            char *err, size_t errlen);
 void    dns_free(struct dns *d);
 
+/*
+ * dns_set_transport - before the first lookup: "udp" (libunbound's
+ * default: a new socket on a random source port per query, TCP only for
+ * truncated answers) or "tcp" (queries pipelined over persistent TCP
+ * connections to the servers).  -1 and err for another value.
+ */
+int     dns_set_transport(struct dns *d, const char *transport, char *err, size_t errlen);
+
 /* dns_cached - a cached answer (one more reference), or NULL */
 struct dns_answer *dns_cached(struct dns *d, const char *name, int type);
 
@@ -105,6 +113,14 @@ struct dns_stats {
     unsigned long inflight;
 };
 void    dns_get_stats(const struct dns *d, struct dns_stats *s);
+
+/*
+ * dns_result - what libunbound's callback (rcode, packet, security status
+ * 0 unchecked/insecure, 1 bogus, 2 secure) means for (name, type): the
+ * packet is read only when rcode is 0; a new answer.
+ */
+struct dns_answer *dns_result(const char *name, int type, int rcode, const void *pkt,
+			              int len, int sec, const char *why_bogus);
 
 /* packet.c: parse an answer packet for (qname, qtype); a new answer */
 struct dns_answer *dns_parse(const unsigned char *pkt, size_t len,
