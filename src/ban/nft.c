@@ -231,6 +231,8 @@ static int spawn(struct ban_nft *n, struct nft_run *r)
 	(void) setpgid(0, 0);			/* killed as a group if late */
 	if (dup2(in[0], 0) < 0 || dup2(res[1], 1) < 0 || dup2(res[1], 2) < 0)
 	    _exit(126);
+	/* nothing of the daemon's: its clients, resolver sockets, databases */
+	(void) close_range(3, ~0U, 0);
 	execvp(n->argv.v[0], n->argv.v);
 	dprintf(2, "%s: %s", n->argv.v[0], strerror(errno));
 	_exit(127);

@@ -542,11 +542,11 @@ static void run_loop(struct daemon *d)
  * the batching, perf: 13% of the daemon's time under DNS load).  Batched,
  * a descriptor's removal reaches epoll only after it was closed, which
  * removes it from epoll only if no other process holds it: a child that
- * inherited it (the daemon's sockets are not close-on-exec) would leave a
- * stale registration waking the loop for a descriptor it no longer has
- * (libevent: unsafe with dup()ed descriptors).  The daemon's only child is
- * nft for the auto-ban (ban_nftables, fixed until a restart), so batching
- * is on exactly when that is off.
+ * inherited it would leave a stale registration waking the loop for a
+ * descriptor it no longer has (libevent: unsafe with dup()ed descriptors).
+ * The daemon's only child, nft for the auto-ban, closes every descriptor
+ * but its own three before it runs (close_range in ban/nft.c), so for the
+ * microseconds between fork and that no descriptor is held for longer.
  */
 static struct event_base *loop_base_new(int batch_changes)
 {
@@ -572,7 +572,7 @@ struct daemon *daemon_new(const char *config_path, struct policy *pol)
     d->pol = pol;
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 	msg_fatal("cannot ignore SIGPIPE: %s", strerror(errno));
-    if ((d->base = loop_base_new(!config_bool(pol->conf, P_BAN_NFT))) == NULL)
+    if ((d->base = loop_base_new(1)) == NULL)
 	msg_fatal("cannot create event base");
     d->dns = dns_new(d->base, config_str(pol->conf, P_DNS_RESOLVER),
 		     (int) config_int(pol->conf, P_DNS_TIMEOUT) * 1000,

@@ -11,12 +11,16 @@ import time
 from harness import DaemonTest
 
 FAKE_NFT = """#!/bin/sh
-# the table and its sets at start: done; any later batch: kept, then hang
+# the table and its sets at start: done; a later batch: kept, then hang
 in=$(cat)
 case "$in" in
 *"add chain"*) exit 0 ;;
 esac
-printf '%s\\n' "$in" >> "$(dirname "$0")/batches"
+printf '%s\\n' "$in" > "$(dirname "$0")/batches.tmp"
+mv "$(dirname "$0")/batches.tmp" "$(dirname "$0")/batches"
+# what it holds of the daemon's: sockets (its own stdin, stdout are pipes)
+ls -l /proc/$$/fd | grep -c socket: > "$(dirname "$0")/sockets.tmp"
+mv "$(dirname "$0")/sockets.tmp" "$(dirname "$0")/sockets"
 exec sleep 30
 """
 
@@ -50,6 +54,13 @@ class NftHangs(DaemonTest):
             time.sleep(0.02)
         with open(batches) as f:
             self.assertIn("add element inet mxshield host4 { 192.0.2.11", f.read())
+        # nft holds none of the daemon's sockets (its listeners, this
+        # client's connection, the resolver's)
+        sockets = os.path.join(tmp, "sockets")
+        while not os.path.exists(sockets) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with open(sockets) as f:
+            self.assertEqual(f.read().strip(), "0")
         slowest = 0.0
         for i in range(20):
             t0 = time.monotonic()
