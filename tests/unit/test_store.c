@@ -31,6 +31,7 @@
 #include "rules/engine.h"
 #include "rules/policy.h"
 #include "store/encode.h"
+#include "store/hashdb.h"
 #include "store/store.h"
 #include "util/str.h"
 
@@ -711,10 +712,39 @@ static void raw_write(const char *sub, const void *version, size_t vlen,
     mdb_env_close(env);
 }
 
+static size_t raw_get(const char *sub, const char *table, const char *key,
+		              unsigned char *out, size_t size);
+
+/* hash_get - a triplet as stored in the hash file (store/hashdb.c), which
+ * holds the table since it was moved there; LMDB's copy must be gone */
+static size_t hash_get(const char *sub, const char *key, unsigned char *out, size_t size)
+{
+    struct hashdb *h;
+    const void *v;
+    char    path[128], err[256];
+    size_t  len = 0, vlen;
+
+    assert_int_equal(raw_get(sub, "triplets-in-lmdb", key, out, size), 0);
+    snprintf(path, sizeof(path), "%s/%s/triplets.db", dir, sub);
+    if ((h = hashdb_open(path, 16 << 20, 1, err, sizeof(err))) == NULL)
+	fail_msg("%s", err);
+    if (hashdb_get(h, key, strlen(key), &v, &vlen) == STORE_OK && vlen <= size) {
+	memcpy(out, v, vlen);
+	len = vlen;
+    }
+    hashdb_close(h);
+    return len;
+}
+
 /* raw_get - a value as stored, into out; its length (0: none) */
 static size_t raw_get(const char *sub, const char *table, const char *key,
 		              unsigned char *out, size_t size)
 {
+    if (strcmp(table, "triplets") == 0)
+	return hash_get(sub, key, out, size);
+    if (strcmp(table, "triplets-in-lmdb") == 0)
+	table = "triplets";
+
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
