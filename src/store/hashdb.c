@@ -133,12 +133,30 @@ int     hdb_superseded(const struct hdb_bucket *b, unsigned used, const struct h
     return 0;
 }
 
-/* hdb_kill - mark a record dead (one byte store) */
-void    hdb_kill(struct hdb_bucket *b, const struct hdb_rec *r)
+/* hdb_write - len bytes at a place of the map, through the file; -1
+ * (logged, h->failed) if the file system refuses (ENOSPC, EIO) */
+int     hdb_write(struct hashdb *h, const void *at, const void *src, size_t len)
 {
-    unsigned char *f = b->data + r->off + (r->len - r->klen - r->vlen) - 2;
+    off_t   off = (off_t) ((const unsigned char *) at - h->map);
+    ssize_t n;
 
-    __atomic_store_n(f, (unsigned char) (*f | HDB_R_DEAD), __ATOMIC_RELEASE);
+    while ((n = pwrite(h->fd, src, len, off)) < 0 && errno == EINTR)
+	 /* void */ ;
+    if (n == (ssize_t) len)
+	return 0;
+    if (!h->failed)
+	msg_warn("store: %s: write: %s", h->file, n < 0 ? strerror(errno) : "short write");
+    h->failed = 1;
+    return -1;
+}
+
+/* hdb_kill - mark a record dead (one byte written) */
+void    hdb_kill(struct hashdb *h, struct hdb_bucket *b, const struct hdb_rec *r)
+{
+    const unsigned char *f = b->data + r->off + (r->len - r->klen - r->vlen) - 2;
+    unsigned char v = (unsigned char) (*f | HDB_R_DEAD);
+
+    hdb_write(h, f, &v, 1);
 }
 
 /* hdb_value_out - the value as it was given, into h->vbuf; its length */
@@ -253,8 +271,8 @@ static uint32_t extend(struct hashdb *h, uint32_t n)
 	}
 	h->filepages = (uint32_t) want;
     }
-    STORE(HDR(h)->npages, np + n);
-    return np;
+    PUT(h, HDR(h)->npages, np + n);
+    return h->failed ? 0 : np;
 }
 
 /* alloc - a page from the free list or the end; 0 if the map is full */
@@ -265,18 +283,23 @@ static uint32_t alloc(struct hashdb *h)
     if (p && hdb_valid_page(h, p, HDR(h)->npages) && PAGE(h, p)->type == HDB_FREE) {
 	uint32_t next = PAGE(h, p)->next;
 
-	HDR(h)->freehead = hdb_valid_page(h, next, HDR(h)->npages) ? next : 0;
+	PUT(h, HDR(h)->freehead, hdb_valid_page(h, next, HDR(h)->npages) ? next : 0);
 	return p;
     }
-    HDR(h)->freehead = 0;			/* damaged: the next open rebuilds it */
+    if (p)
+	PUT(h, HDR(h)->freehead, 0);		/* damaged: the next open rebuilds it */
     return extend(h, 1);
 }
 
 static void release(struct hashdb *h, uint32_t p)
 {
-    PAGE(h, p)->next = HDR(h)->freehead;
-    PAGE(h, p)->type = HDB_FREE;
-    HDR(h)->freehead = p;
+    struct hdb_bucket fb;
+
+    memset(&fb, 0, HDB_BHDR);
+    fb.type = HDB_FREE;
+    fb.next = HDR(h)->freehead;
+    hdb_write(h, PAGE(h, p), &fb, HDB_BHDR);
+    PUT(h, HDR(h)->freehead, p);
 }
 
 static void init_bucket(struct hdb_bucket *b, int ld)
@@ -286,8 +309,8 @@ static void init_bucket(struct hdb_bucket *b, int ld)
     b->ld = (uint8_t) ld;
 }
 
-/* append - a record at the end of a bucket not yet published or published
- * by the caller; the new used bytes */
+/* append - a record at the end of a bucket being built in memory; the
+ * new used bytes */
 static unsigned append(struct hdb_bucket *b, unsigned used, const void *key, size_t klen,
 		               const void *val, size_t vlen, uint8_t flags, uint8_t tag)
 {
@@ -322,12 +345,13 @@ static void apply_intent(struct hashdb *h)
 	&& (hd->i_b1 == 0 || hdb_valid_page(h, hd->i_b1, hd->npages))) {
 	for (uint32_t j = 0; j < hd->i_n; j++)
 	    if (dir[hd->i_base + j] == hd->i_old)
-		STORE(dir[hd->i_base + j], j < hd->i_half ? hd->i_b0 : hd->i_b1);
+		PUT(h, dir[hd->i_base + j], j < hd->i_half ? hd->i_b0 : hd->i_b1);
 	if (PAGE(h, hd->i_old)->type == HDB_BUCKET)
 	    release(h, hd->i_old);
     }
-    hd->generation++;
-    STORE(hd->intent, 0);
+    PUT(h, hd->generation, hd->generation + 1);
+    if (!h->failed)
+	PUT(h, hd->intent, 0);
 }
 
 /*
@@ -338,7 +362,7 @@ static void apply_intent(struct hashdb *h)
  */
 static int rewrite(struct hashdb *h, uint32_t old, uint32_t slot, int d, int split)
 {
-    struct hdb_bucket *ob = PAGE(h, old), *nb[2];
+    struct hdb_bucket *ob = PAGE(h, old), nbuf[2], *nb[2] = {&nbuf[0], &nbuf[1]};
     struct hdb_header *hd = HDR(h);
     int     ld = ob->ld;
     uint32_t span = 1u << (d - ld), base = slot & ~(span - 1), np[2] = {0, 0};
@@ -350,10 +374,8 @@ static int rewrite(struct hashdb *h, uint32_t old, uint32_t slot, int d, int spl
 	    release(h, np[0]);
 	return -1;
     }
-    for (int k = 0; k < 1 + split; k++) {
-	nb[k] = PAGE(h, np[k]);
+    for (int k = 0; k < 1 + split; k++)
 	init_bucket(nb[k], ld + split);
-    }
     for (unsigned off = 0; hdb_parse(ob, used, off, &r) == 0; off += r.len) {
 	uint64_t hash;
 	uint32_t ix;
@@ -370,18 +392,19 @@ static int rewrite(struct hashdb *h, uint32_t old, uint32_t slot, int d, int spl
 			  r.flags & HDB_R_COMPACT, r.tag);
 	nrec[k]++;
     }
-    for (int k = 0; k < 1 + split; k++)
-	STORE(nb[k]->fill, nused[k] | nrec[k] << 16);
-    hd->i_old = old;
-    hd->i_b0 = np[0];
-    hd->i_b1 = np[1];
-    hd->i_base = base;
-    hd->i_n = span;
-    hd->i_half = split ? span / 2 : span;
-    hd->i_depth = (uint32_t) d;
-    STORE(hd->intent, 1);
+    /* the new pages whole, then the plan, then the repointing */
+    for (int k = 0; k < 1 + split; k++) {
+	nb[k]->fill = nused[k] | nrec[k] << 16;
+	hdb_write(h, PAGE(h, np[k]), nb[k], HDB_BHDR + nused[k]);
+    }
+    uint32_t plan[7] = {old, np[0], np[1], base, split ? span / 2 : span, span, (uint32_t) d};
+
+    hdb_write(h, &hd->i_old, plan, sizeof(plan));
+    if (h->failed)
+	return -1;
+    PUT(h, hd->intent, 1);
     apply_intent(h);
-    return 0;
+    return h->failed ? -1 : 0;
 }
 
 /* grow_dir - double the directory into fresh pages, switch in one store */
@@ -398,11 +421,19 @@ static int grow_dir(struct hashdb *h)
     if ((first = extend(h, pages)) == 0)
 	return -1;
     nd = (uint32_t *) PAGE(h, first);
-    for (uint32_t j = 0; j < 2u << d; j++)
-	nd[j] = dir[j >> 1];
+    for (uint32_t j = 0; j < 2u << d; j += HDB_PAGE / 4) {
+	uint32_t chunk[HDB_PAGE / 4], m = (2u << d) - j < HDB_PAGE / 4 ? (2u << d) - j
+	    : HDB_PAGE / 4;
+
+	for (uint32_t q = 0; q < m; q++)
+	    chunk[q] = dir[(j + q) >> 1];
+	hdb_write(h, nd + j, chunk, m * 4);
+    }
+    if (h->failed)
+	return -1;
     oldfirst = (uint32_t) (hd->dirword >> 8);
-    STORE(hd->dirword, (uint64_t) first << 8 | (uint64_t) (d + 1));
-    hd->generation++;
+    PUT(h, hd->dirword, (uint64_t) first << 8 | (uint64_t) (d + 1));
+    PUT(h, hd->generation, hd->generation + 1);
     for (uint32_t j = 0; j < oldpages; j++)
 	release(h, oldfirst + j);
     return 0;
@@ -425,10 +456,17 @@ int     hashdb_lock(struct hashdb *h)
     return 0;
 }
 
+/* hashdb_unlock - the count written once for the writes under the lock,
+ * then the lock released */
 void    hashdb_unlock(struct hashdb *h)
 {
-    if (h->locks > 0 && --h->locks == 0)
+    if (h->locks > 0 && --h->locks == 0) {
+	if (h->dcount) {
+	    PUT(h, HDR(h)->count, HDR(h)->count + (uint64_t) h->dcount);
+	    h->dcount = 0;
+	}
 	flock(h->fd, LOCK_UN);
+    }
 }
 
 /* write - put (val) or delete (NULL) under the lock */
@@ -462,18 +500,28 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 
 	    for (unsigned off = 0; hdb_parse(b, used, off, &o) == 0; off += o.len)
 		if (same(&o, (uint8_t) hash, key, klen))
-		    hdb_kill(b, &o);
-	    STORE(HDR(h)->count, HDR(h)->count - 1);
-	    return STORE_OK;
+		    hdb_kill(h, b, &o);
+	    h->dcount--;
+	    return h->failed ? STORE_ERROR : STORE_OK;
 	}
 	if (used + need <= HDB_DATA) {
-	    unsigned nu = append(b, used, key, klen, sv, slen, flags, (uint8_t) hash);
+	    /*
+	     * The page from its header to the new record, in one pwrite: the
+	     * new fill word, an old value's dead flag and the record land
+	     * together (one page: kill -9 cannot cut one write in two).
+	     */
+	    struct hdb_bucket nb;
+	    unsigned nu;
 
-	    STORE(b->fill, nu | ((fill >> 16) + 1) << 16);
+	    memcpy(&nb, b, HDB_BHDR + used);
+	    nu = append(&nb, used, key, klen, sv, slen, flags, (uint8_t) hash);
+	    nb.fill = nu | ((fill >> 16) + 1) << 16;
 	    if (rc == 0)
-		hdb_kill(b, &r);
-	    else
-		STORE(HDR(h)->count, HDR(h)->count + 1);
+		nb.data[r.off + (r.len - r.klen - r.vlen) - 2] |= HDB_R_DEAD;
+	    if (hdb_write(h, b, &nb, HDB_BHDR + nu) < 0)
+		return STORE_ERROR;
+	    if (rc != 0)
+		h->dcount++;
 	    return STORE_OK;
 	}
 	/* full: reclaim dead records if that makes room, else split */
@@ -504,7 +552,10 @@ static enum store_status locked_write(struct hashdb *h, const void *key, size_t 
 	return STORE_ERROR;
     if (hashdb_lock(h) < 0)
 	return STORE_ERROR;
+    h->failed = 0;
     st = write_rec(h, key, klen, val, vlen);
+    if (h->failed)
+	st = STORE_ERROR;
     hashdb_unlock(h);
     return st;
 }
@@ -522,7 +573,7 @@ enum store_status hashdb_del(struct hashdb *h, const void *key, size_t klen)
 
 long    hashdb_count(struct hashdb *h)
 {
-    return (long) LOAD(HDR(h)->count);
+    return (long) LOAD(HDR(h)->count) + h->dcount;
 }
 
 unsigned hashdb_flags(struct hashdb *h)
@@ -534,9 +585,9 @@ int     hashdb_set_flag(struct hashdb *h, unsigned flag)
 {
     if (hashdb_lock(h) < 0)
 	return -1;
-    STORE(HDR(h)->flags, HDR(h)->flags | flag);
+    PUT(h, HDR(h)->flags, HDR(h)->flags | flag);
     hashdb_unlock(h);
-    return 0;
+    return h->failed ? -1 : 0;
 }
 
 void    hashdb_stats(struct hashdb *h, long *npages, int *depth)
@@ -548,18 +599,18 @@ void    hashdb_stats(struct hashdb *h, long *npages, int *depth)
 /* hashdb_sync - the pages in use to the disk */
 int     hashdb_sync(struct hashdb *h)
 {
-    size_t  len = (size_t) LOAD(HDR(h)->npages) * HDB_PAGE;
-
     if (h->readonly)
 	return 0;
-    return msync(h->map, len > h->mapsize ? h->mapsize : len, MS_SYNC) < 0 ? errno : 0;
+    return fdatasync(h->fd) < 0 ? errno : 0;
 }
 
 /* create - a new file: header, a one-entry directory, one empty bucket;
  * the magic is written last (a file cut short before it is created again) */
 static int create(struct hashdb *h, char *err, size_t errlen)
 {
-    struct hdb_header *hd = HDR(h);
+    struct hdb_header hd;
+    struct hdb_bucket b;
+    uint32_t slot = 2;
     uint64_t key[2];
 
     if (h->maxpages < 4 || ftruncate(h->fd, 4 * HDB_PAGE) < 0) {
@@ -572,18 +623,24 @@ static int create(struct hashdb *h, char *err, size_t errlen)
 	snprintf(err, errlen, "%s: no random key: %s", h->file, strerror(errno));
 	return -1;
     }
-    memset(hd, 0, sizeof(*hd));
-    hd->version = HDB_VERSION;
-    hd->page_size = HDB_PAGE;
-    hd->endian = HDB_ENDIAN;
-    hd->sipkey[0] = key[0];
-    hd->sipkey[1] = key[1];
-    hd->npages = 3;
-    *(uint32_t *) PAGE(h, 1) = 2;
-    init_bucket(PAGE(h, 2), 0);
-    hd->dirword = (uint64_t) 1 << 8;
-    STORE(hd->generation, 1);
-    memcpy(hd->magic, magic, sizeof(magic));
+    memset(&hd, 0, sizeof(hd));
+    hd.version = HDB_VERSION;
+    hd.page_size = HDB_PAGE;
+    hd.endian = HDB_ENDIAN;
+    hd.sipkey[0] = key[0];
+    hd.sipkey[1] = key[1];
+    hd.npages = 3;
+    hd.dirword = (uint64_t) 1 << 8;
+    hd.generation = 1;
+    init_bucket(&b, 0);
+    if (hdb_write(h, PAGE(h, 1), &slot, sizeof(slot)) < 0
+	|| hdb_write(h, PAGE(h, 2), &b, HDB_BHDR) < 0
+	|| hdb_write(h, h->map + sizeof(magic), (char *) &hd + sizeof(magic),
+		     sizeof(hd) - sizeof(magic)) < 0
+	|| hdb_write(h, h->map, magic, sizeof(magic)) < 0) {
+	snprintf(err, errlen, "%s: cannot create: %s", h->file, strerror(errno));
+	return -1;
+    }
     return 0;
 }
 
@@ -645,8 +702,7 @@ struct hashdb *hashdb_open(const char *file, size_t map_size, int readonly,
     }
     h->filepages = (uint32_t) ((size_t) st.st_size / HDB_PAGE > h->maxpages
 			       ? h->maxpages : (size_t) st.st_size / HDB_PAGE);
-    h->map = mmap(NULL, h->mapsize, PROT_READ | (readonly ? 0 : PROT_WRITE), MAP_SHARED,
-		  h->fd, 0);
+    h->map = mmap(NULL, h->mapsize, PROT_READ, MAP_SHARED, h->fd, 0);	/* hashdb_impl.h */
     if (h->map == MAP_FAILED) {
 	snprintf(err, errlen, "%s: cannot map: %s", file, strerror(errno));
 	goto bad;

@@ -3,7 +3,14 @@
  * writes, splits) and hashdb_walk.c (scan, check, free-list rebuild).
  *
  * The file is 4096-byte pages in host byte order (an endian mark in the
- * header refuses a file from another kind of host).
+ * header refuses a file from another kind of host).  It is mapped
+ * read-only and written with pwrite(2): a store through a shared writable
+ * map costs a write fault on every page after each flush to disk (the
+ * kernel write-protects a page to clean it), which at a million triplets
+ * is most of a request's time; pwrite lands in the same page cache, in
+ * order, and survives kill -9 as well.  An insert is one pwrite of its
+ * page from the header to the new record's end (the fill word and the
+ * record in one copy).
  *
  *	page 0		the header (struct hdb_header)
  *	directory	2^depth page numbers (u32) in consecutive pages; the
@@ -83,6 +90,10 @@ struct hashdb {
     uint32_t maxpages;			/* what the map can hold */
     uint32_t filepages;			/* the file's length as last seen */
     int     locks;			/* nesting of hashdb_lock */
+    int     failed;			/* a write to the file failed */
+    long    dcount;			/* records added under the lock, not yet
+					 * in the header's count (written at
+					 * unlock; recounted at a writer's open) */
     char   *file;
     unsigned char vbuf[HASHDB_VALUE_MAX + 16];	/* the value handed out */
 };
@@ -98,7 +109,11 @@ struct hdb_rec {
 #define HDR(h)		((struct hdb_header *) (h)->map)
 #define PAGE(h, p)	((struct hdb_bucket *) ((h)->map + (size_t) (p) * HDB_PAGE))
 #define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+/* PUT - a field of the map written through the file (hdb_write) */
+#define PUT(h, x, v)	do { \
+	__typeof__(x) v_ = (v); \
+	hdb_write((h), &(x), &v_, sizeof(v_)); \
+    } while (0)
 
 uint64_t hdb_hash(const struct hashdb *h, const void *key, size_t klen);
 int     hdb_valid_page(struct hashdb *h, uint32_t p, uint32_t npages);
@@ -106,7 +121,8 @@ int     hdb_dir(struct hashdb *h, uint32_t **dir, int *depth);
 int     hdb_superseded(const struct hdb_bucket *b, unsigned used, const struct hdb_rec *r);
 unsigned hdb_used(const struct hdb_bucket *b);
 size_t  hdb_value_out(struct hashdb *h, const struct hdb_rec *r);
-void    hdb_kill(struct hdb_bucket *b, const struct hdb_rec *r);
+void    hdb_kill(struct hashdb *h, struct hdb_bucket *b, const struct hdb_rec *r);
+int     hdb_write(struct hashdb *h, const void *at, const void *src, size_t len);
 int     hdb_walk(struct hashdb *h, int rebuild, char *err, size_t errlen);
 
 /* hdb_parse - the record at off, if it lies whole inside used; -1 if not */

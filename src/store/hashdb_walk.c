@@ -106,8 +106,8 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 		if (verdict < 0)
 		    goto out;
 		if (verdict == 1 && writes) {
-		    hdb_kill(b, &r);
-		    STORE(HDR(h)->count, HDR(h)->count - 1);
+		    hdb_kill(h, b, &r);
+		    h->dcount--;
 		}
 	    }
 	}
@@ -199,15 +199,25 @@ int     hdb_walk(struct hashdb *h, int rebuild, char *err, size_t errlen)
 	i += span;
     }
     if (rebuild) {
-	hd->freehead = 0;
+	uint32_t head = 0;
+
 	for (uint32_t p = np - 1; p >= 1; p--) {
+	    struct hdb_bucket fb;
+
 	    if (MARKED(seen, p))
 		continue;
-	    PAGE(h, p)->next = hd->freehead;
-	    PAGE(h, p)->type = HDB_FREE;
-	    hd->freehead = p;
+	    memset(&fb, 0, HDB_BHDR);
+	    fb.type = HDB_FREE;
+	    fb.next = head;
+	    hdb_write(h, PAGE(h, p), &fb, HDB_BHDR);
+	    head = p;
 	}
-	STORE(hd->count, live);
+	PUT(h, hd->freehead, head);
+	PUT(h, hd->count, live);
+	if (h->failed) {
+	    snprintf(err, errlen, "%s: cannot write the hash file", h->file);
+	    goto out;
+	}
     } else if (live != LOAD(hd->count)) {
 	snprintf(err, errlen, "%s: hash file counts %lu records, holds %lu", h->file,
 		 (unsigned long) LOAD(hd->count), (unsigned long) live);
