@@ -125,8 +125,11 @@ out:
 #define MARK(m, p)	((m)[(p) / 8] |= (unsigned char) (1u << ((p) % 8)))
 #define MARKED(m, p)	((m)[(p) / 8] & (1u << ((p) % 8)))
 
-/* bucket_ok - every record inside the page, the count as published */
-static int bucket_ok(const struct hdb_bucket *b, uint64_t *live)
+/* bucket_ok - every record inside the page, the count as published; the
+ * live records that belong to slots [lo, hi) counted (a stray left by a
+ * damaged file is never found, and a rewrite drops it) */
+static int bucket_ok(struct hashdb *h, const struct hdb_bucket *b, int d, uint64_t lo,
+		             uint64_t hi, uint64_t *live)
 {
     uint32_t fill = b->fill;
     unsigned used = fill & 0xffff, off = 0, n = 0;
@@ -137,8 +140,11 @@ static int bucket_ok(const struct hdb_bucket *b, uint64_t *live)
     for (; off < used; off += r.len, n++) {
 	if (hdb_parse(b, used, off, &r) < 0)
 	    return -1;
-	if (!(r.flags & HDB_R_DEAD) && !hdb_superseded(b, used, &r))
-	    (*live)++;
+	if (!(r.flags & HDB_R_DEAD) && !hdb_superseded(b, used, &r)) {
+	    uint32_t ix = hdb_index(hdb_hash(h, r.key, r.klen), d);
+
+	    *live += ix >= lo && ix < hi;
+	}
     }
     return n == fill >> 16 ? 0 : -1;
 }
@@ -190,7 +196,7 @@ int     hdb_walk(struct hashdb *h, int rebuild, char *err, size_t errlen)
 			 h->file, (unsigned long) j);
 		goto out;
 	    }
-	if (bucket_ok(b, &live) < 0) {
+	if (bucket_ok(h, b, d, i, i + span, &live) < 0) {
 	    snprintf(err, errlen, "%s: hash file bucket page %u is damaged", h->file,
 		     (unsigned) p);
 	    goto out;

@@ -11,7 +11,9 @@
  * commit.  The periodic flush (store_sync) runs on a thread of its own
  * and never makes the event loop wait for the disk.  Values are stored
  * as store/encode.h's bytes (format 2); a format 1 database is upgraded
- * when first opened for writing.  A database that cannot be opened or carries an unknown format
+ * when first opened for writing.  The "triplets" table is a hash file of
+ * its own (store/lmdb_triplets.c, store/hashdb.c) once opened for writing
+ * by this version.  A database that cannot be opened or carries an unknown format
  * version is reported; by configuration the directory is moved aside and
  * a new one created, or the daemon refuses to start.
  */
