@@ -42,6 +42,24 @@ static const char magic[8] = "mxshhdb\n";
 	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
     } while (0)
 
+/*
+ * skew - a uniform hash made twice as dense at one end of the hash space
+ * as at the other (the top 32 bits through u(4 - u)/3, u in [0, 1)).
+ * With uniform hashing every bucket fills at the same pace and they all
+ * split at about the same time, so the pages' fill swings between a half
+ * and nine tenths as the table grows (bytes per record with it); skewed,
+ * buckets at different places of the directory are at different stages
+ * and the fill stays near its mean (spiral storage's idea).  Integer
+ * arithmetic: the same bucket on every host.
+ */
+static uint64_t skew(uint64_t x)
+{
+    unsigned __int128 u = x >> 32;
+    uint64_t g = (uint64_t) (u * (((unsigned __int128) 4 << 32) - u) / ((unsigned __int128) 3 << 32));
+
+    return g << 32 | (x & 0xffffffffu);
+}
+
 uint64_t hdb_hash(const struct hashdb *h, const void *key, size_t klen)
 {
     const unsigned char *p = key;
@@ -69,7 +87,7 @@ uint64_t hdb_hash(const struct hashdb *h, const void *key, size_t klen)
     SIPROUND;
     SIPROUND;
     SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
+    return skew(v0 ^ v1 ^ v2 ^ v3);
 }
 
 /* hdb_valid_page - p is a page of the file, inside the map and npages */
@@ -260,16 +278,21 @@ static uint32_t extend(struct hashdb *h, uint32_t n)
 
     if ((uint64_t) np + n > h->maxpages)
 	return 0;
+    if (np + n > h->filepages)
+	(void) hdb_valid_page(h, np + n - 1, np + n);	/* another writer grew it? */
     if (np + n > h->filepages) {
 	uint64_t want = (uint64_t) np + n;
 	uint64_t grow = np / 8 > 256 ? np / 8 : 256;
+	struct stat st;
 
 	want = want + grow > h->maxpages ? h->maxpages : want + grow;
-	if (ftruncate(h->fd, (off_t) (want * HDB_PAGE)) < 0) {
+	if (fstat(h->fd, &st) == 0 && (uint64_t) st.st_size >= want * HDB_PAGE)
+	    want = (uint64_t) st.st_size / HDB_PAGE;	/* never shrink it */
+	else if (ftruncate(h->fd, (off_t) (want * HDB_PAGE)) < 0) {
 	    msg_warn("store: %s: cannot grow: %s", h->file, strerror(errno));
 	    return 0;
 	}
-	h->filepages = (uint32_t) want;
+	h->filepages = (uint32_t) (want > h->maxpages ? h->maxpages : want);
     }
     PUT(h, HDR(h)->npages, np + n);
     return h->failed ? 0 : np;
