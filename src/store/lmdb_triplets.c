@@ -26,6 +26,7 @@ struct triplets {
     int     sync_commits;
     int     sticky;			/* lock from a write to the pass's end */
     int     locked;
+    struct timespec locked_at;
     int     dirty;			/* written since the last sync */
     int     applying;
     unsigned char *q;			/* queued writes: klen, vlen+1 (0:
@@ -108,8 +109,8 @@ struct triplets *triplets_open(const struct store_opts *o, MDB_env *env, MDB_dbi
 
     err[0] = 0;
     snprintf(file, sizeof(file), "%s/triplets.db", o->path);
-    if (o->readonly && stat(file, &st) < 0)
-	return NULL;				/* LMDB's table, as before */
+    if (o->readonly && (stat(file, &st) < 0 || st.st_size < 4096))
+	return NULL;		/* LMDB's table, as before (or being created) */
     if ((h = hashdb_open(file, o->map_size, o->readonly, err, errlen)) == NULL) {
 	char    aside[4096 + 32];
 
@@ -149,6 +150,8 @@ void    triplets_close(struct triplets *t)
 	return;
     triplets_apply(t);
     triplets_pass_end(t);
+    if (t->locked)
+	hashdb_unlock(t->hdb);		/* writes the count */
     hashdb_close(t->hdb);
     free(t->q);
     free(t->st);
@@ -185,8 +188,10 @@ enum store_status triplets_write(struct triplets *t, const void *key, size_t kle
     if (!t->applying)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
     stat_inc(STAT_STORE_WRITES);
-    if (t->sticky && !t->locked && hashdb_lock(t->hdb) == 0)
+    if (t->sticky && !t->locked && hashdb_lock(t->hdb) == 0) {
 	t->locked = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t->locked_at);
+    }
     st = val ? hashdb_put(t->hdb, key, klen, val, vlen) : hashdb_del(t->hdb, key, klen);
     if (st == STORE_ERROR)
 	stat_inc(STAT_STORE_ERRORS);
@@ -239,8 +244,10 @@ void    triplets_apply(struct triplets *t)
 	return;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     t->applying = 1;			/* one sync at the pass's end */
-    if (!t->locked && hashdb_lock(t->hdb) == 0)
+    if (!t->locked && hashdb_lock(t->hdb) == 0) {
 	t->locked = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t->locked_at);
+    }
     if (t->stcap < t->nq) {
 	t->stcap = t->nq * 2;
 	t->st = xrealloc(t->st, (size_t) t->stcap * sizeof(*t->st));
@@ -274,10 +281,20 @@ enum store_status triplets_status(struct triplets *t, long i)
     return i >= 0 && i < t->napplied && t->st ? t->st[i] : STORE_ERROR;
 }
 
-/* triplets_pass_end - the pass's writes synced (store_sync_commits) and
- * the lock released; -1 if the sync failed */
+/*
+ * triplets_pass_end - the pass's writes synced (store_sync_commits); the
+ * lock released if held for TRIPLETS_HOLD_MS or more.  A lock and an
+ * unlock are two system calls (3 us on a virtual machine) for a pass of
+ * a few requests; held across passes, another process's writer (purge,
+ * import) waits at most that long under load, or until the daemon's next
+ * pass (its sync timer: store_sync_interval) when it is idle.  -1 if
+ * the sync failed.
+ */
+#define TRIPLETS_HOLD_MS	10
+
 int     triplets_pass_end(struct triplets *t)
 {
+    struct timespec now;
     int     rc = 0;
 
     if (t->dirty && t->sync_commits && hashdb_sync(t->hdb) != 0) {
@@ -286,8 +303,12 @@ int     triplets_pass_end(struct triplets *t)
     }
     t->dirty = 0;
     if (t->locked) {
-	hashdb_unlock(t->hdb);
-	t->locked = 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - t->locked_at.tv_sec) * 1000
+	    + (now.tv_nsec - t->locked_at.tv_nsec) / 1000000 >= TRIPLETS_HOLD_MS) {
+	    hashdb_unlock(t->hdb);
+	    t->locked = 0;
+	}
     }
     return rc;
 }

@@ -21,9 +21,10 @@
  *	triplets_write writes at once.  triplets_queue keeps a batch's
  *	write until triplets_apply (store_commit: reads never see an open
  *	batch); triplets_status is then its result.  triplets_sticky(t)
- *	keeps the writers' lock from a write to triplets_pass_end (the
- *	daemon: one lock per pass of its loop, not two system calls per
- *	write), which also syncs with store_sync_commits.
+ *	keeps the writers' lock from a write to a triplets_pass_end at
+ *	least TRIPLETS_HOLD_MS (10 ms) later (the daemon: not two system
+ *	calls per write or per pass), which also syncs with
+ *	store_sync_commits.
  */
 #ifndef MX_STORE_LMDB_TRIPLETS_H
 #define MX_STORE_LMDB_TRIPLETS_H

@@ -151,7 +151,7 @@ int     store_empty(struct store *s, const char *table);
  * batch (its callbacks may have started the next one), 0 if not.
  * A caller that has called store_batch (on or off) calls store_commit
  * after each pass of its work: the local store's triplets file keeps its
- * writers' lock from a write until then (store/lmdb_triplets.h).
+ * writers' lock from a write until one of those (store/lmdb_triplets.h).
  */
 void    store_batch(struct store *s, int on);
 int     store_commit(struct store *s);
