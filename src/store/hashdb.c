@@ -518,7 +518,7 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 	if (val == NULL) {
 	    if (rc < 0)
 		return STORE_NOTFOUND;
-	    /* every live copy (two after a kill -9 between append and kill) */
+	    /* every live copy (hashdb_impl.h) */
 	    struct hdb_rec o;
 
 	    for (unsigned off = 0; hdb_parse(b, used, off, &o) == 0; off += o.len)
@@ -547,9 +547,11 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 		h->dcount++;
 	    return STORE_OK;
 	}
-	/* full: reclaim dead records if that makes room, else split */
+	/* full: reclaim dead records if that makes room, else split (a
+	 * record superseded by a later copy, which only a damaged file has,
+	 * is dropped by either) */
 	for (unsigned off = 0; hdb_parse(b, used, off, &r) == 0; off += r.len)
-	    if ((r.flags & HDB_R_DEAD) || hdb_superseded(b, used, &r))
+	    if (r.flags & HDB_R_DEAD)
 		dead += r.len;
 	if (dead >= need && dead >= HDB_DATA / 8)
 	    rc = rewrite(h, p, slot, d, 0);

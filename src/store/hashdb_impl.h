@@ -25,9 +25,9 @@
  * stored value length (1 byte), flags (HDB_R_DEAD, HDB_R_COMPACT), a tag
  * (the hash's low byte: most non-matching records cost no memcmp), the
  * key, the value.  A key's records are all in dir[hash >> (64 - depth)];
- * the last live one is its value (an update appends, then marks the old
- * one dead: a kill -9 between the two leaves two live records, the newer
- * wins, and the next rewrite of the bucket drops the older).
+ * the last live one is its value (an update appends the new record and
+ * marks the old one dead in the same write; should a file hold two live
+ * copies anyway, the newer wins and the next rewrite drops the older).
  *
  * A bucket is split or compacted copy-on-write: the new pages are written
  * whole, the plan (old page, new pages, directory range) is recorded in
