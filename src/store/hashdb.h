@@ -21,9 +21,9 @@
  *	returned by hashdb_get, or handed to a scan's fn, is valid until
  *	the next call on the handle.
  *
- *	Every write is in the file's shared mapping before the call returns
- *	(it survives kill -9 at any moment; hashdb_sync takes it to the
- *	disk).  Writers in several processes serialise with flock(2) on the
+ *	Every write is in the kernel's page cache before the call returns
+ *	(one pwrite: it survives kill -9 at any moment; hashdb_sync takes
+ *	it to the disk).  The file is mapped read-only for reading.  Writers in several processes serialise with flock(2) on the
  *	file, taken per write, per scan, or from hashdb_lock to
  *	hashdb_unlock; readers take no lock.
  *

@@ -6,7 +6,7 @@
  * Greylisting writes one new triplet per new (client, sender,
  * recipient): in LMDB that is a transaction with copy-on-write pages and
  * a free list (about 15 us); in the hash file it is a record appended to
- * a page of the shared map and one store to publish it.
+ * its bucket page and published in the same pwrite.
  */
 #include <errno.h>
 #include <stdio.h>
