@@ -191,13 +191,13 @@ def ratio_section(a, tmp):
     return rows, mem
 
 
-def print_ratio(rows, mem):
+def print_ratio(rows, mem, million):
     print("| database | conns | greylist req/s | p99 (us) | lookup-free req/s | p99 (us) "
           "| ratio | greylist CPU (us/req) | lookup-free CPU (us/req) | steal | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for when, conns, gr, lr in rows:
         print("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.1f | %.1f | %.0f%%/%.0f%% | %d |"
-              % ("empty" if when == "empty" else "+1M triplets", conns, gr["rps"],
+              % ("empty" if when == "empty" else "+%d triplets" % million, conns, gr["rps"],
                  gr["p99_us"], lr["rps"], lr["p99_us"], gr["rps"] / max(lr["rps"], 1),
                  gr["cpu_us"], lr["cpu_us"], gr["steal"], lr["steal"],
                  gr["errors"] + lr["errors"]))
@@ -296,7 +296,7 @@ def main():
                                                       a.seconds, uptime()))
             print()
             rrows, rmem = ratio_section(a, tmp)
-            print_ratio(rrows, rmem)
+            print_ratio(rrows, rmem, a.million)
         return 1 if any(g["errors"] + f["errors"] for _, _, g, f in rrows) else 0
     with tempfile.TemporaryDirectory(prefix="mxglbench.") as tmp:
         for transport in () if a.fill_only else transports:
@@ -359,7 +359,7 @@ def main():
             print("Greylisting against lookup-free (%s):" % uptime())
             print()
             rrows, rmem = ratio_section(a, tmp)
-            print_ratio(rrows, rmem)
+            print_ratio(rrows, rmem, a.million)
     return 1 if any(r["errors"] for _, _, _, _, r in rows) \
         or any(g["errors"] + f["errors"] for _, _, g, f in rrows) else 0
 
