@@ -15,6 +15,16 @@ Then each daemon's RSS and database size after N distinct triplets
 (--million, default 1,000,000, for mxshield; --postgrey-n, default
 100,000, for postgrey, which at ~1,500 requests/s would need about 11
 minutes per million).  Prints markdown tables.
+
+Then (--ratio-only: only this) greylisting against the same daemon
+without lookups (recipient_restrictions = permit_mynetworks,
+reject_unauth_destination), unique triplets at 8 and 64 connections over
+the unix socket, the two rows back to back and their ratio; on an empty
+database and again after --million more distinct triplets (flatness);
+with the greylisting daemon's memory split into anonymous and
+file-backed (/proc/PID/smaps_rollup) and the database's bytes per
+triplet on disk (du of the data directory / triplets stored, as
+`mxshield greylist stats` counts them), before and after the million.
 """
 
 import argparse
@@ -63,12 +73,15 @@ def endpoint(tmp, transport):
     return "inet:127.0.0.1:%d" % dnsserver.free_port()
 
 
-def start_mxshield(tmp, target):
+LOOKUP_FREE = "permit_mynetworks, reject_unauth_destination"
+
+
+def start_mxshield(tmp, target, restrictions="greylist"):
     db = os.path.join(tmp, "mxdb")
     conf = os.path.join(tmp, "mx.conf")
     with open(conf, "w") as f:
         f.write("listen = %s\ndata_directory = %s\n"
-                "recipient_restrictions = greylist\n" % (target, db))
+                "recipient_restrictions = %s\n" % (target, db, restrictions))
     log = open(os.path.join(tmp, "mx.log"), "w")
     p = subprocess.Popen([DAEMON, "serve", "-c", conf], stdout=log, stderr=log)
     wait_ready(target, p, "mxshield")
@@ -114,6 +127,90 @@ def du_mb(path):
     return total / 1e6
 
 
+def smaps_kb(pid):
+    """(RSS, anonymous) of a process, kB, from /proc/PID/smaps_rollup."""
+    v = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] in ("Rss:", "Anonymous:"):
+                v[parts[0]] = int(parts[1])
+    return v.get("Rss:", 0), v.get("Anonymous:", 0)
+
+
+def stored_triplets(tmp):
+    """triplets in the database, as `mxshield greylist stats` counts them
+    (read-only, while the daemon runs)."""
+    out = subprocess.run([DAEMON, "greylist", "-c", os.path.join(tmp, "mx.conf"), "stats"],
+                         capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        if line.startswith("triplets:"):
+            return int(line.split()[1])
+    sys.exit("bench/greylist.py: greylist stats failed: " + out.stderr)
+
+
+def memory_row(when, pid, tmp, db):
+    rss, anon = smaps_kb(pid)
+    n = stored_triplets(tmp)
+    disk = du_mb(db) * 1e6
+    return (when, n, rss / 1024.0, anon / 1024.0, (rss - anon) / 1024.0, disk / 1e6,
+            disk / max(n, 1))
+
+
+def ratio_section(a, tmp):
+    """greylisting vs lookup-free, empty and after a million; memory, disk."""
+    gsub, lsub = os.path.join(tmp, "ratio-greylist"), os.path.join(tmp, "ratio-free")
+    os.makedirs(gsub)
+    os.makedirs(lsub)
+    gt, lt = endpoint(gsub, "unix"), endpoint(lsub, "unix")
+    g, gdb = start_mxshield(gsub, gt)
+    lf, _ = start_mxshield(lsub, lt, LOOKUP_FREE)
+    rows, mem, seed = [], [], 1000
+    try:
+        for when in ("empty", "after"):
+            if when == "after":
+                mem.append(memory_row("before the fill", g.pid, gsub, gdb))
+                t0 = time.monotonic()
+                r = load(g.pid, gt, ["-m", "unique", "-c", "8", "-n", str(a.million),
+                                     "-s", "77"])
+                mem.append(memory_row("after %d more (%.0f s, %d errors)"
+                                      % (a.million, time.monotonic() - t0, r["errors"]),
+                                      g.pid, gsub, gdb))
+            for conns in (8, 64):
+                pair = []
+                for name, pid, target in (("greylist", g.pid, gt), ("lookup-free", lf.pid, lt)):
+                    seed += 1
+                    pair.append(quiet_load(pid, target,
+                                           ["-m", "unique", "-c", str(conns), "-d",
+                                            str(a.seconds), "-w", "100", "-s", str(seed)],
+                                           a.max_steal, a.tries))
+                rows.append((when, conns, pair[0], pair[1]))
+    finally:
+        stop(g)
+        stop(lf)
+    return rows, mem
+
+
+def print_ratio(rows, mem, million):
+    print("| database | conns | greylist req/s | p99 (us) | lookup-free req/s | p99 (us) "
+          "| ratio | greylist CPU (us/req) | lookup-free CPU (us/req) | steal | errors |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for when, conns, gr, lr in rows:
+        print("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.1f | %.1f | %.0f%%/%.0f%% | %d |"
+              % ("empty" if when == "empty" else "+%d triplets" % million, conns, gr["rps"],
+                 gr["p99_us"], lr["rps"], lr["p99_us"], gr["rps"] / max(lr["rps"], 1),
+                 gr["cpu_us"], lr["cpu_us"], gr["steal"], lr["steal"],
+                 gr["errors"] + lr["errors"]))
+    print()
+    print("| greylisting daemon | triplets stored | RSS (MB) | anonymous (MB) | file-backed (MB) "
+          "| database on disk (MB) | bytes per triplet |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for when, n, rss, anon, filed, disk, per in mem:
+        print("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.0f |"
+              % (when, n, rss, anon, filed, disk, per))
+    print()
+
+
 def cpu_ticks(pid):
     """utime + stime of a process, in clock ticks."""
     with open("/proc/%d/stat" % pid) as f:
@@ -157,6 +254,11 @@ def load(pid, target, args):
     return r
 
 
+def uptime():
+    with open("/proc/loadavg") as f:
+        return "load average " + " ".join(f.read().split()[:3])
+
+
 def print_rows(rows):
     print("| daemon | transport | triplets | conns | req/s | p50 (us) | p99 (us) | max (us) "
           "| CPU (us/req) | steal | tries | errors |")
@@ -178,12 +280,24 @@ def main():
     ap.add_argument("--tries", type=int, default=5, help="at most this many runs per row")
     ap.add_argument("--fill-only", action="store_true",
                     help="only the memory and disk figures, no request rows")
+    ap.add_argument("--ratio-only", action="store_true",
+                    help="only greylisting against the lookup-free daemon, empty and "
+                    "after --million triplets")
     a = ap.parse_args()
     for f in (DAEMON, BENCH, POSTGREY):
         if not os.access(f, os.X_OK):
             sys.exit("bench/greylist.py: %s not found (make; scripts/deps test)" % f)
     transports = ("unix", "inet") if a.transport == "both" else (a.transport,)
     rows, mem = [], []
+    if a.ratio_only:
+        with tempfile.TemporaryDirectory(prefix="mxglbench.") as tmp:
+            print("Greylisting against lookup-free: %d CPUs, %s, %d s per row, unique "
+                  "triplets over a unix socket; %s" % (os.cpu_count(), os.uname().release,
+                                                      a.seconds, uptime()))
+            print()
+            rrows, rmem = ratio_section(a, tmp)
+            print_ratio(rrows, rmem, a.million)
+        return 1 if any(g["errors"] + f["errors"] for _, _, g, f in rrows) else 0
     with tempfile.TemporaryDirectory(prefix="mxglbench.") as tmp:
         for transport in () if a.fill_only else transports:
             for name, start in (("mxshield", start_mxshield), ("postgrey", start_postgrey)):
@@ -238,7 +352,16 @@ def main():
               "(mxshield p99 %.0f us), %.0fx less CPU per request"
               % (transport, m8["rps"] / max(p8["rps"], 1), m8["p99_us"],
                  p8["cpu_us"] / max(m8["cpu_us"], 0.001)))
-    return 1 if any(r["errors"] for _, _, _, _, r in rows) else 0
+    rrows = []
+    if not a.fill_only:
+        print()
+        with tempfile.TemporaryDirectory(prefix="mxglbench.") as tmp:
+            print("Greylisting against lookup-free (%s):" % uptime())
+            print()
+            rrows, rmem = ratio_section(a, tmp)
+            print_ratio(rrows, rmem, a.million)
+    return 1 if any(r["errors"] for _, _, _, _, r in rows) \
+        or any(g["errors"] + f["errors"] for _, _, g, f in rrows) else 0
 
 
 if __name__ == "__main__":

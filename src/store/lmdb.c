@@ -11,7 +11,9 @@
  * commit.  The periodic flush (store_sync) runs on a thread of its own
  * and never makes the event loop wait for the disk.  Values are stored
  * as store/encode.h's bytes (format 2); a format 1 database is upgraded
- * when first opened for writing.  A database that cannot be opened or carries an unknown format
+ * when first opened for writing.  The "triplets" table is a hash file of
+ * its own (store/lmdb_triplets.c, store/hashdb.c) once opened for writing
+ * by this version.  A database that cannot be opened or carries an unknown format
  * version is reported; by configuration the directory is moved aside and
  * a new one created, or the daemon refuses to start.
  */
@@ -28,6 +30,7 @@
 #include "stats/stats.h"
 #include "store/encode.h"
 #include "store/flush.h"
+#include "store/lmdb_triplets.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -58,8 +61,11 @@ struct lmdb {
 	store_cb cb;
 	void   *arg;
 	enum store_status st;
+	long    pend;			/* a triplet write at commit, or -1 */
     }      *waiters;
     size_t  nwaiters, waiters_cap;
+
+    struct triplets *tr;		/* "triplets" in a hash file, or NULL */
 
     struct store_flush *flusher;	/* store_sync's thread, once asked */
 };
@@ -104,6 +110,12 @@ static int absent(const struct lmdb *s, const char *name)
 	if (strcmp(tables[i], name) == 0)
 	    return 1;
     return 0;
+}
+
+/* in_hash - the table is the hash file's (store/lmdb_triplets.c) */
+static int in_hash(const struct lmdb *s, const char *name)
+{
+    return s->tr != NULL && strcmp(name, "triplets") == 0;
 }
 
 /* table - the dbi of a table name */
@@ -306,6 +318,22 @@ bad:
     return -1;
 }
 
+/* attach_triplets - the triplets table's hash file, once LMDB is open */
+static struct store *attach_triplets(struct lmdb *s, const struct store_opts *o,
+				             char *err, size_t errlen)
+{
+    MDB_dbi dbi = 0;
+
+    for (int i = 0; i < s->ntables; i++)
+	if (strcmp(s->names[i], "triplets") == 0)
+	    dbi = s->dbi[i];
+    if ((s->tr = triplets_open(o, s->env, dbi, err, errlen)) == NULL && err[0]) {
+	lm_close(&s->base);
+	return NULL;
+    }
+    return &s->base;
+}
+
 static void lmdb_release(struct lmdb *s)
 {
     if (s->rtxn)
@@ -335,7 +363,7 @@ struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errl
 	return NULL;
     }
     if (open_env(s, o, err, errlen) == 0)
-	return &s->base;
+	return attach_triplets(s, o, err, errlen);
     lmdb_release(s);
     if (o->readonly || o->on_corrupt != STORE_CORRUPT_MOVE) {
 	lm_close(&s->base);
@@ -353,7 +381,7 @@ struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errl
 	return NULL;
     }
     if (open_env(s, o, err, errlen) == 0)
-	return &s->base;
+	return attach_triplets(s, o, err, errlen);
     lm_close(&s->base);
     return NULL;
 }
@@ -371,6 +399,9 @@ static void lm_close(struct store *base)
 	msg_warn("store: %s: sync: %s", s->path, mdb_strerror(rc));
     if (s->env && !s->readonly)
 	mdb_env_sync(s->env, 1);
+    if (s->tr && !s->readonly)
+	hashdb_sync(triplets_db(s->tr));
+    triplets_close(s->tr);
     lmdb_release(s);
     free(s->waiters);
     free(s->path);
@@ -388,6 +419,14 @@ static void lm_get(struct store *base, const char *tname, const void *key, size_
     MDB_val k = {klen, (void *) key}, v;
     int     rc;
 
+    if (in_hash(s, tname)) {
+	const void *val;
+	size_t  len;
+	enum store_status st = hashdb_get(triplets_db(s->tr), key, klen, &val, &len);
+
+	cb(arg, st, st == STORE_OK ? val : NULL, st == STORE_OK ? len : 0);
+	return;
+    }
     if (absent(s, tname)) {
 	cb(arg, STORE_NOTFOUND, NULL, 0);
 	return;
@@ -458,6 +497,8 @@ static int lm_empty(struct store *base, const char *tname)
     MDB_dbi dbi;
     MDB_stat st;
 
+    if (in_hash(s, tname))
+	return hashdb_count(triplets_db(s->tr)) == 0;
     if (!s->reading || table(s, tname, &dbi) < 0 || mdb_stat(s->rcur, dbi, &st) != 0)
 	return 0;
     return st.ms_entries == 0;
@@ -514,6 +555,20 @@ bad:
     return STORE_ERROR;
 }
 
+/* add_waiter - a callback to call after the commit */
+static void add_waiter(struct lmdb *s, store_cb cb, void *arg, enum store_status st, long pend)
+{
+    if (s->nwaiters == s->waiters_cap) {
+	s->waiters_cap = s->waiters_cap ? 2 * s->waiters_cap : 64;
+	s->waiters = xrealloc(s->waiters, s->waiters_cap * sizeof(*s->waiters));
+    }
+    s->waiters[s->nwaiters].cb = cb;
+    s->waiters[s->nwaiters].arg = arg;
+    s->waiters[s->nwaiters].st = st;
+    s->waiters[s->nwaiters].pend = pend;
+    s->nwaiters++;
+}
+
 /* batch_write - a write joins the open batch; its callback waits */
 static void batch_write(struct lmdb *s, const char *tname, const void *key, size_t klen,
 			        const void *val, size_t vlen, store_cb cb, void *arg)
@@ -557,14 +612,22 @@ static void batch_write(struct lmdb *s, const char *tname, const void *key, size
     }
     if (st == STORE_ERROR)
 	stat_inc(STAT_STORE_ERRORS);
-    if (s->nwaiters == s->waiters_cap) {
-	s->waiters_cap = s->waiters_cap ? 2 * s->waiters_cap : 64;
-	s->waiters = xrealloc(s->waiters, s->waiters_cap * sizeof(*s->waiters));
+    add_waiter(s, cb, arg, st, -1);
+}
+
+/* hash_write - a triplets write: at once, or queued for the commit */
+static void hash_write(struct lmdb *s, const void *key, size_t klen, const void *val,
+		               size_t vlen, store_cb cb, void *arg)
+{
+    if (s->batching) {
+	add_waiter(s, cb, arg, STORE_OK, triplets_queue(s->tr, key, klen, val, vlen));
+	return;
     }
-    s->waiters[s->nwaiters].cb = cb;
-    s->waiters[s->nwaiters].arg = arg;
-    s->waiters[s->nwaiters].st = st;
-    s->nwaiters++;
+    enum store_status st = s->readonly ? STORE_ERROR
+	: triplets_write(s->tr, key, klen, val, vlen);
+
+    if (cb)
+	cb(arg, st, NULL, 0);
 }
 
 static void lm_put(struct store *base, const char *tname, const void *key, size_t klen,
@@ -572,6 +635,10 @@ static void lm_put(struct store *base, const char *tname, const void *key, size_
 {
     struct lmdb *s = L(base);
 
+    if (in_hash(s, tname)) {
+	hash_write(s, key, klen, val ? val : "", val ? vlen : 0, cb, arg);
+	return;
+    }
     if (s->batching) {
 	batch_write(s, tname, key, klen, val ? val : "", val ? vlen : 0, cb, arg);
 	return;
@@ -587,6 +654,10 @@ static void lm_del(struct store *base, const char *tname, const void *key, size_
 {
     struct lmdb *s = L(base);
 
+    if (in_hash(s, tname)) {
+	hash_write(s, key, klen, NULL, 0, cb, arg);
+	return;
+    }
     if (s->batching) {
 	batch_write(s, tname, key, klen, NULL, 0, cb, arg);
 	return;
@@ -606,6 +677,8 @@ static void lm_batch(struct store *base, int on)
 	while (store_commit(&s->base) > 0)
 	     /* void */ ;
     s->batching = on;
+    if (s->tr)
+	triplets_sticky(s->tr);		/* the caller commits after each pass */
 }
 
 /* store_commit - commit the batch, then tell its writers; 1 if any */
@@ -618,8 +691,13 @@ static int lm_commit(struct store *base)
     size_t  n;
     int     rc;
 
-    if (s->wtxn == NULL && s->nwaiters == 0)
+    if (s->wtxn == NULL && s->nwaiters == 0) {
+	if (s->tr)
+	    triplets_pass_end(s->tr);	/* the lock held for the pass */
 	return 0;
+    }
+    if (s->tr)
+	triplets_apply(s->tr);
     if (s->wtxn) {
 	if (s->wfailed) {
 	    mdb_txn_abort(s->wtxn);
@@ -632,11 +710,16 @@ static int lm_commit(struct store *base)
 	s->wtxn = NULL;
     }
     s->wfailed = 0;
+    if (s->tr && triplets_pass_end(s->tr) < 0)
+	fail = STORE_ERROR;
     /* the callbacks may start the next batch */
     w = s->waiters;
     n = s->nwaiters;
     s->waiters = NULL;
     s->nwaiters = s->waiters_cap = 0;
+    for (size_t i = 0; i < n; i++)
+	if (w[i].pend >= 0)
+	    w[i].st = triplets_status(s->tr, w[i].pend);
     for (size_t i = 0; i < n; i++)
 	if (w[i].cb)
 	    w[i].cb(w[i].arg, fail != STORE_OK ? fail : w[i].st, NULL, 0);
@@ -657,6 +740,11 @@ static long lm_scan(struct store *base, const char *tname, char *cursor, size_t 
     long    n = 0;
     int     rc, op, writes = fn != NULL && !s->readonly;
 
+    if (in_hash(s, tname)) {
+	while (store_commit(&s->base) > 0)
+	     /* void */ ;
+	return hashdb_scan(triplets_db(s->tr), cursor, cursor_size, cursor_len, max, fn, arg);
+    }
     if (absent(s, tname)) {
 	*cursor_len = 0;
 	return 0;
@@ -725,7 +813,11 @@ static int lm_flush(void *ctx)
 {
     struct lmdb *s = ctx;
 
-    return flush_fn ? flush_fn(s->env) : mdb_env_sync(s->env, 1);
+    int     rc = flush_fn ? flush_fn(s->env) : mdb_env_sync(s->env, 1);
+
+    if (rc == 0 && s->tr)
+	rc = hashdb_sync(triplets_db(s->tr));
+    return rc;
 }
 
 /*
@@ -765,6 +857,8 @@ static long lm_count(struct store *base, const char *tname)
     MDB_dbi dbi;
     MDB_stat st;
 
+    if (in_hash(s, tname))
+	return hashdb_count(triplets_db(s->tr));
     if (absent(s, tname))
 	return 0;
     if (table(s, tname, &dbi) < 0 || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0)

@@ -149,6 +149,9 @@ int     store_empty(struct store *s, const char *table);
  * read from a write not yet committed could be answered before that
  * write is safe, or lost with it.  store_commit returns 1 if there was a
  * batch (its callbacks may have started the next one), 0 if not.
+ * A caller that has called store_batch (on or off) calls store_commit
+ * after each pass of its work: the local store's triplets file keeps its
+ * writers' lock from a write until one of those (store/lmdb_triplets.h).
  */
 void    store_batch(struct store *s, int on);
 int     store_commit(struct store *s);

@@ -31,6 +31,7 @@
 #include "rules/engine.h"
 #include "rules/policy.h"
 #include "store/encode.h"
+#include "store/hashdb.h"
 #include "store/store.h"
 #include "util/str.h"
 
@@ -711,10 +712,39 @@ static void raw_write(const char *sub, const void *version, size_t vlen,
     mdb_env_close(env);
 }
 
+static size_t raw_get(const char *sub, const char *table, const char *key,
+		              unsigned char *out, size_t size);
+
+/* hash_get - a triplet as stored in the hash file (store/hashdb.c), which
+ * holds the table since it was moved there; LMDB's copy must be gone */
+static size_t hash_get(const char *sub, const char *key, unsigned char *out, size_t size)
+{
+    struct hashdb *h;
+    const void *v;
+    char    path[128], err[256];
+    size_t  len = 0, vlen;
+
+    assert_int_equal(raw_get(sub, "triplets-in-lmdb", key, out, size), 0);
+    snprintf(path, sizeof(path), "%s/%s/triplets.db", dir, sub);
+    if ((h = hashdb_open(path, 16 << 20, 1, err, sizeof(err))) == NULL)
+	fail_msg("%s", err);
+    if (hashdb_get(h, key, strlen(key), &v, &vlen) == STORE_OK && vlen <= size) {
+	memcpy(out, v, vlen);
+	len = vlen;
+    }
+    hashdb_close(h);
+    return len;
+}
+
 /* raw_get - a value as stored, into out; its length (0: none) */
 static size_t raw_get(const char *sub, const char *table, const char *key,
 		              unsigned char *out, size_t size)
 {
+    if (strcmp(table, "triplets") == 0)
+	return hash_get(sub, key, out, size);
+    if (strcmp(table, "triplets-in-lmdb") == 0)
+	table = "triplets";
+
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi dbi;
@@ -995,6 +1025,69 @@ static void test_format1_upgrade_in_batches(void **state)
     assert_memory_equal(raw, "\2\0\0\0", 4);
 }
 
+/*
+ * Triplets written to LMDB by an earlier mxshield move into the hash file
+ * at the first open for writing; a read-only open before that reads LMDB's;
+ * a move cut short (the file has some, unmarked; LMDB still has all) is
+ * done again, and nothing is lost or doubled.
+ */
+static void test_triplets_move_to_hash_file(void **state)
+{
+    static const char two[4] = {2, 0, 0, 0};
+    unsigned char enc[3][STORE_VALUE_MAX], raw[64];
+    char    keys[3][64], path[160], err[256];
+    struct raw_rec recs[3];
+    struct store_opts o;
+    struct store *s;
+    struct hashdb *h;
+    size_t  len[3];
+
+    (void) state;
+    for (int i = 0; i < 3; i++) {
+	int64_t f[2] = {1700000000 + i, 1700000300 + i};
+
+	snprintf(keys[i], sizeof(keys[i]), "192.0.2/s%d@x.example/r@y.example", i);
+	len[i] = store_value_encode(enc[i], STORE_KIND_TRIPLET, f, 2);
+	recs[i] = (struct raw_rec) {"triplets", keys[i], enc[i], len[i]};
+    }
+    raw_write("mv", two, sizeof(two), recs, 3);
+    /* read-only first: LMDB's table, no file made */
+    snprintf(path, sizeof(path), "%s/mv", dir);
+    memset(&o, 0, sizeof(o));
+    o.path = path;
+    o.map_size = 16 << 20;
+    o.readonly = 1;
+    assert_non_null(s = store_open(&o, err, sizeof(err)));
+    assert_int_equal(store_count(s, "triplets"), 3);
+    store_close(s);
+    snprintf(path, sizeof(path), "%s/mv/triplets.db", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    /* a move cut short: one record in an unmarked file */
+    assert_non_null(h = hashdb_open(path, 16 << 20, 0, err, sizeof(err)));
+    assert_int_equal(hashdb_put(h, keys[1], strlen(keys[1]), enc[1], len[1]), STORE_OK);
+    assert_int_equal(hashdb_flags(h) & HASHDB_F_MIGRATED, 0);
+    hashdb_close(h);
+    /* the daemon's open finishes it */
+    s = open_store("mv", 16 << 20);
+    assert_int_equal(store_count(s, "triplets"), 3);
+    store_close(s);
+    for (int i = 0; i < 3; i++) {
+	assert_int_equal(raw_get("mv", "triplets", keys[i], raw, sizeof(raw)), len[i]);
+	assert_memory_equal(raw, enc[i], len[i]);
+    }
+    assert_non_null(h = hashdb_open(path, 16 << 20, 1, err, sizeof(err)));
+    assert_int_equal(hashdb_flags(h) & HASHDB_F_MIGRATED, HASHDB_F_MIGRATED);
+    assert_int_equal(hashdb_count(h), 3);
+    hashdb_close(h);
+    /* and read-only afterwards: the file's */
+    o.path = path;
+    snprintf(path, sizeof(path), "%s/mv", dir);
+    o.path = path;
+    assert_non_null(s = store_open(&o, err, sizeof(err)));
+    assert_int_equal(store_count(s, "triplets"), 3);
+    store_close(s);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1012,6 +1105,7 @@ int     main(void)
 	cmocka_unit_test(test_format1_upgrade_in_batches),
 	cmocka_unit_test(test_unknown_format_refused),
 	cmocka_unit_test(test_sync_does_not_wait_for_the_disk),
+	cmocka_unit_test(test_triplets_move_to_hash_file),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,242 @@
+/*
+ * hashdb_walk.c - what visits the whole hash file: the scan (expiry,
+ * listing, migration) and the consistency check, which at a writer's open
+ * also rebuilds the free list and the record count.
+ *
+ * The scan goes through the directory in slot order, and within a bucket
+ * in hash order: its cursor is the hash of the next record (8 bytes), so
+ * it stays right across splits and doublings between two calls.  A
+ * reader racing a writer in another process (no lock) may miss a record
+ * being moved by a split or see it twice; two keys with the same 64-bit
+ * hash straddling a batch boundary are both visited again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/hashdb_impl.h"
+#include "util/mem.h"
+
+struct item {
+    uint64_t hash;
+    unsigned off;
+};
+
+static int by_hash(const void *a, const void *b)
+{
+    const struct item *x = a, *y = b;
+
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* collect - the live records of bucket b in slots [lo, hi) from start */
+static size_t collect(struct hashdb *h, const struct hdb_bucket *b, int d, uint32_t lo,
+		              uint32_t hi, uint64_t start, struct item *it)
+{
+    unsigned used = hdb_used(b);
+    struct hdb_rec r;
+    size_t  n = 0;
+
+    for (unsigned off = 0; n < HDB_RECS_MAX && hdb_parse(b, used, off, &r) == 0; off += r.len) {
+	uint64_t hash;
+	uint32_t ix;
+
+	if ((r.flags & HDB_R_DEAD) || hdb_superseded(b, used, &r))
+	    continue;
+	hash = hdb_hash(h, r.key, r.klen);
+	ix = hdb_index(hash, d);
+	if (ix < lo || ix >= hi || hash < start)
+	    continue;
+	it[n].hash = hash;
+	it[n++].off = off;
+    }
+    qsort(it, n, sizeof(*it), by_hash);
+    return n;
+}
+
+long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *cursor_len,
+		            long max, store_scan_fn fn, void *arg)
+{
+    int     writes = fn != NULL && !h->readonly, d;
+    uint64_t start = 0, total;
+    struct item *it;
+    uint32_t *dir, i;
+    long    n = 0;
+
+    if (writes && hashdb_lock(h) < 0)
+	return -1;
+    if (*cursor_len == 8)
+	for (int k = 0; k < 8; k++)
+	    start = start << 8 | (unsigned char) cursor[k];
+    *cursor_len = 0;
+    if (hdb_dir(h, &dir, &d) < 0) {
+	if (writes)
+	    hashdb_unlock(h);
+	return -1;
+    }
+    it = xmalloc(HDB_RECS_MAX * sizeof(*it));
+    total = 1ULL << d;
+    for (i = hdb_index(start, d); i < total;) {
+	uint32_t p = LOAD(dir[i]), j = i + 1;
+
+	while (j < total && LOAD(dir[j]) == p)
+	    j++;
+	if (hdb_valid_page(h, p, LOAD(HDR(h)->npages)) && PAGE(h, p)->type == HDB_BUCKET) {
+	    struct hdb_bucket *b = PAGE(h, p);
+	    size_t  m = collect(h, b, d, i, j, start, it);
+
+	    for (size_t k = 0; k < m; k++) {
+		struct hdb_rec r;
+		size_t  vlen;
+		int     verdict;
+
+		if (n >= max) {
+		    if (cursor_size >= 8) {
+			for (int q = 0; q < 8; q++)
+			    cursor[q] = (char) (it[k].hash >> (56 - 8 * q));
+			*cursor_len = 8;
+		    }
+		    goto out;
+		}
+		if (hdb_parse(b, hdb_used(b), it[k].off, &r) < 0)
+		    continue;
+		n++;
+		vlen = hdb_value_out(h, &r);
+		verdict = fn ? fn(arg, r.key, r.klen, h->vbuf, vlen) : 0;
+		if (verdict < 0)
+		    goto out;
+		if (verdict == 1 && writes) {
+		    hdb_kill(h, b, &r);
+		    h->dcount--;
+		}
+	    }
+	}
+	i = j;
+	if (i < total)
+	    start = (uint64_t) i << (64 - d);
+    }
+out:
+    free(it);
+    if (writes)
+	hashdb_unlock(h);
+    return n;
+}
+
+#define MARK(m, p)	((m)[(p) / 8] |= (unsigned char) (1u << ((p) % 8)))
+#define MARKED(m, p)	((m)[(p) / 8] & (1u << ((p) % 8)))
+
+/* bucket_ok - every record inside the page, the count as published; the
+ * live records that belong to slots [lo, hi) counted (a stray left by a
+ * damaged file is never found, and a rewrite drops it) */
+static int bucket_ok(struct hashdb *h, const struct hdb_bucket *b, int d, uint64_t lo,
+		             uint64_t hi, uint64_t *live)
+{
+    uint32_t fill = b->fill;
+    unsigned used = fill & 0xffff, off = 0, n = 0;
+    struct hdb_rec r;
+
+    if (used > HDB_DATA)
+	return -1;
+    for (; off < used; off += r.len, n++) {
+	if (hdb_parse(b, used, off, &r) < 0)
+	    return -1;
+	if (!(r.flags & HDB_R_DEAD) && !hdb_superseded(b, used, &r)) {
+	    uint32_t ix = hdb_index(hdb_hash(h, r.key, r.klen), d);
+
+	    *live += ix >= lo && ix < hi;
+	}
+    }
+    return n == fill >> 16 ? 0 : -1;
+}
+
+/*
+ * hdb_walk - the directory names each bucket over exactly its aligned
+ * range, no page twice, every record inside its page; with rebuild
+ * (a writer, under the lock) every page reached by nothing is put on the
+ * free list and the live records counted.
+ */
+int     hdb_walk(struct hashdb *h, int rebuild, char *err, size_t errlen)
+{
+    struct hdb_header *hd = HDR(h);
+    uint32_t np = LOAD(hd->npages), *dir, first;
+    unsigned char *seen;
+    uint64_t live = 0, total;
+    int     d, rc = -1;
+
+    if (hdb_dir(h, &dir, &d) < 0) {
+	snprintf(err, errlen, "%s: hash file directory is damaged", h->file);
+	return -1;
+    }
+    seen = xcalloc((size_t) np / 8 + 1, 1);
+    MARK(seen, 0);
+    first = (uint32_t) (LOAD(hd->dirword) >> 8);
+    for (uint32_t j = 0; j < ((4UL << d) + HDB_PAGE - 1) / HDB_PAGE; j++)
+	MARK(seen, first + j);
+    total = 1ULL << d;
+    for (uint64_t i = 0; i < total;) {
+	uint32_t p = LOAD(dir[i]);
+	struct hdb_bucket *b;
+	uint64_t span;
+
+	if (!hdb_valid_page(h, p, np) || MARKED(seen, p)) {
+	    snprintf(err, errlen, "%s: hash file directory slot %lu names page %u wrongly",
+		     h->file, (unsigned long) i, (unsigned) p);
+	    goto out;
+	}
+	b = PAGE(h, p);
+	span = b->ld <= d ? 1ULL << (d - b->ld) : 0;
+	if (b->type != HDB_BUCKET || span == 0 || (i & (span - 1)) != 0) {
+	    snprintf(err, errlen, "%s: hash file page %u is not the bucket its slot needs",
+		     h->file, (unsigned) p);
+	    goto out;
+	}
+	for (uint64_t j = i; j < i + span; j++)
+	    if (LOAD(dir[j]) != p) {
+		snprintf(err, errlen, "%s: hash file directory slot %lu is inconsistent",
+			 h->file, (unsigned long) j);
+		goto out;
+	    }
+	if (bucket_ok(h, b, d, i, i + span, &live) < 0) {
+	    snprintf(err, errlen, "%s: hash file bucket page %u is damaged", h->file,
+		     (unsigned) p);
+	    goto out;
+	}
+	MARK(seen, p);
+	i += span;
+    }
+    if (rebuild) {
+	uint32_t head = 0;
+
+	for (uint32_t p = np - 1; p >= 1; p--) {
+	    struct hdb_bucket fb;
+
+	    if (MARKED(seen, p))
+		continue;
+	    memset(&fb, 0, HDB_BHDR);
+	    fb.type = HDB_FREE;
+	    fb.next = head;
+	    hdb_write(h, PAGE(h, p), &fb, HDB_BHDR);
+	    head = p;
+	}
+	PUT(h, hd->freehead, head);
+	PUT(h, hd->count, live);
+	if (h->failed) {
+	    snprintf(err, errlen, "%s: cannot write the hash file", h->file);
+	    goto out;
+	}
+    } else if (live != LOAD(hd->count)) {
+	snprintf(err, errlen, "%s: hash file counts %lu records, holds %lu", h->file,
+		 (unsigned long) LOAD(hd->count), (unsigned long) live);
+	goto out;
+    }
+    rc = 0;
+out:
+    free(seen);
+    return rc;
+}
+
+/* hashdb_check - the walk without changing anything */
+int     hashdb_check(struct hashdb *h, char *err, size_t errlen)
+{
+    return hdb_walk(h, 0, err, errlen);
+}
