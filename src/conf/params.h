@@ -314,8 +314,8 @@
       "Most message headers accepted in one message; past it the connection is closed") \
     X(MILTER_IDLE_TIMEOUT, "milter_idle_timeout", TIME, "1200s", 1, 86400, 1, \
       "Close a milter connection idle this long (Postfix keeps one per SMTP session)") \
-    X(MILTER_VERIFY_THREADS, "milter_verify_threads", INT, "-1", -1, 256, 0, \
-      "Threads that check DKIM and ARC signatures (header hash and public-key verify) beside the event loop while it serves other milter connections; -1: one per online CPU; 0: none, all on the loop") \
+    X(MILTER_VERIFY_THREADS, "milter_verify_threads", INT, "0", -1, 256, 0, \
+      "Threads that check DKIM and ARC signatures (header hash and public-key verify) beside the event loop while it serves other milter connections; 0: none, all on the loop (best on two cores); -1: one per online CPU") \
     X(AUTHSERV_ID, "authserv_id", STR, "", 0, 0, 1, \
       "The authserv-id of the Authentication-Results header we add (OpenDMARC AuthservID); empty: myhostname") \
     X(TRUSTED_AUTHSERV_IDS, "trusted_authserv_ids", LIST, "", 0, 0, 1, \
