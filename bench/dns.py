@@ -183,8 +183,8 @@ def dnsperf(nsd, qfile, seconds, outstanding):
 def start_daemon(tmp, resolver, port, extra=""):
     conf = os.path.join(tmp, "mxshield.conf")
     with open(conf, "w") as f:
-        f.write("listen = inet:127.0.0.1:%d\ndns_resolver = %s\n%s%s"
-                % (port, resolver, extra, POLICY))
+        f.write("listen = inet:127.0.0.1:%d\ndns_resolver = %s\ndata_directory = %s\n%s%s"
+                % (port, resolver, os.path.join(tmp, "data"), extra, POLICY))
     log = open(os.path.join(tmp, "daemon.log"), "w")
     p = subprocess.Popen([DAEMON, "serve", "-c", conf], stdout=log, stderr=log)
     deadline = time.monotonic() + 10

@@ -60,6 +60,8 @@ else
 fi
 UNIX_TARGET=unix:$TMP/policy.sock
 echo "listen = $TARGET, $UNIX_TARGET" >> "$TMP/bench.conf"
+# its database in the temporary directory, never the system's
+echo "data_directory = $TMP/data" >> "$TMP/bench.conf"
 CONF=$TMP/bench.conf
 
 # Start the daemon (its log goes to a file) and wait until it accepts.

@@ -73,9 +73,9 @@ def main():
         port = dnsserver.free_port()
         conf = os.path.join(tmp, "mx.conf")
         with open(conf, "w") as f:
-            f.write("listen = inet:127.0.0.1:%d\ndns_resolver = %s\n"
+            f.write("listen = inet:127.0.0.1:%d\ndns_resolver = %s\ndata_directory = %s\n"
                     "recipient_restrictions = check_spf\nspf_helo_reject = no_check\n"
-                    % (port, nsd.addr))
+                    % (port, nsd.addr, os.path.join(tmp, "data")))
         log = open(os.path.join(tmp, "mx.log"), "w")
         p = subprocess.Popen([DAEMON, "serve", "-c", conf], stdout=log, stderr=log)
         wait_port(port, p, "mxshield")
