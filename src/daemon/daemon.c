@@ -490,6 +490,14 @@ static void store_tick(void *arg)
     }
 }
 
+/* pass_cb - nothing: firing ends a pass of the loop, whose end commits */
+static void pass_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void) fd;
+    (void) what;
+    (void) arg;
+}
+
 /* log_flush_cb - held log lines go out at most LOG_HOLD_MS late */
 static void log_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -525,6 +533,16 @@ static void run_loop(struct daemon *d)
 	    while (store_commit(d->store) > 0)
 		 /* answers whose records are now committed went out */ ;
 	    daemon_work_end(&w);
+	    /* a pass due even if nothing else happens: the store lets go of
+	     * what it holds across passes (another process's writer waits) */
+	    long    due = store_pass_due_ms(d->store);
+
+	    if (due >= 0 && !evtimer_pending(d->pass_ev, NULL)) {
+		struct timeval tv = {due / 1000, (due % 1000) * 1000};
+
+		if (evtimer_add(d->pass_ev, &tv) < 0)
+		    msg_warn("cannot arm the store's pass timer");
+	    }
 	}
 	if (stall.pass_ns)
 	    stall_check();
@@ -643,6 +661,8 @@ int     daemon_run(struct daemon *d)
     }
     if ((d->flush_ev = evtimer_new(d->base, log_flush_cb, NULL)) == NULL)
 	msg_fatal("cannot create the log flush timer");
+    if ((d->pass_ev = evtimer_new(d->base, pass_cb, NULL)) == NULL)
+	msg_fatal("cannot create the store's pass timer");
     d->worker = worker_new(d->base);
     msg_info("mxshield ready: configuration %s",
 	     d->config_path ? d->config_path : "(embedded default)");
@@ -665,6 +685,7 @@ int     daemon_run(struct daemon *d)
     for (int i = 0; i < 3; i++)
 	event_free(d->sig_ev[i]);
     event_free(d->flush_ev);
+    event_free(d->pass_ev);
     daemon_timer_free(d->store_timer);
     daemon_timer_free(d->table_timer);
     policy_unref(d->pol);

@@ -58,6 +58,7 @@ struct daemon {
     struct daemon_timer *table_timer;	/* table change check */
     struct event *sig_ev[3];
     struct event *flush_ev;		/* held log lines */
+    struct event *pass_ev;		/* a pass the store asked for */
     struct event *accept_resume;	/* accepting paused: out of descriptors */
     struct greylist_cursor gl_cursor;
     struct ban_cursor ban_cursor;	/* auto-ban and rate records' expiry */

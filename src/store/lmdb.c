@@ -91,6 +91,7 @@ static int lm_commit(struct store *);
 static int lm_readonly(const struct store *);
 static int lm_sync(struct store *);
 static long lm_count(struct store *, const char *);
+static long lm_pass_due(struct store *);
 
 static const struct store_ops lmdb_ops = {
     "lmdb", lm_close, lm_get, lm_put, lm_del, lm_scan, lm_read_begin, lm_read_end, lm_empty,
@@ -353,6 +354,7 @@ struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errl
     struct lmdb *s = xcalloc(1, sizeof(*s));
 
     s->base.ops = &lmdb_ops;
+    s->base.pass_due = lm_pass_due;
 
     s->readonly = o->readonly;
     s->sync_commits = o->sync_commits;
@@ -876,4 +878,12 @@ static int lm_readonly(const struct store *base)
     const struct lmdb *s = (const struct lmdb *) base;
 
     return s->readonly;
+}
+
+/* lm_pass_due - the triplets lock held across passes is let go ~10 ms on */
+static long lm_pass_due(struct store *base)
+{
+    struct lmdb *s = L(base);
+
+    return s->tr ? triplets_release_due_ms(s->tr) : -1;
 }

@@ -312,3 +312,16 @@ int     triplets_pass_end(struct triplets *t)
     }
     return rc;
 }
+
+long    triplets_release_due_ms(const struct triplets *t)
+{
+    struct timespec now;
+    long    held;
+
+    if (!t->locked)
+	return -1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    held = (long) ((now.tv_sec - t->locked_at.tv_sec) * 1000
+		   + (now.tv_nsec - t->locked_at.tv_nsec) / 1000000);
+    return held >= TRIPLETS_HOLD_MS ? 0 : TRIPLETS_HOLD_MS - held;
+}

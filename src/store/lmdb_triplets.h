@@ -48,5 +48,8 @@ void    triplets_apply(struct triplets *t);
 enum store_status triplets_status(struct triplets *t, long i);
 void    triplets_sticky(struct triplets *t);
 int     triplets_pass_end(struct triplets *t);
+/* triplets_release_due_ms - ms until a pass's end releases the lock held
+ * across passes; -1: not held */
+long    triplets_release_due_ms(const struct triplets *t);
 
 #endif

@@ -109,3 +109,8 @@ int     store_has_counter(const struct store *s)
 {
     return s->ttl != NULL && s->ttl->counter_hit != NULL;
 }
+
+long    store_pass_due_ms(struct store *s)
+{
+    return s->pass_due ? s->pass_due(s) : -1;
+}

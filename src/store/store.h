@@ -70,6 +70,7 @@ struct store_ttl_ops {
 struct store {
     const struct store_ops *ops;
     const struct store_ttl_ops *ttl;	/* NULL: records stay until deleted */
+    long    (*pass_due) (struct store *);	/* NULL: store_pass_due_ms() is -1 */
 };
 
 /* what to do with a database that cannot be read */
@@ -174,6 +175,12 @@ void    store_lmdb_flush_hook(int (*fn) (void *env));
 
 /* store_count - records in a table, -1 on error */
 long    store_count(struct store *s, const char *table);
+
+/* store_pass_due_ms - in how many ms the backend wants its caller's
+ * store_commit() even if nothing else happens (the local store releases
+ * the triplets writers' lock there, so that another process's writer does
+ * not wait for the next request); -1: nothing due */
+long    store_pass_due_ms(struct store *s);
 
 /*
  * store_put_ttl - store_put, and the record may go ttl seconds from now

@@ -407,10 +407,12 @@ class Migrate(RedisTest):
         with open(conf, "w") as f:
             f.write("data_directory = %s/db\nstore = lmdb\nredis_servers = %s\n"
                     % (tmp, r.addr()))
-        rc, out, err = self.run_cli("greylist", "-c", conf, "whitelist", "add", "198.51.100.7")
-        self.assertEqual(rc, 0, err)
+        # stopped at once: its expiry step (every second) would delete the
+        # record left to expire before the migration can leave it behind
         lm.expect_exit = True
         lm.stop()
+        rc, out, err = self.run_cli("greylist", "-c", conf, "whitelist", "add", "198.51.100.7")
+        self.assertEqual(rc, 0, err)
         rc, out, err = self.run_cli("greylist", "-c", conf, "migrate", "--to", "redis")
         self.assertEqual(rc, 0, err)
         self.assertEqual(out.strip(), "migrated to redis: 2 triplets, 1 clients, "
