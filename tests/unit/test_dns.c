@@ -19,43 +19,7 @@
 #include "util/mem.h"
 #include "rules/dnsxl.h"
 #include "rules/policy.h"
-
-/* a tiny packet builder */
-struct pkt {
-    unsigned char b[1024];
-    size_t  n;
-};
-
-static void put8(struct pkt *p, unsigned v)
-{
-    p->b[p->n++] = (unsigned char) v;
-}
-
-static void put16(struct pkt *p, unsigned v)
-{
-    put8(p, v >> 8);
-    put8(p, v & 0xff);
-}
-
-static void put32(struct pkt *p, uint32_t v)
-{
-    put16(p, v >> 16);
-    put16(p, v & 0xffff);
-}
-
-static void putname(struct pkt *p, const char *name)
-{
-    while (*name) {
-	const char *dot = strchr(name, '.');
-	size_t  len = dot ? (size_t) (dot - name) : strlen(name);
-
-	put8(p, (unsigned) len);
-	memcpy(p->b + p->n, name, len);
-	p->n += len;
-	name += len + (dot != NULL);
-    }
-    put8(p, 0);
-}
+#include "dns_packet.h"
 
 static void header(struct pkt *p, unsigned rcode, unsigned an, unsigned ns)
 {

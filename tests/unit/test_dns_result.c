@@ -13,36 +13,7 @@
 #include <string.h>
 
 #include "dns/dns.h"
-
-struct pkt {
-    unsigned char b[512];
-    size_t  n;
-};
-
-static void put8(struct pkt *p, unsigned v)
-{
-    p->b[p->n++] = (unsigned char) v;
-}
-
-static void put16(struct pkt *p, unsigned v)
-{
-    put8(p, v >> 8);
-    put8(p, v & 0xff);
-}
-
-static void put_name(struct pkt *p, const char *name)
-{
-    while (*name) {
-	const char *dot = strchr(name, '.');
-	size_t  len = dot ? (size_t) (dot - name) : strlen(name);
-
-	put8(p, (unsigned) len);
-	memcpy(p->b + p->n, name, len);
-	p->n += len;
-	name += len + (dot != NULL);
-    }
-    put8(p, 0);
-}
+#include "dns_packet.h"
 
 /* packet - flags (QR, rcode) for name/A; with an A record 192.0.2.ADDR if addr */
 static void packet(struct pkt *p, unsigned flags, const char *name, unsigned addr)
@@ -54,7 +25,7 @@ static void packet(struct pkt *p, unsigned flags, const char *name, unsigned add
     put16(p, addr ? 1 : 0);
     put16(p, 0);
     put16(p, 0);
-    put_name(p, name);
+    putname(p, name);
     put16(p, DNS_T_A);
     put16(p, 1);
     if (addr) {
