@@ -128,15 +128,23 @@ class PrivatePostfix:
         nobody = pwd.getpwnam("nobody")
         if not os.path.isdir(os.path.join(self.tmp, "queue", "private")):
             self.prepare()
-        self.port = dnsserver.free_port()
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write(MAIN_CF.format(tmp=self.tmp, uid=nobody.pw_uid, gid=nobody.pw_gid,
                                    policy=self.policy, after=self.after,
                                    timeout=self.timeout))
-        with open(os.path.join(self.etc, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(port=self.port))
-        self.postfix("check")
-        self.postfix("start")
+        # a port free when chosen may be taken before master binds it (tests
+        # run in parallel): another port then, a few times
+        for attempt in range(4):
+            self.port = dnsserver.free_port()
+            with open(os.path.join(self.etc, "master.cf"), "w") as f:
+                f.write(MASTER_CF.format(port=self.port))
+            self.postfix("check")
+            try:
+                self.postfix("start")
+                break
+            except RuntimeError as e:
+                if "Address already in use" not in str(e) or attempt == 3:
+                    raise
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
