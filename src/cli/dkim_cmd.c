@@ -371,6 +371,16 @@ static void sign_feed(struct dkim_msgsign *ms, const struct buf *m)
 	dkim_msgsign_body(ms, p, (size_t) (end - p));
 }
 
+/* print_message - the added header fields (CRLF), then the message, in
+ * the input's own line ends */
+static void print_message(struct buf *out, const struct buf *m, int had_cr)
+{
+    buf_append(out, m->s, m->len);
+    for (size_t i = 0; i < out->len; i++)
+	if (had_cr || out->s[i] != '\r' || i + 1 >= out->len || out->s[i + 1] != '\n')
+	    putchar(out->s[i]);
+}
+
 /* cmd_dkim_sign - mxshield dkim sign [-c FILE] [MESSAGE] */
 static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 {
@@ -419,12 +429,8 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 	fprintf(stderr, "mxshield dkim sign: %s\n", why);
 	break;
     }
-    if (rc != 2) {
-	buf_append(&out, m.s, m.len);
-	for (size_t i = 0; i < out.len; i++)	/* the input's own line ends */
-	    if (had_cr || out.s[i] != '\r' || i + 1 >= out.len || out.s[i + 1] != '\n')
-		putchar(out.s[i]);
-    }
+    if (rc != 2)
+	print_message(&out, &m, had_cr);
 done:
     if (fp != stdin)
 	fclose(fp);
@@ -583,12 +589,8 @@ static int cmd_dkim_arcseal(const struct config *conf, int argc, char **argv)
 	fprintf(stderr, "mxshield dkim arc-seal: %s\n", why);
 	break;
     }
-    if (rc != 2) {
-	buf_append(&out, m.s, m.len);
-	for (size_t i = 0; i < out.len; i++)	/* the input's own line ends */
-	    if (had_cr || out.s[i] != '\r' || i + 1 >= out.len || out.s[i + 1] != '\n')
-		putchar(out.s[i]);
-    }
+    if (rc != 2)
+	print_message(&out, &m, had_cr);
 done:
     if (fp != stdin)
 	fclose(fp);
