@@ -162,6 +162,17 @@ class PrivatePostfix:
         except OSError:
             return ""
 
+    def wait_log(self, needle, timeout=10):
+        """Whether the maillog holds needle within timeout: postlogd
+        writes it a moment after the event (a queue file can be there
+        before the line that tells of it)."""
+        deadline = time.monotonic() + timeout
+        while needle not in self.log():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def stop(self):
         try:
             self.postfix("stop")

@@ -129,7 +129,7 @@ class MilterPostfix(DaemonTest):
         while not glob.glob(hold) and time.monotonic() < deadline:
             time.sleep(0.1)
         self.assertEqual(len(glob.glob(hold)), 1, self.pf.log()[-2000:])
-        self.assertIn("milter triggers HOLD action", self.pf.log())
+        self.assertTrue(self.pf.wait_log("milter triggers HOLD action"), self.pf.log()[-2000:])
         self.assertEqual(self.mail("held", timeout=0.5), [])
 
     def test_zz_mxshield_down_gives_milter_default_action(self):

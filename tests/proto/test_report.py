@@ -128,9 +128,7 @@ class Report(DaemonTest):
             with self.assertRaises(SMTPReply):
                 pf.session(**args)
         self.assertIsNotNone(d.wait_log("helo=<foo>"))
-        deadline = time.monotonic() + 5
-        while "Relay access denied" not in pf.log() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.assertTrue(pf.wait_log("Relay access denied", timeout=5))
         # Postfix's maillog_file first: its repetition is read before mxshield's line
         out = self.report(pf.log() + d.read_log())
         self.assertIn("         1  mxshield  reject   504 5.5.2  reject_non_fqdn_helo_hostname\n", out)
