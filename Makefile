@@ -89,13 +89,17 @@ run: deps
 # protocol / scenario tests against the real daemon over real sockets.
 # The three builds (normal, ASan, fuzz) run at once; then the unit tests,
 # the fuzz seeds and the docs check; then the protocol tests against both
-# daemons in one pool of CHECK_JOBS workers (tests/proto/run.py -j).
+# daemons in one pool of PROTO_JOBS workers (tests/proto/run.py -j): twice
+# the CPUs, as a protocol test spends half its time waiting (on Postfix, on
+# timeouts it provokes, on a daemon's start), and one worker per CPU left a
+# core idle for half of the run.
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+PROTO_JOBS ?= $(shell echo $$((2 * $(CHECK_JOBS))))
 
 check: test-deps
 	$(MAKE) -j$(CHECK_JOBS) --output-sync=recurse check-build-normal check-build-asan check-build-fuzz
 	$(MAKE) -j$(CHECK_JOBS) --output-sync=target unit unit-asan fuzz-smoke docs
-	/usr/bin/python3 tests/proto/run.py -j $(CHECK_JOBS) \
+	/usr/bin/python3 tests/proto/run.py -j $(PROTO_JOBS) \
 		--binary $(BUILD)/mxshield --binary build-asan/mxshield
 
 check-build-normal:
