@@ -24,7 +24,7 @@ PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
 .PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install deb build-deps-check \
-	fuzz fuzz-smoke fuzz-bins FORCE check-build-normal check-build-asan check-build-fuzz
+	fuzz fuzz-smoke fuzz-bins FORCE check-normal check-asan
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling $(BUILD)/mxshield-milterload
 
@@ -87,28 +87,28 @@ run: deps
 
 # Unit tests (cmocka), then the same tests under ASan+UBSan, then the
 # protocol / scenario tests against the real daemon over real sockets.
-# The three builds (normal, ASan, fuzz) run at once; then the unit tests,
-# the fuzz seeds and the docs check; then the protocol tests against both
-# daemons in one pool of PROTO_JOBS workers (tests/proto/run.py -j): twice
-# the CPUs, as a protocol test spends half its time waiting (on Postfix, on
-# timeouts it provokes, on a daemon's start), and one worker per CPU left a
-# core idle for half of the run.
+# Two chains run at once, sharing CHECK_JOBS compile jobs: the normal build,
+# its unit tests, the docs check and the protocol tests against
+# build/mxshield; and the ASan+UBSan build, its unit tests, the fuzz seeds
+# (fuzz-smoke) and the protocol tests against build-asan/mxshield.  The
+# first chain's protocol tests start while the second still compiles (half
+# of a protocol test is waiting: on Postfix, on a timeout it provokes, on a
+# daemon's start), each chain's in CHECK_JOBS workers (tests/proto/run.py -j).
 CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
-PROTO_JOBS ?= $(shell echo $$((2 * $(CHECK_JOBS))))
+ASAN_MAKE  = $(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined"
 
 check: test-deps
-	$(MAKE) -j$(CHECK_JOBS) --output-sync=recurse check-build-normal check-build-asan check-build-fuzz
-	$(MAKE) -j$(CHECK_JOBS) --output-sync=target unit unit-asan fuzz-smoke docs
-	/usr/bin/python3 tests/proto/run.py -j $(PROTO_JOBS) \
-		--binary $(BUILD)/mxshield --binary build-asan/mxshield
+	$(MAKE) -j$(CHECK_JOBS) --output-sync=recurse check-normal check-asan
 
-check-build-normal:
+check-normal:
 	$(MAKE) all unit-bins
-check-build-asan:
-	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
-		unit-bins build-asan/mxshield
-check-build-fuzz:
-	$(MAKE) fuzz-bins
+	$(MAKE) unit docs
+	/usr/bin/python3 tests/proto/run.py -j $(CHECK_JOBS) --binary $(BUILD)/mxshield
+
+check-asan:
+	$(ASAN_MAKE) unit-bins build-asan/mxshield $(SMOKE_BINS)
+	$(ASAN_MAKE) unit fuzz-smoke
+	/usr/bin/python3 tests/proto/run.py -j $(CHECK_JOBS) --binary build-asan/mxshield
 
 # The README's parameter table must match the program.
 docs: $(BUILD)/mxshield
@@ -163,11 +163,26 @@ FORCE:
 
 fuzz-bins: $(FUZZ_BINS)
 
-fuzz-smoke: fuzz-bins
+# fuzz-smoke: each target once over its seeds, built with gcc's ASan+UBSan
+# against build-asan's library and tests/fuzz/smoke_main.c instead of
+# libFuzzer (the check needs no third build of everything)
+SMOKE_BINS := $(FUZZ_NAMES:%=build-asan/fuzz/%)
+
+build-asan/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/smoke_main.c build-asan/libmxshield.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(ASAN_FLAGS) $(WARN) -o $@ $< tests/fuzz/smoke_main.c \
+		build-asan/libmxshield.a -fsanitize=address,undefined $(LDLIBS)
+
+ifneq ($(BUILD),build-asan)
+build-asan/libmxshield.a: FORCE
+	$(ASAN_MAKE) $@
+endif
+
+fuzz-smoke: $(SMOKE_BINS)
 	@for n in $(FUZZ_NAMES); do \
-		build-fuzz/$$n -runs=0 tests/fuzz/corpus/$$n 2>build-fuzz/$$n.log || \
-		{ tail -40 build-fuzz/$$n.log; echo "fuzz-smoke: $$n FAILED"; exit 1; }; \
-		echo "fuzz-smoke: $$n: $$(ls tests/fuzz/corpus/$$n | wc -l) inputs ok"; \
+		got=$$(build-asan/fuzz/$$n tests/fuzz/corpus/$$n 2>build-asan/fuzz/$$n.log) || \
+		{ tail -40 build-asan/fuzz/$$n.log; echo "fuzz-smoke: $$n FAILED"; exit 1; }; \
+		echo "fuzz-smoke: $$n: $$got inputs ok"; \
 	done
 
 fuzz: fuzz-bins

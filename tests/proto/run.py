@@ -17,8 +17,8 @@ temporary directories and DNS server), N at a time (-j, default: the
 number of CPUs), the modules that took longest last time first.  Each
 module's output is printed whole, in name order, as soon as it and the
 modules before it have finished.  With several --binary options every
-module runs against each binary (make check: the normal and the ASan
-build, in one pool of workers).  -j 1 with one binary runs everything in
+module runs against each binary, in one pool of workers (make check runs
+one pool per binary, at once).  -j 1 with one binary runs everything in
 this process, as before.
 
 Prints the failures' tracebacks, every skipped test with its reason, and
