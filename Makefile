@@ -98,7 +98,7 @@ CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 ASAN_MAKE  = $(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined"
 
 check: test-deps
-	$(MAKE) -j$(CHECK_JOBS) --output-sync=recurse check-normal check-asan
+	$(MAKE) -j$(CHECK_JOBS) --output-sync=line check-normal check-asan
 
 check-normal:
 	$(MAKE) all unit-bins
