@@ -49,6 +49,12 @@ def sanitized():
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(REPO, "tests", "data", "proto")
 
+# A command run without -c reads /etc/mxshield/mxshield.conf when it exists,
+# and test_deb installs that file while other modules run: no test may read
+# the machine's file by chance (a test of it names it: test_deb with -c,
+# test_embedded_default with its own MXSHIELD_CONFIG).
+os.environ["MXSHIELD_CONFIG"] = "/nonexistent/mxshield-tests/mxshield.conf"
+
 START_TIMEOUT = 5.0
 REPLY_TIMEOUT = 5.0
 
