@@ -305,6 +305,7 @@ static void add_waiter(struct lmdb *s, store_cb cb, void *arg, enum store_status
     s->waiters[s->nwaiters].arg = arg;
     s->waiters[s->nwaiters].st = st;
     s->waiters[s->nwaiters].pend = pend;
+    s->waiters[s->nwaiters].service = log_service_current();
     s->nwaiters++;
 }
 
@@ -460,8 +461,12 @@ static int lm_commit(struct store *base)
 	if (w[i].pend >= 0)
 	    w[i].st = triplets_status(s->tr, w[i].pend);
     for (size_t i = 0; i < n; i++)
-	if (w[i].cb)
+	if (w[i].cb) {
+	    const char *previous = log_service_enter(w[i].service);
+
 	    w[i].cb(w[i].arg, fail != STORE_OK ? fail : w[i].st, NULL, 0);
+	    log_service_leave(previous);
+	}
     free(w);
     return 1;
 }

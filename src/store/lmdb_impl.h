@@ -41,6 +41,7 @@ struct lmdb {
 	void   *arg;
 	enum store_status st;
 	long    pend;			/* a triplet write at commit, or -1 */
+	const char *service;		/* the writer's log name */
     }      *waiters;
     size_t  nwaiters, waiters_cap;
 

@@ -78,6 +78,7 @@ static struct rreq *req_new(struct rstore *s, int op, store_cb cb, void *arg)
     q->op = op;
     q->cb = cb;
     q->arg = arg;
+    q->service = log_service_current();
     /* A command queued while the connection is being made is answered
      * only after the handshake: its time starts when the connection must
      * be up (connect_ev drops a connection that is not), so that a
@@ -123,6 +124,7 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
     store_cb cb = q->cb;
     void   *arg = q->arg;
     int     op = q->op;
+    const char *service = q->service;
     const void *val = NULL;
     size_t  len = 0;
     enum store_status st;
@@ -150,8 +152,12 @@ static void reply_cb(redisAsyncContext *ac, void *reply, void *priv)
     }
     if (op == 'c' && st == STORE_NOTFOUND)
 	st = STORE_ERROR;		/* the script always returns the record */
-    if (cb)
+    if (cb) {
+	const char *previous = log_service_enter(service);
+
 	cb(arg, st, val, len);
+	log_service_leave(previous);
+    }
 }
 
 /* send - a command, or at once a failure while there is no connection */

@@ -33,6 +33,7 @@ struct rreq {
     store_cb cb;
     void   *arg;
     int     op;				/* 'g'et, 's'et, 'd'el, 'c'ounter */
+    const char *service;		/* the caller's log name */
     long long deadline_ms;
     struct rreq *prev, *next;		/* in flight, oldest first; or free */
 };
