@@ -62,6 +62,9 @@
 #include "util/inet.h"
 #include "util/str.h"
 
+/* BAN_SERVICE - the log name of the auto-ban's lines (mxshield/ban) */
+#define BAN_SERVICE	"ban"
+
 struct tables;
 struct domain_list;
 struct ban_nft;

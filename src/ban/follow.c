@@ -543,6 +543,7 @@ struct follow *follow_file(struct event_base *base, const char *path, const char
 void    follow_poll(struct follow *f)
 {
     struct daemon_work w;
+    const char *previous = log_service_enter(FOLLOW_SERVICE);
 
     daemon_work_begin(&w, "log follower");
     if (f->kind == FOLLOW_FILE)
@@ -550,6 +551,7 @@ void    follow_poll(struct follow *f)
     else
 	follow_poll_journal(f);
     daemon_work_end(&w);
+    log_service_leave(previous);
 }
 
 unsigned long follow_lines(const struct follow *f)
@@ -611,7 +613,7 @@ static void follow_close(void *ctx)
 }
 
 const struct daemon_handler_ops follow_handler_ops = {
-    .name = "follow",
+    .name = FOLLOW_SERVICE,
     .accept = NULL,
     .reload = NULL,
     .drain = follow_drain,

@@ -56,6 +56,7 @@
 #include "util/str.h"
 
 #define FOLLOW_HEAD_BYTES	1024	/* the identity hash covers this much */
+#define FOLLOW_SERVICE		"follow"	/* its log lines: mxshield/follow */
 
 typedef void (*follow_line_fn) (void *arg, const char *line, size_t len, time_t when);
 

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "ban/ban.h"
 #include "ban/nft.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -410,14 +411,11 @@ static void rearm(struct nft_run *r, long long ms)
     event_add(r->ev_wait, &tv);
 }
 
-/* on_wait - the deadline, or (once the output has ended) has it exited? */
-static void on_wait(evutil_socket_t fd, short what, void *arg)
+/* wait_step - the deadline, or (once the output has ended) has it exited? */
+static void wait_step(struct nft_run *r)
 {
-    struct nft_run *r = arg;
     int     rc;
 
-    (void) fd;
-    (void) what;
     if (r->deadline - mono_ms() <= 0) {
 	done(r, reap(r, 1));			/* late: killed */
 	return;
@@ -433,26 +431,39 @@ static void on_wait(evutil_socket_t fd, short what, void *arg)
     rearm(r, 20);				/* output closed, not yet exited */
 }
 
+/* on_wait - the command's timer, as the auto-ban's work */
+static void on_wait(evutil_socket_t fd, short what, void *arg)
+{
+    const char *previous = log_service_enter(BAN_SERVICE);
+
+    (void) fd;
+    (void) what;
+    wait_step(arg);
+    log_service_leave(previous);
+}
+
 /* on_io - the command's pipes, on the loop */
 static void on_io(evutil_socket_t fd, short what, void *arg)
 {
     struct nft_run *r = arg;
+    const char *previous = log_service_enter(BAN_SERVICE);
 
     (void) what;
     if (fd == r->in) {
 	feed(r);
 	if (r->in < 0)
 	    event_del(r->ev_in);
-	return;
+    } else {
+	drain(r);
+	if (r->res < 0) {
+	    event_del(r->ev_res);
+	    if (r->ev_in)
+		event_del(r->ev_in);
+	    event_del(r->ev_wait);
+	    wait_step(r);
+	}
     }
-    drain(r);
-    if (r->res >= 0)
-	return;
-    event_del(r->ev_res);
-    if (r->ev_in)
-	event_del(r->ev_in);
-    event_del(r->ev_wait);
-    on_wait(-1, 0, r);
+    log_service_leave(previous);
 }
 
 /* start_async - the batch to a command of its own, in the background */

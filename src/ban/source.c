@@ -158,13 +158,16 @@ static void source_close(void *ctx)
 }
 
 static const struct daemon_handler_ops source_ops = {
-    "ban", NULL, NULL, NULL, source_busy, source_close,
+    BAN_SERVICE, NULL, NULL, NULL, source_busy, source_close,
 };
 
 /* on_line - the follower's callback */
 static void on_line(void *arg, const char *line, size_t len, time_t when)
 {
+    const char *previous = log_service_enter(BAN_SERVICE);
+
     ban_source_line(arg, line, len, when);
+    log_service_leave(previous);
 }
 
 /* ban_source_attach - the log source, as root before the drop */
@@ -213,5 +216,9 @@ void    ban_source_attach(struct daemon *d)
     buf_free(&state);
     daemon_source(d, &source_ops, bs);
     daemon_source(d, &follow_handler_ops, f);
+
+    const char *previous = log_service_enter(BAN_SERVICE);
+
     msg_info("ban: following %s", journal ? "the journal" : log);
+    log_service_leave(previous);
 }

@@ -140,12 +140,14 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct daemon_timer *t = arg;
     struct daemon_work w;
+    const char *previous = log_service_enter(t->service);
 
     (void) fd;
     (void) what;
     daemon_work_begin(&w, t->label);
     t->fn(t->arg);
     daemon_work_end(&w);
+    log_service_leave(previous);
 }
 
 /* daemon_timer_new - a timer, not armed */
@@ -156,6 +158,7 @@ struct daemon_timer *daemon_timer_new(struct daemon *d, const char *label,
 
     t->d = d;
     t->label = label;
+    t->service = log_service_current();
     t->fn = fn;
     t->arg = arg;
     if ((t->ev = event_new(d->base, -1, EV_PERSIST, timer_cb, t)) == NULL)
@@ -221,9 +224,12 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	evutil_closesocket(fd);
 	return;
     }
+    const char *previous = log_service_enter(h->ops->name);
+
     daemon_work_begin(&w, h->ops->name);
     h->ops->accept(h->ctx, fd, peer);
     daemon_work_end(&w);
+    log_service_leave(previous);
 }
 
 /* accept_resume_cb - try accepting again after a pause */
@@ -326,8 +332,11 @@ int     daemon_listen(struct daemon *d, const char *listen_value, const struct l
 	    dl->lf = fds[j];
 	}
     }
+    const char *previous = log_service_enter(ops->name);
+
     for (int i = 0; i < n; i++)
 	msg_info("%s: listening on %s", ops->name, specs[i].text);
+    log_service_leave(previous);
     free(specs);
     add_handler(d, ops, ctx);
     return 0;
@@ -413,6 +422,23 @@ void    daemon_apply_reloadable(struct daemon *d)
     daemon_timer_set(d->table_timer, config_int(conf, P_TABLE_CHECK) * 1000);
 }
 
+/* daemon_handlers_call - reload, drain or close each handler, under its name */
+void    daemon_handlers_call(struct daemon *d, enum daemon_call which)
+{
+    for (size_t i = 0; i < d->nhandlers; i++) {
+	const struct daemon_handler_ops *ops = d->handlers[i].ops;
+	void    (*fn) (void *) = which == DAEMON_RELOAD ? ops->reload
+	    : which == DAEMON_DRAIN ? ops->drain : ops->close;
+
+	if (fn) {
+	    const char *previous = log_service_enter(ops->name);
+
+	    fn(d->handlers[i].ctx);
+	    log_service_leave(previous);
+	}
+    }
+}
+
 /* busy - work still open in every handler */
 static size_t busy(struct daemon *d)
 {
@@ -439,9 +465,7 @@ static void stop(struct daemon *d, int sig)
     msg_info("stopping on signal %d: answering requests in flight", sig);
     d->stopping = 1;
     close_listeners(d);
-    for (size_t i = 0; i < d->nhandlers; i++)
-	if (d->handlers[i].ops->drain)
-	    d->handlers[i].ops->drain(d->handlers[i].ctx);
+    daemon_handlers_call(d, DAEMON_DRAIN);
     if (busy(d) == 0) {
 	event_base_loopexit(d->base, NULL);
     } else {
@@ -481,9 +505,13 @@ static void store_tick(void *arg)
 			     config_int(d->pol->conf, P_GL_EXPIRE_BATCH));
     if (n > 0)
 	msg_info("greylist: expired %ld records", n);
-    if (d->pol->uses_store)
+    if (d->pol->uses_store) {
+	const char *previous = log_service_enter(BAN_SERVICE);	/* unban lines */
+
 	ban_expire_step(d->store, (int64_t) time(NULL), &d->ban_cursor,
 			config_int(d->pol->conf, P_GL_EXPIRE_BATCH));
+	log_service_leave(previous);
+    }
     if (++d->sync_ticks >= d->sync_interval) {
 	d->sync_ticks = 0;
 	store_sync(d->store);
@@ -675,9 +703,7 @@ int     daemon_run(struct daemon *d)
      * or the resolver is gone (deleting unbound's context answers every
      * query still out) */
     d->closing = 1;			/* no more daemon_drained() */
-    for (size_t i = 0; i < d->nhandlers; i++)
-	if (d->handlers[i].ops->close)
-	    d->handlers[i].ops->close(d->handlers[i].ctx);
+    daemon_handlers_call(d, DAEMON_CLOSE);
     close_listeners(d);
     worker_free(d->worker);		/* a job still out: waited for, dropped */
     if (d->accept_resume)

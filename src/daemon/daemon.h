@@ -34,6 +34,12 @@
  *   close(ctx)             exit: drop everything at once and free ctx.  It
  *                          runs before the store, policy and resolver go.
  *
+ * Log names: what the loop runs for a handler logs as mxshield/NAME, NAME
+ * its ops->name: the skeleton enters it (log_service_enter) for accept,
+ * reload, drain and close, and what the handler starts from there keeps
+ * it: its streams, lookup sets' wakeups, pool jobs, store replies and
+ * daemon timers.  Events a handler makes itself name it in their callback.
+ *
  * Resources: daemon_policy() is the current compiled policy (requests in
  * flight keep a reference to the one they started with), daemon_config()
  * its configuration; parameters that need a restart keep their start-up

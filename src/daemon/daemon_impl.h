@@ -34,6 +34,7 @@ struct daemon_timer {
     struct daemon *d;
     struct event *ev;
     const char *label;
+    const char *service;		/* log name in force when it was made */
     void    (*fn) (void *);
     void   *arg;
     long    millis;
@@ -72,6 +73,13 @@ struct daemon {
 
 /* daemon.c */
 int     daemon_store_attach(struct daemon *d, struct policy *pol, int fatal);
+
+/* daemon_handlers_call - every handler's reload, drain or close (those it
+ * has), each under its own log name (ops->name: mxshield/milter) */
+enum daemon_call {
+    DAEMON_RELOAD, DAEMON_DRAIN, DAEMON_CLOSE,
+};
+void    daemon_handlers_call(struct daemon *d, enum daemon_call which);
 void    daemon_apply_reloadable(struct daemon *d);
 
 /* reload.c */

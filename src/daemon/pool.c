@@ -27,6 +27,7 @@
 struct pool_job {
     struct pool_job *next;
     const char *label;
+    const char *service;		/* the log name of who submitted it */
     void    (*run) (void *);
     void    (*done) (void *, int);
     void   *arg;
@@ -118,6 +119,7 @@ static void *pool_thread(void *arg)
 static void report(struct pool *p, struct pool_job *j, int discard)
 {
     struct daemon_work work;
+    const char *previous = log_service_enter(j->service);
 
     daemon_work_begin(&work, j->label);
     log_replay(&j->log);
@@ -126,6 +128,7 @@ static void report(struct pool *p, struct pool_job *j, int discard)
     j->done(j->arg, discard);
     free(j);
     daemon_work_end(&work);
+    log_service_leave(previous);
 }
 
 /* take_done - the finished jobs, all at once */
@@ -209,6 +212,7 @@ void    pool_submit(struct pool *p, const char *label, void (*run) (void *),
     struct pool_job *j = xmalloc(sizeof(*j));
 
     j->label = label;
+    j->service = log_service_current();
     j->run = run;
     j->done = done;
     j->arg = arg;

@@ -39,7 +39,8 @@ struct pool *pool_new(struct event_base *base, int threads, const char *name);
 /* pool_threads - how many threads it has */
 int     pool_threads(const struct pool *p);
 
-/* pool_submit - run(arg) on a thread, then done(arg, 0) on the loop */
+/* pool_submit - run(arg) on a thread, then done(arg, 0) on the loop, under
+ * the log service name in force now (its lines too) */
 void    pool_submit(struct pool *p, const char *label, void (*run) (void *),
 		            void (*done) (void *, int discard), void *arg);
 

@@ -87,9 +87,7 @@ static void reload_done(void *arg, int discard)
 	    policy_unref(d->pol);
 	    d->pol = pol;
 	    daemon_apply_reloadable(d);
-	    for (size_t i = 0; i < d->nhandlers; i++)
-		if (d->handlers[i].ops->reload)
-		    d->handlers[i].ops->reload(d->handlers[i].ctx);
+	    daemon_handlers_call(d, DAEMON_RELOAD);
 	    msg_info("reloaded configuration from %s",
 		     d->config_path ? d->config_path : "(embedded default)");
 	}

@@ -1,8 +1,8 @@
 /*
- * msgauth.c - SPF, DKIM, ARC and DMARC of one message, the action and the
- * Authentication-Results header.
+ * msgauth.c - SPF, DKIM, ARC and DMARC of one message, and the action.
+ * The Authentication-Results headers (foreign ones removed, ours
+ * written) and the JSON report: dmarc/msgauth_ar.c.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,28 +10,9 @@
 #include <time.h>
 
 #include "conf/config.h"
-#include "dkim/dkim.h"
-#include "dmarc/dmarc.h"
-#include "dmarc/msgauth.h"
+#include "dmarc/msgauth_impl.h"
 #include "dns/lookupset.h"
-#include "spf/spf.h"
 #include "util/mem.h"
-
-#define FROM_KEEP	2		/* From values kept: one is right */
-
-struct msgauth_conf {
-    char   *authserv_id;
-    struct strlist trusted;		/* authserv-ids kept (ours first) */
-    struct strlist sealers;		/* arc_trusted_sealers */
-    char   *receiver;			/* SPF %{r} */
-    struct dmarc_conf dmarc;
-    struct dkim_conf dkim;
-    int     reject_failures;
-    int     hold_quarantine;
-    int     required_headers;
-    enum msgauth_action temperror_action;
-    enum msgauth_action permerror_action;
-};
 
 /* RFC 5322 3.6: headers that may appear at most once */
 static const char *const single_headers[] = {
@@ -39,51 +20,10 @@ static const char *const single_headers[] = {
     "in-reply-to", "references", "subject",
 };
 
-#define NSINGLE	(sizeof(single_headers) / sizeof(single_headers[0]))
-
-enum dmarc_outcome {
-    DM_NONE, DM_PASS, DM_FAIL, DM_TEMPERROR, DM_PERMERROR,
-};
+_Static_assert(NSINGLE == sizeof(single_headers) / sizeof(single_headers[0]),
+	       "NSINGLE in msgauth_impl.h");
 
 static const char *const dm_names[] = {"none", "pass", "fail", "temperror", "permerror"};
-
-struct del {
-    const char *name;			/* "Authentication-Results" or "Received-SPF" */
-    unsigned index;
-};
-
-struct msgauth {
-    const struct msgauth_conf *c;
-    struct lookupset *ls;
-    struct dkim_verify *dkim;
-    char   *ip, *helo, *sender;
-    /* headers */
-    unsigned nar, nrspf;		/* A-R and Received-SPF seen */
-    struct del *dels;
-    size_t  ndels;
-    unsigned single[NSINGLE];
-    char   *from[FROM_KEEP];
-    struct buf scratch;			/* a header value with CRLF folding */
-    /* results */
-    int     spf_done;
-    struct spf_outcome spf;
-    int     dkim_done;
-    int     decided;
-    enum dmarc_outcome dm;
-    char    from_domain[DMARC_DOMAIN_MAX + 1];
-    char    dm_why[200];
-    struct dmarc_found found;
-    int     have_policy;
-    enum dmarc_policy disposition;
-    int     arc_override;
-    enum arc_result arc;
-    const char *arc_sealer;
-    enum msgauth_action action;
-    char    reply[700];
-    char    reason[700];
-    struct buf trace;
-    int     tracing;			/* msgauth_set_trace was called */
-};
 
 /* action_word - a *_action parameter value */
 static int action_word(const char *v, enum msgauth_action *a)
@@ -264,81 +204,10 @@ static int name_is(const char *n, size_t len, const char *want)
     return strlen(want) == len && strncasecmp(n, want, len) == 0;
 }
 
-/* ar_authserv_id - the authserv-id of an A-R value: its first token */
-static void ar_authserv_id(const char *v, size_t len, char *out, size_t outlen)
-{
-    size_t  i = 0, n = 0;
-    int     depth = 0;
-
-    /* skip CFWS, then take up to ';', white space or '(' */
-    for (; i < len; i++) {
-	char    c = v[i];
-
-	if (depth) {
-	    if (c == '(')
-		depth++;
-	    else if (c == ')')
-		depth--;
-	    continue;
-	}
-	if (c == '(') {
-	    depth = 1;
-	    continue;
-	}
-	if (!isspace((unsigned char) c))
-	    break;
-    }
-    for (; i < len && n + 1 < outlen; i++) {
-	char    c = v[i];
-
-	if (c == ';' || c == '(' || isspace((unsigned char) c))
-	    break;
-	out[n++] = c;
-    }
-    out[n] = 0;
-}
-
-/* rspf_receiver - receiver= of a Received-SPF key-value list */
-static void rspf_receiver(const char *v, size_t len, char *out, size_t outlen)
-{
-    out[0] = 0;
-    for (size_t i = 0; i + 9 <= len; i++) {
-	if ((i == 0 || v[i - 1] == ' ' || v[i - 1] == ';' || v[i - 1] == '\t' || v[i - 1] == '\n')
-	    && strncasecmp(v + i, "receiver=", 9) == 0) {
-	    size_t  n = 0;
-
-	    for (i += 9; i < len && n + 1 < outlen && v[i] != ';' && !isspace((unsigned char) v[i]); i++)
-		out[n++] = v[i];
-	    out[n] = 0;
-	    return;
-	}
-    }
-}
-
-/* trusted - an authserv-id we keep */
-static int trusted(const struct msgauth_conf *c, const char *id)
-{
-    for (size_t i = 0; i < c->trusted.n; i++)
-	if (strcasecmp(c->trusted.v[i], id) == 0)
-	    return 1;
-    return 0;
-}
-
-/* add_del - remember a header to delete */
-static void add_del(struct msgauth *m, const char *name, unsigned index)
-{
-    m->dels = xrealloc(m->dels, (m->ndels + 1) * sizeof(*m->dels));
-    m->dels[m->ndels].name = name;
-    m->dels[m->ndels].index = index;
-    m->ndels++;
-}
-
 /* msgauth_header - one header field */
 void    msgauth_header(struct msgauth *m, const char *name, size_t nlen,
 		               const char *value, size_t vlen)
 {
-    char    id[256];
-
     for (size_t i = 0; i < NSINGLE; i++)
 	if (name_is(name, nlen, single_headers[i]))
 	    m->single[i]++;
@@ -349,15 +218,9 @@ void    msgauth_header(struct msgauth *m, const char *name, size_t nlen,
 		break;
 	    }
     } else if (name_is(name, nlen, "Authentication-Results")) {
-	m->nar++;
-	ar_authserv_id(value, vlen, id, sizeof(id));
-	if (!trusted(m->c, id))
-	    add_del(m, "Authentication-Results", m->nar);
+	msgauth_ar_seen(m, "Authentication-Results", value, vlen);
     } else if (name_is(name, nlen, "Received-SPF")) {
-	m->nrspf++;
-	rspf_receiver(value, vlen, id, sizeof(id));
-	if (!trusted(m->c, id))
-	    add_del(m, "Received-SPF", m->nrspf);
+	msgauth_ar_seen(m, "Received-SPF", value, vlen);
     }
     /* the verifier wants folded lines joined by CRLF */
     buf_reset(&m->scratch);
@@ -382,15 +245,6 @@ void    msgauth_eoh(struct msgauth *m)
 void    msgauth_body(struct msgauth *m, const void *data, size_t len)
 {
     dkim_verify_body(m->dkim, data, len);
-}
-
-/* sanitize - text fit for a comment and an SMTP reply */
-static void sanitize(char *s)
-{
-    for (; *s; s++)
-	if (*s == '(' || *s == ')' || *s == '\\' || *s == '%' || *s == '"'
-	    || (unsigned char) *s < 0x20 || (unsigned char) *s >= 0x7f)
-	    *s = '?';
 }
 
 /* required - the RFC 5322 header counts; 0 ok, -1 with reason */
@@ -426,7 +280,7 @@ static int dmarc_run(struct msgauth *m)
 	m->dm = DM_PERMERROR;
 	m->from_domain[0] = 0;
 	snprintf(m->dm_why, sizeof(m->dm_why), "From header: %s", why);
-	sanitize(m->dm_why);
+	msgauth_sanitize(m->dm_why);
 	return 1;
     }
     switch (dmarc_discover(m->ls, dc, m->from_domain, &m->found)) {
@@ -435,7 +289,7 @@ static int dmarc_run(struct msgauth *m)
     case DMARC_TEMPFAIL:
 	m->dm = DM_TEMPERROR;
 	snprintf(m->dm_why, sizeof(m->dm_why), "%s", m->found.why);
-	sanitize(m->dm_why);
+	msgauth_sanitize(m->dm_why);
 	return 1;
     case DMARC_NOTFOUND:
 	m->dm = DM_NONE;
@@ -625,184 +479,8 @@ const char *msgauth_trace(const struct msgauth *m)
     return m->trace.s ? m->trace.s : "";
 }
 
-int     msgauth_delete(const struct msgauth *m, size_t i, const char **name, unsigned *index)
-{
-    if (i >= m->ndels)
-	return 0;
-    /* from the last one seen: deleting it renumbers nothing before it */
-    *name = m->dels[m->ndels - 1 - i].name;
-    *index = m->dels[m->ndels - 1 - i].index;
-    return 1;
-}
-
-/* plain - an RFC 8601 value that needs no quoting */
-static int plain(const char *s)
-{
-    if (*s == 0)
-	return 0;
-    for (; *s; s++)
-	if ((unsigned char) *s <= ' ' || strchr("()<>,;:\\\"[]", *s) || (unsigned char) *s >= 0x7f)
-	    return 0;
-    return 1;
-}
-
-/* put_value - a property value: as it is, or quoted */
-static void put_value(struct buf *out, const char *v)
-{
-    if (plain(v)) {
-	buf_puts(out, v);
-	return;
-    }
-    buf_putc(out, '"');
-    for (; *v; v++)
-	if (*v == '"' || *v == '\\')
-	    buf_putc(out, '?');
-	else if ((unsigned char) *v >= ' ' && (unsigned char) *v < 0x7f)
-	    buf_putc(out, *v);
-    buf_putc(out, '"');
-}
-
-/* put_comment - " (text)" with the text made safe */
-static void put_comment(struct buf *out, const char *text)
-{
-    char    t[400];
-
-    if (text == NULL || *text == 0)
-	return;
-    snprintf(t, sizeof(t), "%s", text);
-    sanitize(t);
-    buf_printf(out, " (%s)", t);
-}
-
-/* msgauth_ar_value - the Authentication-Results value */
-void    msgauth_ar_value(const struct msgauth *m, struct buf *out, const char *fold)
-{
-    size_t  n = dkim_verify_count(m->dkim);
-
-    buf_printf(out, " %s;%s", m->c->authserv_id, fold);
-    /* spf */
-    buf_printf(out, "spf=%s", spf_result_name(m->spf.result));
-    if (*m->sender) {
-	buf_puts(out, " smtp.mailfrom=");
-	put_value(out, plain(m->sender) ? m->sender : m->spf.domain.s);
-    } else {
-	buf_puts(out, " smtp.helo=");
-	put_value(out, m->helo);
-    }
-    /* dkim, one result per signature */
-    if (n == 0)
-	buf_printf(out, ";%sdkim=none", fold);
-    for (size_t i = 0; i < n; i++) {
-	const struct dkim_sig_result *s = dkim_verify_result(m->dkim, i);
-
-	buf_printf(out, ";%sdkim=%s", fold, dkim_result_name(s->result));
-	if (s->result != DKIM_PASS)
-	    put_comment(out, s->reason);
-	if (s->d) {
-	    buf_puts(out, " header.d=");
-	    put_value(out, s->d);
-	}
-	if (s->i) {
-	    buf_puts(out, " header.i=");
-	    put_value(out, s->i);
-	}
-	if (s->s) {
-	    buf_puts(out, " header.s=");
-	    put_value(out, s->s);
-	}
-	if (s->a) {
-	    buf_puts(out, " header.a=");
-	    put_value(out, s->a);
-	}
-	if (s->b) {
-	    buf_puts(out, " header.b=");
-	    put_value(out, s->b);
-	}
-    }
-    /* dmarc */
-    buf_printf(out, ";%sdmarc=%s", fold, dm_names[m->dm]);
-    if (m->have_policy) {
-	buf_printf(out, " (p=%s dis=%s%s)", dmarc_policy_name(dmarc_effective(&m->found)),
-		   dmarc_policy_name(m->disposition), m->arc_override ? " override=arc" : "");
-    } else if (m->dm == DM_PERMERROR || m->dm == DM_TEMPERROR) {
-	put_comment(out, m->dm_why);
-    }
-    if (m->from_domain[0]) {
-	buf_puts(out, " header.from=");
-	put_value(out, m->from_domain);
-    }
-    if (m->have_policy)
-	buf_printf(out, " policy.dmarc=%s", dmarc_policy_name(dmarc_effective(&m->found)));
-    /* arc */
-    buf_printf(out, ";%sarc=%s", fold, arc_result_name(m->arc));
-    if (m->arc_sealer && m->arc != ARC_NONE) {
-	char    t[300];
-
-	snprintf(t, sizeof(t), "sealed by %.280s", m->arc_sealer);
-	put_comment(out, t);
-    }
-}
-
 /* msgauth_dkim - the verifier, for the ARC sealer (milter/arcseal.c) */
 const struct dkim_verify *msgauth_dkim(const struct msgauth *m)
 {
     return m->dkim;
-}
-
-/* json_str - a JSON string or null */
-static void json_str(struct buf *b, const char *s)
-{
-    if (s == NULL)
-	buf_puts(b, "null");
-    else
-	buf_json_str(b, s);
-}
-
-/* msgauth_json - the object of `mxshield dmarc --json` */
-void    msgauth_json(const struct msgauth *m, struct buf *b)
-{
-    struct buf ar;
-    size_t  n = dkim_verify_count(m->dkim);
-
-    buf_puts(b, "{\"spf\": {\"result\": ");
-    json_str(b, spf_result_name(m->spf.result));
-    buf_puts(b, ", \"domain\": ");
-    json_str(b, m->spf.domain.s ? m->spf.domain.s : "");
-    buf_puts(b, "}, \"dkim\": [");
-    for (size_t i = 0; i < n; i++) {
-	const struct dkim_sig_result *s = dkim_verify_result(m->dkim, i);
-
-	buf_printf(b, "%s{\"index\": %d, \"result\": ", i ? ", " : "", s->index);
-	json_str(b, dkim_result_name(s->result));
-	buf_puts(b, ", \"d\": ");
-	json_str(b, s->d);
-	buf_puts(b, ", \"s\": ");
-	json_str(b, s->s);
-	buf_puts(b, ", \"a\": ");
-	json_str(b, s->a);
-	buf_puts(b, ", \"i\": ");
-	json_str(b, s->i);
-	buf_puts(b, ", \"reason\": ");
-	json_str(b, s->reason ? s->reason : "");
-	buf_puts(b, "}");
-    }
-    buf_puts(b, "], \"arc\": {\"result\": ");
-    json_str(b, arc_result_name(m->arc));
-    buf_puts(b, "}, \"dmarc\": {\"result\": ");
-    json_str(b, dm_names[m->dm]);
-    buf_puts(b, ", \"header_from\": ");
-    json_str(b, m->from_domain);
-    buf_puts(b, ", \"policy\": ");
-    json_str(b, dmarc_policy_name(m->have_policy ? dmarc_effective(&m->found) : DMARC_POLICY_NONE));
-    buf_puts(b, ", \"disposition\": ");
-    json_str(b, dmarc_policy_name(m->disposition));
-    buf_puts(b, "}, \"authentication_results\": ");
-    buf_init(&ar);
-    buf_puts(&ar, "Authentication-Results:");
-    msgauth_ar_value(m, &ar, " ");
-    json_str(b, ar.s);
-    buf_free(&ar);
-    buf_puts(b, ", \"action\": ");
-    json_str(b, msgauth_action_name(m->action));
-    buf_puts(b, "}");
 }

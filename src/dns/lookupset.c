@@ -9,6 +9,7 @@
 
 #include "dns/lookupset.h"
 #include "util/inet.h"
+#include "util/log.h"
 #include "util/mem.h"
 
 struct lookup {
@@ -28,6 +29,7 @@ struct lookupset {
     struct lookup *blocked;		/* the one the caller waits for */
     void    (*wake) (void *);
     void   *wake_ctx;
+    const char *wake_service;		/* the log name wake runs under */
 };
 
 /* lookupset_new - an empty set */
@@ -62,6 +64,7 @@ void    lookupset_set_wakeup(struct lookupset *ls, void (*fn) (void *), void *ct
 {
     ls->wake = fn;
     ls->wake_ctx = ctx;
+    ls->wake_service = log_service_current();
 }
 
 /* find - the set's lookup of (name, type), or NULL */
@@ -87,8 +90,12 @@ static void lookup_done(void *arg, struct dns_answer *a)
     ls->outstanding--;
     if (ls->blocked == l) {
 	ls->blocked = NULL;
-	if (ls->wake)
+	if (ls->wake) {
+	    const char *previous = log_service_enter(ls->wake_service);
+
 	    ls->wake(ls->wake_ctx);	/* may free the set */
+	    log_service_leave(previous);
+	}
     }
 }
 

@@ -33,7 +33,7 @@ struct lookupset *lookupset_new(struct dns *dns);
 void    lookupset_free(struct lookupset *ls);
 
 /* lookupset_set_wakeup - called when an answer lookupset_get() missed
- * arrives; it may free the set */
+ * arrives, under the log service name in force now; it may free the set */
 void    lookupset_set_wakeup(struct lookupset *ls, void (*fn) (void *), void *ctx);
 
 /* lookupset_start - begin (or join) a lookup a later check may need */

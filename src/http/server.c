@@ -29,6 +29,7 @@
 
 #define HTTP_READ_SIZE	4096
 #define HTTP_WORK	"metrics client"
+#define HTTP_SERVICE	"metrics"	/* its log lines: mxshield/metrics */
 
 struct http_service {
     struct daemon *d;
@@ -232,6 +233,7 @@ static const struct stream_ops http_stream_ops = {
 static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 {
     struct http_conn *c = arg;
+    const char *previous = log_service_enter(HTTP_SERVICE);
 
     (void) fd;
     (void) what;
@@ -239,6 +241,7 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 	     c->answered ? "answer not taken" : "no whole request", (long) c->timeout.tv_sec);
     stat_inc_l(STAT_LIMIT_DROPS, "metrics_timeout");
     conn_free(c);
+    log_service_leave(previous);
 }
 
 /* refuse - past metrics_connection_limit: say so if the socket takes it */
@@ -334,7 +337,7 @@ static void http_tick(void *arg)
 }
 
 static const struct daemon_handler_ops http_ops = {
-    .name = "metrics",
+    .name = HTTP_SERVICE,
     .accept = http_accept,
     .drain = http_drain,
     .busy = http_busy,

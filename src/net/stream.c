@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "net/stream.h"
+#include "util/log.h"
 #include "util/mem.h"
 #include "util/str.h"
 
@@ -28,6 +29,7 @@ struct stream {
     struct stream_limits lim;
     const struct stream_ops *ops;
     void   *ctx;
+    const char *service;		/* its log lines' name (at stream_new) */
     unsigned reading:1;			/* rev is armed */
     unsigned blocked:1;			/* the peer does not take its output */
     unsigned held:1;			/* the protocol is busy */
@@ -126,13 +128,11 @@ static ssize_t fill(struct stream *s)
     return n;
 }
 
-/* read_cb - input, end of input, or the idle timeout */
-static void read_cb(evutil_socket_t fd, short what, void *arg)
+/* read_ready - the socket has input, or was idle too long */
+static void read_ready(struct stream *s, short what)
 {
-    struct stream *s = arg;
     ssize_t n;
 
-    (void) fd;
     if (what & EV_TIMEOUT) {
 	/* a peer waiting for its answer is not idle; the persistent event
 	 * re-arms itself */
@@ -164,19 +164,29 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
     (void) stream_flush(s);
 }
 
+/* read_cb - input, end of input, or the idle timeout */
+static void read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct stream *s = arg;
+    const char *previous = log_service_enter(s->service);
+
+    (void) fd;
+    read_ready(s, what);		/* may free s */
+    log_service_leave(previous);
+}
+
 /* write_cb - the socket takes output again, or the write timed out */
 static void write_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct stream *s = arg;
+    const char *previous = log_service_enter(s->service);
 
     (void) fd;
-    if (what & EV_TIMEOUT) {
+    if (what & EV_TIMEOUT)
 	(void) end(s, STREAM_WRITE_TIMEOUT, 0);
-	return;
-    }
-    if (stream_flush(s) < 0 || s->blocked)
-	return;
-    (void) s->ops->drained(s->ctx);
+    else if (stream_flush(s) == 0 && !s->blocked)
+	(void) s->ops->drained(s->ctx);
+    log_service_leave(previous);
 }
 
 /* stream_hold - the protocol is busy */
@@ -229,6 +239,7 @@ struct stream *stream_new(struct event_base *base, int fd, const struct stream_l
     s->lim = *lim;
     s->ops = ops;
     s->ctx = ctx;
+    s->service = log_service_current();	/* the handler that accepted fd */
     buf_init(&s->in);
     buf_init(&s->out);
     s->rev = event_new(base, fd, EV_READ | EV_PERSIST, read_cb, s);

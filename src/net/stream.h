@@ -62,7 +62,8 @@ struct stream_limits {
     size_t  read_size;			/* bytes per read(2) */
 };
 
-/* stream_new - serve fd (non-blocking); NULL if its events cannot be made */
+/* stream_new - serve fd (non-blocking); NULL if its events cannot be made.
+ * Its callbacks log under the service name in force now (log_service_enter) */
 struct stream *stream_new(struct event_base *base, int fd, const struct stream_limits *lim,
 			          const struct stream_ops *ops, void *ctx);
 void    stream_free(struct stream *s);

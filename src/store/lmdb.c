@@ -1,8 +1,9 @@
 /*
- * lmdb.c - the embedded store.
+ * lmdb.c - the embedded store: its operations.
  *
  * One LMDB environment in a directory, one named database per table plus
- * "meta" holding the format version.  Every write is committed before the
+ * "meta" holding the format version (opened, checked and upgraded by
+ * store/lmdb_env.c).  Every write is committed before the
  * caller is told (MDB_WRITEMAP, MDB_NOSYNC: the commit reaches the kernel,
  * which is what kill -9 needs; store_sync() or store_sync_commits take it
  * to the disk).  Outside a batch each write is its own transaction; in a
@@ -10,18 +11,13 @@
  * event loop share one transaction and their callbacks run after its
  * commit.  The periodic flush (store_sync) runs on a thread of its own
  * and never makes the event loop wait for the disk.  Values are stored
- * as store/encode.h's bytes (format 2); a format 1 database is upgraded
- * when first opened for writing.  The "triplets" table is a hash file of
+ * as store/encode.h's bytes.  The "triplets" table is a hash file of
  * its own (store/lmdb_triplets.c, store/hashdb.c) once opened for writing
- * by this version.  A database that cannot be opened or carries an unknown format
- * version is reported; by configuration the directory is moved aside and
- * a new one created, or the daemon refuses to start.
+ * by this version.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,49 +26,13 @@
 #include "stats/stats.h"
 #include "store/encode.h"
 #include "store/flush.h"
+#include "store/lmdb_impl.h"
 #include "store/lmdb_triplets.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-#define MAX_TABLES	16
-
 static int (*flush_fn) (void *env);	/* test knob: instead of mdb_env_sync */
-
-struct lmdb {
-    struct store base;			/* first: the interface */
-    MDB_env *env;
-    MDB_dbi dbi[MAX_TABLES];
-    char   *names[MAX_TABLES];
-    int     ntables;
-    MDB_dbi meta;
-    int     readonly;
-    int     sync_commits;
-    char   *path;
-    MDB_txn *rtxn;			/* reused read transaction (reset/renew) */
-    int     reading;			/* held open by store_read_begin() */
-    MDB_txn *rcur;			/* what reads use while reading */
-
-    /* group commit */
-    int     batching;
-    MDB_txn *wtxn;			/* the open batch */
-    int     wfailed;			/* a write failed: the batch is lost */
-    struct waiter {
-	store_cb cb;
-	void   *arg;
-	enum store_status st;
-	long    pend;			/* a triplet write at commit, or -1 */
-    }      *waiters;
-    size_t  nwaiters, waiters_cap;
-
-    struct triplets *tr;		/* "triplets" in a hash file, or NULL */
-
-    struct store_flush *flusher;	/* store_sync's thread, once asked */
-};
-
-static const char *const tables[] = {"triplets", "clients", "whitelist",
-    /* auto-ban and rate limits (src/ban/ban.c) */
-    "bans", "offenders", "banhits", "banprefix", "rates", NULL};
 
 #define L(base) ((struct lmdb *) (base))
 
@@ -107,8 +67,8 @@ static int absent(const struct lmdb *s, const char *name)
     for (int i = 0; i < s->ntables; i++)
 	if (strcmp(s->names[i], name) == 0)
 	    return 0;
-    for (int i = 0; tables[i]; i++)
-	if (strcmp(tables[i], name) == 0)
+    for (int i = 0; lmdb_tables[i]; i++)
+	if (strcmp(lmdb_tables[i], name) == 0)
 	    return 1;
     return 0;
 }
@@ -132,193 +92,6 @@ static int table(struct lmdb *s, const char *name, MDB_dbi *dbi)
     return -1;
 }
 
-/*
- * upgrade_values - rewrite every format 1 value in format 2, 10,000
- * records per transaction (a large database never makes one huge
- * transaction); values already in format 2, or not decodable, are left.
- */
-#define UPGRADE_BATCH	10000
-
-static int upgrade_values(struct lmdb *s, const char *path, char *err, size_t errlen)
-{
-    long    total = 0;
-    int     rc = 0;
-
-    for (int i = 0; i < s->ntables; i++) {
-	enum store_kind kind = store_kind_of_table(s->names[i]);
-	unsigned char from[512];	/* where the next batch starts (LMDB keys: 511) */
-	size_t  fromlen = 0;
-	int     more = kind != 0;
-
-	while (more) {
-	    MDB_txn *txn;
-	    MDB_cursor *cur;
-	    MDB_val k, v;
-	    int     op = fromlen ? MDB_SET_RANGE : MDB_FIRST;
-	    long    n = 0;
-
-	    more = 0;
-	    if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-		goto bad;
-	    if ((rc = mdb_cursor_open(txn, s->dbi[i], &cur)) != 0) {
-		mdb_txn_abort(txn);
-		goto bad;
-	    }
-	    k.mv_size = fromlen;
-	    k.mv_data = from;
-	    while ((rc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-		unsigned char val[STORE_VALUE_MAX], key[512];
-		size_t  len;
-
-		op = MDB_NEXT;
-		if (k.mv_size > sizeof(key))
-		    continue;			/* LMDB never has one */
-		memcpy(key, k.mv_data, k.mv_size);
-		if (n++ == UPGRADE_BATCH) {
-		    memcpy(from, key, k.mv_size);
-		    fromlen = k.mv_size;
-		    more = 1;
-		    break;
-		}
-		if ((len = store_value_upgrade(kind, v.mv_data, v.mv_size, val)) == 0)
-		    continue;
-		MDB_val nk = {k.mv_size, key}, nv = {len, val};
-
-		if ((rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT)) != 0)
-		    break;
-		total++;
-	    }
-	    mdb_cursor_close(cur);
-	    if (rc != 0 && rc != MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		goto bad;
-	    }
-	    if ((rc = mdb_txn_commit(txn)) != 0)
-		goto bad;
-	}
-    }
-    msg_info("%s: database format 1 upgraded to format %d: %ld records rewritten",
-	     path, STORE_FORMAT_VERSION, total);
-    return 0;
-bad:
-    snprintf(err, errlen, "%s: cannot upgrade the database to format %d: %s",
-	     path, STORE_FORMAT_VERSION, mdb_strerror(rc));
-    return -1;
-}
-
-/* open_env - environment, tables and version check; -1 + err */
-static int open_env(struct lmdb *s, const struct store_opts *o, char *err, size_t errlen)
-{
-    MDB_txn *txn;
-    int     rc;
-    /*
-     * Writes go to the shared map (MDB_WRITEMAP): a commit is memory
-     * writes that survive kill -9.  Without store_sync_commits they reach
-     * the disk at the next store_sync(); with it, LMDB syncs every commit
-     * in the order that keeps the file consistent after a power loss.
-     */
-    unsigned flags = MDB_WRITEMAP | MDB_NOTLS | (o->readonly ? MDB_RDONLY : 0)
-	| (o->sync_commits ? 0 : MDB_NOSYNC | MDB_MAPASYNC);
-
-    if ((rc = mdb_env_create(&s->env)) != 0
-	|| (rc = mdb_env_set_maxdbs(s->env, MAX_TABLES + 1)) != 0
-	|| (rc = mdb_env_set_mapsize(s->env, o->map_size)) != 0) {
-	snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
-	return -1;
-    }
-    if ((rc = mdb_env_open(s->env, o->path, flags, 0600)) != 0) {
-	snprintf(err, errlen, "%s: cannot open database: %s", o->path, mdb_strerror(rc));
-	return -1;
-    }
-    if ((rc = mdb_txn_begin(s->env, NULL, o->readonly ? MDB_RDONLY : 0, &txn)) != 0) {
-	snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
-	return -1;
-    }
-    unsigned dflags = o->readonly ? 0 : MDB_CREATE;
-
-    if ((rc = mdb_dbi_open(txn, "meta", dflags, &s->meta)) != 0)
-	goto bad;
-    for (int i = 0; tables[i]; i++) {
-	if ((rc = mdb_dbi_open(txn, tables[i], dflags, &s->dbi[s->ntables])) != 0) {
-	    /* read-only, a database older than the table: it has none */
-	    if (rc == MDB_NOTFOUND && o->readonly)
-		continue;
-	    goto bad;
-	}
-	s->names[s->ntables++] = xstrdup(tables[i]);
-    }
-    /*
-     * The format version: written when new, checked when not.  Format 2
-     * writes it as 4 bytes little-endian, whatever the host; format 1
-     * wrote the host's uint32 (little-endian where it ran, so that 0.3
-     * reads "2" and names the version it cannot read).  A format 1
-     * database opened for writing has its values rewritten in format 2
-     * (upgrade_values) and is then marked format 2, after which an older
-     * mxshield refuses it rather than take its values for damaged ones.
-     * Opened read-only it is read as it is (store/encode.h reads both).
-     */
-    MDB_val k = {7, (void *) "version"}, v;
-    unsigned char want[4] = {STORE_FORMAT_VERSION, 0, 0, 0};
-    int     upgrade = 0;
-
-    rc = mdb_get(txn, s->meta, &k, &v);
-    if (rc != 0 && rc != MDB_NOTFOUND)
-	goto bad;
-    if (rc == 0) {
-	uint32_t have, host;
-
-	if (v.mv_size != sizeof(have)) {
-	    mdb_txn_abort(txn);
-	    snprintf(err, errlen, "%s: database format record is damaged", o->path);
-	    return -1;
-	}
-	memcpy(&host, v.mv_data, sizeof(host));
-	have = (uint32_t) ((const unsigned char *) v.mv_data)[3] << 24
-	    | (uint32_t) ((const unsigned char *) v.mv_data)[2] << 16
-	    | (uint32_t) ((const unsigned char *) v.mv_data)[1] << 8
-	    | (uint32_t) ((const unsigned char *) v.mv_data)[0];
-	if (have != STORE_FORMAT_VERSION && host == 1)
-	    have = 1;
-	if (have != STORE_FORMAT_VERSION && have != 1) {
-	    mdb_txn_abort(txn);
-	    snprintf(err, errlen, "%s: database format version %u, this mxshield reads 1 and %u",
-		     o->path, (unsigned) have, (unsigned) STORE_FORMAT_VERSION);
-	    return -1;
-	}
-	upgrade = have == 1 && !o->readonly;
-    }
-    if (upgrade) {
-	/* every value first, then the version: an upgrade cut short is
-	 * taken up again at the next start (done records are skipped) */
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-	    snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
-	    return -1;
-	}
-	if (upgrade_values(s, o->path, err, errlen) < 0)
-	    return -1;
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0) {
-	    snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
-	    return -1;
-	}
-	rc = MDB_NOTFOUND;		/* the version is written below */
-    }
-    if ((rc == MDB_NOTFOUND || memcmp(v.mv_data, want, sizeof(want)) != 0) && !o->readonly) {
-	v.mv_size = sizeof(want);
-	v.mv_data = want;
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-	    goto bad;
-    }
-    if ((rc = mdb_txn_commit(txn)) != 0) {
-	snprintf(err, errlen, "%s: %s", o->path, mdb_strerror(rc));
-	return -1;
-    }
-    return 0;
-bad:
-    mdb_txn_abort(txn);
-    snprintf(err, errlen, "%s: cannot read database: %s", o->path, mdb_strerror(rc));
-    return -1;
-}
-
 /* attach_triplets - the triplets table's hash file, once LMDB is open */
 static struct store *attach_triplets(struct lmdb *s, const struct store_opts *o,
 				             char *err, size_t errlen)
@@ -335,19 +108,6 @@ static struct store *attach_triplets(struct lmdb *s, const struct store_opts *o,
     return &s->base;
 }
 
-static void lmdb_release(struct lmdb *s)
-{
-    if (s->rtxn)
-	mdb_txn_abort(s->rtxn);
-    s->rtxn = NULL;
-    if (s->env)
-	mdb_env_close(s->env);
-    s->env = NULL;
-    for (int i = 0; i < s->ntables; i++)
-	free(s->names[i]);
-    s->ntables = 0;
-}
-
 /* store_open - open or create; moves a bad database aside if told to */
 struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errlen)
 {
@@ -359,30 +119,7 @@ struct store *store_lmdb_open(const struct store_opts *o, char *err, size_t errl
     s->readonly = o->readonly;
     s->sync_commits = o->sync_commits;
     s->path = xstrdup(o->path);
-    if (!o->readonly && mkdir(o->path, 0700) < 0 && errno != EEXIST) {
-	snprintf(err, errlen, "%s: cannot create directory: %s", o->path, strerror(errno));
-	lm_close(&s->base);
-	return NULL;
-    }
-    if (open_env(s, o, err, errlen) == 0)
-	return attach_triplets(s, o, err, errlen);
-    lmdb_release(s);
-    if (o->readonly || o->on_corrupt != STORE_CORRUPT_MOVE) {
-	lm_close(&s->base);
-	return NULL;
-    }
-    /* keep the evidence, start empty */
-    char    aside[4096];
-
-    snprintf(aside, sizeof(aside), "%s.corrupt-%ld", o->path, (long) time(NULL));
-    msg_warn("%s; moving it aside to %s and starting with an empty database", err, aside);
-    if (rename(o->path, aside) < 0 || mkdir(o->path, 0700) < 0) {
-	snprintf(err, errlen, "%s: cannot move the damaged database aside: %s",
-		 o->path, strerror(errno));
-	lm_close(&s->base);
-	return NULL;
-    }
-    if (open_env(s, o, err, errlen) == 0)
+    if (lmdb_env_open(s, o, err, errlen) == 0)
 	return attach_triplets(s, o, err, errlen);
     lm_close(&s->base);
     return NULL;
@@ -404,7 +141,7 @@ static void lm_close(struct store *base)
     if (s->tr && !s->readonly)
 	hashdb_sync(triplets_db(s->tr));
     triplets_close(s->tr);
-    lmdb_release(s);
+    lmdb_env_release(s);
     free(s->waiters);
     free(s->path);
     free(s);
@@ -568,6 +305,7 @@ static void add_waiter(struct lmdb *s, store_cb cb, void *arg, enum store_status
     s->waiters[s->nwaiters].arg = arg;
     s->waiters[s->nwaiters].st = st;
     s->waiters[s->nwaiters].pend = pend;
+    s->waiters[s->nwaiters].service = log_service_current();
     s->nwaiters++;
 }
 
@@ -723,8 +461,12 @@ static int lm_commit(struct store *base)
 	if (w[i].pend >= 0)
 	    w[i].st = triplets_status(s->tr, w[i].pend);
     for (size_t i = 0; i < n; i++)
-	if (w[i].cb)
+	if (w[i].cb) {
+	    const char *previous = log_service_enter(w[i].service);
+
 	    w[i].cb(w[i].arg, fail != STORE_OK ? fail : w[i].st, NULL, 0);
+	    log_service_leave(previous);
+	}
     free(w);
     return 1;
 }

@@ -34,6 +34,8 @@ static char log_service[32] = "";
 static char log_syslog_ident[100] = "mxshield";
 static char log_prefix_text[200];
 static size_t log_prefix_len;
+static const char *log_current;		/* a handler's name, or NULL */
+static const char *log_prefix_for;	/* the name in log_prefix_text */
 static void (*log_capture_fn) (const char *, const char *, void *);
 static void *log_capture_ctx;
 
@@ -59,6 +61,27 @@ void    log_set_service(const char *service)
 		 *log_service ? "/" : "", log_service);
 	openlog(log_syslog_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
     }
+}
+
+/* log_service_enter - a handler's lines follow; the previous name back */
+const char *log_service_enter(const char *service)
+{
+    const char *previous = log_current;
+
+    log_current = service;
+    return previous;
+}
+
+/* log_service_leave - the name in force before log_service_enter */
+void    log_service_leave(const char *previous)
+{
+    log_current = previous;
+}
+
+/* log_service_current - the name in force (NULL: the process's) */
+const char *log_service_current(void)
+{
+    return log_current;
 }
 
 /* log_set_verbose - set the debug level */
@@ -123,14 +146,25 @@ void    log_hold_lines(int on)
 }
 
 
-/* log_prefix_make - "mxshield/policy[1234]: ", made when the names change */
-static void log_prefix_make(void)
+/* log_prefix_make - "mxshield/policy[1234]: ", made when the names change;
+ * syslog's ident follows (openlog keeps its socket, only the tag changes) */
+static void log_prefix_make(const char *service)
 {
     int     n = snprintf(log_prefix_text, sizeof(log_prefix_text), "%s%s%s[%ld]: ", log_ident,
-			 *log_service ? "/" : "", log_service, (long) log_pid());
+			 *service ? "/" : "", service, (long) log_pid());
 
     log_prefix_len = n < 0 ? 0 : (size_t) n < sizeof(log_prefix_text) ? (size_t) n
 	: sizeof(log_prefix_text) - 1;
+    log_prefix_for = service;
+    if (log_syslog) {
+	char    ident[sizeof(log_syslog_ident)];
+
+	snprintf(ident, sizeof(ident), "%s%s%s", log_ident, *service ? "/" : "", service);
+	if (strcmp(ident, log_syslog_ident) != 0) {
+	    memcpy(log_syslog_ident, ident, sizeof(ident));
+	    openlog(log_syslog_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	}
+    }
 }
 
 static void log_emit_text(int prio, const char *level, const char *msg);
@@ -169,8 +203,10 @@ static void log_emit_text(int prio, const char *level, const char *msg)
 	buf_append(log_deferred, msg, strlen(msg) + 1);
 	return;
     }
-    if (log_prefix_len == 0)
-	log_prefix_make();
+    const char *service = log_current ? log_current : log_service;
+
+    if (log_prefix_len == 0 || service != log_prefix_for)
+	log_prefix_make(service);
     /* prefix, "warning: ", then the text with control characters made '?' */
     memcpy(line, log_prefix_text, log_prefix_len);
     pre = log_prefix_len;

@@ -1,5 +1,6 @@
 /*
- * log.h - Postfix-style logging: "mxshield/policy[1234]: warning: text".
+ * log.h - Postfix-style logging: "mxshield/policy[1234]: warning: text",
+ * "mxshield/milter[1234]: ..." (the service: log_service_enter).
  *
  * log_init() chooses syslog (facility mail) or stderr.  msg_info and
  * msg_warn are for run time; msg_fatal is for start-up errors and exits 1;
@@ -14,6 +15,22 @@
 
 void    log_init(const char *ident, int use_syslog);
 void    log_set_service(const char *service);
+
+/*
+ * log_service_enter - the lines that follow are this handler's ("milter",
+ * as Postfix's programs log as postfix/smtpd, postfix/cleanup): the code
+ * that dispatches to a handler (the daemon skeleton, the stream, the
+ * lookup set's wakeup, the pool, the store's replies) names it and puts
+ * the previous name back with log_service_leave(previous) when the handler
+ * returns.  NULL is the process's name (log_set_service).  service must
+ * stay valid while used (a constant).  Two stores: the line prefix is
+ * made again only when a line is logged under another name.
+ * log_service_current - the name in force, for a dispatcher to keep with
+ * a callback it registers and enter when it calls it.
+ */
+const char *log_service_enter(const char *service);
+void    log_service_leave(const char *previous);
+const char *log_service_current(void);
 void    log_set_verbose(int level);
 extern int msg_verbose;
 

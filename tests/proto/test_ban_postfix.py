@@ -149,8 +149,9 @@ class BanPostfix(DaemonTest):
         self.assertIn("Client host rejected: banned for", text)
         self.assertIn("(auth-failed)", text)
         self.assertLess(took, 1.0, "refused %.2f s after the last failure" % took)
-        self.assertIsNotNone(self.d.wait_log("ban: client=127.0.0.9/32, reason=auth-failed",
-                                             "level=1", "count=3"))
+        line = self.d.wait_log("ban: client=127.0.0.9/32, reason=auth-failed", "level=1", "count=3")
+        self.assertIsNotNone(line)
+        self.assertRegex(line, r"^mxshield/ban\[\d+\]: ban: ")
         # the neighbour is served, and may authenticate
         self.assertEqual(self.refused(GOOD)[0], 220)
         self.assertEqual(self.served(GOOD), 235)
@@ -169,5 +170,6 @@ class BanPostfix(DaemonTest):
             time.sleep(0.2)
         self.assertEqual(self.refused(BAD)[0], 220, "still refused after the ban time")
         self.assertEqual(self.served(BAD), 235)
-        self.assertIsNotNone(self.d.wait_log("unban: client=127.0.0.9/32, reason=expired",
-                                             timeout=3.0))
+        line = self.d.wait_log("unban: client=127.0.0.9/32, reason=expired", timeout=3.0)
+        self.assertIsNotNone(line)
+        self.assertRegex(line, r"^mxshield/ban\[\d+\]: unban: ")

@@ -143,7 +143,10 @@ class Shared(RedisBanTest):
         self.assertEqual(self.ask(d2, "10.1.2.3"), DUNNO)
         with open(log, "a") as f:
             f.write(event_line("10.1.2.3", 101))
-        self.assertIsNotNone(d1.wait_log("ban: client=10.1.2.3/32, reason=lost-connection"))
+        line = d1.wait_log("ban: client=10.1.2.3/32, reason=lost-connection")
+        self.assertIsNotNone(line)
+        # logged from Redis's reply, under the auto-ban's name
+        self.assertRegex(line, r"^mxshield/ban\[\d+\]: ban: ")
         self.assertBanned(self.ask(d2, "10.1.2.3"), "lost-connection")
         ttl = self.ttl(r, "mxshield:bans:{10.1.2.3}/32")
         self.assertTrue(3590 <= ttl <= 3600, ttl)
