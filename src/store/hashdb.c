@@ -140,15 +140,72 @@ static int same(const struct hdb_rec *r, uint8_t tag, const void *key, size_t kl
 	&& memcmp(r->key, key, klen) == 0;
 }
 
-/* hdb_superseded - a later live record holds the same key */
-int     hdb_superseded(const struct hdb_bucket *b, unsigned used, const struct hdb_rec *r)
-{
-    struct hdb_rec o;
+/*
+ * hdb_live - the records of page b that count: live, tagged with their
+ * hash (as get looks for them), and not superseded by a later live copy
+ * of their key (these two only in a damaged file), in
+ * page order with their hashes, into it[HDB_RECS_MAX]; how many.  One
+ * pass forward for the offsets, one backward remembering the keys seen in
+ * an open-addressed table on the stack (the slot from the keyed hash and
+ * the handle's random odd multiplier), so the work is linear in the page
+ * whatever it holds.  With kill (a writer under the lock) a superseded
+ * copy is marked dead as found, so that deleting the key's newest copy
+ * (a scan's verdict) cannot bring an older one back.
+ */
+#define HDB_LIVE_SLOTS	2048		/* a power of 2, twice HDB_RECS_MAX or more */
 
-    for (unsigned off = r->off + r->len; hdb_parse(b, used, off, &o) == 0; off += o.len)
-	if (same(&o, r->tag, r->key, r->klen))
-	    return 1;
-    return 0;
+_Static_assert(HDB_LIVE_SLOTS >= 2 * HDB_RECS_MAX, "hdb_live's table at most half full");
+
+size_t  hdb_live(struct hashdb *h, struct hdb_bucket *b, unsigned used, struct hdb_item *it,
+		         int kill)
+{
+    uint16_t slot[HDB_LIVE_SLOTS];	/* index + 1 in it[]; 0: empty */
+    struct hdb_rec r, o;
+    size_t  n = 0, m = 0;
+    unsigned bits = 2;
+
+    for (unsigned off = 0; n < HDB_RECS_MAX && hdb_parse(b, used, off, &r) == 0; off += r.len)
+	if (!(r.flags & HDB_R_DEAD))
+	    it[n++].off = off;
+    while ((1u << bits) < 2 * n)
+	bits++;
+    memset(slot, 0, sizeof(slot[0]) << bits);
+    h->live_recs += n;
+    for (size_t i = n; i-- > 0;) {
+	uint32_t s;
+
+	if (hdb_parse(b, used, it[i].off, &r) < 0) {
+	    it[i].off = UINT32_MAX;
+	    continue;
+	}
+	it[i].hash = hdb_hash(h, r.key, r.klen);
+	if (r.tag != (uint8_t) it[i].hash) {
+	    it[i].off = UINT32_MAX;		/* damaged: get never finds it */
+	    continue;
+	}
+	s = (uint32_t) ((it[i].hash * h->mix) >> (64 - bits));
+	for (;; s = (s + 1) & ((1u << bits) - 1)) {
+	    size_t  j;
+
+	    h->live_probes++;
+	    if (slot[s] == 0) {
+		slot[s] = (uint16_t) (i + 1);
+		break;
+	    }
+	    j = slot[s] - 1u;
+	    if (it[j].hash == it[i].hash && hdb_parse(b, used, it[j].off, &o) == 0
+		&& same(&o, r.tag, r.key, r.klen)) {
+		if (kill)
+		    hdb_kill(h, b, &r);
+		it[i].off = UINT32_MAX;		/* superseded */
+		break;
+	    }
+	}
+    }
+    for (size_t i = 0; i < n; i++)
+	if (it[i].off != UINT32_MAX)
+	    it[m++] = it[i];
+    return m;
 }
 
 /* hdb_write - len bytes at a place of the map, through the file; -1
@@ -391,6 +448,7 @@ static int rewrite(struct hashdb *h, uint32_t old, uint32_t slot, int d, int spl
     uint32_t span = 1u << (d - ld), base = slot & ~(span - 1), np[2] = {0, 0};
     unsigned used = hdb_used(ob), nused[2] = {0, 0}, nrec[2] = {0, 0};
     struct hdb_rec r;
+    size_t  n;
 
     if ((np[0] = alloc(h)) == 0 || (split && (np[1] = alloc(h)) == 0)) {
 	if (np[0])
@@ -399,16 +457,13 @@ static int rewrite(struct hashdb *h, uint32_t old, uint32_t slot, int d, int spl
     }
     for (int k = 0; k < 1 + split; k++)
 	init_bucket(nb[k], ld + split);
-    for (unsigned off = 0; hdb_parse(ob, used, off, &r) == 0; off += r.len) {
-	uint64_t hash;
-	uint32_t ix;
+    n = hdb_live(h, ob, used, h->items, 0);
+    for (size_t i = 0; i < n; i++) {
+	uint64_t hash = h->items[i].hash;
+	uint32_t ix = hdb_index(hash, d);
 	int     k;
 
-	if ((r.flags & HDB_R_DEAD) || hdb_superseded(ob, used, &r))
-	    continue;
-	hash = hdb_hash(h, r.key, r.klen);
-	ix = hdb_index(hash, d);
-	if (ix < base || ix >= base + span)
+	if (ix < base || ix >= base + span || hdb_parse(ob, used, h->items[i].off, &r) < 0)
 	    continue;				/* a stray from an old split */
 	k = split ? (int) (hash >> (63 - ld) & 1) : 0;
 	nused[k] = append(nb[k], nused[k], r.key, r.klen, r.val, r.vlen,
@@ -702,6 +757,10 @@ struct hashdb *hashdb_open(const char *file, size_t map_size, int readonly,
 
     h->file = xstrdup(file);
     h->readonly = readonly;
+    h->items = xmalloc(HDB_RECS_MAX * sizeof(*h->items));
+    if (getrandom(&h->mix, sizeof(h->mix), GRND_NONBLOCK) != (ssize_t) sizeof(h->mix))
+	h->mix = 0x9e3779b97f4a7c15ULL ^ (uint64_t) (uintptr_t) h;
+    h->mix |= 1;
     h->map = MAP_FAILED;
     h->mapsize = map_size & ~(size_t) (HDB_PAGE - 1);
     h->maxpages = (uint32_t) (h->mapsize / HDB_PAGE > UINT32_MAX - 1
@@ -763,6 +822,7 @@ void    hashdb_close(struct hashdb *h)
 	munmap(h->map, h->mapsize);
     if (h->fd >= 0)
 	close(h->fd);			/* drops the lock */
+    free(h->items);
     free(h->file);
     free(h);
 }

@@ -82,6 +82,12 @@ struct hdb_bucket {
     unsigned char data[HDB_DATA];
 };
 
+/* one record that counts: its offset in data[] and its keyed hash */
+struct hdb_item {
+    uint64_t hash;
+    unsigned off;
+};
+
 struct hashdb {
     int     fd;
     int     readonly;
@@ -95,6 +101,10 @@ struct hashdb {
 					 * in the header's count (written at
 					 * unlock; recounted at a writer's open) */
     char   *file;
+    uint64_t mix;			/* odd, random per handle: hdb_live's table */
+    struct hdb_item *items;		/* HDB_RECS_MAX: rewrite's and the walk's */
+    unsigned long live_recs;		/* hdb_live: records looked at, and */
+    unsigned long live_probes;		/* key comparisons (tests: linear) */
     unsigned char vbuf[HASHDB_VALUE_MAX + 16];	/* the value handed out */
 };
 
@@ -118,7 +128,8 @@ struct hdb_rec {
 uint64_t hdb_hash(const struct hashdb *h, const void *key, size_t klen);
 int     hdb_valid_page(struct hashdb *h, uint32_t p, uint32_t npages);
 int     hdb_dir(struct hashdb *h, uint32_t **dir, int *depth);
-int     hdb_superseded(const struct hdb_bucket *b, unsigned used, const struct hdb_rec *r);
+size_t  hdb_live(struct hashdb *h, struct hdb_bucket *b, unsigned used, struct hdb_item *it,
+		         int kill);
 unsigned hdb_used(const struct hdb_bucket *b);
 size_t  hdb_value_out(struct hashdb *h, const struct hdb_rec *r);
 void    hdb_kill(struct hashdb *h, struct hdb_bucket *b, const struct hdb_rec *r);

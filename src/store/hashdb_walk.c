@@ -7,8 +7,9 @@
  * in hash order: its cursor is the hash of the next record (8 bytes), so
  * it stays right across splits and doublings between two calls.  A
  * reader racing a writer in another process (no lock) may miss a record
- * being moved by a split or see it twice; two keys with the same 64-bit
- * hash straddling a batch boundary are both visited again.
+ * being moved by a split or see it twice.  Keys with the same 64-bit hash
+ * are visited in one call (a batch may pass max for them), so that every
+ * call moves the cursor on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,41 +18,28 @@
 #include "store/hashdb_impl.h"
 #include "util/mem.h"
 
-struct item {
-    uint64_t hash;
-    unsigned off;
-};
-
 static int by_hash(const void *a, const void *b)
 {
-    const struct item *x = a, *y = b;
+    const struct hdb_item *x = a, *y = b;
 
     return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
-/* collect - the live records of bucket b in slots [lo, hi) from start */
-static size_t collect(struct hashdb *h, const struct hdb_bucket *b, int d, uint32_t lo,
-		              uint32_t hi, uint64_t start, struct item *it)
+/* collect - the live records of bucket b in slots [lo, hi) from start,
+ * in hash order; a writer kills superseded copies on the way (hdb_live) */
+static size_t collect(struct hashdb *h, struct hdb_bucket *b, int d, uint32_t lo,
+		              uint32_t hi, uint64_t start, struct hdb_item *it, int writes)
 {
-    unsigned used = hdb_used(b);
-    struct hdb_rec r;
-    size_t  n = 0;
+    size_t  n = hdb_live(h, b, hdb_used(b), it, writes), m = 0;
 
-    for (unsigned off = 0; n < HDB_RECS_MAX && hdb_parse(b, used, off, &r) == 0; off += r.len) {
-	uint64_t hash;
-	uint32_t ix;
+    for (size_t k = 0; k < n; k++) {
+	uint32_t ix = hdb_index(it[k].hash, d);
 
-	if ((r.flags & HDB_R_DEAD) || hdb_superseded(b, used, &r))
-	    continue;
-	hash = hdb_hash(h, r.key, r.klen);
-	ix = hdb_index(hash, d);
-	if (ix < lo || ix >= hi || hash < start)
-	    continue;
-	it[n].hash = hash;
-	it[n++].off = off;
+	if (ix >= lo && ix < hi && it[k].hash >= start)
+	    it[m++] = it[k];
     }
-    qsort(it, n, sizeof(*it), by_hash);
-    return n;
+    qsort(it, m, sizeof(*it), by_hash);
+    return m;
 }
 
 long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *cursor_len,
@@ -59,7 +47,7 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 {
     int     writes = fn != NULL && !h->readonly, d;
     uint64_t start = 0, total;
-    struct item *it;
+    struct hdb_item *it;
     uint32_t *dir, i;
     long    n = 0;
 
@@ -83,14 +71,14 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 	    j++;
 	if (hdb_valid_page(h, p, LOAD(HDR(h)->npages)) && PAGE(h, p)->type == HDB_BUCKET) {
 	    struct hdb_bucket *b = PAGE(h, p);
-	    size_t  m = collect(h, b, d, i, j, start, it);
+	    size_t  m = collect(h, b, d, i, j, start, it, writes);
 
 	    for (size_t k = 0; k < m; k++) {
 		struct hdb_rec r;
 		size_t  vlen;
 		int     verdict;
 
-		if (n >= max) {
+		if (n >= max && (k == 0 || it[k].hash != it[k - 1].hash)) {
 		    if (cursor_size >= 8) {
 			for (int q = 0; q < 8; q++)
 			    cursor[q] = (char) (it[k].hash >> (56 - 8 * q));
@@ -128,23 +116,24 @@ out:
 /* bucket_ok - every record inside the page, the count as published; the
  * live records that belong to slots [lo, hi) counted (a stray left by a
  * damaged file is never found, and a rewrite drops it) */
-static int bucket_ok(struct hashdb *h, const struct hdb_bucket *b, int d, uint64_t lo,
+static int bucket_ok(struct hashdb *h, struct hdb_bucket *b, int d, uint64_t lo,
 		             uint64_t hi, uint64_t *live)
 {
     uint32_t fill = b->fill;
     unsigned used = fill & 0xffff, off = 0, n = 0;
     struct hdb_rec r;
+    size_t  m;
 
     if (used > HDB_DATA)
 	return -1;
-    for (; off < used; off += r.len, n++) {
+    for (; off < used; off += r.len, n++)
 	if (hdb_parse(b, used, off, &r) < 0)
 	    return -1;
-	if (!(r.flags & HDB_R_DEAD) && !hdb_superseded(b, used, &r)) {
-	    uint32_t ix = hdb_index(hdb_hash(h, r.key, r.klen), d);
+    m = hdb_live(h, b, used, h->items, 0);
+    for (size_t k = 0; k < m; k++) {
+	uint32_t ix = hdb_index(h->items[k].hash, d);
 
-	    *live += ix >= lo && ix < hi;
-	}
+	*live += ix >= lo && ix < hi;
     }
     return n == fill >> 16 ? 0 : -1;
 }
