@@ -23,6 +23,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -217,8 +218,10 @@ int     hdb_write(struct hashdb *h, const void *at, const void *src, size_t len)
 
     while ((n = pwrite(h->fd, src, len, off)) < 0 && errno == EINTR)
 	 /* void */ ;
-    if (n == (ssize_t) len)
+    if (n == (ssize_t) len) {
+	__atomic_thread_fence(__ATOMIC_RELEASE);	/* in order, for readers */
 	return 0;
+    }
     if (!h->failed)
 	msg_warn("store: %s: write: %s", h->file, n < 0 ? strerror(errno) : "short write");
     h->failed = 1;
@@ -308,24 +311,85 @@ static int find(const struct hdb_bucket *b, unsigned used, uint8_t tag, const vo
     return off < used && found < 0 ? -2 : found;
 }
 
-enum store_status hashdb_get(struct hashdb *h, const void *key, size_t klen,
-			             const void **val, size_t *vlen)
+/* lookup - one try of hashdb_get: the value into h->vbuf (h->vlen), the
+ * bucket's fill word in *fill */
+static enum store_status lookup(struct hashdb *h, uint64_t hash, const void *key, size_t klen,
+				        struct hdb_bucket **bp, uint32_t *fill, struct hdb_rec *r)
 {
-    uint64_t hash = hdb_hash(h, key, klen);
     struct hdb_bucket *b;
-    struct hdb_rec r;
     uint32_t p, slot;
     int     d, rc;
 
-    if ((b = locate(h, hash, &p, &slot, &d)) == NULL)
+    if ((*bp = b = locate(h, hash, &p, &slot, &d)) == NULL)
 	return STORE_ERROR;
-    if ((rc = find(b, hdb_used(b), (uint8_t) hash, key, klen, &r)) == -2)
+    *fill = LOAD(b->fill);
+    if ((rc = find(b, hdb_used(b), (uint8_t) hash, key, klen, r)) == -2)
 	return STORE_ERROR;
     if (rc < 0)
 	return STORE_NOTFOUND;
-    *vlen = hdb_value_out(h, &r);
-    *val = h->vbuf;
+    h->vlen = hdb_value_out(h, r);		/* before the page can change */
     return STORE_OK;
+}
+
+/*
+ * hashdb_get - under the lock (the daemon's own lookups) one try.  A
+ * reader without it can race another process's split, compaction or
+ * doubling (a page freed and reused under it, an old directory) or an
+ * append (the fill word moved on): the generation and the intent are
+ * read before and after, and a try during which they changed, or a
+ * miss during which the bucket's fill word changed, is made again; a
+ * state still moving after HDB_READ_TRIES tries is read under a shared
+ * lock.  So a key that is present is never reported missing, and a value
+ * returned is one that was stored for the key.
+ */
+#define HDB_READ_TRIES	64
+
+enum store_status hashdb_get(struct hashdb *h, const void *key, size_t klen,
+			             const void **val, size_t *vlen)
+{
+    uint64_t hash = hdb_hash(h, key, klen), gen;
+    struct hdb_header *hd = HDR(h);
+    struct hdb_bucket *b;
+    struct hdb_rec r;
+    enum store_status st;
+    uint32_t fill;
+    int     shared = 0;
+
+    if (h->locks > 0) {
+	st = lookup(h, hash, key, klen, &b, &fill, &r);
+    } else {
+	for (int tries = 0;; tries++) {
+	    if (tries == HDB_READ_TRIES) {
+		while (flock(h->fd, LOCK_SH) < 0)
+		    if (errno != EINTR) {
+			msg_warn("store: %s: lock: %s", h->file, strerror(errno));
+			return STORE_ERROR;
+		    }
+		shared = 1;			/* no writer now: one try */
+		st = lookup(h, hash, key, klen, &b, &fill, &r);
+		break;
+	    }
+	    if (tries > 8)
+		sched_yield();
+	    gen = LOAD(hd->generation);
+	    if (LOAD(hd->intent))
+		continue;
+	    st = lookup(h, hash, key, klen, &b, &fill, &r);
+	    __atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the page read before */
+	    if (LOAD(hd->intent) || LOAD(hd->generation) != gen)
+		continue;
+	    if (st == STORE_NOTFOUND && LOAD(b->fill) != fill)
+		continue;
+	    break;
+	}
+    }
+    if (st == STORE_OK) {
+	*vlen = h->vlen;
+	*val = h->vbuf;
+    }
+    if (shared)
+	flock(h->fd, LOCK_UN);
+    return st;
 }
 
 /* extend - n new pages at the end, growing the file first; 0 if full */
@@ -561,7 +625,8 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 	struct hdb_bucket *b;
 	struct hdb_rec r;
 	uint32_t p, slot, fill;
-	unsigned used, dead = 0;
+	unsigned used, dead;
+	size_t  n;
 	int     d, rc;
 
 	if ((b = locate(h, hash, &p, &slot, &d)) == NULL)
@@ -584,9 +649,12 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 	}
 	if (used + need <= HDB_DATA) {
 	    /*
-	     * The page from its header to the new record, in one pwrite: the
-	     * new fill word, an old value's dead flag and the record land
-	     * together (one page: kill -9 cannot cut one write in two).
+	     * The page from its header to the new record, in one pwrite:
+	     * the new fill word and the record land together (one page:
+	     * kill -9 cannot cut one write in two).  An older copy of the
+	     * key stays live until a rewrite drops it: the newer wins, and
+	     * a reader without the lock finds one or the other, never
+	     * neither (the bytes before the old end are written unchanged).
 	     */
 	    struct hdb_bucket nb;
 	    unsigned nu;
@@ -594,20 +662,19 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 	    memcpy(&nb, b, HDB_BHDR + used);
 	    nu = append(&nb, used, key, klen, sv, slen, flags, (uint8_t) hash);
 	    nb.fill = nu | ((fill >> 16) + 1) << 16;
-	    if (rc == 0)
-		nb.data[r.off + (r.len - r.klen - r.vlen) - 2] |= HDB_R_DEAD;
 	    if (hdb_write(h, b, &nb, HDB_BHDR + nu) < 0)
 		return STORE_ERROR;
 	    if (rc != 0)
 		h->dcount++;
 	    return STORE_OK;
 	}
-	/* full: reclaim dead records if that makes room, else split (a
-	 * record superseded by a later copy, which only a damaged file has,
-	 * is dropped by either) */
-	for (unsigned off = 0; hdb_parse(b, used, off, &r) == 0; off += r.len)
-	    if (r.flags & HDB_R_DEAD)
-		dead += r.len;
+	/* full: reclaim dead and superseded records if that makes room,
+	 * else split (either drops them) */
+	dead = used;
+	n = hdb_live(h, b, used, h->items, 0);
+	for (size_t i = 0; i < n; i++)
+	    if (hdb_parse(b, used, h->items[i].off, &r) == 0)
+		dead -= r.len;
 	if (dead >= need && dead >= HDB_DATA / 8)
 	    rc = rewrite(h, p, slot, d, 0);
 	else if (b->ld < d)
