@@ -342,8 +342,6 @@ static enum store_status lookup(struct hashdb *h, uint64_t hash, const void *key
  * lock.  So a key that is present is never reported missing, and a value
  * returned is one that was stored for the key.
  */
-#define HDB_READ_TRIES	64
-
 enum store_status hashdb_get(struct hashdb *h, const void *key, size_t klen,
 			             const void **val, size_t *vlen)
 {

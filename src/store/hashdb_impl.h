@@ -60,6 +60,7 @@
 #define HDB_R_DEAD	1
 #define HDB_R_COMPACT	2
 #define HDB_RECS_MAX	(HDB_DATA / 4)	/* the shortest record is 4 bytes */
+#define HDB_READ_TRIES	64		/* then a reader takes a shared lock */
 
 struct hdb_header {
     char    magic[8];			/* "mxshhdb\n" */

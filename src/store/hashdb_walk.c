@@ -6,14 +6,17 @@
  * The scan goes through the directory in slot order, and within a bucket
  * in hash order: its cursor is the hash of the next record (8 bytes), so
  * it stays right across splits and doublings between two calls.  A
- * reader racing a writer in another process (no lock) may miss a record
- * being moved by a split or see it twice.  Keys with the same 64-bit hash
+ * reader racing a writer in another process (no lock) may see a record
+ * twice (a split between two calls), never miss one.  Keys with the same 64-bit hash
  * are visited in one call (a batch may pass max for them), so that every
  * call moves the cursor on.
  */
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include "store/hashdb_impl.h"
 #include "util/mem.h"
@@ -42,11 +45,22 @@ static size_t collect(struct hashdb *h, struct hdb_bucket *b, int d, uint32_t lo
     return m;
 }
 
+/*
+ * hashdb_scan - under the lock (a writing scan, or the caller's) the
+ * pages are read in place.  Without it each bucket is copied and the copy
+ * used only if the generation and the intent did not move meanwhile (as
+ * hashdb_get), from a directory read again for each bucket: a record
+ * present throughout a scan is visited, however the file splits and
+ * grows under it.
+ */
 long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *cursor_len,
 		            long max, store_scan_fn fn, void *arg)
 {
-    int     writes = fn != NULL && !h->readonly, d;
-    uint64_t start = 0, total;
+    int     writes = fn != NULL && !h->readonly, d, tries = 0, shared = 0;
+    int     snapping = !writes && h->locks == 0;
+    struct hdb_bucket *snap = NULL;
+    struct hdb_header *hd = HDR(h);
+    uint64_t start = 0, total, gen = 0;
     struct hdb_item *it;
     uint32_t *dir, i;
     long    n = 0;
@@ -57,20 +71,60 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 	for (int k = 0; k < 8; k++)
 	    start = start << 8 | (unsigned char) cursor[k];
     *cursor_len = 0;
-    if (hdb_dir(h, &dir, &d) < 0) {
-	if (writes)
-	    hashdb_unlock(h);
-	return -1;
-    }
     it = xmalloc(HDB_RECS_MAX * sizeof(*it));
-    total = 1ULL << d;
-    for (i = hdb_index(start, d); i < total;) {
-	uint32_t p = LOAD(dir[i]), j = i + 1;
+    if (snapping)
+	snap = xmalloc(sizeof(*snap));
+    for (;;) {
+	struct hdb_bucket *b = NULL;
+	uint32_t p, j;
+	int     moved;
 
-	while (j < total && LOAD(dir[j]) == p)
-	    j++;
-	if (hdb_valid_page(h, p, LOAD(HDR(h)->npages)) && PAGE(h, p)->type == HDB_BUCKET) {
-	    struct hdb_bucket *b = PAGE(h, p);
+	if (snapping && !shared) {
+	    if (tries > 8)
+		sched_yield();
+	    if (tries == HDB_READ_TRIES) {
+		while ((moved = flock(h->fd, LOCK_SH)) < 0 && errno == EINTR)
+		     /* void */ ;
+		if (moved < 0) {
+		    n = -1;
+		    goto out;
+		}
+		shared = 1;			/* no writer now */
+	    }
+	    gen = LOAD(hd->generation);
+	    if (!shared && LOAD(hd->intent)) {
+		tries++;
+		continue;
+	    }
+	}
+	if (hdb_dir(h, &dir, &d) == 0) {
+	    total = 1ULL << d;
+	    i = hdb_index(start, d);
+	    p = LOAD(dir[i]);
+	    for (j = i + 1; j < total && LOAD(dir[j]) == p; j++)
+		 /* void */ ;
+	    if (hdb_valid_page(h, p, LOAD(hd->npages)) && PAGE(h, p)->type == HDB_BUCKET) {
+		b = PAGE(h, p);
+		if (snapping)
+		    b = memcpy(snap, b, sizeof(*snap));
+	    }
+	} else {
+	    d = -1;
+	}
+	if (snapping && !shared) {
+	    __atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the copy made before */
+	    moved = LOAD(hd->intent) || LOAD(hd->generation) != gen;
+	    if (moved) {
+		tries++;
+		continue;
+	    }
+	}
+	tries = 0;
+	if (d < 0) {
+	    n = -1;
+	    goto out;
+	}
+	if (b != NULL) {
 	    size_t  m = collect(h, b, d, i, j, start, it, writes);
 
 	    for (size_t k = 0; k < m; k++) {
@@ -99,12 +153,15 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 		}
 	    }
 	}
-	i = j;
-	if (i < total)
-	    start = (uint64_t) i << (64 - d);
+	if (j >= total)
+	    break;
+	start = (uint64_t) j << (64 - d);
     }
 out:
     free(it);
+    free(snap);
+    if (shared)
+	flock(h->fd, LOCK_UN);
     if (writes)
 	hashdb_unlock(h);
     return n;

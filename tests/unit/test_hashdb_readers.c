@@ -4,7 +4,8 @@
  * another process that inserts enough keys to split buckets and double the
  * directory many times and updates the keys the reader looks up: the
  * reader never reports one of them missing, never fails, and every value
- * it gets is one that was stored for that key.
+ * it gets is one that was stored for that key; a scan meanwhile visits
+ * every one of them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,12 +61,37 @@ static size_t val_of(long i, long w, unsigned char *v)
     return store_value_encode(v, STORE_KIND_TRIPLET, f, 2);
 }
 
+/* seen - a scan's fn: the known keys it visits, counted once each */
+struct seen {
+    unsigned char mark[KNOWN];
+    long    known;
+};
+
+static int seen(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct seen *s = arg;
+    char    k[128];
+    long    n;
+
+    (void) val;
+    (void) vlen;
+    if (klen >= sizeof(k))
+	return 0;
+    memcpy(k, key, klen);
+    k[klen] = 0;
+    if (sscanf(k, "%*[^/]/sender%ld@", &n) == 1 && n >= 0 && n < KNOWN && !s->mark[n]) {
+	s->mark[n] = 1;
+	s->known++;
+    }
+    return 0;
+}
+
 static void test_reader_during_splits(void **state)
 {
     char    err[256], k[128];
     unsigned char v[STORE_VALUE_MAX];
     struct hashdb *h = hashdb_open(file, MAP, 0, err, sizeof(err)), *r;
-    long    lookups = 0, missing = 0, errors = 0, wrong = 0, pages;
+    long    lookups = 0, missing = 0, errors = 0, wrong = 0, pages, scans = 0, short_scans = 0;
     int     depth0, depth, status;
     pid_t   pid;
 
@@ -113,19 +139,32 @@ static void test_reader_during_splits(void **state)
 		     || f[0] != i || f[1] < 0 || f[1] >= KNOWN + MORE || (f[1] && f[1] / 4 % KNOWN != i))
 		wrong++;
 	}
+	if (lookups / KNOWN % 4 == 0) {		/* a whole scan now and then */
+	    static struct seen sn;
+	    char    cursor[8];
+	    size_t  clen = 0;
+
+	    memset(&sn, 0, sizeof(sn));
+	    do
+		assert_true(hashdb_scan(r, cursor, sizeof(cursor), &clen, 500, seen, &sn) >= 0);
+	    while (clen > 0);
+	    scans++;
+	    short_scans += sn.known != KNOWN;
+	}
 	if (done)
 	    break;
     }
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     hashdb_stats(r, &pages, &depth);
-    print_message("%ld lookups while the directory went from depth %d to %d\n", lookups,
-		  depth0, depth);
+    print_message("%ld lookups and %ld scans while the directory went from depth %d to %d\n",
+		  lookups, scans, depth0, depth);
     assert_true(depth >= depth0 + 5);		/* doublings happened under it */
     assert_true(lookups >= 20 * KNOWN);
-    if (missing || errors || wrong)
-	fail_msg("%ld lookups: %ld missing, %ld failed, %ld wrong values", lookups, missing,
-		 errors, wrong);
+    assert_true(scans >= 5);
+    if (missing || errors || wrong || short_scans)
+	fail_msg("%ld lookups: %ld missing, %ld failed, %ld wrong values; %ld of %ld scans "
+		 "missed keys", lookups, missing, errors, wrong, short_scans, scans);
     hashdb_close(r);
 }
 
