@@ -60,7 +60,7 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
     int     snapping = !writes && h->locks == 0;
     struct hdb_bucket *snap = NULL;
     struct hdb_header *hd = HDR(h);
-    uint64_t start = 0, total, gen = 0;
+    uint64_t start = 0, total = 0, gen = 0;
     struct hdb_item *it;
     uint32_t *dir, i;
     long    n = 0;
@@ -76,7 +76,7 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 	snap = xmalloc(sizeof(*snap));
     for (;;) {
 	struct hdb_bucket *b = NULL;
-	uint32_t p, j;
+	uint32_t p, j = 0;
 	int     moved;
 
 	if (snapping && !shared) {
