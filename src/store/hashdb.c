@@ -23,6 +23,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,15 +141,72 @@ static int same(const struct hdb_rec *r, uint8_t tag, const void *key, size_t kl
 	&& memcmp(r->key, key, klen) == 0;
 }
 
-/* hdb_superseded - a later live record holds the same key */
-int     hdb_superseded(const struct hdb_bucket *b, unsigned used, const struct hdb_rec *r)
-{
-    struct hdb_rec o;
+/*
+ * hdb_live - the records of page b that count: live, tagged with their
+ * hash (as get looks for them), and not superseded by a later live copy
+ * of their key (these two only in a damaged file), in
+ * page order with their hashes, into it[HDB_RECS_MAX]; how many.  One
+ * pass forward for the offsets, one backward remembering the keys seen in
+ * an open-addressed table on the stack (the slot from the keyed hash and
+ * the handle's random odd multiplier), so the work is linear in the page
+ * whatever it holds.  With kill (a writer under the lock) a superseded
+ * copy is marked dead as found, so that deleting the key's newest copy
+ * (a scan's verdict) cannot bring an older one back.
+ */
+#define HDB_LIVE_SLOTS	2048		/* a power of 2, twice HDB_RECS_MAX or more */
 
-    for (unsigned off = r->off + r->len; hdb_parse(b, used, off, &o) == 0; off += o.len)
-	if (same(&o, r->tag, r->key, r->klen))
-	    return 1;
-    return 0;
+_Static_assert(HDB_LIVE_SLOTS >= 2 * HDB_RECS_MAX, "hdb_live's table at most half full");
+
+size_t  hdb_live(struct hashdb *h, struct hdb_bucket *b, unsigned used, struct hdb_item *it,
+		         int kill)
+{
+    uint16_t slot[HDB_LIVE_SLOTS];	/* index + 1 in it[]; 0: empty */
+    struct hdb_rec r, o;
+    size_t  n = 0, m = 0;
+    unsigned bits = 2;
+
+    for (unsigned off = 0; n < HDB_RECS_MAX && hdb_parse(b, used, off, &r) == 0; off += r.len)
+	if (!(r.flags & HDB_R_DEAD))
+	    it[n++].off = off;
+    while ((1u << bits) < 2 * n)
+	bits++;
+    memset(slot, 0, sizeof(slot[0]) << bits);
+    h->live_recs += n;
+    for (size_t i = n; i-- > 0;) {
+	uint32_t s;
+
+	if (hdb_parse(b, used, it[i].off, &r) < 0) {
+	    it[i].off = UINT32_MAX;
+	    continue;
+	}
+	it[i].hash = hdb_hash(h, r.key, r.klen);
+	if (r.tag != (uint8_t) it[i].hash) {
+	    it[i].off = UINT32_MAX;		/* damaged: get never finds it */
+	    continue;
+	}
+	s = (uint32_t) ((it[i].hash * h->mix) >> (64 - bits));
+	for (;; s = (s + 1) & ((1u << bits) - 1)) {
+	    size_t  j;
+
+	    h->live_probes++;
+	    if (slot[s] == 0) {
+		slot[s] = (uint16_t) (i + 1);
+		break;
+	    }
+	    j = slot[s] - 1u;
+	    if (it[j].hash == it[i].hash && hdb_parse(b, used, it[j].off, &o) == 0
+		&& same(&o, r.tag, r.key, r.klen)) {
+		if (kill)
+		    hdb_kill(h, b, &r);
+		it[i].off = UINT32_MAX;		/* superseded */
+		break;
+	    }
+	}
+    }
+    for (size_t i = 0; i < n; i++)
+	if (it[i].off != UINT32_MAX)
+	    it[m++] = it[i];
+    return m;
 }
 
 /* hdb_write - len bytes at a place of the map, through the file; -1
@@ -160,8 +218,10 @@ int     hdb_write(struct hashdb *h, const void *at, const void *src, size_t len)
 
     while ((n = pwrite(h->fd, src, len, off)) < 0 && errno == EINTR)
 	 /* void */ ;
-    if (n == (ssize_t) len)
+    if (n == (ssize_t) len) {
+	__atomic_thread_fence(__ATOMIC_RELEASE);	/* in order, for readers */
 	return 0;
+    }
     if (!h->failed)
 	msg_warn("store: %s: write: %s", h->file, n < 0 ? strerror(errno) : "short write");
     h->failed = 1;
@@ -251,24 +311,83 @@ static int find(const struct hdb_bucket *b, unsigned used, uint8_t tag, const vo
     return off < used && found < 0 ? -2 : found;
 }
 
-enum store_status hashdb_get(struct hashdb *h, const void *key, size_t klen,
-			             const void **val, size_t *vlen)
+/* lookup - one try of hashdb_get: the value into h->vbuf (h->vlen), the
+ * bucket's fill word in *fill */
+static enum store_status lookup(struct hashdb *h, uint64_t hash, const void *key, size_t klen,
+				        struct hdb_bucket **bp, uint32_t *fill, struct hdb_rec *r)
 {
-    uint64_t hash = hdb_hash(h, key, klen);
     struct hdb_bucket *b;
-    struct hdb_rec r;
     uint32_t p, slot;
     int     d, rc;
 
-    if ((b = locate(h, hash, &p, &slot, &d)) == NULL)
+    if ((*bp = b = locate(h, hash, &p, &slot, &d)) == NULL)
 	return STORE_ERROR;
-    if ((rc = find(b, hdb_used(b), (uint8_t) hash, key, klen, &r)) == -2)
+    *fill = LOAD(b->fill);
+    if ((rc = find(b, hdb_used(b), (uint8_t) hash, key, klen, r)) == -2)
 	return STORE_ERROR;
     if (rc < 0)
 	return STORE_NOTFOUND;
-    *vlen = hdb_value_out(h, &r);
-    *val = h->vbuf;
+    h->vlen = hdb_value_out(h, r);		/* before the page can change */
     return STORE_OK;
+}
+
+/*
+ * hashdb_get - under the lock (the daemon's own lookups) one try.  A
+ * reader without it can race another process's split, compaction or
+ * doubling (a page freed and reused under it, an old directory) or an
+ * append (the fill word moved on): the generation and the intent are
+ * read before and after, and a try during which they changed, or a
+ * miss during which the bucket's fill word changed, is made again; a
+ * state still moving after HDB_READ_TRIES tries is read under a shared
+ * lock.  So a key that is present is never reported missing, and a value
+ * returned is one that was stored for the key.
+ */
+enum store_status hashdb_get(struct hashdb *h, const void *key, size_t klen,
+			             const void **val, size_t *vlen)
+{
+    uint64_t hash = hdb_hash(h, key, klen), gen;
+    struct hdb_header *hd = HDR(h);
+    struct hdb_bucket *b;
+    struct hdb_rec r;
+    enum store_status st;
+    uint32_t fill;
+    int     shared = 0;
+
+    if (h->locks > 0) {
+	st = lookup(h, hash, key, klen, &b, &fill, &r);
+    } else {
+	for (int tries = 0;; tries++) {
+	    if (tries == HDB_READ_TRIES) {
+		while (flock(h->fd, LOCK_SH) < 0)
+		    if (errno != EINTR) {
+			msg_warn("store: %s: lock: %s", h->file, strerror(errno));
+			return STORE_ERROR;
+		    }
+		shared = 1;			/* no writer now: one try */
+		st = lookup(h, hash, key, klen, &b, &fill, &r);
+		break;
+	    }
+	    if (tries > 8)
+		sched_yield();
+	    gen = LOAD(hd->generation);
+	    if (LOAD(hd->intent))
+		continue;
+	    st = lookup(h, hash, key, klen, &b, &fill, &r);
+	    __atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the page read before */
+	    if (LOAD(hd->intent) || LOAD(hd->generation) != gen)
+		continue;
+	    if (st == STORE_NOTFOUND && LOAD(b->fill) != fill)
+		continue;
+	    break;
+	}
+    }
+    if (st == STORE_OK) {
+	*vlen = h->vlen;
+	*val = h->vbuf;
+    }
+    if (shared)
+	flock(h->fd, LOCK_UN);
+    return st;
 }
 
 /* extend - n new pages at the end, growing the file first; 0 if full */
@@ -391,6 +510,7 @@ static int rewrite(struct hashdb *h, uint32_t old, uint32_t slot, int d, int spl
     uint32_t span = 1u << (d - ld), base = slot & ~(span - 1), np[2] = {0, 0};
     unsigned used = hdb_used(ob), nused[2] = {0, 0}, nrec[2] = {0, 0};
     struct hdb_rec r;
+    size_t  n;
 
     if ((np[0] = alloc(h)) == 0 || (split && (np[1] = alloc(h)) == 0)) {
 	if (np[0])
@@ -399,16 +519,13 @@ static int rewrite(struct hashdb *h, uint32_t old, uint32_t slot, int d, int spl
     }
     for (int k = 0; k < 1 + split; k++)
 	init_bucket(nb[k], ld + split);
-    for (unsigned off = 0; hdb_parse(ob, used, off, &r) == 0; off += r.len) {
-	uint64_t hash;
-	uint32_t ix;
+    n = hdb_live(h, ob, used, h->items, 0);
+    for (size_t i = 0; i < n; i++) {
+	uint64_t hash = h->items[i].hash;
+	uint32_t ix = hdb_index(hash, d);
 	int     k;
 
-	if ((r.flags & HDB_R_DEAD) || hdb_superseded(ob, used, &r))
-	    continue;
-	hash = hdb_hash(h, r.key, r.klen);
-	ix = hdb_index(hash, d);
-	if (ix < base || ix >= base + span)
+	if (ix < base || ix >= base + span || hdb_parse(ob, used, h->items[i].off, &r) < 0)
 	    continue;				/* a stray from an old split */
 	k = split ? (int) (hash >> (63 - ld) & 1) : 0;
 	nused[k] = append(nb[k], nused[k], r.key, r.klen, r.val, r.vlen,
@@ -506,7 +623,8 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 	struct hdb_bucket *b;
 	struct hdb_rec r;
 	uint32_t p, slot, fill;
-	unsigned used, dead = 0;
+	unsigned used, dead;
+	size_t  n;
 	int     d, rc;
 
 	if ((b = locate(h, hash, &p, &slot, &d)) == NULL)
@@ -529,9 +647,12 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 	}
 	if (used + need <= HDB_DATA) {
 	    /*
-	     * The page from its header to the new record, in one pwrite: the
-	     * new fill word, an old value's dead flag and the record land
-	     * together (one page: kill -9 cannot cut one write in two).
+	     * The page from its header to the new record, in one pwrite:
+	     * the new fill word and the record land together (one page:
+	     * kill -9 cannot cut one write in two).  An older copy of the
+	     * key stays live until a rewrite drops it: the newer wins, and
+	     * a reader without the lock finds one or the other, never
+	     * neither (the bytes before the old end are written unchanged).
 	     */
 	    struct hdb_bucket nb;
 	    unsigned nu;
@@ -539,20 +660,19 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 	    memcpy(&nb, b, HDB_BHDR + used);
 	    nu = append(&nb, used, key, klen, sv, slen, flags, (uint8_t) hash);
 	    nb.fill = nu | ((fill >> 16) + 1) << 16;
-	    if (rc == 0)
-		nb.data[r.off + (r.len - r.klen - r.vlen) - 2] |= HDB_R_DEAD;
 	    if (hdb_write(h, b, &nb, HDB_BHDR + nu) < 0)
 		return STORE_ERROR;
 	    if (rc != 0)
 		h->dcount++;
 	    return STORE_OK;
 	}
-	/* full: reclaim dead records if that makes room, else split (a
-	 * record superseded by a later copy, which only a damaged file has,
-	 * is dropped by either) */
-	for (unsigned off = 0; hdb_parse(b, used, off, &r) == 0; off += r.len)
-	    if (r.flags & HDB_R_DEAD)
-		dead += r.len;
+	/* full: reclaim dead and superseded records if that makes room,
+	 * else split (either drops them) */
+	dead = used;
+	n = hdb_live(h, b, used, h->items, 0);
+	for (size_t i = 0; i < n; i++)
+	    if (hdb_parse(b, used, h->items[i].off, &r) == 0)
+		dead -= r.len;
 	if (dead >= need && dead >= HDB_DATA / 8)
 	    rc = rewrite(h, p, slot, d, 0);
 	else if (b->ld < d)
@@ -702,6 +822,10 @@ struct hashdb *hashdb_open(const char *file, size_t map_size, int readonly,
 
     h->file = xstrdup(file);
     h->readonly = readonly;
+    h->items = xmalloc(HDB_RECS_MAX * sizeof(*h->items));
+    if (getrandom(&h->mix, sizeof(h->mix), GRND_NONBLOCK) != (ssize_t) sizeof(h->mix))
+	h->mix = 0x9e3779b97f4a7c15ULL ^ (uint64_t) (uintptr_t) h;
+    h->mix |= 1;
     h->map = MAP_FAILED;
     h->mapsize = map_size & ~(size_t) (HDB_PAGE - 1);
     h->maxpages = (uint32_t) (h->mapsize / HDB_PAGE > UINT32_MAX - 1
@@ -763,6 +887,7 @@ void    hashdb_close(struct hashdb *h)
 	munmap(h->map, h->mapsize);
     if (h->fd >= 0)
 	close(h->fd);			/* drops the lock */
+    free(h->items);
     free(h->file);
     free(h);
 }

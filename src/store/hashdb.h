@@ -25,7 +25,11 @@
  *	(one pwrite: it survives kill -9 at any moment; hashdb_sync takes
  *	it to the disk).  The file is mapped read-only for reading.  Writers in several processes serialise with flock(2) on the
  *	file, taken per write, per scan, or from hashdb_lock to
- *	hashdb_unlock; readers take no lock.
+ *	hashdb_unlock; readers take no lock.  hashdb_get without the lock
+ *	never reports a present key missing while another process splits,
+ *	compacts or grows the file, and returns only a value that was
+ *	stored for the key (it tries again when the structure moved under
+ *	it; under the lock it reads once).
  *
  *	hashdb_scan visits records in the order of their keyed hash; the
  *	cursor is 8 bytes (a hash), fn as for store_scan (1: delete).

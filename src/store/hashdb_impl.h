@@ -10,7 +10,7 @@
  * is most of a request's time; pwrite lands in the same page cache, in
  * order, and survives kill -9 as well.  An insert is one pwrite of its
  * page from the header to the new record's end (the fill word and the
- * record in one copy).
+ * record in one copy; the bytes before the old end unchanged).
  *
  *	page 0		the header (struct hdb_header)
  *	directory	2^depth page numbers (u32) in consecutive pages; the
@@ -26,8 +26,9 @@
  * (the hash's low byte: most non-matching records cost no memcmp), the
  * key, the value.  A key's records are all in dir[hash >> (64 - depth)];
  * the last live one is its value (an update appends the new record and
- * marks the old one dead in the same write; should a file hold two live
- * copies anyway, the newer wins and the next rewrite drops the older).
+ * leaves the old one live: the newer wins, a reader finds one or the
+ * other, and the next rewrite, or a writing scan, drops the older; a
+ * delete marks every copy dead).
  *
  * A bucket is split or compacted copy-on-write: the new pages are written
  * whole, the plan (old page, new pages, directory range) is recorded in
@@ -35,7 +36,11 @@
  * old page are repointed one aligned store each, the old page is freed
  * and the intent cleared.  A writer that takes the lock after a kill -9
  * finds the intent and finishes the repointing (idempotent), so every key
- * stays reachable in exactly one bucket.
+ * stays reachable in exactly one bucket.  Every structural change bumps
+ * the header's generation before anything it freed can be reused:
+ * hashdb_get without the lock reads the generation and the intent before
+ * and after, and tries again if they moved (or, after a miss, if the
+ * bucket's fill word did).
  */
 #ifndef MX_STORE_HASHDB_IMPL_H
 #define MX_STORE_HASHDB_IMPL_H
@@ -55,6 +60,7 @@
 #define HDB_R_DEAD	1
 #define HDB_R_COMPACT	2
 #define HDB_RECS_MAX	(HDB_DATA / 4)	/* the shortest record is 4 bytes */
+#define HDB_READ_TRIES	64		/* then a reader takes a shared lock */
 
 struct hdb_header {
     char    magic[8];			/* "mxshhdb\n" */
@@ -82,6 +88,12 @@ struct hdb_bucket {
     unsigned char data[HDB_DATA];
 };
 
+/* one record that counts: its offset in data[] and its keyed hash */
+struct hdb_item {
+    uint64_t hash;
+    unsigned off;
+};
+
 struct hashdb {
     int     fd;
     int     readonly;
@@ -95,6 +107,11 @@ struct hashdb {
 					 * in the header's count (written at
 					 * unlock; recounted at a writer's open) */
     char   *file;
+    uint64_t mix;			/* odd, random per handle: hdb_live's table */
+    struct hdb_item *items;		/* HDB_RECS_MAX: rewrite's and the walk's */
+    unsigned long live_recs;		/* hdb_live: records looked at, and */
+    unsigned long live_probes;		/* key comparisons (tests: linear) */
+    size_t  vlen;				/* hashdb_get's value: its length */
     unsigned char vbuf[HASHDB_VALUE_MAX + 16];	/* the value handed out */
 };
 
@@ -118,7 +135,8 @@ struct hdb_rec {
 uint64_t hdb_hash(const struct hashdb *h, const void *key, size_t klen);
 int     hdb_valid_page(struct hashdb *h, uint32_t p, uint32_t npages);
 int     hdb_dir(struct hashdb *h, uint32_t **dir, int *depth);
-int     hdb_superseded(const struct hdb_bucket *b, unsigned used, const struct hdb_rec *r);
+size_t  hdb_live(struct hashdb *h, struct hdb_bucket *b, unsigned used, struct hdb_item *it,
+		         int kill);
 unsigned hdb_used(const struct hdb_bucket *b);
 size_t  hdb_value_out(struct hashdb *h, const struct hdb_rec *r);
 void    hdb_kill(struct hashdb *h, struct hdb_bucket *b, const struct hdb_rec *r);

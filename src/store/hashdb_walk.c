@@ -6,60 +6,62 @@
  * The scan goes through the directory in slot order, and within a bucket
  * in hash order: its cursor is the hash of the next record (8 bytes), so
  * it stays right across splits and doublings between two calls.  A
- * reader racing a writer in another process (no lock) may miss a record
- * being moved by a split or see it twice; two keys with the same 64-bit
- * hash straddling a batch boundary are both visited again.
+ * reader racing a writer in another process (no lock) may see a record
+ * twice (a split between two calls), never miss one.  Keys with the same 64-bit hash
+ * are visited in one call (a batch may pass max for them), so that every
+ * call moves the cursor on.
  */
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 
 #include "store/hashdb_impl.h"
 #include "util/mem.h"
 
-struct item {
-    uint64_t hash;
-    unsigned off;
-};
-
 static int by_hash(const void *a, const void *b)
 {
-    const struct item *x = a, *y = b;
+    const struct hdb_item *x = a, *y = b;
 
     return x->hash < y->hash ? -1 : x->hash > y->hash;
 }
 
-/* collect - the live records of bucket b in slots [lo, hi) from start */
-static size_t collect(struct hashdb *h, const struct hdb_bucket *b, int d, uint32_t lo,
-		              uint32_t hi, uint64_t start, struct item *it)
+/* collect - the live records of bucket b in slots [lo, hi) from start,
+ * in hash order; a writer kills superseded copies on the way (hdb_live) */
+static size_t collect(struct hashdb *h, struct hdb_bucket *b, int d, uint32_t lo,
+		              uint32_t hi, uint64_t start, struct hdb_item *it, int writes)
 {
-    unsigned used = hdb_used(b);
-    struct hdb_rec r;
-    size_t  n = 0;
+    size_t  n = hdb_live(h, b, hdb_used(b), it, writes), m = 0;
 
-    for (unsigned off = 0; n < HDB_RECS_MAX && hdb_parse(b, used, off, &r) == 0; off += r.len) {
-	uint64_t hash;
-	uint32_t ix;
+    for (size_t k = 0; k < n; k++) {
+	uint32_t ix = hdb_index(it[k].hash, d);
 
-	if ((r.flags & HDB_R_DEAD) || hdb_superseded(b, used, &r))
-	    continue;
-	hash = hdb_hash(h, r.key, r.klen);
-	ix = hdb_index(hash, d);
-	if (ix < lo || ix >= hi || hash < start)
-	    continue;
-	it[n].hash = hash;
-	it[n++].off = off;
+	if (ix >= lo && ix < hi && it[k].hash >= start)
+	    it[m++] = it[k];
     }
-    qsort(it, n, sizeof(*it), by_hash);
-    return n;
+    qsort(it, m, sizeof(*it), by_hash);
+    return m;
 }
 
+/*
+ * hashdb_scan - under the lock (a writing scan, or the caller's) the
+ * pages are read in place.  Without it each bucket is copied and the copy
+ * used only if the generation and the intent did not move meanwhile (as
+ * hashdb_get), from a directory read again for each bucket: a record
+ * present throughout a scan is visited, however the file splits and
+ * grows under it.
+ */
 long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *cursor_len,
 		            long max, store_scan_fn fn, void *arg)
 {
-    int     writes = fn != NULL && !h->readonly, d;
-    uint64_t start = 0, total;
-    struct item *it;
+    int     writes = fn != NULL && !h->readonly, d, tries = 0, shared = 0;
+    int     snapping = !writes && h->locks == 0;
+    struct hdb_bucket *snap = NULL;
+    struct hdb_header *hd = HDR(h);
+    uint64_t start = 0, total = 0, gen = 0;
+    struct hdb_item *it;
     uint32_t *dir, i;
     long    n = 0;
 
@@ -69,28 +71,68 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 	for (int k = 0; k < 8; k++)
 	    start = start << 8 | (unsigned char) cursor[k];
     *cursor_len = 0;
-    if (hdb_dir(h, &dir, &d) < 0) {
-	if (writes)
-	    hashdb_unlock(h);
-	return -1;
-    }
     it = xmalloc(HDB_RECS_MAX * sizeof(*it));
-    total = 1ULL << d;
-    for (i = hdb_index(start, d); i < total;) {
-	uint32_t p = LOAD(dir[i]), j = i + 1;
+    if (snapping)
+	snap = xmalloc(sizeof(*snap));
+    for (;;) {
+	struct hdb_bucket *b = NULL;
+	uint32_t p, j = 0;
+	int     moved;
 
-	while (j < total && LOAD(dir[j]) == p)
-	    j++;
-	if (hdb_valid_page(h, p, LOAD(HDR(h)->npages)) && PAGE(h, p)->type == HDB_BUCKET) {
-	    struct hdb_bucket *b = PAGE(h, p);
-	    size_t  m = collect(h, b, d, i, j, start, it);
+	if (snapping && !shared) {
+	    if (tries > 8)
+		sched_yield();
+	    if (tries == HDB_READ_TRIES) {
+		while ((moved = flock(h->fd, LOCK_SH)) < 0 && errno == EINTR)
+		     /* void */ ;
+		if (moved < 0) {
+		    n = -1;
+		    goto out;
+		}
+		shared = 1;			/* no writer now */
+	    }
+	    gen = LOAD(hd->generation);
+	    if (!shared && LOAD(hd->intent)) {
+		tries++;
+		continue;
+	    }
+	}
+	if (hdb_dir(h, &dir, &d) == 0) {
+	    total = 1ULL << d;
+	    i = hdb_index(start, d);
+	    p = LOAD(dir[i]);
+	    for (j = i + 1; j < total && LOAD(dir[j]) == p; j++)
+		 /* void */ ;
+	    if (hdb_valid_page(h, p, LOAD(hd->npages)) && PAGE(h, p)->type == HDB_BUCKET) {
+		b = PAGE(h, p);
+		if (snapping)
+		    b = memcpy(snap, b, sizeof(*snap));
+	    }
+	} else {
+	    d = -1;
+	}
+	if (snapping && !shared) {
+	    __atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the copy made before */
+	    moved = LOAD(hd->intent) || LOAD(hd->generation) != gen;
+	    if (moved) {
+		tries++;
+		continue;
+	    }
+	}
+	tries = 0;
+	if (d < 0) {
+	    n = -1;
+	    goto out;
+	}
+	if (b != NULL) {
+	    size_t  m = collect(h, b, d, i, j, start, it, writes);
 
 	    for (size_t k = 0; k < m; k++) {
 		struct hdb_rec r;
 		size_t  vlen;
 		int     verdict;
 
-		if (n >= max) {
+		if (n >= max && (k == 0 || it[k].hash != it[k - 1].hash)) {
 		    if (cursor_size >= 8) {
 			for (int q = 0; q < 8; q++)
 			    cursor[q] = (char) (it[k].hash >> (56 - 8 * q));
@@ -111,12 +153,15 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 		}
 	    }
 	}
-	i = j;
-	if (i < total)
-	    start = (uint64_t) i << (64 - d);
+	if (j >= total)
+	    break;
+	start = (uint64_t) j << (64 - d);
     }
 out:
     free(it);
+    free(snap);
+    if (shared)
+	flock(h->fd, LOCK_UN);
     if (writes)
 	hashdb_unlock(h);
     return n;
@@ -128,23 +173,24 @@ out:
 /* bucket_ok - every record inside the page, the count as published; the
  * live records that belong to slots [lo, hi) counted (a stray left by a
  * damaged file is never found, and a rewrite drops it) */
-static int bucket_ok(struct hashdb *h, const struct hdb_bucket *b, int d, uint64_t lo,
+static int bucket_ok(struct hashdb *h, struct hdb_bucket *b, int d, uint64_t lo,
 		             uint64_t hi, uint64_t *live)
 {
     uint32_t fill = b->fill;
     unsigned used = fill & 0xffff, off = 0, n = 0;
     struct hdb_rec r;
+    size_t  m;
 
     if (used > HDB_DATA)
 	return -1;
-    for (; off < used; off += r.len, n++) {
+    for (; off < used; off += r.len, n++)
 	if (hdb_parse(b, used, off, &r) < 0)
 	    return -1;
-	if (!(r.flags & HDB_R_DEAD) && !hdb_superseded(b, used, &r)) {
-	    uint32_t ix = hdb_index(hdb_hash(h, r.key, r.klen), d);
+    m = hdb_live(h, b, used, h->items, 0);
+    for (size_t k = 0; k < m; k++) {
+	uint32_t ix = hdb_index(h->items[k].hash, d);
 
-	    *live += ix >= lo && ix < hi;
-	}
+	*live += ix >= lo && ix < hi;
     }
     return n == fill >> 16 ? 0 : -1;
 }
