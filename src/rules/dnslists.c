@@ -390,37 +390,36 @@ static void prefetch_rhsbl_rcpt(struct eval *e, const struct rule *r)
     prefetch_rhs(e, r, e->txn->recipient);
 }
 
+/* rhsbl_client - the client's name (reverse: its unverified PTR name) */
+static enum rstatus rhsbl_client(struct eval *e, const struct rule *r, int reverse)
+{
+    enum peer st;
+    const char *name;
+    int     n = dns_client_name(e, reverse, &st, &name);
+
+    if (n <= 0)
+	return n == PENDING ? RS_PENDING : RS_DUNNO;
+    if (st != PEER_OK)
+	return RS_DUNNO;
+    return rhsbl(e, r, name, reverse ? "Unverified Client host" : "Client host");
+}
+
 /* r_rhsbl_client - reject_rhsbl_client: the verified client name */
 static enum rstatus r_rhsbl_client(struct eval *e, const struct rule *r,
 				           const char *rn, const char *rc)
 {
-    enum peer st;
-    const char *name;
-
     (void) rn;
     (void) rc;
-    if (*e->txn->client_address == 0)
-	return RS_DUNNO;
-    if (dns_forward_status(e, &st, &name) == PENDING)
-	return RS_PENDING;
-    return st == PEER_OK ? rhsbl(e, r, name, "Client host") : RS_DUNNO;
+    return rhsbl_client(e, r, 0);
 }
 
 /* r_rhsbl_reverse - reject_rhsbl_reverse_client: the PTR name */
 static enum rstatus r_rhsbl_reverse(struct eval *e, const struct rule *r,
 				            const char *rn, const char *rc)
 {
-    enum peer st;
-    const struct dns_answer *a;
-    const char *name;
-
     (void) rn;
     (void) rc;
-    if (*e->txn->client_address == 0)
-	return RS_DUNNO;
-    if (dns_reverse_status(e, &st, &a, &name) == PENDING)
-	return RS_PENDING;
-    return st == PEER_OK ? rhsbl(e, r, name, "Unverified Client host") : RS_DUNNO;
+    return rhsbl_client(e, r, 1);
 }
 
 static enum rstatus r_rhsbl_helo(struct eval *e, const struct rule *r,
