@@ -190,23 +190,8 @@ static void json_line(FILE *fp, const struct dkim_verify *v, const struct buf *t
     json_opt(&b, reason);
     buf_printf(&b, ",\"temporary\":%s}", dkim_verify_arc_temporary(v) ? "true" : "false");
     if (trace) {
-	const char *cp = trace->s;
-	int     first = 1;
-
-	buf_puts(&b, ",\"trace\":[");
-	while (*cp) {
-	    const char *nl = strchr(cp, '\n');
-	    size_t  len = nl ? (size_t) (nl - cp) : strlen(cp);
-	    char   *one = xstrndup(cp, len);
-
-	    if (!first)
-		buf_putc(&b, ',');
-	    buf_json_str(&b, one);
-	    free(one);
-	    first = 0;
-	    cp += len + (nl != NULL);
-	}
-	buf_putc(&b, ']');
+	buf_puts(&b, ",\"trace\":");
+	buf_json_lines(&b, trace->s);
     }
     buf_puts(&b, "}\n");
     fputs(b.s, fp);
