@@ -331,27 +331,48 @@ static int read_crlf(FILE *fp, struct buf *m, int *had_cr)
     return ferror(fp) ? -1 : 0;
 }
 
+/* a header field of a CRLF message in memory */
+struct field {
+    const char *name, *value;
+    size_t  nlen, vlen;
+};
+
+/* next_field - the header field at *p into f and *p past it: 1; or 0 with
+ * *p at the body (past the empty line that ends the header, if any) */
+static int next_field(const char **p, const char *end, struct field *f)
+{
+    const char *s = *p, *e = s, *eol;
+    size_t  colon = 0, nl;
+
+    if (end - s >= 2 && s[0] == '\r' && s[1] == '\n') {
+	*p = s + 2;
+	return 0;
+    }
+    if (s >= end)
+	return 0;
+    eol = memchr(s, '\n', (size_t) (end - s));
+    if ((nl = header_name_len(s, eol ? (size_t) (eol - s) : (size_t) (end - s), &colon)) == 0)
+	return 0;				/* no header field: the body starts here */
+    /* the field ends at a CRLF not followed by white space */
+    while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
+			&& (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
+	e++;
+    f->name = s;
+    f->nlen = nl;
+    f->value = s + colon + 1;
+    f->vlen = (size_t) (e - s - colon - 1);
+    *p = e + 2 > end ? end : e + 2;
+    return 1;
+}
+
 /* sign_feed - header fields and body of the CRLF message m into ms */
 static void sign_feed(struct dkim_msgsign *ms, const struct buf *m)
 {
     const char *p = m->s, *end = m->s + m->len;
+    struct field f;
 
-    while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
-	const char *e = p, *eol = memchr(p, '\n', (size_t) (end - p));
-	size_t  colon = 0, nl = header_name_len(p, eol ? (size_t) (eol - p) : (size_t) (end - p),
-						&colon);
-
-	if (nl == 0)
-	    break;			/* no header field: the body starts here */
-	/* the field ends at a CRLF not followed by white space */
-	while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
-			    && (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
-	    e++;
-	dkim_msgsign_header(ms, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
-	p = e + 2 > end ? end : e + 2;
-    }
-    if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-	p += 2;
+    while (next_field(&p, end, &f))
+	dkim_msgsign_header(ms, f.name, f.nlen, f.value, f.vlen);
     if (p < end)
 	dkim_msgsign_body(ms, p, (size_t) (end - p));
 }
@@ -436,24 +457,13 @@ struct arc_both {
 static void arc_feed(struct arc_both *t, const struct buf *m)
 {
     const char *p = m->s, *end = m->s + m->len;
+    struct field f;
 
-    while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
-	const char *e = p, *eol = memchr(p, '\n', (size_t) (end - p));
-	size_t  colon = 0, nl = header_name_len(p, eol ? (size_t) (eol - p) : (size_t) (end - p),
-						&colon);
-
-	if (nl == 0)
-	    break;
-	while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
-			    && (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
-	    e++;
-	dkim_verify_header(t->v, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
-	arc_seal_header(t->a, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
-	p = e + 2 > end ? end : e + 2;
+    while (next_field(&p, end, &f)) {
+	dkim_verify_header(t->v, f.name, f.nlen, f.value, f.vlen);
+	arc_seal_header(t->a, f.name, f.nlen, f.value, f.vlen);
     }
     dkim_verify_eoh(t->v);
-    if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-	p += 2;
     if (p < end) {
 	dkim_verify_body(t->v, p, (size_t) (end - p));
 	arc_seal_body(t->a, p, (size_t) (end - p));
