@@ -387,6 +387,32 @@ static void print_message(struct buf *out, const struct buf *m, int had_cr)
 	    putchar(out->s[i]);
 }
 
+/* open_message - fp for MESSAGE (none or "-": standard input); -1 after
+ * saying why, after the command's name ("mxshield dkim sign") */
+static int open_message(const char *cmd, const char *file, FILE **fp)
+{
+    *fp = stdin;
+    if (file && strcmp(file, "-") != 0 && (*fp = fopen(file, "rb")) == NULL) {
+	fprintf(stderr, "%s: %s: %s\n", cmd, file, strerror(errno));
+	return -1;
+    }
+    return 0;
+}
+
+/* read_message - all of fp into m (read_crlf), then fp closed unless it is
+ * standard input; -1 after saying why */
+static int read_message(const char *cmd, const char *file, FILE *fp, struct buf *m,
+			        int *had_cr)
+{
+    int     rc = read_crlf(fp, m, had_cr);
+
+    if (rc < 0)
+	fprintf(stderr, "%s: %s: read error\n", cmd, file ? file : "standard input");
+    if (fp != stdin)
+	fclose(fp);
+    return rc;
+}
+
 /* cmd_dkim_sign - mxshield dkim sign [-c FILE] [MESSAGE] */
 static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 {
@@ -394,7 +420,7 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
     struct dkim_signer *g;
     struct dkim_msgsign *ms = NULL;
     struct buf m, out;
-    FILE   *fp = stdin;
+    FILE   *fp;
     char    why[512];
     int     had_cr, rc = 2;
 
@@ -403,20 +429,16 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 	return 2;
     }
     file = argc ? argv[0] : NULL;
-    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
-	fprintf(stderr, "mxshield dkim sign: %s: %s\n", file, strerror(errno));
+    if (open_message("mxshield dkim sign", file, &fp) < 0)
 	return 2;
-    }
     if ((g = dkim_signer_open(conf, why, sizeof(why))) == NULL) {
 	fprintf(stderr, "mxshield dkim sign: %s\n", why);
 	return 2;
     }
     buf_init(&m);
     buf_init(&out);
-    if (read_crlf(fp, &m, &had_cr) < 0) {
-	fprintf(stderr, "mxshield dkim sign: %s: read error\n", file ? file : "standard input");
+    if (read_message("mxshield dkim sign", file, fp, &m, &had_cr) < 0)
 	goto done;
-    }
     ms = dkim_msgsign_new(g);
     sign_feed(ms, &m);
     switch (dkim_msgsign_finish(ms, (long long) time(NULL), why, sizeof(why))) {
@@ -438,8 +460,6 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
     if (rc != 2)
 	print_message(&out, &m, had_cr);
 done:
-    if (fp != stdin)
-	fclose(fp);
     dkim_msgsign_free(ms);
     dkim_signer_free(g);
     buf_free(&m);
@@ -514,7 +534,7 @@ static int cmd_dkim_arcseal(const struct config *conf, int argc, char **argv)
     struct dns *dns = NULL;
     struct lookupset *ls = NULL;
     struct buf m, ar, out;
-    FILE   *fp = stdin;
+    FILE   *fp;
     char    why[512];
     int     had_cr, rc = 2;
 
@@ -539,19 +559,15 @@ static int cmd_dkim_arcseal(const struct config *conf, int argc, char **argv)
 	dkim_signer_free(g);
 	return 2;
     }
-    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
-	fprintf(stderr, "mxshield dkim arc-seal: %s: %s\n", file, strerror(errno));
+    if (open_message("mxshield dkim arc-seal", file, &fp) < 0) {
 	dkim_signer_free(g);
 	return 2;
     }
     buf_init(&m);
     buf_init(&ar);
     buf_init(&out);
-    if (read_crlf(fp, &m, &had_cr) < 0) {
-	fprintf(stderr, "mxshield dkim arc-seal: %s: read error\n",
-		file ? file : "standard input");
+    if (read_message("mxshield dkim arc-seal", file, fp, &m, &had_cr) < 0)
 	goto done;
-    }
     if ((base = event_base_new()) == NULL
 	|| (dns = dns_new(base, resolver ? resolver : config_str(conf, P_DNS_RESOLVER),
 			  (int) config_int(conf, P_DNS_TIMEOUT) * 1000, 0, why,
@@ -587,8 +603,6 @@ static int cmd_dkim_arcseal(const struct config *conf, int argc, char **argv)
     if (rc != 2)
 	print_message(&out, &m, had_cr);
 done:
-    if (fp != stdin)
-	fclose(fp);
     arc_seal_free(t.a);
     if (t.v)
 	dkim_verify_free(t.v);
@@ -638,10 +652,8 @@ int     cmd_dkim(const struct config *conf, int argc, char **argv)
 	else
 	    goto usage;
     }
-    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
-	fprintf(stderr, "mxshield dkim: %s: %s\n", file, strerror(errno));
+    if (open_message("mxshield dkim", file, &fp) < 0)
 	return 2;
-    }
     if ((base = event_base_new()) == NULL) {
 	fprintf(stderr, "mxshield dkim: cannot create event base\n");
 	return 2;
