@@ -118,55 +118,51 @@ int     eval_auth_destination(struct eval *e, const char *rcpt)
     return rc;
 }
 
+/* auth_dest - permit_auth_destination (rcode 0: permit a recipient that
+ * is ours or relayed for) and reject/defer_unauth_destination (refuse the
+ * others with rcode); a failed lookup is a 451 either way */
+static enum rstatus auth_dest(struct eval *e, const struct rule *r, int rcode,
+			              const char *dsn)
+{
+    if (*e->txn->recipient == 0)
+	return RS_DUNNO;
+    int     a = eval_auth_destination(e, e->txn->recipient);
+
+    if (a < 0)
+	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
+			   e->txn->recipient);
+    if (rcode == 0)
+	return a ? eval_permit(e, r->name) : RS_DUNNO;
+    if (a)
+	return RS_DUNNO;
+    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->txn->recipient);
+}
+
 /* r_permit_auth_dest - recipient is ours or relayed for */
 static enum rstatus r_permit_auth_dest(struct eval *e, const struct rule *r,
 				               const char *rn, const char *rc)
 {
     (void) rn;
     (void) rc;
-    if (*e->txn->recipient == 0)
-	return RS_DUNNO;
-    int     a = eval_auth_destination(e, e->txn->recipient);
-
-    if (a < 0)
-	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
-			   e->txn->recipient);
-    return a ? eval_permit(e, r->name) : RS_DUNNO;
-}
-
-/* unauth_dest - reject or defer relaying to other destinations */
-static enum rstatus unauth_dest(struct eval *e, int rcode, const char *dsn)
-{
-    if (*e->txn->recipient == 0)
-	return RS_DUNNO;
-    int     a = eval_auth_destination(e, e->txn->recipient);
-
-    if (a < 0)
-	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
-			   e->txn->recipient);
-    if (a)
-	return RS_DUNNO;
-    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->txn->recipient);
+    return auth_dest(e, r, 0, NULL);
 }
 
 /* r_reject_unauth_dest - Relay access denied */
 static enum rstatus r_reject_unauth_dest(struct eval *e, const struct rule *r,
 				                 const char *rn, const char *rc)
 {
-    (void) r;
     (void) rn;
     (void) rc;
-    return unauth_dest(e, e->pol->code.relay, "5.7.1");
+    return auth_dest(e, r, e->pol->code.relay, "5.7.1");
 }
 
 /* r_defer_unauth_dest - Relay access denied, temporarily */
 static enum rstatus r_defer_unauth_dest(struct eval *e, const struct rule *r,
 				                const char *rn, const char *rc)
 {
-    (void) r;
     (void) rn;
     (void) rc;
-    return unauth_dest(e, e->pol->code.defer, "4.7.1");
+    return auth_dest(e, r, e->pol->code.defer, "4.7.1");
 }
 
 /* eval_invalid_hostaddr - "[addr]" must hold a valid address */
