@@ -190,23 +190,8 @@ static void json_line(FILE *fp, const struct dkim_verify *v, const struct buf *t
     json_opt(&b, reason);
     buf_printf(&b, ",\"temporary\":%s}", dkim_verify_arc_temporary(v) ? "true" : "false");
     if (trace) {
-	const char *cp = trace->s;
-	int     first = 1;
-
-	buf_puts(&b, ",\"trace\":[");
-	while (*cp) {
-	    const char *nl = strchr(cp, '\n');
-	    size_t  len = nl ? (size_t) (nl - cp) : strlen(cp);
-	    char   *one = xstrndup(cp, len);
-
-	    if (!first)
-		buf_putc(&b, ',');
-	    buf_json_str(&b, one);
-	    free(one);
-	    first = 0;
-	    cp += len + (nl != NULL);
-	}
-	buf_putc(&b, ']');
+	buf_puts(&b, ",\"trace\":");
+	buf_json_lines(&b, trace->s);
     }
     buf_puts(&b, "}\n");
     fputs(b.s, fp);
@@ -346,27 +331,48 @@ static int read_crlf(FILE *fp, struct buf *m, int *had_cr)
     return ferror(fp) ? -1 : 0;
 }
 
+/* a header field of a CRLF message in memory */
+struct field {
+    const char *name, *value;
+    size_t  nlen, vlen;
+};
+
+/* next_field - the header field at *p into f and *p past it: 1; or 0 with
+ * *p at the body (past the empty line that ends the header, if any) */
+static int next_field(const char **p, const char *end, struct field *f)
+{
+    const char *s = *p, *e = s, *eol;
+    size_t  colon = 0, nl;
+
+    if (end - s >= 2 && s[0] == '\r' && s[1] == '\n') {
+	*p = s + 2;
+	return 0;
+    }
+    if (s >= end)
+	return 0;
+    eol = memchr(s, '\n', (size_t) (end - s));
+    if ((nl = header_name_len(s, eol ? (size_t) (eol - s) : (size_t) (end - s), &colon)) == 0)
+	return 0;				/* no header field: the body starts here */
+    /* the field ends at a CRLF not followed by white space */
+    while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
+			&& (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
+	e++;
+    f->name = s;
+    f->nlen = nl;
+    f->value = s + colon + 1;
+    f->vlen = (size_t) (e - s - colon - 1);
+    *p = e + 2 > end ? end : e + 2;
+    return 1;
+}
+
 /* sign_feed - header fields and body of the CRLF message m into ms */
 static void sign_feed(struct dkim_msgsign *ms, const struct buf *m)
 {
     const char *p = m->s, *end = m->s + m->len;
+    struct field f;
 
-    while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
-	const char *e = p, *eol = memchr(p, '\n', (size_t) (end - p));
-	size_t  colon = 0, nl = header_name_len(p, eol ? (size_t) (eol - p) : (size_t) (end - p),
-						&colon);
-
-	if (nl == 0)
-	    break;			/* no header field: the body starts here */
-	/* the field ends at a CRLF not followed by white space */
-	while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
-			    && (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
-	    e++;
-	dkim_msgsign_header(ms, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
-	p = e + 2 > end ? end : e + 2;
-    }
-    if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-	p += 2;
+    while (next_field(&p, end, &f))
+	dkim_msgsign_header(ms, f.name, f.nlen, f.value, f.vlen);
     if (p < end)
 	dkim_msgsign_body(ms, p, (size_t) (end - p));
 }
@@ -381,6 +387,32 @@ static void print_message(struct buf *out, const struct buf *m, int had_cr)
 	    putchar(out->s[i]);
 }
 
+/* open_message - fp for MESSAGE (none or "-": standard input); -1 after
+ * saying why, after the command's name ("mxshield dkim sign") */
+static int open_message(const char *cmd, const char *file, FILE **fp)
+{
+    *fp = stdin;
+    if (file && strcmp(file, "-") != 0 && (*fp = fopen(file, "rb")) == NULL) {
+	fprintf(stderr, "%s: %s: %s\n", cmd, file, strerror(errno));
+	return -1;
+    }
+    return 0;
+}
+
+/* read_message - all of fp into m (read_crlf), then fp closed unless it is
+ * standard input; -1 after saying why */
+static int read_message(const char *cmd, const char *file, FILE *fp, struct buf *m,
+			        int *had_cr)
+{
+    int     rc = read_crlf(fp, m, had_cr);
+
+    if (rc < 0)
+	fprintf(stderr, "%s: %s: read error\n", cmd, file ? file : "standard input");
+    if (fp != stdin)
+	fclose(fp);
+    return rc;
+}
+
 /* cmd_dkim_sign - mxshield dkim sign [-c FILE] [MESSAGE] */
 static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 {
@@ -388,7 +420,7 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
     struct dkim_signer *g;
     struct dkim_msgsign *ms = NULL;
     struct buf m, out;
-    FILE   *fp = stdin;
+    FILE   *fp;
     char    why[512];
     int     had_cr, rc = 2;
 
@@ -397,20 +429,16 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 	return 2;
     }
     file = argc ? argv[0] : NULL;
-    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
-	fprintf(stderr, "mxshield dkim sign: %s: %s\n", file, strerror(errno));
+    if (open_message("mxshield dkim sign", file, &fp) < 0)
 	return 2;
-    }
     if ((g = dkim_signer_open(conf, why, sizeof(why))) == NULL) {
 	fprintf(stderr, "mxshield dkim sign: %s\n", why);
 	return 2;
     }
     buf_init(&m);
     buf_init(&out);
-    if (read_crlf(fp, &m, &had_cr) < 0) {
-	fprintf(stderr, "mxshield dkim sign: %s: read error\n", file ? file : "standard input");
+    if (read_message("mxshield dkim sign", file, fp, &m, &had_cr) < 0)
 	goto done;
-    }
     ms = dkim_msgsign_new(g);
     sign_feed(ms, &m);
     switch (dkim_msgsign_finish(ms, (long long) time(NULL), why, sizeof(why))) {
@@ -432,8 +460,6 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
     if (rc != 2)
 	print_message(&out, &m, had_cr);
 done:
-    if (fp != stdin)
-	fclose(fp);
     dkim_msgsign_free(ms);
     dkim_signer_free(g);
     buf_free(&m);
@@ -451,24 +477,13 @@ struct arc_both {
 static void arc_feed(struct arc_both *t, const struct buf *m)
 {
     const char *p = m->s, *end = m->s + m->len;
+    struct field f;
 
-    while (p < end && !(end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
-	const char *e = p, *eol = memchr(p, '\n', (size_t) (end - p));
-	size_t  colon = 0, nl = header_name_len(p, eol ? (size_t) (eol - p) : (size_t) (end - p),
-						&colon);
-
-	if (nl == 0)
-	    break;
-	while (e < end && !(e + 1 < end && e[0] == '\r' && e[1] == '\n'
-			    && (e + 2 >= end || (e[2] != ' ' && e[2] != '\t'))))
-	    e++;
-	dkim_verify_header(t->v, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
-	arc_seal_header(t->a, p, nl, p + colon + 1, (size_t) (e - p - colon - 1));
-	p = e + 2 > end ? end : e + 2;
+    while (next_field(&p, end, &f)) {
+	dkim_verify_header(t->v, f.name, f.nlen, f.value, f.vlen);
+	arc_seal_header(t->a, f.name, f.nlen, f.value, f.vlen);
     }
     dkim_verify_eoh(t->v);
-    if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-	p += 2;
     if (p < end) {
 	dkim_verify_body(t->v, p, (size_t) (end - p));
 	arc_seal_body(t->a, p, (size_t) (end - p));
@@ -519,7 +534,7 @@ static int cmd_dkim_arcseal(const struct config *conf, int argc, char **argv)
     struct dns *dns = NULL;
     struct lookupset *ls = NULL;
     struct buf m, ar, out;
-    FILE   *fp = stdin;
+    FILE   *fp;
     char    why[512];
     int     had_cr, rc = 2;
 
@@ -544,19 +559,15 @@ static int cmd_dkim_arcseal(const struct config *conf, int argc, char **argv)
 	dkim_signer_free(g);
 	return 2;
     }
-    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
-	fprintf(stderr, "mxshield dkim arc-seal: %s: %s\n", file, strerror(errno));
+    if (open_message("mxshield dkim arc-seal", file, &fp) < 0) {
 	dkim_signer_free(g);
 	return 2;
     }
     buf_init(&m);
     buf_init(&ar);
     buf_init(&out);
-    if (read_crlf(fp, &m, &had_cr) < 0) {
-	fprintf(stderr, "mxshield dkim arc-seal: %s: read error\n",
-		file ? file : "standard input");
+    if (read_message("mxshield dkim arc-seal", file, fp, &m, &had_cr) < 0)
 	goto done;
-    }
     if ((base = event_base_new()) == NULL
 	|| (dns = dns_new(base, resolver ? resolver : config_str(conf, P_DNS_RESOLVER),
 			  (int) config_int(conf, P_DNS_TIMEOUT) * 1000, 0, why,
@@ -592,8 +603,6 @@ static int cmd_dkim_arcseal(const struct config *conf, int argc, char **argv)
     if (rc != 2)
 	print_message(&out, &m, had_cr);
 done:
-    if (fp != stdin)
-	fclose(fp);
     arc_seal_free(t.a);
     if (t.v)
 	dkim_verify_free(t.v);
@@ -643,10 +652,8 @@ int     cmd_dkim(const struct config *conf, int argc, char **argv)
 	else
 	    goto usage;
     }
-    if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "rb")) == NULL) {
-	fprintf(stderr, "mxshield dkim: %s: %s\n", file, strerror(errno));
+    if (open_message("mxshield dkim", file, &fp) < 0)
 	return 2;
-    }
     if ((base = event_base_new()) == NULL) {
 	fprintf(stderr, "mxshield dkim: cannot create event base\n");
 	return 2;

@@ -50,23 +50,8 @@ static void json_line(FILE *fp, const struct spf_outcome *o, int with_trace)
     buf_puts(&b, ",\"problem\":");
     buf_json_str(&b, o->problem.s);
     if (with_trace) {
-	buf_puts(&b, ",\"trace\":[");
-	const char *cp = o->trace.s;
-	int     first = 1;
-
-	while (*cp) {
-	    const char *nl = strchr(cp, '\n');
-	    size_t  len = nl ? (size_t) (nl - cp) : strlen(cp);
-	    char   *line = xstrndup(cp, len);
-
-	    if (!first)
-		buf_putc(&b, ',');
-	    buf_json_str(&b, line);
-	    free(line);
-	    first = 0;
-	    cp += len + (nl != NULL);
-	}
-	buf_putc(&b, ']');
+	buf_puts(&b, ",\"trace\":");
+	buf_json_lines(&b, o->trace.s);
     }
     buf_puts(&b, "}\n");
     fputs(b.s, fp);

@@ -26,6 +26,8 @@ int     dns_postfix_name_ok(const struct eval *e, const char *name);
 int     dns_reverse_status(struct eval *e, enum peer *st, const struct dns_answer **ans,
 			           const char **name);
 int     dns_forward_status(struct eval *e, enum peer *st, const char **name);
+/* either of them for a restriction: 0 without a client address, 1 when known */
+int     dns_client_name(struct eval *e, int reverse, enum peer *st, const char **name);
 void    dns_prefetch_client(struct eval *e, const struct rule *r);
 
 /* a temporary DNS failure, per a *_tempfail_action parameter */

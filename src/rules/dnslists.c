@@ -290,29 +290,40 @@ static int dnswl_safe(struct eval *e)
     return 1;
 }
 
-/* r_dnswl_client - permit_dnswl_client */
-static enum rstatus r_dnswl_client(struct eval *e, const struct rule *r,
-				           const char *rn, const char *rc)
+/* allowlisted - permit_dnswl_client and permit_rhswl_client, once the
+ * query name q for the client (shown as what) is known: permit when
+ * listed; a list that cannot be queried defers if the answer would be a
+ * reject (Postfix's defer_if_reject) */
+static enum rstatus allowlisted(struct eval *e, const struct rule *r, const char *q,
+				        const char *what)
 {
-    char    q[300];
     enum xl_result res;
 
-    (void) rn;
-    (void) rc;
-    if (!dnswl_safe(e) || client_xl_name(e, r->xl, q, sizeof(q)) < 0)
-	return RS_DUNNO;
     if (xl_query(e, r->xl, q, &res) == PENDING)
 	return RS_PENDING;
     if (res == XL_TEMP) {
 	e->temp_failure = 1;
 	return eval_defer_if(e, &e->dir, 450, "4.7.1", "<%s>: %s rejected: %s",
-			     e->txn->client_address, "Client host", "Service unavailable");
+			     what, "Client host", "Service unavailable");
     }
     if (res == XL_LISTED) {
 	stat_inc_l(STAT_DNSLIST_CHECKS, r->xl->domain, "listed");
 	return eval_permit(e, r->name);
     }
     return RS_DUNNO;
+}
+
+/* r_dnswl_client - permit_dnswl_client */
+static enum rstatus r_dnswl_client(struct eval *e, const struct rule *r,
+				           const char *rn, const char *rc)
+{
+    char    q[300];
+
+    (void) rn;
+    (void) rc;
+    if (!dnswl_safe(e) || client_xl_name(e, r->xl, q, sizeof(q)) < 0)
+	return RS_DUNNO;
+    return allowlisted(e, r, q, e->txn->client_address);
 }
 
 /* domain_xl_name - "domain.list" for an RHSBL, or -1 when Postfix skips */
@@ -390,37 +401,36 @@ static void prefetch_rhsbl_rcpt(struct eval *e, const struct rule *r)
     prefetch_rhs(e, r, e->txn->recipient);
 }
 
+/* rhsbl_client - the client's name (reverse: its unverified PTR name) */
+static enum rstatus rhsbl_client(struct eval *e, const struct rule *r, int reverse)
+{
+    enum peer st;
+    const char *name;
+    int     n = dns_client_name(e, reverse, &st, &name);
+
+    if (n <= 0)
+	return n == PENDING ? RS_PENDING : RS_DUNNO;
+    if (st != PEER_OK)
+	return RS_DUNNO;
+    return rhsbl(e, r, name, reverse ? "Unverified Client host" : "Client host");
+}
+
 /* r_rhsbl_client - reject_rhsbl_client: the verified client name */
 static enum rstatus r_rhsbl_client(struct eval *e, const struct rule *r,
 				           const char *rn, const char *rc)
 {
-    enum peer st;
-    const char *name;
-
     (void) rn;
     (void) rc;
-    if (*e->txn->client_address == 0)
-	return RS_DUNNO;
-    if (dns_forward_status(e, &st, &name) == PENDING)
-	return RS_PENDING;
-    return st == PEER_OK ? rhsbl(e, r, name, "Client host") : RS_DUNNO;
+    return rhsbl_client(e, r, 0);
 }
 
 /* r_rhsbl_reverse - reject_rhsbl_reverse_client: the PTR name */
 static enum rstatus r_rhsbl_reverse(struct eval *e, const struct rule *r,
 				            const char *rn, const char *rc)
 {
-    enum peer st;
-    const struct dns_answer *a;
-    const char *name;
-
     (void) rn;
     (void) rc;
-    if (*e->txn->client_address == 0)
-	return RS_DUNNO;
-    if (dns_reverse_status(e, &st, &a, &name) == PENDING)
-	return RS_PENDING;
-    return st == PEER_OK ? rhsbl(e, r, name, "Unverified Client host") : RS_DUNNO;
+    return rhsbl_client(e, r, 1);
 }
 
 static enum rstatus r_rhsbl_helo(struct eval *e, const struct rule *r,
@@ -454,7 +464,6 @@ static enum rstatus r_rhswl_client(struct eval *e, const struct rule *r,
     enum peer st;
     const char *name;
     char    q[600];
-    enum xl_result res;
 
     (void) rn;
     (void) rc;
@@ -464,18 +473,7 @@ static enum rstatus r_rhswl_client(struct eval *e, const struct rule *r,
 	return RS_PENDING;
     if (st != PEER_OK || domain_xl_name(r->xl, name, q, sizeof(q)) < 0)
 	return RS_DUNNO;
-    if (xl_query(e, r->xl, q, &res) == PENDING)
-	return RS_PENDING;
-    if (res == XL_TEMP) {
-	e->temp_failure = 1;
-	return eval_defer_if(e, &e->dir, 450, "4.7.1", "<%s>: %s rejected: %s",
-			     name, "Client host", "Service unavailable");
-    }
-    if (res == XL_LISTED) {
-	stat_inc_l(STAT_DNSLIST_CHECKS, r->xl->domain, "listed");
-	return eval_permit(e, r->name);
-    }
-    return RS_DUNNO;
+    return allowlisted(e, r, q, name);
 }
 
 static const struct rdef list_rdefs[] = {

@@ -193,49 +193,58 @@ enum rstatus dns_tempfail(struct eval *e, enum param_id act, const char *dsn,
     return st;
 }
 
+/* dns_client_name - the client's forward-confirmed name, or with reverse
+ * only its PTR name: 1 with *st (and *name when PEER_OK), 0 when Postfix
+ * sent no client address, PENDING while waiting */
+int     dns_client_name(struct eval *e, int reverse, enum peer *st, const char **name)
+{
+    const struct dns_answer *a;
+
+    if (*e->txn->client_address == 0)
+	return 0;
+    if ((reverse ? dns_reverse_status(e, st, &a, name)
+	 : dns_forward_status(e, st, name)) == PENDING)
+	return PENDING;
+    return 1;
+}
+
+/* unknown_client - reject_unknown_client_hostname and, with reverse,
+ * reject_unknown_reverse_client_hostname */
+static enum rstatus unknown_client(struct eval *e, int reverse)
+{
+    enum peer st;
+    const char *name;
+    int     n = dns_client_name(e, reverse, &st, &name);
+
+    if (n <= 0)
+	return n == PENDING ? RS_PENDING : RS_DUNNO;
+    if (st == PEER_OK)
+	return RS_DUNNO;
+    e->temp_failure = st == PEER_TEMP;
+    return eval_reject(e, st >= PEER_PERM ? e->pol->code.unknown_client : 450,
+		       reverse ? "4.7.1" : "4.7.25",
+		       "Client host rejected: cannot find your %shostname, [%s]",
+		       reverse ? "reverse " : "", e->txn->client_address);
+}
+
 /* r_unknown_client - reject_unknown_client_hostname */
 static enum rstatus r_unknown_client(struct eval *e, const struct rule *r,
 				             const char *rn, const char *rc)
 {
-    enum peer st;
-    const char *name;
-
     (void) r;
     (void) rn;
     (void) rc;
-    if (*e->txn->client_address == 0)
-	return RS_DUNNO;
-    if (dns_forward_status(e, &st, &name) == PENDING)
-	return RS_PENDING;
-    if (st == PEER_OK)
-	return RS_DUNNO;
-    e->temp_failure = st == PEER_TEMP;
-    return eval_reject(e, st >= PEER_PERM ? e->pol->code.unknown_client : 450, "4.7.25",
-		       "Client host rejected: cannot find your hostname, [%s]",
-		       e->txn->client_address);
+    return unknown_client(e, 0);
 }
 
 /* r_unknown_reverse - reject_unknown_reverse_client_hostname */
 static enum rstatus r_unknown_reverse(struct eval *e, const struct rule *r,
 				              const char *rn, const char *rc)
 {
-    enum peer st;
-    const struct dns_answer *a;
-    const char *name;
-
     (void) r;
     (void) rn;
     (void) rc;
-    if (*e->txn->client_address == 0)
-	return RS_DUNNO;
-    if (dns_reverse_status(e, &st, &a, &name) == PENDING)
-	return RS_PENDING;
-    if (st == PEER_OK)
-	return RS_DUNNO;
-    e->temp_failure = st == PEER_TEMP;
-    return eval_reject(e, st >= PEER_PERM ? e->pol->code.unknown_client : 450, "4.7.1",
-		       "Client host rejected: cannot find your reverse hostname, [%s]",
-		       e->txn->client_address);
+    return unknown_client(e, 1);
 }
 
 /* prefetch_helo - A, AAAA and MX of the HELO name */

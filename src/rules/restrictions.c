@@ -118,55 +118,51 @@ int     eval_auth_destination(struct eval *e, const char *rcpt)
     return rc;
 }
 
+/* auth_dest - permit_auth_destination (rcode 0: permit a recipient that
+ * is ours or relayed for) and reject/defer_unauth_destination (refuse the
+ * others with rcode); a failed lookup is a 451 either way */
+static enum rstatus auth_dest(struct eval *e, const struct rule *r, int rcode,
+			              const char *dsn)
+{
+    if (*e->txn->recipient == 0)
+	return RS_DUNNO;
+    int     a = eval_auth_destination(e, e->txn->recipient);
+
+    if (a < 0)
+	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
+			   e->txn->recipient);
+    if (rcode == 0)
+	return a ? eval_permit(e, r->name) : RS_DUNNO;
+    if (a)
+	return RS_DUNNO;
+    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->txn->recipient);
+}
+
 /* r_permit_auth_dest - recipient is ours or relayed for */
 static enum rstatus r_permit_auth_dest(struct eval *e, const struct rule *r,
 				               const char *rn, const char *rc)
 {
     (void) rn;
     (void) rc;
-    if (*e->txn->recipient == 0)
-	return RS_DUNNO;
-    int     a = eval_auth_destination(e, e->txn->recipient);
-
-    if (a < 0)
-	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
-			   e->txn->recipient);
-    return a ? eval_permit(e, r->name) : RS_DUNNO;
-}
-
-/* unauth_dest - reject or defer relaying to other destinations */
-static enum rstatus unauth_dest(struct eval *e, int rcode, const char *dsn)
-{
-    if (*e->txn->recipient == 0)
-	return RS_DUNNO;
-    int     a = eval_auth_destination(e, e->txn->recipient);
-
-    if (a < 0)
-	return eval_reject(e, 451, "4.3.0", "<%s>: Temporary lookup failure",
-			   e->txn->recipient);
-    if (a)
-	return RS_DUNNO;
-    return eval_reject(e, rcode, dsn, "<%s>: Relay access denied", e->txn->recipient);
+    return auth_dest(e, r, 0, NULL);
 }
 
 /* r_reject_unauth_dest - Relay access denied */
 static enum rstatus r_reject_unauth_dest(struct eval *e, const struct rule *r,
 				                 const char *rn, const char *rc)
 {
-    (void) r;
     (void) rn;
     (void) rc;
-    return unauth_dest(e, e->pol->code.relay, "5.7.1");
+    return auth_dest(e, r, e->pol->code.relay, "5.7.1");
 }
 
 /* r_defer_unauth_dest - Relay access denied, temporarily */
 static enum rstatus r_defer_unauth_dest(struct eval *e, const struct rule *r,
 				                const char *rn, const char *rc)
 {
-    (void) r;
     (void) rn;
     (void) rc;
-    return unauth_dest(e, e->pol->code.defer, "4.7.1");
+    return auth_dest(e, r, e->pol->code.defer, "4.7.1");
 }
 
 /* eval_invalid_hostaddr - "[addr]" must hold a valid address */
@@ -189,46 +185,48 @@ enum rstatus eval_invalid_hostaddr(struct eval *e, const char *name)
 		       "<%s>: Helo command rejected: invalid ip address", name);
 }
 
-/* r_invalid_helo - HELO name syntax */
-static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
-				           const char *rn, const char *rc)
+/* helo_syntax - reject_invalid_helo_hostname, or with fqdn
+ * reject_non_fqdn_helo_hostname: no HELO name passes, "[addr]" must hold
+ * a valid address, any other name is tested without one trailing dot */
+static enum rstatus helo_syntax(struct eval *e, int fqdn)
 {
     const char *helo = e->txn->helo_name;
 
-    (void) r;
-    (void) rn;
-    (void) rc;
     if (*helo == 0)
 	return RS_DUNNO;
     if (*helo == '[')
 	return eval_invalid_hostaddr(e, helo);
     const char *t = hostname_untruncate(helo, &e->tmp);
 
-    if (valid_hostname(t) || valid_hostaddr(t))
+    if (!fqdn && (valid_hostname(t) || valid_hostaddr(t)))
 	return RS_DUNNO;
+    if (fqdn && valid_hostname(t) && strchr(t, '.'))
+	return RS_DUNNO;
+    if (fqdn)
+	return eval_reject(e, e->pol->code.non_fqdn, "5.5.2",
+			   "<%s>: Helo command rejected: need fully-qualified hostname", helo);
     return eval_reject(e, e->pol->code.bad_name, "5.5.2",
 		       "<%s>: Helo command rejected: Invalid name", helo);
+}
+
+/* r_invalid_helo - HELO name syntax */
+static enum rstatus r_invalid_helo(struct eval *e, const struct rule *r,
+				           const char *rn, const char *rc)
+{
+    (void) r;
+    (void) rn;
+    (void) rc;
+    return helo_syntax(e, 0);
 }
 
 /* r_non_fqdn_helo - HELO name must be a fully-qualified host name */
 static enum rstatus r_non_fqdn_helo(struct eval *e, const struct rule *r,
 				            const char *rn, const char *rc)
 {
-    const char *helo = e->txn->helo_name;
-
     (void) r;
     (void) rn;
     (void) rc;
-    if (*helo == 0)
-	return RS_DUNNO;
-    if (*helo == '[')
-	return eval_invalid_hostaddr(e, helo);
-    const char *t = hostname_untruncate(helo, &e->tmp);
-
-    if (valid_hostname(t) && strchr(t, '.'))
-	return RS_DUNNO;
-    return eval_reject(e, e->pol->code.non_fqdn, "5.5.2",
-		       "<%s>: Helo command rejected: need fully-qualified hostname", helo);
+    return helo_syntax(e, 1);
 }
 
 /* non_fqdn_address - the address must end in @fqdn or @[literal] */
@@ -297,24 +295,32 @@ static enum rstatus table_outcome(struct eval *e, const struct rule *r,
     return st;
 }
 
-/* r_check_client - check_client_access */
-static enum rstatus r_check_client(struct eval *e, const struct rule *r,
-				           const char *rn, const char *rc)
+/* client_access - a client table looked up with a client name and the
+ * address; "shown" names the client in the trace and the reply */
+static enum rstatus client_access(struct eval *e, const struct rule *r,
+				          const char *name, const char *shown,
+				          const char *rc)
 {
     struct buf matched;
     const char *value = NULL;
     enum rstatus st;
 
-    (void) rn;
-    (void) rc;
     buf_init(&matched);
-    enum map_result res = access_client(r->map, &e->pol->access, e->client_name,
+    enum map_result res = access_client(r->map, &e->pol->access, name,
 					e->txn->client_address, &value, &matched);
 
-    st = table_outcome(e, r, res, value, &matched, e->namaddr.s, e->namaddr.s,
-		       "Client host", STAGE_CLIENT);
+    st = table_outcome(e, r, res, value, &matched, shown, shown, rc, STAGE_CLIENT);
     buf_free(&matched);
     return st;
+}
+
+/* r_check_client - check_client_access */
+static enum rstatus r_check_client(struct eval *e, const struct rule *r,
+				           const char *rn, const char *rc)
+{
+    (void) rn;
+    (void) rc;
+    return client_access(e, r, e->client_name, e->namaddr.s, "Client host");
 }
 
 /* r_check_service - check_server_port_access, check_policy_context_access:
@@ -350,20 +356,9 @@ static enum rstatus r_check_service(struct eval *e, const struct rule *r,
 static enum rstatus r_check_rev_client(struct eval *e, const struct rule *r,
 				               const char *rn, const char *rc)
 {
-    struct buf matched;
-    const char *value = NULL;
-    enum rstatus st;
-
     (void) rn;
     (void) rc;
-    buf_init(&matched);
-    enum map_result res = access_client(r->map, &e->pol->access, e->reverse_name,
-					e->txn->client_address, &value, &matched);
-
-    st = table_outcome(e, r, res, value, &matched, e->reverse_name, e->reverse_name,
-		       "Unverified Client host", STAGE_CLIENT);
-    buf_free(&matched);
-    return st;
+    return client_access(e, r, e->reverse_name, e->reverse_name, "Unverified Client host");
 }
 
 /* r_check_helo - check_helo_access */

@@ -314,12 +314,12 @@ int     str_ulong(const char *s, const char **end, unsigned long max, unsigned l
     return 0;
 }
 
-/* buf_json_str - append s as a JSON string literal */
-void    buf_json_str(struct buf *b, const char *s)
+/* json_str_n - the first len bytes of s as a JSON string, with the quotes */
+static void json_str_n(struct buf *b, const char *s, size_t len)
 {
     buf_putc(b, '"');
-    for (; *s; s++) {
-	unsigned char c = (unsigned char) *s;
+    for (size_t i = 0; i < len; i++) {
+	unsigned char c = (unsigned char) s[i];
 
 	if (c == '"' || c == '\\') {
 	    buf_putc(b, '\\');
@@ -331,6 +331,30 @@ void    buf_json_str(struct buf *b, const char *s)
 	}
     }
     buf_putc(b, '"');
+}
+
+/* buf_json_str - append s as a JSON string literal */
+void    buf_json_str(struct buf *b, const char *s)
+{
+    json_str_n(b, s, strlen(s));
+}
+
+/* buf_json_lines - the lines of text (a trace) as a JSON array of strings */
+void    buf_json_lines(struct buf *b, const char *text)
+{
+    const char *cp = text;
+
+    buf_putc(b, '[');
+    while (*cp) {
+	const char *nl = strchr(cp, '\n');
+	size_t  len = nl ? (size_t) (nl - cp) : strlen(cp);
+
+	if (cp != text)
+	    buf_putc(b, ',');
+	json_str_n(b, cp, len);
+	cp += len + (nl != NULL);
+    }
+    buf_putc(b, ']');
 }
 
 void    buf_append_crlf(struct buf *b, const char *s, size_t len)

@@ -89,5 +89,7 @@ int     str_ulong(const char *s, const char **end, unsigned long max,
 		          unsigned long *out);
 /* JSON string escaping into a buffer (with the quotes) */
 void    buf_json_str(struct buf *b, const char *s);
+/* the lines of text, each without its newline, as a JSON array of strings */
+void    buf_json_lines(struct buf *b, const char *text);
 
 #endif

@@ -5,12 +5,10 @@ python3-dkim's arc_verify (an independent implementation): a message
 without a chain gets i=1 cv=none, one sealed before by python3-dkim
 (a passing chain of 1) gets i=2 cv=pass, a broken chain gets cv=fail."""
 
-import json
 import os
-import re
 import subprocess
 
-import dnsserver
+import dkimkeys
 from harness import DaemonTest, BINARY
 
 DOMAIN = "seal.test"
@@ -19,34 +17,17 @@ MSG = (b"From: Alice <alice@example.org>\r\nTo: list@seal.test\r\n"
        b"Message-ID: <m1@example.org>\r\n\r\nHello list,\r\n\r\n  indented  line \r\n")
 
 
-def strings_of(line):
-    inner = line[line.index("(") + 1:line.rindex(")")]
-    return [re.sub(r"\\(.)", r"\1", s) for s in re.findall(r'"((?:[^"\\]|\\.)*)"', inner)]
-
-
 class ArcSeal(DaemonTest):
 
     def setUp(self):
         self.d = self.tmpdir()
-        self.records = {}
-        lines = []
         # r, e: ours; p: the earlier forwarder's (python3-dkim signs with it)
-        for sel, opts in (("r", ["--bits", "1024"]), ("e", ["--type", "ed25519"]),
-                          ("p", ["--bits", "1024"])):
-            p = subprocess.run([BINARY, "dkim", "keygen", DOMAIN, sel, "--dir", self.d] + opts,
-                               capture_output=True, text=True, timeout=60)
-            self.assertEqual(p.returncode, 0, p.stderr)
-            line = p.stdout.strip()
-            lines.append(line)
-            self.records["%s._domainkey.%s." % (sel, DOMAIN)] = "".join(strings_of(line))
+        self.records, lines = dkimkeys.make_keys(
+            self, DOMAIN, self.d, (("r", ["--bits", "1024"]), ("e", ["--type", "ed25519"]),
+                                   ("p", ["--bits", "1024"])))
         with open(os.path.join(self.d, "keys"), "w") as f:
             f.write("r %s:r:%s/r.private\ne %s:e:%s/e.private\n" % (DOMAIN, self.d, DOMAIN, self.d))
-        zones = self.tmpdir()
-        with open(os.path.join(zones, DOMAIN + ".zone"), "w") as f:
-            f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. h.%s. 1 3600 600 86400 60\n@ NS ns.%s.\n"
-                    % (DOMAIN, DOMAIN, DOMAIN, DOMAIN) + "\n".join(lines) + "\n")
-        self.nsd = dnsserver.NSD(zones_dir=zones).start()
-        self.addCleanup(self.nsd.stop)
+        self.nsd = dkimkeys.serve(self, DOMAIN, lines)
 
     def seal(self, msg, key="r", want=0):
         path = os.path.join(self.d, "mxshield.conf")
@@ -59,18 +40,11 @@ class ArcSeal(DaemonTest):
         return p.stdout, p.stderr.decode()
 
     def ours(self, msg):
-        path = os.path.join(self.d, "sealed.eml")
-        with open(path, "wb") as f:
-            f.write(msg)
-        rc, out, err = self.run_cli("dkim", "--resolver", self.nsd.addr, "--json", path,
-                                    timeout=30)
-        self.assertEqual(rc, 0, err)
-        return json.loads(out.strip().splitlines()[-1])["arc"]["result"]
+        return dkimkeys.verify_ours(self, self.d, msg, self.nsd.addr)["arc"]["result"]
 
     def theirs(self, msg, full=False):
         import dkim
-        dnsfunc = lambda name, timeout=5: self.records.get(name.decode(), "").encode()
-        cv, data, why = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+        cv, data, why = dkim.arc_verify(msg, dnsfunc=dkimkeys.dnsfunc(self.records))
         if full:
             return cv, data, why
         return cv.decode(), why
@@ -81,12 +55,12 @@ class ArcSeal(DaemonTest):
         with open(os.path.join(self.d, "p.private"), "rb") as f:
             key = f.read()
         msg = b"Authentication-Results: fwd.seal.test; spf=pass smtp.mailfrom=example.org\r\n" + MSG
-        dnsfunc = lambda name, timeout=5: self.records.get(name.decode(), "").encode()
         hdrs = dkim.arc_sign(msg, b"p", DOMAIN.encode(), key, b"fwd.seal.test",
                              include_headers=[b"from", b"to", b"subject", b"date"])
         self.assertEqual(len(hdrs), 3)
         sealed = b"".join(hdrs) + msg
-        self.assertEqual(dkim.arc_verify(sealed, dnsfunc=dnsfunc)[0], b"pass")
+        self.assertEqual(dkim.arc_verify(sealed, dnsfunc=dkimkeys.dnsfunc(self.records))[0],
+                         b"pass")
         return sealed
 
     def test_first_seal(self):

@@ -6,11 +6,11 @@ through a link or over an existing file; RFC 8301's 1024-bit floor."""
 import base64
 import json
 import os
-import re
 import stat
 import subprocess
 
 import dnsserver
+from dkimkeys import strings_of
 from harness import DaemonTest, BINARY
 
 DOMAIN = "keygen.test"
@@ -20,12 +20,6 @@ def keygen(*args, umask=0o022):
     p = subprocess.run([BINARY, "dkim", "keygen"] + list(args), capture_output=True,
                        text=True, timeout=60, preexec_fn=lambda: os.umask(umask))
     return p.returncode, p.stdout, p.stderr
-
-
-def strings_of(line):
-    """The quoted strings of a zone-file TXT line, unescaped."""
-    inner = line[line.index("(") + 1:line.rindex(")")]
-    return [re.sub(r"\\(.)", r"\1", s) for s in re.findall(r'"((?:[^"\\]|\\.)*)"', inner)]
 
 
 class Keygen(DaemonTest):

@@ -108,6 +108,32 @@ static void test_copy_visible(void **state)
     }
 }
 
+/* buf_json_lines: one string per line, the last newline ends a line, an
+ * empty line stays, and each line is escaped as buf_json_str escapes it */
+static void test_json_lines(void **state)
+{
+    static const struct {
+	const char *in, *want;
+    } c[] = {
+	{"", "[]"},
+	{"one", "[\"one\"]"},
+	{"one\n", "[\"one\"]"},
+	{"one\ntwo", "[\"one\",\"two\"]"},
+	{"\n\nx\n", "[\"\",\"\",\"x\"]"},
+	{"a \"q\" \\\t\nb", "[\"a \\\"q\\\" \\\\\\u0009\",\"b\"]"},
+    };
+    struct buf b;
+
+    (void) state;
+    buf_init(&b);
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	buf_reset(&b);
+	buf_json_lines(&b, c[i].in);
+	assert_string_equal(b.s, c[i].want);
+    }
+    buf_free(&b);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -115,6 +141,7 @@ int     main(void)
 	cmocka_unit_test(test_ulong),
 	cmocka_unit_test(test_append_crlf),
 	cmocka_unit_test(test_copy_visible),
+	cmocka_unit_test(test_json_lines),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
