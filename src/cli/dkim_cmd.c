@@ -433,6 +433,8 @@ static int cmd_dkim_sign(const struct config *conf, int argc, char **argv)
 	return 2;
     if ((g = dkim_signer_open(conf, why, sizeof(why))) == NULL) {
 	fprintf(stderr, "mxshield dkim sign: %s\n", why);
+	if (fp != stdin)
+	    fclose(fp);
 	return 2;
     }
     buf_init(&m);
