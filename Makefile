@@ -24,7 +24,7 @@ PREFIX    ?= /usr/local
 SBINDIR   ?= $(PREFIX)/sbin
 
 .PHONY: all run check unit unit-asan proto proto-asan docs bench deps test-deps clean install deb build-deps-check \
-	fuzz fuzz-smoke fuzz-bins FORCE check-normal check-asan
+	fuzz fuzz-smoke fuzz-bins fuzz-deps FORCE check-normal check-asan
 
 all: $(BUILD)/mxshield $(BUILD)/mxshield-bench $(BUILD)/mxshield-ceiling $(BUILD)/mxshield-milterload
 
@@ -157,13 +157,16 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libmxshield.a
 		build-fuzz/libmxshield.a $(LDLIBS)
 
 ifneq ($(BUILD),build-fuzz)
-build-fuzz/libmxshield.a: FORCE
+build-fuzz/libmxshield.a: FORCE | fuzz-deps
 	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="$(FUZZ_CFLAGS)" $@
 endif
 
 FORCE:
 
 fuzz-bins: $(FUZZ_BINS)
+
+fuzz-deps:
+	@scripts/deps fuzz
 
 # fuzz-smoke: each target once over its seeds, built with gcc's ASan+UBSan
 # against build-asan's library and tests/fuzz/smoke_main.c instead of
