@@ -647,20 +647,23 @@ static enum store_status write_rec(struct hashdb *h, const void *key, size_t kle
 	}
 	if (used + need <= HDB_DATA) {
 	    /*
-	     * The page from its header to the new record, in one pwrite:
-	     * the new fill word and the record land together (one page:
-	     * kill -9 cannot cut one write in two).  An older copy of the
-	     * key stays live until a rewrite drops it: the newer wins, and
-	     * a reader without the lock finds one or the other, never
-	     * neither (the bytes before the old end are written unchanged).
+	     * The record past the fill word's end first, then the fill word
+	     * that takes it in (the commit): a reader without the lock sees
+	     * the page without the record or with all of it (one write's
+	     * bytes land in no promised order, and the fill word is at the
+	     * page's start), and a kill -9 between the two leaves bytes past
+	     * the end that the next append overwrites.  An older copy of the
+	     * key stays live until a rewrite drops it: the newer wins, and a
+	     * reader finds one or the other, never neither.
 	     */
 	    struct hdb_bucket nb;
+	    uint32_t nf;
 	    unsigned nu;
 
-	    memcpy(&nb, b, HDB_BHDR + used);
 	    nu = append(&nb, used, key, klen, sv, slen, flags, (uint8_t) hash);
-	    nb.fill = nu | ((fill >> 16) + 1) << 16;
-	    if (hdb_write(h, b, &nb, HDB_BHDR + nu) < 0)
+	    nf = nu | ((fill >> 16) + 1) << 16;
+	    if (hdb_write(h, b->data + used, nb.data + used, nu - used) < 0
+		|| hdb_write(h, &b->fill, &nf, sizeof(nf)) < 0)
 		return STORE_ERROR;
 	    if (rc != 0)
 		h->dcount++;

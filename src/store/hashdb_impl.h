@@ -8,9 +8,10 @@
  * map costs a write fault on every page after each flush to disk (the
  * kernel write-protects a page to clean it), which at a million triplets
  * is most of a request's time; pwrite lands in the same page cache, in
- * order, and survives kill -9 as well.  An insert is one pwrite of its
- * page from the header to the new record's end (the fill word and the
- * record in one copy; the bytes before the old end unchanged).
+ * order, and survives kill -9 as well.  An insert is two pwrites: the
+ * record past the page's used end, then the fill word that takes it in
+ * (one write's bytes may land in any order, so one write of both could
+ * show a reader without the lock the new fill word before the record).
  *
  *	page 0		the header (struct hdb_header)
  *	directory	2^depth page numbers (u32) in consecutive pages; the

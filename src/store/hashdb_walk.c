@@ -105,8 +105,14 @@ long    hashdb_scan(struct hashdb *h, char *cursor, size_t cursor_size, size_t *
 		 /* void */ ;
 	    if (hdb_valid_page(h, p, LOAD(hd->npages)) && PAGE(h, p)->type == HDB_BUCKET) {
 		b = PAGE(h, p);
-		if (snapping)
+		if (snapping) {
+		    /* the fill word first (acquire): the records it takes in
+		     * were written before it, so the copy holds them whole */
+		    uint32_t f = LOAD(b->fill);
+
 		    b = memcpy(snap, b, sizeof(*snap));
+		    b->fill = f;
+		}
 	    }
 	} else {
 	    d = -1;

@@ -5,7 +5,8 @@
  * directory many times and updates the keys the reader looks up: the
  * reader never reports one of them missing, never fails, and every value
  * it gets is one that was stored for that key; a scan meanwhile visits
- * every one of them.
+ * every one of them.  And a writer rewriting one long value over and over:
+ * the reader never sees half of a new value (a torn append).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -168,10 +169,93 @@ static void test_reader_during_splits(void **state)
     hashdb_close(r);
 }
 
+/*
+ * One key of a long value (COPIES equal words: a version), rewritten by
+ * another process WRITES times into a page it shares with a few other
+ * keys (appends, then compactions when full): every value the reader
+ * gets is whole and no older than the one before.  With the fill word and
+ * the record in one pwrite, a reader saw a torn value ~1 in 3 million
+ * reads (the fill word, at the page's start, lands first).
+ */
+#define COPIES	30
+#define WRITES	400000
+
+static void test_no_torn_values(void **state)
+{
+    char    err[256];
+    uint64_t v[COPIES], last = 0;
+    struct hashdb *h = hashdb_open(file, MAP, 0, err, sizeof(err)), *r;
+    long    reads = 0, torn = 0, back = 0, missing = 0;
+    int     status;
+    pid_t   pid;
+
+    (void) state;
+    assert_non_null(h);
+    for (int i = 0; i < COPIES; i++)
+	v[i] = 1;
+    assert_int_equal(hashdb_put(h, "k", 1, v, sizeof(v)), STORE_OK);
+    for (int j = 0; j < 6; j++) {
+	char    k[32];
+
+	assert_int_equal(hashdb_put(h, k, (size_t) snprintf(k, sizeof(k), "other%d", j), v,
+				    sizeof(v)),
+			 STORE_OK);
+    }
+    assert_non_null(r = hashdb_open(file, MAP, 1, err, sizeof(err)));
+    if ((pid = fork()) == 0) {
+	for (uint64_t c = 2; c < 2 + WRITES; c++) {
+	    for (int i = 0; i < COPIES; i++)
+		v[i] = c;
+	    if (hashdb_put(h, "k", 1, v, sizeof(v)) != STORE_OK)
+		_exit(3);
+	}
+	_exit(0);
+    }
+    hashdb_close(h);
+    for (;;) {
+	int     done = waitpid(pid, &status, WNOHANG) == pid;
+
+	for (int n = 0; n < 1000; n++) {
+	    const void *got;
+	    size_t  len;
+	    uint64_t w[COPIES];
+	    int     bad;
+
+	    reads++;
+	    if (hashdb_get(r, "k", 1, &got, &len) != STORE_OK) {
+		missing++;
+		continue;
+	    }
+	    if ((bad = len != sizeof(w)) == 0) {
+		memcpy(w, got, sizeof(w));
+		for (int i = 1; i < COPIES; i++)
+		    bad |= w[i] != w[0];
+	    }
+	    if (bad) {
+		torn++;
+		continue;
+	    }
+	    back += w[0] < last;
+	    last = w[0];
+	}
+	if (done)
+	    break;
+    }
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    print_message("%ld reads while %d values were written\n", reads, WRITES);
+    assert_true(last == 1 + WRITES);
+    if (torn || back || missing)
+	fail_msg("%ld reads: %ld torn values, %ld older than the one before, %ld missing",
+		 reads, torn, back, missing);
+    hashdb_close(r);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(test_reader_during_splits, setup, teardown),
+	cmocka_unit_test_setup_teardown(test_no_torn_values, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
