@@ -205,7 +205,10 @@ static void log_emit_text(int prio, const char *level, const char *msg)
     }
     const char *service = log_current ? log_current : log_service;
 
-    if (log_prefix_len == 0 || service != log_prefix_for)
+    /* the same name as the prefix's (a handler's "policy" and the
+     * process's are two strings): not made again */
+    if (log_prefix_len == 0
+	|| (service != log_prefix_for && strcmp(service, log_prefix_for) != 0))
 	log_prefix_make(service);
     /* prefix, "warning: ", then the text with control characters made '?' */
     memcpy(line, log_prefix_text, log_prefix_len);
