@@ -22,8 +22,10 @@
  *	the next call on the handle.
  *
  *	Every write is in the kernel's page cache before the call returns
- *	(one pwrite: it survives kill -9 at any moment; hashdb_sync takes
- *	it to the disk).  The file is mapped read-only for reading.  Writers in several processes serialise with flock(2) on the
+ *	(pwrite: it survives kill -9 at any moment, an append's fill word
+ *	written last commits it; hashdb_sync takes it to the disk).  The
+ *	file is mapped read-only for reading.  Writers in several processes
+ *	serialise with flock(2) on the
  *	file, taken per write, per scan, or from hashdb_lock to
  *	hashdb_unlock; readers take no lock.  hashdb_get without the lock
  *	never reports a present key missing while another process splits,
