@@ -1,6 +1,7 @@
 /*
  * hashdb_impl.h - the layout of the hash file, shared by hashdb.c (reads,
- * writes, splits) and hashdb_walk.c (scan, check, free-list rebuild).
+ * writes, splits), hashdb_open.c (open, create, close) and hashdb_walk.c
+ * (scan, check, free-list rebuild).
  *
  * The file is 4096-byte pages in host byte order (an endian mark in the
  * header refuses a file from another kind of host).  It is mapped
@@ -143,6 +144,8 @@ size_t  hdb_value_out(struct hashdb *h, const struct hdb_rec *r);
 void    hdb_kill(struct hashdb *h, struct hdb_bucket *b, const struct hdb_rec *r);
 int     hdb_write(struct hashdb *h, const void *at, const void *src, size_t len);
 int     hdb_walk(struct hashdb *h, int rebuild, char *err, size_t errlen);
+void    hdb_init_bucket(struct hdb_bucket *b, int ld);
+void    hdb_apply_intent(struct hashdb *h);
 
 /* hdb_parse - the record at off, if it lies whole inside used; -1 if not */
 static inline int hdb_parse(const struct hdb_bucket *b, unsigned used, unsigned off,
