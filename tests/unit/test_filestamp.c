@@ -18,6 +18,7 @@
 #include "greylist/greylist.h"
 #include "maps/map.h"
 #include "util/filestamp.h"
+#include "tmpdir.h"
 
 static char dir[] = "/tmp/mxstamp.XXXXXX";
 static char path[64];
@@ -65,11 +66,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char    cmd[128];
-
     (void) state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 static void test_stamp(void **state)

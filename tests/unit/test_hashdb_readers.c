@@ -22,6 +22,7 @@
 
 #include "store/encode.h"
 #include "store/hashdb.h"
+#include "tmpdir.h"
 
 #define MAP	((size_t) 256 << 20)
 #define KNOWN	2000			/* the keys the reader looks up */
@@ -32,8 +33,7 @@ static char dir[64], file[128];
 static int setup(void **state)
 {
     (void) state;
-    snprintf(dir, sizeof(dir), "/tmp/mxhashdbx.XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (tmpdir_make(dir, sizeof(dir), "mxhashdbx") < 0)
 	return -1;
     snprintf(file, sizeof(file), "%s/triplets.db", dir);
     return 0;
@@ -41,11 +41,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char    cmd[128];
-
     (void) state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 static size_t key_of(long i, char *k)

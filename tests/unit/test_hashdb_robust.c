@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "store/hashdb_impl.h"
+#include "tmpdir.h"
 
 #define MAP	((size_t) 64 << 20)
 #define CORPUS	"tests/fuzz/corpus/fuzz_hashdb/"
@@ -30,8 +31,7 @@ static char dir[64], file[128];
 static int setup(void **state)
 {
     (void) state;
-    snprintf(dir, sizeof(dir), "/tmp/mxhashdbr.XXXXXX");
-    if (mkdtemp(dir) == NULL)
+    if (tmpdir_make(dir, sizeof(dir), "mxhashdbr") < 0)
 	return -1;
     snprintf(file, sizeof(file), "%s/triplets.db", dir);
     return 0;
@@ -39,11 +39,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char    cmd[128];
-
     (void) state;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 /* install - a corpus input as the test's hash file */
