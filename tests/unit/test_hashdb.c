@@ -24,44 +24,10 @@
 
 #include "store/encode.h"
 #include "store/hashdb.h"
-#include "tmpdir.h"
 
 #define MAP	((size_t) 256 << 20)
 
-static char dir[64], file[128];
-
-static int setup(void **state)
-{
-    (void) state;
-    if (tmpdir_make(dir, sizeof(dir), "mxhashdb") < 0)
-	return -1;
-    snprintf(file, sizeof(file), "%s/triplets.db", dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void) state;
-    return tmpdir_remove(dir);
-}
-
-static struct hashdb *open_db(int readonly)
-{
-    char    err[256];
-    struct hashdb *h = hashdb_open(file, MAP, readonly, err, sizeof(err));
-
-    if (h == NULL)
-	fail_msg("hashdb_open: %s", err);
-    return h;
-}
-
-static void check(struct hashdb *h)
-{
-    char    err[256];
-
-    if (hashdb_check(h, err, sizeof(err)) != 0)
-	fail_msg("hashdb_check: %s", err);
-}
+#include "hashdb_fixture.h"
 
 /* the key and value of number i: triplet-like text, an encoded triplet */
 static size_t key_of(long i, char *k)

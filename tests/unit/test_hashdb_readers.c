@@ -22,28 +22,12 @@
 
 #include "store/encode.h"
 #include "store/hashdb.h"
-#include "tmpdir.h"
 
 #define MAP	((size_t) 256 << 20)
+
+#include "hashdb_fixture.h"
 #define KNOWN	2000			/* the keys the reader looks up */
 #define MORE	120000			/* the writer's new keys */
-
-static char dir[64], file[128];
-
-static int setup(void **state)
-{
-    (void) state;
-    if (tmpdir_make(dir, sizeof(dir), "mxhashdbx") < 0)
-	return -1;
-    snprintf(file, sizeof(file), "%s/triplets.db", dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void) state;
-    return tmpdir_remove(dir);
-}
 
 static size_t key_of(long i, char *k)
 {

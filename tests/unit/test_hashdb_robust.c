@@ -21,27 +21,11 @@
 #include <unistd.h>
 
 #include "store/hashdb_impl.h"
-#include "tmpdir.h"
 
 #define MAP	((size_t) 64 << 20)
+
+#include "hashdb_fixture.h"
 #define CORPUS	"tests/fuzz/corpus/fuzz_hashdb/"
-
-static char dir[64], file[128];
-
-static int setup(void **state)
-{
-    (void) state;
-    if (tmpdir_make(dir, sizeof(dir), "mxhashdbr") < 0)
-	return -1;
-    snprintf(file, sizeof(file), "%s/triplets.db", dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void) state;
-    return tmpdir_remove(dir);
-}
 
 /* install - a corpus input as the test's hash file */
 static void install(const char *name)
@@ -58,24 +42,6 @@ static void install(const char *name)
     assert_non_null(out = fopen(file, "wb"));
     assert_int_equal(fwrite(buf, 1, n, out), n);
     fclose(out);
-}
-
-static struct hashdb *open_db(int readonly)
-{
-    char    err[256];
-    struct hashdb *h = hashdb_open(file, MAP, readonly, err, sizeof(err));
-
-    if (h == NULL)
-	fail_msg("hashdb_open: %s", err);
-    return h;
-}
-
-static void check(struct hashdb *h)
-{
-    char    err[256];
-
-    if (hashdb_check(h, err, sizeof(err)) != 0)
-	fail_msg("hashdb_check: %s", err);
 }
 
 static int drop_all(void *arg, const void *key, size_t klen, const void *val, size_t vlen)
